@@ -1,0 +1,1 @@
+"""Slash-command grammar (text -> typed commands) and the handlers that run them."""

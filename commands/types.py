@@ -1,0 +1,270 @@
+"""Typed commands: what the grammar produces and the handlers consume.
+
+References that need the database (deals, stages, users, pipelines) stay unresolved here;
+the domain resolves them inside the workspace, so the parser never touches storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: Decimal
+    currency: str | None = None  # None: the workspace's currency
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """``<@U123|kim>`` gives ``slack_id``; a bare ``@kim`` gives ``name`` only."""
+
+    slack_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class DealRef:
+    """``42``, ``D42``, ``#42`` give ``number``; anything else is a title prefix."""
+
+    number: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadRef:
+    """``7``, ``L7``, ``#7`` give ``number``; anything else is a name prefix."""
+
+    number: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class StageRef:
+    """A stage by name, case-insensitive prefix, or 1-based position."""
+
+    text: str
+
+
+# --- /lead -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Help:
+    command: str  # "lead" | "deal" | "pipeline"
+    topic: str | None = None  # a sub-command, e.g. "move"
+
+
+@dataclass(frozen=True)
+class LeadNew:
+    name: str | None  # None with no other arguments: open the modal
+    company: str | None = None
+    email: str | None = None
+    source: str | None = None
+    size: int | None = None
+    owner: UserRef | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadStatus:
+    lead: LeadRef
+    status: str
+
+
+@dataclass(frozen=True)
+class LeadConvert:
+    lead: LeadRef
+    amount: Amount | None = None
+    pipeline: str | None = None
+    stage: StageRef | None = None
+    title: str | None = None
+    close: date | None = None
+
+
+@dataclass(frozen=True)
+class LeadList:
+    status: str | None = None
+    mine: bool = False
+    owner: UserRef | None = None
+
+
+@dataclass(frozen=True)
+class LeadShow:
+    lead: LeadRef
+
+
+# --- /deal -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealNew:
+    title: str | None  # None with no other arguments: open the modal
+    amount: Amount | None = None
+    stage: StageRef | None = None
+    pipeline: str | None = None
+    close: date | None = None
+    owner: UserRef | None = None
+    company: str | None = None
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class DealMove:
+    deal: DealRef
+    stage: StageRef
+
+
+@dataclass(frozen=True)
+class DealWon:
+    deal: DealRef
+
+
+@dataclass(frozen=True)
+class DealLost:
+    deal: DealRef
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DealSet:
+    deal: DealRef
+    amount: Amount | None = None
+    close: date | None = None
+    owner: UserRef | None = None
+    title: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True)
+class DealRenewal:
+    deal: DealRef
+    date: date | None = None
+    mrr: Amount | None = None
+
+
+@dataclass(frozen=True)
+class DealNote:
+    deal: DealRef
+    text: str
+
+
+@dataclass(frozen=True)
+class DealShow:
+    deal: DealRef
+
+
+@dataclass(frozen=True)
+class DealList:
+    mine: bool = False
+    owner: UserRef | None = None
+    stage: StageRef | None = None
+    pipeline: str | None = None
+    stalled: bool = False
+
+
+@dataclass(frozen=True)
+class DealFind:
+    query: str
+
+
+@dataclass(frozen=True)
+class DealSnooze:
+    deal: DealRef
+    until: date
+
+
+# --- /pipeline -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineBoard:
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineForecast:
+    by: str = "month"  # "month" | "quarter"
+    pipeline: str | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting window. ``days`` for ``90d``; ``start``/``end`` for quarters."""
+
+    days: int | None = None
+    start: date | None = None
+    end: date | None = None  # exclusive
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineMetrics:
+    pipeline: str | None = None
+    period: Period | None = None
+    owner: UserRef | None = None
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    target: Amount
+    reps: int | None = None
+    period: Period | None = None
+    avg: Amount | None = None
+    winrate: Decimal | None = None  # a share, 0 < winrate <= 1
+
+
+@dataclass(frozen=True)
+class PipelineNew:
+    pass
+
+
+@dataclass(frozen=True)
+class PipelineEdit:
+    name: str
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class Role:
+    """``/pipeline role @user manager`` (admins only)."""
+
+    user: UserRef
+    role: str
+
+
+Command = (
+    Help
+    | LeadNew
+    | LeadStatus
+    | LeadConvert
+    | LeadList
+    | LeadShow
+    | DealNew
+    | DealMove
+    | DealWon
+    | DealLost
+    | DealSet
+    | DealRenewal
+    | DealNote
+    | DealShow
+    | DealList
+    | DealFind
+    | DealSnooze
+    | PipelineBoard
+    | PipelineForecast
+    | PipelineMetrics
+    | PipelinePlan
+    | PipelineNew
+    | PipelineEdit
+    | PipelineSettings
+    | Role
+)
+
+__all__ = ["Command", "field"]

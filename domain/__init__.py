@@ -1,0 +1,1 @@
+"""The sales domain: plain functions over storage, no Slack."""

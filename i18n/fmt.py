@@ -1,0 +1,103 @@
+"""The one formatter for money, numbers, percentages, dates and times.
+
+Korean won is written the way Korean teams say it: 7,590,000 -> ``759만원``,
+3,795,000 -> ``379만 5천원``, 120,000,000 -> ``1억 2천만원``. Everything else uses CLDR
+(Babel) for the locale: ``₩3,795,000``, ``$12,000``, ``$12,000.50``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
+
+from i18n import normalize_locale
+
+_BABEL = {"en": "en_US", "ko": "ko_KR"}
+# Currencies written without minor units (ISO 4217 exponent 0).
+_NO_MINOR = {"KRW", "JPY", "VND", "CLP", "ISK", "TWD", "HUF"}
+EMPTY = "—"
+
+
+def _babel(locale: str | None) -> str:
+    return _BABEL[normalize_locale(locale)]
+
+
+def korean_units(n: int) -> str:
+    """A non-negative whole number in 조/억/만 units: 120000000 -> '1억 2천만'."""
+    if n == 0:
+        return "0"
+    parts = []
+    for unit_value, unit in ((10**12, "조"), (10**8, "억"), (10**4, "만"), (1, "")):
+        chunk, n = divmod(n, unit_value)
+        if unit_value > 1:
+            chunk = chunk % 10**4 if unit_value < 10**12 else chunk
+        if not chunk:
+            continue
+        if chunk % 1000 == 0 and chunk < 10**4:
+            text = f"{chunk // 1000}천"
+        else:
+            text = f"{chunk:,}"
+        parts.append(text + unit)
+    return " ".join(parts)
+
+
+def money(
+    amount: Decimal | int | float | None, currency: str, locale: str | None = None
+) -> str:
+    if amount is None:
+        return EMPTY
+    amount = Decimal(amount)
+    loc = normalize_locale(locale)
+    currency = (currency or "KRW").upper()
+    if currency in _NO_MINOR:
+        amount = amount.quantize(Decimal(1), ROUND_HALF_UP)
+    if loc == "ko" and currency == "KRW":
+        sign = "-" if amount < 0 else ""
+        return f"{sign}{korean_units(int(abs(amount)))}원"
+    whole = amount == amount.to_integral_value()
+    fmt = "¤#,##0" if whole or currency in _NO_MINOR else "¤#,##0.00"
+    if loc == "ko" and currency == "USD":
+        # CLDR writes US$ in Korean; Korean teams write $.
+        return format_decimal(amount, "#,##0" if whole else "#,##0.00", locale="ko_KR").join(
+            ["$", ""]
+        )
+    return format_currency(amount, currency, fmt, locale=_babel(loc), currency_digits=False)
+
+
+def currency_symbol(currency: str, locale: str | None = None) -> str:
+    return get_currency_symbol(currency.upper(), locale=_babel(locale))
+
+
+def number(value: int | float | Decimal | None, locale: str | None = None, digits: int = 0) -> str:
+    if value is None:
+        return EMPTY
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, pattern, locale=_babel(locale))
+
+
+def percent(value: float | Decimal | None, locale: str | None = None, digits: int = 0) -> str:
+    """``value`` is a share (0.8 -> '80%')."""
+    if value is None:
+        return EMPTY
+    return number(Decimal(str(value)) * 100, locale, digits) + "%"
+
+
+def day(value: date | None, locale: str | None = None) -> str:
+    if value is None:
+        return EMPTY
+    style = "long" if normalize_locale(locale) == "ko" else "medium"
+    return format_date(value, style, locale=_babel(locale))
+
+
+def moment(value: datetime | None, tz: str, locale: str | None = None) -> str:
+    if value is None:
+        return EMPTY
+    return format_datetime(value, "medium", tzinfo=ZoneInfo(tz), locale=_babel(locale))
+
+
+def local_date(value: datetime, tz: str) -> date:
+    return value.astimezone(ZoneInfo(tz)).date()

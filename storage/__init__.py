@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, engine/session set-up, migrations. Never talks to Slack."""
