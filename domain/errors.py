@@ -19,10 +19,16 @@ class SalesbotError(Exception):
         self.params = params
         super().__init__(self.key, params)
 
-    def render(self, locale: str) -> str:
+    def render(self, locale: str | None) -> str:
+        """The message in ``locale``; with a ``usage`` param, the right form follows it."""
         from i18n import t
 
-        return t(locale, self.key, **self.params)
+        params = {k: v for k, v in self.params.items() if k != "usage"}
+        text = t(locale, self.key, **params)
+        usage = self.params.get("usage")
+        if usage:
+            text += "\n" + t(locale, "grammar.usage_prefix", usage=t(locale, f"grammar.usage.{usage}"))
+        return text
 
 
 class InvalidInput(SalesbotError):
