@@ -1,0 +1,184 @@
+"""Workspaces, their defaults, and members with roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from domain.errors import InvalidInput, NotAllowed, NotFound
+from storage.models import Member, Outcome, Pipeline, PipelineKind, Role, Stage, Workspace
+
+# PRODUCT.md §1: (name, probability %, stall days, outcome)
+NEW_BUSINESS = (
+    ("Contact", 10, 7, Outcome.open),
+    ("Qualification", 20, 10, Outcome.open),
+    ("Meeting", 40, 14, Outcome.open),
+    ("Proposal", 60, 14, Outcome.open),
+    ("Negotiation", 80, 10, Outcome.open),
+    ("Won", 100, None, Outcome.won),
+    ("Lost", 0, None, Outcome.lost),
+)
+RENEWALS = (
+    ("Renewal due", 70, 14, Outcome.open),
+    ("Upgraded", 100, None, Outcome.won),
+    ("Downgraded", 100, None, Outcome.won),
+    ("Renewed", 100, None, Outcome.won),
+    ("Churned", 0, None, Outcome.lost),
+)
+LEAD_STATUSES = (
+    ("NEW", 0, None, Outcome.open),
+    ("Nurturing", 0, None, Outcome.open),
+    ("MQL", 0, None, Outcome.open),
+    ("Working", 0, None, Outcome.open),
+    ("Convert", 0, None, Outcome.open),
+    ("SQL", 0, None, Outcome.won),
+)
+NEW_BUSINESS_NAME = "New business"
+RENEWALS_NAME = "Renewals"
+LEADS_NAME = "Leads"
+
+
+@dataclass(frozen=True)
+class WorkspaceDefaults:
+    """Defaults for a new workspace, from the environment (PRODUCT.md §5)."""
+
+    timezone: str = "Asia/Seoul"
+    locale: str = "ko"
+    currency: str = "KRW"
+    deals_channel: str | None = None
+    digest_channel: str | None = None
+
+
+def _add_pipeline(session, ws, name, kind, stages, position, is_default):
+    pipeline = Pipeline(
+        workspace_id=ws.id, name=name, kind=kind, position=position, is_default=is_default
+    )
+    session.add(pipeline)
+    session.flush()
+    for pos, (stage_name, prob, stall, outcome) in enumerate(stages, start=1):
+        session.add(
+            Stage(
+                workspace_id=ws.id,
+                pipeline_id=pipeline.id,
+                name=stage_name,
+                position=pos,
+                probability=prob,
+                stall_days=stall,
+                outcome=outcome,
+            )
+        )
+    return pipeline
+
+
+def get_or_create_workspace(
+    *, session: Session, team_id: str, name: str = "", defaults: WorkspaceDefaults | None = None
+) -> Workspace:
+    """The workspace for a Slack team, created with default pipelines on first contact."""
+    ws = session.exec(select(Workspace).where(Workspace.team_id == team_id)).first()
+    if ws is not None:
+        return ws
+    d = defaults or WorkspaceDefaults()
+    ws = Workspace(
+        team_id=team_id,
+        name=name,
+        timezone=d.timezone,
+        locale=d.locale,
+        currency=d.currency,
+        deals_channel=d.deals_channel,
+        digest_channel=d.digest_channel,
+    )
+    session.add(ws)
+    session.flush()
+    _add_pipeline(session, ws, NEW_BUSINESS_NAME, PipelineKind.deal, NEW_BUSINESS, 1, True)
+    _add_pipeline(session, ws, RENEWALS_NAME, PipelineKind.deal, RENEWALS, 2, False)
+    _add_pipeline(session, ws, LEADS_NAME, PipelineKind.lead, LEAD_STATUSES, 1, True)
+    session.flush()
+    return ws
+
+
+def get_workspace(*, session: Session, team_id: str) -> Workspace:
+    ws = session.exec(select(Workspace).where(Workspace.team_id == team_id)).first()
+    if ws is None:
+        raise NotFound("workspace.not_found", team=team_id)
+    return ws
+
+
+def get_or_create_member(
+    *,
+    session: Session,
+    workspace: Workspace,
+    slack_user_id: str,
+    name: str = "",
+    is_workspace_admin: bool = False,
+    locale: str | None = None,
+) -> Member:
+    """The member for a Slack user, created on first contact.
+
+    Slack workspace admins and the first member (the installing user) start as admins;
+    everyone else starts as a rep (PRODUCT.md §3 Roles).
+    """
+    member = session.exec(
+        select(Member).where(
+            Member.workspace_id == workspace.id, Member.slack_user_id == slack_user_id
+        )
+    ).first()
+    if member is not None:
+        if name and member.name != name:
+            member.name = name
+            session.add(member)
+        return member
+    first = (
+        session.exec(select(Member.id).where(Member.workspace_id == workspace.id)).first() is None
+    )
+    member = Member(
+        workspace_id=workspace.id,
+        slack_user_id=slack_user_id,
+        name=name or slack_user_id,
+        role=Role.admin if (is_workspace_admin or first) else Role.rep,
+        locale=locale,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def set_role(*, session: Session, actor: Member, member: Member, role: str) -> Member:
+    require_admin(actor)
+    try:
+        new_role = Role(role.lower())
+    except ValueError:
+        raise InvalidInput("workspace.bad_role", value=role, usage="pipeline_role") from None
+    if member.workspace_id != actor.workspace_id:
+        raise NotFound("workspace.member_not_found", name=member.name)
+    member.role = new_role
+    session.add(member)
+    session.flush()
+    return member
+
+
+def require_admin(actor: Member) -> None:
+    if actor.role != Role.admin:
+        raise NotAllowed("workspace.admin_only")
+
+
+def can_manage_any_deal(actor: Member) -> bool:
+    return actor.role in (Role.admin, Role.manager)
+
+
+def managers(*, session: Session, workspace: Workspace) -> list[Member]:
+    """Who receives manager digests: managers, and admins (who hold every manager right)."""
+    return list(
+        session.exec(
+            select(Member)
+            .where(
+                Member.workspace_id == workspace.id,
+                Member.role.in_([Role.manager, Role.admin]),
+            )
+            .order_by(Member.id)
+        )
+    )
+
+
+def member_locale(member: Member | None, workspace: Workspace) -> str:
+    return (member.locale if member and member.locale else None) or workspace.locale
