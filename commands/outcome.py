@@ -1,0 +1,40 @@
+"""What a handler returns; the adapter (Slack or console) delivers it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from views.message import Message
+
+
+class PostKind(StrEnum):
+    card = "card"  # post a new deal card; store its channel/ts on the deal
+    card_update = "card_update"  # chat.update the deal's card
+    thread = "thread"  # reply in the deal's thread
+    channel = "channel"  # a plain message to a channel
+
+
+@dataclass
+class Post:
+    kind: PostKind
+    message: Message
+    deal_id: int | None = None
+    channel: str | None = None  # for card (fallback chain) and channel posts
+
+
+@dataclass
+class Upload:
+    filename: str
+    content: bytes
+    title: str
+
+
+@dataclass
+class Outcome:
+    reply: Message | None = None
+    public: bool = False  # visible to the channel (in_channel) rather than ephemeral
+    posts: list[Post] = field(default_factory=list)
+    modal: dict[str, Any] | None = None  # a view to open with the trigger id
+    uploads: list[Upload] = field(default_factory=list)  # e.g. a chart, to the reply's channel
