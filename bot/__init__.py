@@ -1,0 +1,1 @@
+"""The Slack adapter: create_app(settings), listeners by kind, middleware."""

@@ -1,0 +1,29 @@
+"""Every action_id, callback_id and block_id in one place (dispatch's enums habit)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # deal card and notifications; value = deal id
+    deal_stage = "deal.stage"  # static_select; option value = stage id
+    deal_won = "deal.won"
+    deal_lost = "deal.lost"
+    deal_note = "deal.note"
+    deal_snooze = "deal.snooze"  # static_select; option value = "<deal id>:<days>"
+    deal_show = "deal.show"
+    # ambiguous references: value = JSON {"cmd": "/deal", "text": "..."} re-run with the number
+    pick = "pick"
+    # help buttons: value = "/deal new" etc.
+    help_run = "help.run"
+    lead_convert = "lead.convert"
+
+
+class View(StrEnum):
+    deal_new = "deal_new"
+    lead_new = "lead_new"
+    deal_lost = "deal_lost"
+    deal_note = "deal_note"
+    pipeline_edit = "pipeline_edit"
+    settings = "settings"
