@@ -38,3 +38,4 @@ class Outcome:
     posts: list[Post] = field(default_factory=list)
     modal: dict[str, Any] | None = None  # a view to open with the trigger id
     uploads: list[Upload] = field(default_factory=list)  # e.g. a chart, to the reply's channel
+    permalink_for: int | None = None  # a deal whose thread link the adapter adds (Slack only)

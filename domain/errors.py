@@ -27,7 +27,9 @@ class SalesbotError(Exception):
         text = t(locale, self.key, **params)
         usage = self.params.get("usage")
         if usage:
-            text += "\n" + t(locale, "grammar.usage_prefix", usage=t(locale, f"grammar.usage.{usage}"))
+            text += "\n" + t(
+                locale, "grammar.usage_prefix", usage=t(locale, f"grammar.usage.{usage}")
+            )
         return text
 
 

@@ -82,3 +82,8 @@ def engine(db_url):
 def session(engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get("SALESBOT_REQUIRE_POSTGRES") and not os.environ.get("TEST_DATABASE_URL"):
+        raise pytest.UsageError("SALESBOT_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")

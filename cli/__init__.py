@@ -1,0 +1,1 @@
+"""Command-line entry points: ``salesbot serve | socket | console | demo | db | jobs | scheduler``."""

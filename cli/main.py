@@ -1,0 +1,196 @@
+"""The ``salesbot`` command.
+
+``salesbot`` alone does the right thing for where you are: with Slack tokens in the
+environment it serves the Slack app (HTTP, or Socket Mode when only an app token is set);
+without them it fills a local demo workspace and opens the console, and says how to connect
+Slack. Every sub-command reads its configuration from the environment (``.env``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+from domain.clock import SystemClock
+from i18n import t
+from storage.db import current_revision, make_engine, upgrade
+
+log = logging.getLogger("salesbot")
+
+
+def engine_for(settings: Settings):
+    """The engine, with the schema brought up to date where that is safe to do unasked.
+
+    SQLite (one file, one host) is always upgraded on start. PostgreSQL is upgraded when it
+    is empty; a populated one is upgraded by ``salesbot db upgrade`` as a deploy step, so
+    several replicas never race to migrate.
+    """
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite" or current_revision(engine) is None:
+        upgrade(engine)
+    return engine
+
+
+# --- sub-commands ----------------------------------------------------------------------------
+
+
+def cmd_auto(args, settings: Settings) -> int:
+    if settings.slack_configured:
+        if settings.signing_secret:
+            return cmd_serve(args, settings)
+        return cmd_socket(args, settings)
+    locale = settings.defaults.locale
+    print(t(locale, "console.no_slack"))
+    args.demo = True
+    args.script = None
+    return cmd_console(args, settings)
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from bot.server import serve
+
+    serve(
+        settings,
+        engine=engine_for(settings),
+        host=getattr(args, "host", "0.0.0.0"),
+        port=getattr(args, "port", 3000),
+        scheduler=not getattr(args, "no_scheduler", False),
+    )
+    return 0
+
+
+def cmd_socket(args, settings: Settings) -> int:
+    from bot.socket import run
+
+    run(settings, engine=engine_for(settings), scheduler=not getattr(args, "no_scheduler", False))
+    return 0
+
+
+def cmd_console(args, settings: Settings) -> int:
+    from cli.console import Console
+    from cli.demo import fill
+
+    engine = engine_for(settings)
+    team = getattr(args, "team", "TLOCAL")
+    user = getattr(args, "user", "ULOCAL")
+    clock = SystemClock()
+    if getattr(args, "demo", False):
+        summary = fill(
+            engine, team_id=team, now=clock.now(), defaults=settings.defaults, admin=(user, "you")
+        )
+        key = "console.demo_done" if summary.created else "console.demo_exists"
+        print(
+            t(
+                settings.defaults.locale,
+                key,
+                team=team,
+                deals=summary.deals,
+                leads=summary.leads,
+                companies=summary.companies,
+            )
+        )
+    console = Console(engine, team_id=team, user_id=user, clock=clock, defaults=settings.defaults)
+    script = getattr(args, "script", None)
+    if script:
+        with sys.stdin if script == "-" else Path(script).open(encoding="utf-8") as fh:
+            console.run_script(fh)
+        return 0
+    if not sys.stdin.isatty():
+        console.run_script(sys.stdin)
+        return 0
+    console.repl()
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from cli.demo import fill
+
+    engine = engine_for(settings)
+    summary = fill(
+        engine,
+        team_id=args.team,
+        now=SystemClock().now(),
+        deals=args.deals,
+        defaults=settings.defaults,
+    )
+    key = "console.demo_done" if summary.created else "console.demo_exists"
+    print(
+        t(
+            settings.defaults.locale,
+            key,
+            team=summary.team_id,
+            deals=summary.deals,
+            leads=summary.leads,
+            companies=summary.companies,
+        )
+    )
+    return 0
+
+
+def cmd_db_upgrade(args, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"database at revision {current_revision(engine)}")
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="salesbot", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    p.set_defaults(func=cmd_auto)
+    sub = p.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="serve the Slack app over HTTP (POST /slack/events)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--no-scheduler", action="store_true", help="for extra replicas")
+    serve.set_defaults(func=cmd_serve)
+
+    socket = sub.add_parser("socket", help="run the Slack app over Socket Mode")
+    socket.add_argument("--no-scheduler", action="store_true")
+    socket.set_defaults(func=cmd_socket)
+
+    console = sub.add_parser("console", help="type slash commands offline")
+    console.add_argument("--script", help="run commands from FILE ('-' for stdin) and exit")
+    console.add_argument("--team", default="TLOCAL", help="workspace (Slack team id)")
+    console.add_argument("--user", default="ULOCAL", help="act as this Slack user id")
+    console.add_argument("--demo", action="store_true", help="fill the workspace with demo data")
+    console.set_defaults(func=cmd_console)
+
+    demo = sub.add_parser("demo", help="fill a workspace with realistic sample data")
+    demo.add_argument("--team", default="TLOCAL")
+    demo.add_argument("--deals", type=int, default=200)
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    try:
+        from cli import jobs
+    except ImportError:  # pragma: no cover - the scheduler CLI is optional at import time
+        jobs = None
+    if jobs is not None:
+        jobs.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = Settings.from_env()
+    return args.func(args, settings) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

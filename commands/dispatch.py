@@ -1,0 +1,45 @@
+"""One entry point for a slash command, shared by the Slack app and the console."""
+
+from __future__ import annotations
+
+from commands.context import Ctx
+from commands.grammar import parse
+from commands.handlers import run
+from commands.outcome import Outcome
+from domain.errors import Ambiguous
+from i18n import t
+from storage.models import Deal
+from views import blocks as b
+from views.ids import Action
+from views.message import Message
+
+
+def execute(ctx: Ctx, command: str, text: str) -> Outcome:
+    """Parse, run, render. Domain errors propagate to the adapter's one error path,
+    except an ambiguous deal reference, which answers with the candidates as buttons."""
+    cmd = parse(command, text, today=ctx.today())
+    try:
+        return run(cmd, ctx)
+    except Ambiguous as err:
+        deals = [d for d in err.candidates if isinstance(d, Deal)]
+        if not deals or not err.params.get("text"):
+            raise
+        return Outcome(reply=candidates(ctx, command, text, err, deals))
+
+
+def candidates(ctx: Ctx, command: str, text: str, err: Ambiguous, deals: list[Deal]) -> Message:
+    message = err.render(ctx.locale)
+    typed = str(err.params["text"])
+    buttons = []
+    for i, deal in enumerate(deals[:10]):
+        rerun = f"{command} {_replace_ref(text, typed, f'D{deal.number}')}"
+        buttons.append(b.button(f"D{deal.number} · {deal.title}", f"{Action.pick}:{i}", rerun))
+    hint = t(ctx.locale, "deal.pick_hint")
+    return Message(text=message, blocks=[b.section(message), b.actions(buttons), b.context(hint)])
+
+
+def _replace_ref(text: str, typed: str, replacement: str) -> str:
+    for form in (f'"{typed}"', f"“{typed}”", typed):
+        if form in text:
+            return text.replace(form, replacement, 1)
+    return text

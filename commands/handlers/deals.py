@@ -1,0 +1,231 @@
+"""/deal handlers: translate the typed command, call the domain, render the result."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from commands import types as c
+from commands.context import Ctx
+from commands.handlers import handles
+from commands.outcome import Outcome, Post, PostKind
+from domain import deal_reads, deals
+from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
+from i18n import t
+from storage.models import Company, Member
+from views import deals as dv
+from views import modals
+from views.message import Message
+
+
+def resolve_deal(ctx: Ctx, ref: c.DealRef):
+    return find_deal(
+        session=ctx.session, workspace_id=ctx.workspace.id, number=ref.number, text=ref.text
+    )
+
+
+def resolve_user(ctx: Ctx, ref: c.UserRef | None) -> Member | None:
+    if ref is None:
+        return None
+    return find_member(
+        session=ctx.session, workspace_id=ctx.workspace.id, slack_id=ref.slack_id, name=ref.name
+    )
+
+
+def members_by_id(ctx: Ctx, ids) -> dict:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {m.id: m for m in ctx.session.exec(select(Member).where(Member.id.in_(ids)))}
+
+
+def card_message(ctx: Ctx, deal) -> Message:
+    data = deal_reads.card(session=ctx.session, workspace=ctx.workspace, deal=deal, now=ctx.now())
+    return dv.card(data, ctx.workspace, ctx.workspace.locale)
+
+
+def announce(ctx: Ctx, change: deals.Change, *, new: bool = False) -> Outcome:
+    """A change is confirmed to the actor and told to the team: the card and its thread."""
+    ws_locale = ctx.workspace.locale
+    extra = {}
+    if change.kind == "updated":
+        fields = change.params["fields"]
+        extra = members_by_id(ctx, [v for v in fields.get("owner", ())])
+        company_ids = [v for v in fields.get("company", ()) if v]
+        for company_id in company_ids:
+            extra[("company", company_id)] = ctx.session.get(Company, company_id).name
+    card = card_message(ctx, change.deal)
+    posts = [Post(PostKind.card if new else PostKind.card_update, card, deal_id=change.deal.id)]
+    if not new:
+        line = dv.change_text(change, ws_locale, extra)
+        posts.append(Post(PostKind.thread, Message(text=line), deal_id=change.deal.id))
+    mine = dv.change_text(change, ctx.locale, extra)
+    return Outcome(reply=Message(text=mine), posts=posts)
+
+
+@handles(c.DealNew)
+def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
+    if cmd.title is None:
+        return Outcome(modal=modals.deal_new(ctx))
+    change = deals.create_deal(
+        session=ctx.session,
+        workspace=ctx.workspace,
+        actor=ctx.member,
+        title=cmd.title,
+        now=ctx.now(),
+        amount=cmd.amount.value if cmd.amount else None,
+        currency=cmd.amount.currency if cmd.amount else None,
+        pipeline_name=cmd.pipeline,
+        stage_text=cmd.stage.text if cmd.stage else None,
+        close=cmd.close,
+        owner=resolve_user(ctx, cmd.owner),
+        company_name=cmd.company,
+        contact_name=cmd.contact,
+    )
+    return announce(ctx, change, new=True)
+
+
+@handles(c.DealMove)
+def move(cmd: c.DealMove, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.move_deal(
+        session=ctx.session, actor=ctx.member, deal=deal, stage_text=cmd.stage.text, now=ctx.now()
+    )
+    return announce(ctx, change)
+
+
+@handles(c.DealWon)
+def won(cmd: c.DealWon, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.close_deal(
+        session=ctx.session, actor=ctx.member, deal=deal, won=True, now=ctx.now()
+    )
+    return announce(ctx, change)
+
+
+@handles(c.DealLost)
+def lost(cmd: c.DealLost, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.close_deal(
+        session=ctx.session,
+        actor=ctx.member,
+        deal=deal,
+        won=False,
+        now=ctx.now(),
+        reason=cmd.reason,
+    )
+    return announce(ctx, change)
+
+
+@handles(c.DealSet)
+def set_(cmd: c.DealSet, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.set_fields(
+        session=ctx.session,
+        actor=ctx.member,
+        deal=deal,
+        now=ctx.now(),
+        amount=cmd.amount.value if cmd.amount else None,
+        currency=cmd.amount.currency if cmd.amount else None,
+        close=cmd.close,
+        owner=resolve_user(ctx, cmd.owner),
+        title=cmd.title,
+        company_name=cmd.company,
+    )
+    return announce(ctx, change)
+
+
+@handles(c.DealRenewal)
+def renewal(cmd: c.DealRenewal, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.set_renewal(
+        session=ctx.session,
+        actor=ctx.member,
+        deal=deal,
+        now=ctx.now(),
+        renewal_date=getattr(cmd, "date", None),
+        mrr=cmd.mrr.value if cmd.mrr else None,
+    )
+    return announce(ctx, change)
+
+
+@handles(c.DealNote)
+def note(cmd: c.DealNote, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.add_note(
+        session=ctx.session, actor=ctx.member, deal=deal, text=cmd.text, now=ctx.now()
+    )
+    line = dv.change_text(change, ctx.workspace.locale, {})
+    return Outcome(
+        reply=Message(text=dv.change_text(change, ctx.locale, {})),
+        posts=[Post(PostKind.thread, Message(text=line), deal_id=deal.id)],
+    )
+
+
+@handles(c.DealSnooze)
+def snooze(cmd: c.DealSnooze, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    change = deals.snooze(
+        session=ctx.session,
+        actor=ctx.member,
+        deal=deal,
+        until=cmd.until,
+        today=ctx.today(),
+        now=ctx.now(),
+    )
+    return announce(ctx, change)
+
+
+@handles(c.DealShow)
+def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
+    deal = resolve_deal(ctx, cmd.deal)
+    data = deal_reads.card(session=ctx.session, workspace=ctx.workspace, deal=deal, now=ctx.now())
+    activities = deals.timeline(session=ctx.session, deal=deal, limit=8)
+    members = members_by_id(ctx, [a.author_id for a in activities])
+    # The permalink needs Slack; the adapter fills it in (see bot.delivery).
+    message = dv.deal_details(data, activities, members, ctx.workspace, ctx.locale, None)
+    return Outcome(reply=message, permalink_for=deal.id)
+
+
+@handles(c.DealList)
+def list_(cmd: c.DealList, ctx: Ctx) -> Outcome:
+    owner = ctx.member if cmd.mine else resolve_user(ctx, cmd.owner)
+    pipeline = (
+        find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.pipeline)
+        if cmd.pipeline or cmd.stage
+        else None
+    )
+    stage = None
+    if cmd.stage is not None:
+        stage = match_stage(stages_of(session=ctx.session, pipeline_id=pipeline.id), cmd.stage.text)
+    page = deal_reads.list_deals(
+        session=ctx.session,
+        workspace=ctx.workspace,
+        now=ctx.now(),
+        owner_id=owner.id if owner else None,
+        pipeline_id=pipeline.id if pipeline else None,
+        stage_id=stage.id if stage else None,
+        stalled=cmd.stalled,
+    )
+    parts = []
+    if owner:
+        parts.append(dv.who(owner))
+    if pipeline:
+        parts.append(pipeline.name)
+    if stage:
+        parts.append(stage.name)
+    if cmd.stalled:
+        parts.append(t(ctx.locale, "deal.filter_stalled"))
+    title = " · ".join(parts) or t(ctx.locale, "deal.filter_all")
+    return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))
+
+
+@handles(c.DealFind)
+def find(cmd: c.DealFind, ctx: Ctx) -> Outcome:
+    rows = deal_reads.find_deals(
+        session=ctx.session, workspace=ctx.workspace, query=cmd.query, now=ctx.now()
+    )
+    page = deal_reads.DealPage(
+        rows=rows, total=len(rows), total_amount=sum((r.deal.amount for r in rows), 0)
+    )
+    title = t(ctx.locale, "deal.find_title", query=cmd.query)
+    return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))

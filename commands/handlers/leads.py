@@ -1,0 +1,103 @@
+"""/lead handlers."""
+
+from __future__ import annotations
+
+from commands import types as c
+from commands.context import Ctx
+from commands.handlers import handles
+from commands.handlers.deals import announce, resolve_user
+from commands.outcome import Outcome
+from domain import leads
+from domain.refs import find_lead, match_stage
+from i18n import t
+from views import leads as lv
+from views import modals
+from views.message import Message
+
+
+def resolve_lead(ctx: Ctx, ref: c.LeadRef):
+    return find_lead(
+        session=ctx.session, workspace_id=ctx.workspace.id, number=ref.number, text=ref.text
+    )
+
+
+@handles(c.LeadNew)
+def new(cmd: c.LeadNew, ctx: Ctx) -> Outcome:
+    if cmd.name is None:
+        return Outcome(modal=modals.lead_new(ctx))
+    lead = leads.create_lead(
+        session=ctx.session,
+        workspace=ctx.workspace,
+        actor=ctx.member,
+        name=cmd.name,
+        now=ctx.now(),
+        company_name=cmd.company,
+        email=cmd.email,
+        source=cmd.source,
+        size=cmd.size,
+        owner=resolve_user(ctx, cmd.owner),
+        status=cmd.status,
+    )
+    return Outcome(reply=lv.created(ctx, lead))
+
+
+@handles(c.LeadStatus)
+def status(cmd: c.LeadStatus, ctx: Ctx) -> Outcome:
+    lead = resolve_lead(ctx, cmd.lead)
+    before, after = leads.set_status(
+        session=ctx.session, actor=ctx.member, lead=lead, status=cmd.status, now=ctx.now()
+    )
+    text = t(
+        ctx.locale, "lead.status_changed", ref=f"L{lead.number}", old=before.name, new=after.name
+    )
+    return Outcome(reply=Message(text=text))
+
+
+@handles(c.LeadConvert)
+def convert(cmd: c.LeadConvert, ctx: Ctx) -> Outcome:
+    lead = resolve_lead(ctx, cmd.lead)
+    change = leads.convert(
+        session=ctx.session,
+        workspace=ctx.workspace,
+        actor=ctx.member,
+        lead=lead,
+        now=ctx.now(),
+        amount=cmd.amount.value if cmd.amount else None,
+        currency=cmd.amount.currency if cmd.amount else None,
+        pipeline_name=cmd.pipeline,
+        stage_text=cmd.stage.text if cmd.stage else None,
+        title=cmd.title,
+        close=cmd.close,
+    )
+    outcome = announce(ctx, change, new=True)
+    outcome.reply = Message(
+        text=t(
+            ctx.locale,
+            "lead.converted",
+            lead=f"L{lead.number}",
+            ref=f"D{change.deal.number}",
+            title=change.deal.title,
+        )
+    )
+    return outcome
+
+
+@handles(c.LeadList)
+def list_(cmd: c.LeadList, ctx: Ctx) -> Outcome:
+    statuses = leads.lead_statuses(session=ctx.session, workspace_id=ctx.workspace.id)
+    status = match_stage(statuses, cmd.status) if cmd.status else None
+    owner = ctx.member if cmd.mine else resolve_user(ctx, cmd.owner)
+    rows = leads.list_leads(
+        session=ctx.session,
+        workspace_id=ctx.workspace.id,
+        status_id=status.id if status else None,
+        owner_id=owner.id if owner else None,
+    )
+    return Outcome(reply=lv.lead_list(ctx, rows, statuses))
+
+
+@handles(c.LeadShow)
+def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
+    lead = resolve_lead(ctx, cmd.lead)
+    statuses = leads.lead_statuses(session=ctx.session, workspace_id=ctx.workspace.id)
+    return Outcome(reply=lv.details(ctx, lead, statuses))

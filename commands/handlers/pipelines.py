@@ -1,0 +1,62 @@
+"""/pipeline new | edit | settings | role: the admin side."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from commands import types as c
+from commands.context import Ctx
+from commands.handlers import handles
+from commands.handlers.deals import resolve_user
+from commands.outcome import Outcome
+from domain import workspaces
+from domain.refs import find_pipeline, stages_of
+from i18n import t
+from storage.models import Member, Role
+from views import modals
+from views.deals import who
+from views.message import Message
+
+
+@handles(c.PipelineNew)
+def new(cmd: c.PipelineNew, ctx: Ctx) -> Outcome:
+    workspaces.require_admin(ctx.member)
+    return Outcome(modal=modals.pipeline_edit(ctx.locale))
+
+
+@handles(c.PipelineEdit)
+def edit(cmd: c.PipelineEdit, ctx: Ctx) -> Outcome:
+    workspaces.require_admin(ctx.member)
+    pipeline = find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.name)
+    stages = stages_of(session=ctx.session, pipeline_id=pipeline.id)
+    return Outcome(modal=modals.pipeline_edit(ctx.locale, pipeline, stages))
+
+
+def role_members(ctx: Ctx, role: Role) -> list[str]:
+    return list(
+        ctx.session.exec(
+            select(Member.slack_user_id).where(
+                Member.workspace_id == ctx.workspace.id, Member.role == role
+            )
+        )
+    )
+
+
+@handles(c.PipelineSettings)
+def settings(cmd: c.PipelineSettings, ctx: Ctx) -> Outcome:
+    workspaces.require_admin(ctx.member)
+    view = modals.settings(ctx, role_members(ctx, Role.manager), role_members(ctx, Role.admin))
+    return Outcome(modal=view)
+
+
+@handles(c.Role)
+def role(cmd: c.Role, ctx: Ctx) -> Outcome:
+    member = resolve_user(ctx, cmd.user)
+    workspaces.set_role(session=ctx.session, actor=ctx.member, member=member, role=cmd.role)
+    text = t(
+        ctx.locale,
+        "workspace.role_set",
+        user=who(member),
+        role=t(ctx.locale, f"workspace.role.{member.role}"),
+    )
+    return Outcome(reply=Message(text=text))

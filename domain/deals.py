@@ -1,0 +1,467 @@
+"""Deals: create, move, edit, note, and the thread conversation.
+
+Every change returns a :class:`Change` saying who did what, so the adapter can update the
+deal's card and reply in its thread without knowing the rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from domain.errors import InvalidInput, NotAllowed
+from domain.refs import find_pipeline, match_stage, stages_of
+from domain.workspaces import can_manage_any_deal
+from storage.models import (
+    Activity,
+    Company,
+    Deal,
+    Member,
+    Outcome,
+    Person,
+    Pipeline,
+    Stage,
+    StageHistory,
+    Workspace,
+)
+
+MAX_AMOUNT = Decimal(10) ** 15
+MAX_TITLE = 200
+
+
+@dataclass
+class Change:
+    """One thing that happened to a deal; ``kind`` is an i18n key under ``deal.change``."""
+
+    deal: Deal
+    kind: str
+    actor: Member
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def expected_revenue(amount: Decimal, probability: int) -> Decimal:
+    """Amount × stage probability (PRODUCT.md §1): 7,590,000 at 50 % counts 3,795,000."""
+    return (Decimal(amount) * Decimal(probability) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+def _check_amount(amount: Decimal | None) -> None:
+    if amount is not None and not (0 <= amount < MAX_AMOUNT):
+        raise InvalidInput("deal.bad_amount", value=str(amount))
+
+
+def _check_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("deal.title_required", usage="deal_new")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput("deal.title_too_long", limit=MAX_TITLE)
+    return title
+
+
+def _next_number(session: Session, workspace_id: int, column) -> int:
+    """Per-workspace numbers, allocated atomically by the database."""
+    return session.execute(
+        sa.update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values({column: column + 1})
+        .returning(column)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+def get_or_create_company(*, session: Session, workspace_id: int, name: str | None):
+    name = (name or "").strip()
+    if not name:
+        return None
+    company = session.exec(
+        select(Company).where(
+            Company.workspace_id == workspace_id, sa.func.lower(Company.name) == name.lower()
+        )
+    ).first()
+    if company is None:
+        company = Company(workspace_id=workspace_id, name=name[:200])
+        session.add(company)
+        session.flush()
+    return company
+
+
+def get_or_create_person(
+    *, session: Session, workspace_id: int, name: str | None, company_id: int | None, email=None
+):
+    name = (name or "").strip()
+    if not name:
+        return None
+    person = session.exec(
+        select(Person).where(
+            Person.workspace_id == workspace_id,
+            sa.func.lower(Person.name) == name.lower(),
+            Person.company_id == company_id,
+        )
+    ).first()
+    if person is None:
+        person = Person(workspace_id=workspace_id, name=name[:200], company_id=company_id)
+        person.email = email
+        session.add(person)
+        session.flush()
+    return person
+
+
+def _activity(session, deal: Deal, kind: str, actor: Member | None, at: datetime, **params):
+    session.add(
+        Activity(
+            workspace_id=deal.workspace_id,
+            deal_id=deal.id,
+            kind=kind,
+            text=json.dumps(params, ensure_ascii=False, default=str),
+            author_id=actor.id if actor else None,
+            at=at,
+        )
+    )
+
+
+def create_deal(
+    *,
+    session: Session,
+    workspace: Workspace,
+    actor: Member,
+    title: str,
+    now: datetime,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    pipeline_name: str | None = None,
+    stage_text: str | None = None,
+    close: date | None = None,
+    owner: Member | None = None,
+    company_name: str | None = None,
+    contact_name: str | None = None,
+    lead_id: int | None = None,
+) -> Change:
+    title = _check_title(title)
+    _check_amount(amount)
+    pipeline = find_pipeline(session=session, workspace_id=workspace.id, name=pipeline_name)
+    stages = stages_of(session=session, pipeline_id=pipeline.id)
+    stage = match_stage(stages, stage_text) if stage_text else _first_open(stages)
+    company = get_or_create_company(session=session, workspace_id=workspace.id, name=company_name)
+    person = get_or_create_person(
+        session=session,
+        workspace_id=workspace.id,
+        name=contact_name,
+        company_id=company.id if company else None,
+    )
+    deal = Deal(
+        workspace_id=workspace.id,
+        number=_next_number(session, workspace.id, Workspace.next_deal_number),
+        title=title,
+        amount=amount if amount is not None else Decimal(0),
+        currency=(currency or workspace.currency).upper(),
+        owner_id=(owner or actor).id,
+        company_id=company.id if company else None,
+        person_id=person.id if person else None,
+        pipeline_id=pipeline.id,
+        stage_id=stage.id,
+        stage_entered_at=now,
+        expected_close=close,
+        closed_at=now if stage.outcome != Outcome.open else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(deal)
+    session.flush()
+    session.add(
+        StageHistory(
+            workspace_id=workspace.id,
+            deal_id=deal.id,
+            from_stage_id=None,
+            to_stage_id=stage.id,
+            by_member_id=actor.id,
+            at=now,
+        )
+    )
+    _activity(session, deal, "created", actor, now, stage=stage.name)
+    session.flush()
+    return Change(deal=deal, kind="created", actor=actor, params={"stage": stage.name})
+
+
+def _first_open(stages: list[Stage]) -> Stage:
+    for stage in stages:
+        if stage.outcome == Outcome.open:
+            return stage
+    return stages[0]
+
+
+def require_can_change(actor: Member, deal: Deal) -> None:
+    """Reps change their own deals; managers and admins any (PRODUCT.md §3 Roles)."""
+    if deal.owner_id != actor.id and not can_manage_any_deal(actor):
+        raise NotAllowed("deal.not_yours", number=deal.number)
+
+
+def lock_deal(session: Session, deal: Deal) -> Deal:
+    """Re-read the deal under a row lock so concurrent moves serialise.
+
+    PostgreSQL takes ``FOR UPDATE``; SQLite already holds the write lock (BEGIN IMMEDIATE).
+    """
+    return session.exec(
+        select(Deal)
+        .where(Deal.id == deal.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def move_deal(
+    *,
+    session: Session,
+    actor: Member,
+    deal: Deal,
+    stage_text: str | None = None,
+    stage_id: int | None = None,
+    now: datetime,
+    lost_reason: str | None = None,
+) -> Change:
+    deal = lock_deal(session, deal)
+    require_can_change(actor, deal)
+    stages = stages_of(session=session, pipeline_id=deal.pipeline_id)
+    if stage_id is not None:
+        matches = [s for s in stages if s.id == stage_id]
+        if not matches:
+            raise InvalidInput("deal.stage_not_in_pipeline")
+        target = matches[0]
+    else:
+        target = match_stage(stages, stage_text or "")
+    if target.id == deal.stage_id:
+        raise InvalidInput("deal.already_in_stage", number=deal.number, stage=target.name)
+    source = next(s for s in stages if s.id == deal.stage_id)
+    deal.stage_id = target.id
+    deal.stage_entered_at = now
+    deal.snoozed_until = None
+    deal.updated_at = now
+    deal.version += 1
+    if target.outcome == Outcome.open:
+        deal.closed_at = None
+        deal.lost_reason = None
+    else:
+        deal.closed_at = now
+        reason = (lost_reason or "").strip()[:500] or None
+        deal.lost_reason = reason if target.outcome == Outcome.lost else None
+    session.add(deal)
+    session.add(
+        StageHistory(
+            workspace_id=deal.workspace_id,
+            deal_id=deal.id,
+            from_stage_id=source.id,
+            to_stage_id=target.id,
+            by_member_id=actor.id,
+            at=now,
+        )
+    )
+    kind = {"won": "won", "lost": "lost"}.get(target.outcome, "moved")
+    params = {"from": source.name, "to": target.name, "reason": deal.lost_reason or ""}
+    _activity(session, deal, kind, actor, now, **params)
+    session.flush()
+    return Change(deal=deal, kind=kind, actor=actor, params=params)
+
+
+def close_deal(
+    *, session: Session, actor: Member, deal: Deal, won: bool, now: datetime, reason=None
+) -> Change:
+    """Move to the pipeline's first won (or lost) stage."""
+    stages = stages_of(session=session, pipeline_id=deal.pipeline_id)
+    outcome = Outcome.won if won else Outcome.lost
+    target = next((s for s in stages if s.outcome == outcome), None)
+    if target is None:
+        raise InvalidInput("deal.no_outcome_stage", outcome=outcome.value)
+    return move_deal(
+        session=session, actor=actor, deal=deal, stage_id=target.id, now=now, lost_reason=reason
+    )
+
+
+def set_fields(
+    *,
+    session: Session,
+    actor: Member,
+    deal: Deal,
+    now: datetime,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    close: date | None = None,
+    owner: Member | None = None,
+    title: str | None = None,
+    company_name: str | None = None,
+) -> Change:
+    deal = lock_deal(session, deal)
+    require_can_change(actor, deal)
+    changes: dict[str, Any] = {}
+    if amount is not None:
+        _check_amount(amount)
+        changes["amount"] = (deal.amount, amount)
+        deal.amount = amount
+        if currency:
+            deal.currency = currency.upper()
+    if close is not None:
+        changes["close"] = (deal.expected_close, close)
+        deal.expected_close = close
+    if owner is not None:
+        changes["owner"] = (deal.owner_id, owner.id)
+        deal.owner_id = owner.id
+    if title is not None:
+        new_title = _check_title(title)
+        changes["title"] = (deal.title, new_title)
+        deal.title = new_title
+    if company_name is not None:
+        company = get_or_create_company(
+            session=session, workspace_id=deal.workspace_id, name=company_name
+        )
+        changes["company"] = (deal.company_id, company.id if company else None)
+        deal.company_id = company.id if company else None
+    if not changes:
+        raise InvalidInput("deal.nothing_to_set", usage="deal_set")
+    deal.updated_at = now
+    deal.version += 1
+    session.add(deal)
+    for key, (old, new) in changes.items():
+        _activity(session, deal, key, actor, now, old=old, new=new)
+    session.flush()
+    return Change(deal=deal, kind="updated", actor=actor, params={"fields": changes})
+
+
+def set_renewal(
+    *,
+    session: Session,
+    actor: Member,
+    deal: Deal,
+    now: datetime,
+    renewal_date: date | None = None,
+    mrr: Decimal | None = None,
+) -> Change:
+    deal = lock_deal(session, deal)
+    require_can_change(actor, deal)
+    if renewal_date is None and mrr is None:
+        raise InvalidInput("deal.renewal_needs_value", usage="deal_renewal")
+    _check_amount(mrr)
+    if renewal_date is not None:
+        deal.renewal_date = renewal_date
+    if mrr is not None:
+        deal.mrr = mrr
+    deal.updated_at = now
+    session.add(deal)
+    _activity(session, deal, "renewal", actor, now, date=deal.renewal_date, mrr=deal.mrr)
+    session.flush()
+    return Change(
+        deal=deal, kind="renewal", actor=actor, params={"date": deal.renewal_date, "mrr": deal.mrr}
+    )
+
+
+def snooze(
+    *, session: Session, actor: Member, deal: Deal, until: date, today: date, now: datetime
+) -> Change:
+    """No stall warning for this deal before ``until`` (a local date)."""
+    require_can_change(actor, deal)
+    if until <= today:
+        raise InvalidInput("deal.snooze_past", usage="deal_snooze")
+    deal.snoozed_until = until
+    session.add(deal)
+    _activity(session, deal, "snoozed", actor, now, until=until)
+    session.flush()
+    return Change(deal=deal, kind="snoozed", actor=actor, params={"until": until})
+
+
+MAX_NOTE = 3000
+
+
+def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: datetime) -> Change:
+    """Anyone in the workspace may add a note: the team discusses deals together."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("deal.note_empty", usage="deal_note")
+    if len(text) > MAX_NOTE:
+        raise InvalidInput("deal.note_too_long", limit=MAX_NOTE)
+    session.add(
+        Activity(
+            workspace_id=deal.workspace_id,
+            deal_id=deal.id,
+            kind="note",
+            text=text,
+            author_id=actor.id,
+            at=now,
+        )
+    )
+    deal.updated_at = now
+    session.add(deal)
+    session.flush()
+    return Change(deal=deal, kind="note", actor=actor, params={"text": text})
+
+
+def deal_by_thread(*, session: Session, workspace_id: int, channel: str, thread_ts: str):
+    return session.exec(
+        select(Deal).where(
+            Deal.workspace_id == workspace_id,
+            Deal.thread_ts == thread_ts,
+            Deal.thread_channel == channel,
+        )
+    ).first()
+
+
+def record_thread_message(
+    *,
+    session: Session,
+    deal: Deal,
+    author: Member | None,
+    text: str,
+    ts: str,
+    at: datetime,
+) -> bool:
+    """Record a message from the deal's thread once, however often Slack delivers it.
+
+    Returns True when it was new. The unique (workspace, slack_ts) makes the insert a
+    no-op for a repeat, on SQLite and PostgreSQL alike, without a failed transaction.
+    """
+    values = {
+        "workspace_id": deal.workspace_id,
+        "deal_id": deal.id,
+        "kind": "message",
+        "text": (text or "")[:4000],
+        "author_id": author.id if author else None,
+        "slack_ts": ts,
+        "at": at,
+    }
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Activity)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "slack_ts"])
+        .returning(Activity.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def set_card(*, session: Session, deal: Deal, channel: str, ts: str) -> None:
+    deal.thread_channel = channel
+    deal.thread_ts = ts
+    session.add(deal)
+    session.flush()
+
+
+def timeline(*, session: Session, deal: Deal, limit: int = 10) -> list[Activity]:
+    return list(
+        session.exec(
+            select(Activity)
+            .where(Activity.deal_id == deal.id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def deal_stage(*, session: Session, deal: Deal) -> Stage:
+    return session.get(Stage, deal.stage_id)
+
+
+def deal_pipeline(*, session: Session, deal: Deal) -> Pipeline:
+    return session.get(Pipeline, deal.pipeline_id)

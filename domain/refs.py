@@ -1,0 +1,189 @@
+"""Resolving what people type (numbers, prefixes, names) to rows of one workspace.
+
+Every lookup filters on the workspace: a number from another workspace is simply not found.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from domain.errors import Ambiguous, NotFound
+from storage.models import Deal, Lead, Member, Pipeline, PipelineKind, Role, Stage
+
+MAX_CANDIDATES = 10
+
+
+def _like_prefix(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.lower() + "%"
+
+
+def find_deal(
+    *, session: Session, workspace_id: int, number: int | None = None, text: str | None = None
+) -> Deal:
+    """A deal by number, or by a unique title prefix (exact title wins over prefixes)."""
+    if number is not None:
+        deal = session.exec(
+            select(Deal).where(Deal.workspace_id == workspace_id, Deal.number == number)
+        ).first()
+        if deal is None:
+            raise NotFound("deal.not_found_number", number=number)
+        return deal
+    query = (text or "").strip()
+    if not query:
+        raise NotFound("deal.not_found_text", text=query)
+    rows = session.exec(
+        select(Deal)
+        .where(
+            Deal.workspace_id == workspace_id,
+            sa.func.lower(Deal.title).like(_like_prefix(query), escape="\\"),
+        )
+        .order_by(Deal.closed_at.is_not(None), Deal.number.desc())
+        .limit(MAX_CANDIDATES + 1)
+    ).all()
+    exact = [d for d in rows if d.title.lower() == query.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        raise NotFound("deal.not_found_text", text=query)
+    raise Ambiguous("deal.ambiguous", text=query, candidates=rows[:MAX_CANDIDATES])
+
+
+def find_lead(
+    *, session: Session, workspace_id: int, number: int | None = None, text: str | None = None
+) -> Lead:
+    if number is not None:
+        lead = session.exec(
+            select(Lead).where(Lead.workspace_id == workspace_id, Lead.number == number)
+        ).first()
+        if lead is None:
+            raise NotFound("lead.not_found_number", number=number)
+        return lead
+    query = (text or "").strip()
+    rows = session.exec(
+        select(Lead)
+        .where(
+            Lead.workspace_id == workspace_id,
+            sa.func.lower(Lead.name).like(_like_prefix(query), escape="\\"),
+        )
+        .order_by(Lead.number.desc())
+        .limit(MAX_CANDIDATES + 1)
+    ).all()
+    exact = [r for r in rows if r.name.lower() == query.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        raise NotFound("lead.not_found_text", text=query)
+    raise Ambiguous("lead.ambiguous", text=query, candidates=rows[:MAX_CANDIDATES])
+
+
+def stages_of(*, session: Session, pipeline_id: int) -> list[Stage]:
+    return list(
+        session.exec(select(Stage).where(Stage.pipeline_id == pipeline_id).order_by(Stage.position))
+    )
+
+
+def match_stage(stages: list[Stage], text: str) -> Stage:
+    """By exact name, then case-insensitive prefix, then 1-based position."""
+    query = text.strip().lower()
+    for stage in stages:
+        if stage.name.lower() == query:
+            return stage
+    prefixed = [s for s in stages if s.name.lower().startswith(query)] if query else []
+    if len(prefixed) == 1:
+        return prefixed[0]
+    names = ", ".join(s.name for s in stages)
+    if len(prefixed) > 1:
+        raise Ambiguous("pipeline.stage_ambiguous", text=text, stages=names, candidates=prefixed)
+    if query.isdigit() and 1 <= int(query) <= len(stages):
+        return stages[int(query) - 1]
+    raise NotFound("pipeline.stage_not_found", text=text, stages=names)
+
+
+def deal_pipelines(*, session: Session, workspace_id: int) -> list[Pipeline]:
+    return list(
+        session.exec(
+            select(Pipeline)
+            .where(Pipeline.workspace_id == workspace_id, Pipeline.kind == PipelineKind.deal)
+            .order_by(Pipeline.position, Pipeline.id)
+        )
+    )
+
+
+def find_pipeline(
+    *,
+    session: Session,
+    workspace_id: int,
+    name: str | None,
+    kind: PipelineKind = PipelineKind.deal,
+) -> Pipeline:
+    """A pipeline by name or prefix; ``None`` gives the default one."""
+    pipelines = list(
+        session.exec(
+            select(Pipeline)
+            .where(Pipeline.workspace_id == workspace_id, Pipeline.kind == kind)
+            .order_by(Pipeline.position, Pipeline.id)
+        )
+    )
+    if name is None or not name.strip():
+        for p in pipelines:
+            if p.is_default:
+                return p
+        if pipelines:
+            return pipelines[0]
+        raise NotFound("pipeline.none")
+    query = name.strip().lower()
+    exact = [p for p in pipelines if p.name.lower() == query]
+    if exact:
+        return exact[0]
+    prefixed = [p for p in pipelines if p.name.lower().startswith(query)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    names = ", ".join(p.name for p in pipelines)
+    if prefixed:
+        raise Ambiguous("pipeline.ambiguous", text=name, names=names, candidates=prefixed)
+    raise NotFound("pipeline.not_found", text=name, names=names)
+
+
+def find_member(
+    *,
+    session: Session,
+    workspace_id: int,
+    slack_id: str | None = None,
+    name: str | None = None,
+) -> Member:
+    """A member by Slack id (from ``<@U123>``) or by display name (a bare ``@kim``)."""
+    if slack_id:
+        member = session.exec(
+            select(Member).where(
+                Member.workspace_id == workspace_id, Member.slack_user_id == slack_id
+            )
+        ).first()
+        if member is not None:
+            return member
+        # Slack vouches for the id: a colleague who has not used Salesbot yet becomes a rep.
+        member = Member(
+            workspace_id=workspace_id, slack_user_id=slack_id, name=name or slack_id, role=Role.rep
+        )
+        session.add(member)
+        session.flush()
+        return member
+    query = (name or "").strip().lstrip("@").lower()
+    rows = session.exec(
+        select(Member).where(
+            Member.workspace_id == workspace_id,
+            sa.or_(
+                sa.func.lower(Member.name) == query, sa.func.lower(Member.slack_user_id) == query
+            ),
+        )
+    ).all()
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) > 1:
+        raise Ambiguous("member.ambiguous", name=name, candidates=rows)
+    raise NotFound("member.not_found_name", name=name)

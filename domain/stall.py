@@ -1,0 +1,140 @@
+"""The stall clock (PRODUCT.md §1 "Stalled deal"), as plain functions.
+
+A deal is *stalled* when the time in its current stage exceeds the stage's stall threshold.
+
+Counting rules:
+
+- **Calendar days** (the default): whole days elapsed, ``(now - stage_entered_at) // 1 day``.
+  A deal is stalled when ``days_in_stage > threshold``: on the threshold day itself (exactly
+  7 whole days in a 7-day stage) it is *not* stalled yet; it is on the next whole day.
+- **Business days** (workspace setting ``stall_business_days``): the days *after* the local
+  date the deal entered the stage, up to and including today's local date (both in the
+  workspace's timezone), that are weekdays and not public holidays of the workspace's
+  country (the ``holidays`` package, default KR). Entered on a Monday, a deal has 5 business
+  days on the next Monday; a Saturday, a Sunday or 추석 adds nothing.
+- **Snooze**: a deal snoozed until date ``D`` is not stalled while the local date is before
+  ``D``; from ``D`` on it is counted as usual.
+
+A stall *episode* is identified by the stage entry (``stage_entered_at``): a deal moved and
+moved back gets a new ``stage_entered_at`` and hence a new episode. A snooze that ends within
+the stage also starts a new episode (``<entry>~<snooze date>``), so the warning comes back
+once when the snooze runs out, which is what "remind me in 3 days" means; a snooze date on or
+before the entry date is left over from an earlier stage and does not change the episode.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COUNTRY = "KR"
+
+
+@dataclass(frozen=True)
+class StallStatus:
+    days_in_stage: int
+    threshold: int | None  # None: the stage has no stall threshold
+    stalled: bool
+    days_over: int  # days_in_stage - threshold when stalled, else 0
+    episode: str  # identifies the stall episode; stable while the deal stays put
+    snoozed: bool = False  # would be stalled, but snoozed until a later date
+    business_days: bool = False  # which unit days_in_stage counts
+
+
+def _zone(tz: str | ZoneInfo) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+
+@cache
+def _holidays(country: str, year: int) -> frozenset[date]:
+    try:
+        return frozenset(holidays.country_holidays(country.upper(), years=year))
+    except NotImplementedError:
+        log.warning("no public holidays known for country %r; counting weekends only", country)
+        return frozenset()
+
+
+def is_business_day(day: date, country: str = DEFAULT_COUNTRY) -> bool:
+    """A weekday that is not a public holiday of ``country``."""
+    return day.weekday() < 5 and day not in _holidays(country, day.year)
+
+
+def _weekdays_through(day: date) -> int:
+    """Weekdays from a fixed Monday up to and including ``day`` (a counting origin)."""
+    ordinal = day.toordinal()  # date(1, 1, 1) is a Monday: ordinal 1
+    weeks, rest = divmod(ordinal - 1, 7)
+    return weeks * 5 + min(rest + 1, 5)
+
+
+def business_days_between(start: date, end: date, country: str = DEFAULT_COUNTRY) -> int:
+    """Business days in ``(start, end]``: after ``start``, up to and including ``end``."""
+    if end <= start:
+        return 0
+    count = _weekdays_through(end) - _weekdays_through(start)
+    for year in range(start.year, end.year + 1):
+        count -= sum(1 for h in _holidays(country, year) if start < h <= end and h.weekday() < 5)
+    return count
+
+
+def episode_key(stage_entered_at: datetime, snooze_date: date | None = None) -> str:
+    """A compact, stable id for a stall episode (fits the outbox key)."""
+    key = stage_entered_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{key}~{snooze_date.isoformat()}" if snooze_date else key
+
+
+def stall_status(
+    *,
+    stage_entered_at: datetime,
+    stall_days: int | None,
+    snoozed_until: date | None,
+    now: datetime,
+    tz: str | ZoneInfo,
+    business_days: bool = False,
+    country: str = DEFAULT_COUNTRY,
+) -> StallStatus:
+    """Where a deal stands on the stall clock at ``now`` (see the module docstring)."""
+    if stage_entered_at.tzinfo is None or now.tzinfo is None:
+        raise ValueError("stall_status needs aware datetimes")
+    zone = _zone(tz)
+    entered_day = stage_entered_at.astimezone(zone).date()
+    today = now.astimezone(zone).date()
+    if business_days:
+        days = business_days_between(entered_day, today, country)
+    else:
+        days = max((now - stage_entered_at) // timedelta(days=1), 0)
+    snooze = snoozed_until if snoozed_until and snoozed_until > entered_day else None
+    episode = episode_key(stage_entered_at, snooze)
+    if stall_days is None:
+        return StallStatus(days, None, False, 0, episode, business_days=business_days)
+    over_threshold = days > stall_days
+    snoozed = over_threshold and snooze is not None and today < snooze
+    stalled = over_threshold and not snoozed
+    return StallStatus(
+        days_in_stage=days,
+        threshold=stall_days,
+        stalled=stalled,
+        days_over=days - stall_days if stalled else 0,
+        episode=episode,
+        snoozed=snoozed,
+        business_days=business_days,
+    )
+
+
+def stalled_cutoff(now: datetime, stall_days: int, *, business_days: bool = False) -> datetime:
+    """For SQL: a deal can only be stalled if ``stage_entered_at <= cutoff``.
+
+    Exact for calendar days (``days_in_stage > stall_days`` means at least ``stall_days + 1``
+    whole days). For business days it is a safe pre-filter (N business days span at least N
+    calendar dates; one extra day absorbs DST and the local-date rounding); apply
+    :func:`stall_status` to the rows it returns.
+    """
+    if business_days:
+        return now - timedelta(days=stall_days) + timedelta(days=1)
+    return now - timedelta(days=stall_days + 1)

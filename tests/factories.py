@@ -1,0 +1,41 @@
+"""Small factories for tests: a workspace with its people, a deal where you want it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from domain import deals
+from domain.workspaces import get_or_create_member, get_or_create_workspace
+from storage.models import Member, Role, Workspace
+
+T0 = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)  # Monday 09:30 in Seoul
+
+
+def workspace(session, team_id: str = "T1", **settings) -> Workspace:
+    ws = get_or_create_workspace(session=session, team_id=team_id, name=team_id)
+    for key, value in settings.items():
+        setattr(ws, key, value)
+    session.add(ws)
+    session.flush()
+    return ws
+
+
+def member(session, ws: Workspace, user_id: str, role: Role = Role.rep, name: str = "") -> Member:
+    m = get_or_create_member(session=session, workspace=ws, slack_user_id=user_id, name=name)
+    m.role = role
+    session.add(m)
+    session.flush()
+    return m
+
+
+def deal(session, ws, actor, title="Acme ERP", amount="7590000", now=T0, **kw):
+    return deals.create_deal(
+        session=session,
+        workspace=ws,
+        actor=actor,
+        title=title,
+        amount=Decimal(amount),
+        now=now,
+        **kw,
+    ).deal

@@ -1,0 +1,247 @@
+"""Deal card, deal details, deal lists and change notices."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from domain.deal_reads import DealCard, DealPage, DealRow
+from domain.deals import Change
+from i18n import fmt, t
+from storage.models import Activity, Member, Outcome, Stage, Workspace
+from views import blocks as b
+from views.ids import Action
+from views.message import Message
+
+
+def who(member: Member | None) -> str:
+    if member is None:
+        return fmt.EMPTY
+    return f"<@{member.slack_user_id}>"
+
+
+def ref(deal) -> str:
+    return f"D{deal.number}"
+
+
+def _stage_label(stage: Stage, locale: str) -> str:
+    outcome = "" if stage.outcome == Outcome.open else t(locale, f"deal.outcome.{stage.outcome}")
+    return f"{stage.name} ({stage.probability}%)" + (f" · {outcome}" if outcome else "")
+
+
+def stall_text(row: DealRow, locale: str) -> str:
+    if row.stall.threshold is None or row.stage.outcome != Outcome.open:
+        return t(locale, "deal.in_stage", days=row.stall.days_in_stage)
+    key = "deal.stalled" if row.stall.stalled else "deal.in_stage_of"
+    return t(locale, key, days=row.stall.days_in_stage, threshold=row.stall.threshold)
+
+
+def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
+    row = data.row
+    deal = row.deal
+    cur = deal.currency
+    title = f"{ref(deal)} · {deal.title}"
+    status = ""
+    if row.stage.outcome == Outcome.won:
+        status = "✅ "
+    elif row.stage.outcome == Outcome.lost:
+        status = "❌ "
+    items = [
+        t(locale, "deal.field.amount", value=fmt.money(deal.amount, cur, locale)),
+        t(locale, "deal.field.stage", value=_stage_label(row.stage, locale)),
+        t(locale, "deal.field.weighted", value=fmt.money(row.weighted, cur, locale)),
+        t(locale, "deal.field.owner", value=who(row.owner)),
+        t(locale, "deal.field.close", value=fmt.day(deal.expected_close, locale)),
+        t(locale, "deal.field.company", value=row.company.name if row.company else fmt.EMPTY),
+        t(locale, "deal.field.pipeline", value=row.pipeline.name),
+    ]
+    if deal.renewal_date or deal.mrr is not None:
+        items.append(
+            t(
+                locale,
+                "deal.field.renewal",
+                date=fmt.day(deal.renewal_date, locale),
+                mrr=fmt.money(deal.mrr, cur, locale),
+            )
+        )
+    context = [stall_text(row, locale)]
+    if deal.lost_reason:
+        context.append(t(locale, "deal.lost_reason", reason=deal.lost_reason))
+    blocks = [
+        b.header(status + title),
+        b.fields(items),
+        b.context(*context),
+        b.actions(card_actions(data, locale), block_id=f"deal:{deal.id}"),
+    ]
+    text = t(
+        locale,
+        "deal.card_text",
+        ref=ref(deal),
+        title=deal.title,
+        amount=fmt.money(deal.amount, cur, locale),
+        stage=row.stage.name,
+    )
+    return Message(text=text, blocks=blocks)
+
+
+def stage_options(stages: list[Stage], locale: str) -> list[dict[str, Any]]:
+    return [b.option(_stage_label(s, locale), str(s.id)) for s in stages]
+
+
+def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
+    deal_id = str(data.row.deal.id)
+    options = stage_options(data.stages, locale)
+    current = next((o for o in options if o["value"] == str(data.row.stage.id)), None)
+    return [
+        b.static_select(t(locale, "deal.action.move"), Action.deal_stage, options, current),
+        b.button(t(locale, "deal.action.won"), Action.deal_won, deal_id, style="primary"),
+        b.button(t(locale, "deal.action.lost"), Action.deal_lost, deal_id, style="danger"),
+        b.button(t(locale, "deal.action.note"), Action.deal_note, deal_id),
+    ]
+
+
+def change_text(change: Change, locale: str, members: dict[int, Member]) -> str:
+    """One line saying who did what, for the thread and the ephemeral confirmation."""
+    deal = change.deal
+    params = dict(change.params)
+    actor = who(change.actor)
+    if change.kind == "updated":
+        parts = []
+        for field, (old, new) in params["fields"].items():
+            parts.append(_field_change(field, old, new, deal.currency, locale, members))
+        return t(
+            locale, "deal.change.updated", actor=actor, ref=ref(deal), changes="; ".join(parts)
+        )
+    if change.kind == "renewal":
+        params = {
+            "date": fmt.day(params.get("date"), locale),
+            "mrr": fmt.money(params.get("mrr"), deal.currency, locale),
+        }
+    if change.kind == "snoozed":
+        params = {"until": fmt.day(params["until"], locale)}
+    if change.kind == "lost":
+        reason = params.get("reason")
+        params["reason"] = t(locale, "deal.lost_reason", reason=reason) if reason else ""
+    if change.kind == "created":
+        params["amount"] = fmt.money(deal.amount, deal.currency, locale)
+        params["title"] = deal.title
+    return t(locale, f"deal.change.{change.kind}", actor=actor, ref=ref(deal), **params).strip()
+
+
+def _field_change(field, old, new, currency, locale, members) -> str:
+    if field == "amount":
+        old, new = fmt.money(old, currency, locale), fmt.money(new, currency, locale)
+    elif field == "close":
+        old, new = fmt.day(old, locale), fmt.day(new, locale)
+    elif field == "owner":
+        old, new = who(members.get(old)), who(members.get(new))
+    elif field == "company":
+        old = members.get(("company", old), fmt.EMPTY) if old else fmt.EMPTY
+        new = members.get(("company", new), fmt.EMPTY) if new else fmt.EMPTY
+    return t(locale, f"deal.field_change.{field}", old=old or fmt.EMPTY, new=new or fmt.EMPTY)
+
+
+def row_line(row: DealRow, locale: str) -> str:
+    deal = row.deal
+    stall = "🔴 " if row.stall.stalled else ""
+    company = f" · {row.company.name}" if row.company else ""
+    return t(
+        locale,
+        "deal.row",
+        stall=stall,
+        ref=ref(deal),
+        title=deal.title,
+        company=company,
+        amount=fmt.money(deal.amount, deal.currency, locale),
+        stage=row.stage.name,
+        owner=who(row.owner),
+        days=stall_text(row, locale),
+    )
+
+
+def deal_list(page: DealPage, title: str, workspace: Workspace, locale: str) -> Message:
+    """At most 20 rows in one section each; the rest summarised (Block Kit: 50 blocks)."""
+    header = t(
+        locale,
+        "deal.list_header",
+        title=title,
+        count=fmt.number(page.total, locale),
+        amount=fmt.money(page.total_amount, workspace.currency, locale),
+    )
+    if not page.rows:
+        text = t(locale, "deal.list_empty", title=title)
+        return Message(text=text, blocks=[b.section(text)])
+    lines = [row_line(r, locale) for r in page.rows]
+    blocks = [b.section(header)]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > b.SECTION_TEXT - 10:
+            blocks.append(b.section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(b.section("\n".join(chunk)))
+    if page.total > len(page.rows):
+        blocks.append(
+            b.context(t(locale, "deal.list_more", shown=len(page.rows), total=page.total))
+        )
+    return Message(text=header, blocks=blocks)
+
+
+def activity_line(
+    activity: Activity, locale: str, members: dict[int, Member], tz: str, currency: str
+) -> str:
+    when = fmt.moment(activity.at, tz, locale)
+    author = who(members.get(activity.author_id)) if activity.author_id else "Salesbot"
+    if activity.kind in ("note", "message"):
+        body = activity.text
+    else:
+        try:
+            params = json.loads(activity.text or "{}")
+        except ValueError:
+            params = {}
+        body = t(
+            locale, f"deal.activity.{activity.kind}", **_activity_params(params, currency, locale)
+        )
+    return f"• {when} · {author}: {body}"
+
+
+def _activity_params(params: dict, currency: str, locale: str) -> dict[str, str]:
+    out = {k: ("" if v is None else str(v)) for k, v in params.items()}
+    for key in ("old", "new", "mrr"):
+        value = params.get(key)
+        if isinstance(value, str) and value.replace(".", "", 1).isdigit() and "." in value:
+            out[key] = fmt.money(value, currency, locale)
+    out.setdefault("old", "")
+    out.setdefault("new", "")
+    out.setdefault("stage", "")
+    out.setdefault("from", "")
+    out.setdefault("to", "")
+    out.setdefault("until", "")
+    out.setdefault("date", "")
+    out.setdefault("mrr", "")
+    return out
+
+
+def deal_details(
+    data: DealCard,
+    activities: list[Activity],
+    members: dict[int, Member],
+    workspace: Workspace,
+    locale: str,
+    permalink: str | None,
+) -> Message:
+    message = card(data, workspace, locale)
+    blocks = message.blocks[:3]
+    if activities:
+        lines = [
+            activity_line(a, locale, members, workspace.timezone, data.row.deal.currency)
+            for a in activities
+        ]
+        blocks.append(b.section(t(locale, "deal.timeline") + "\n" + "\n".join(lines)))
+    else:
+        blocks.append(b.context(t(locale, "deal.timeline_empty")))
+    if permalink:
+        blocks.append(b.context(t(locale, "deal.thread_link", url=permalink)))
+    blocks.append(message.blocks[3])
+    return Message(text=message.text, blocks=blocks)
