@@ -1,0 +1,12 @@
+"""One ``register(app, deps)`` per kind of Slack request."""
+
+from __future__ import annotations
+
+from bot.listeners import actions, commands, events, submissions
+
+
+def register(app, deps) -> None:
+    commands.register(app, deps)
+    actions.register(app, deps)
+    submissions.register(app, deps)
+    events.register(app, deps)

@@ -1,0 +1,97 @@
+"""``salesbot serve``: the Slack app over HTTP, on waitress.
+
+waitress is a production-grade, pure-Python, multi-threaded WSGI server: no C build, no
+separate process manager, the same on Linux, macOS and Windows, and Bolt's WSGI adapter plugs
+straight in. Routes: ``POST /slack/events`` (commands, interactivity and events: one Request
+URL for all three) and ``GET /healthz`` (200 when the database answers, 503 otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import sqlalchemy as sa
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import create_app
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+def wsgi_app(settings: Settings, *, engine, clock=None):
+    bolt = SlackRequestHandler(create_app(settings, engine=engine, clock=clock), EVENTS_PATH)
+
+    def application(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return _health(engine, start_response)
+        if path == EVENTS_PATH and method == "POST":
+            return bolt(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+
+    return application
+
+
+def _health(engine, start_response):
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        status, body = "200 OK", {"ok": True, "database": engine.dialect.name}
+    except Exception as exc:  # the check is the point: report, do not raise
+        log.warning("health check failed: %s", exc)
+        status, body = "503 Service Unavailable", {"ok": False, "error": "database unavailable"}
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def make_server(settings: Settings, *, engine, host: str, port: int, clock=None, threads: int = 8):
+    """A waitress server, not yet running (tests start it in a thread; ``port=0`` picks one)."""
+    from waitress.server import create_server
+
+    return create_server(
+        wsgi_app(settings, engine=engine, clock=clock),
+        host=host,
+        port=port,
+        threads=threads,
+        ident="salesbot",
+        clear_untrusted_proxy_headers=True,
+    )
+
+
+def serve(settings: Settings, *, engine, host: str, port: int, scheduler: bool = True) -> None:
+    if not settings.signing_secret:
+        raise SystemExit("salesbot serve needs SLACK_SIGNING_SECRET (see .env.example)")
+    background = _start_scheduler(settings, engine) if scheduler else None
+    server = make_server(settings, engine=engine, host=host, port=port)
+    log.info("serving Slack events on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
+    try:
+        server.run()
+    finally:
+        if background is not None:
+            background.shutdown(wait=False)
+
+
+def _start_scheduler(settings: Settings, engine):
+    try:
+        from scheduler import runner
+    except ImportError:  # pragma: no cover
+        log.warning("scheduler not available")
+        return None
+    return runner.start(settings, engine=engine)
+
+
+def serve_in_thread(settings: Settings, *, engine, clock=None, host: str = "127.0.0.1"):
+    """For tests and benchmarks: (server, base_url); stop with ``server.close()``."""
+    server = make_server(settings, engine=engine, host=host, port=0, clock=clock)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, f"http://{host}:{server.effective_port}"
