@@ -1,0 +1,740 @@
+"""The slash-command grammar: ``/lead``, ``/deal``, ``/pipeline`` text -> a typed command.
+
+PRODUCT.md §3 is the contract. The shape of every command is the same:
+
+* the first word is the sub-command (case-insensitive; Korean aliases such as ``이동`` work);
+* then free words, then ``key:value`` pairs. The first free words are the title or the
+  reference; quotes group words; after the first ``key:`` no free words are allowed, except in
+  the list commands, whose flags (``mine``, ``stalled``, ``@kim``) may stand anywhere;
+* ``key: value`` with a space after the colon is read as ``key:value``.
+
+Where a reference and another free value share the free words (``/deal move``, ``/lead
+status``, ``/deal snooze``), a number (``42``, ``D42``) or a quoted title is the reference and
+the rest is the value; unquoted words give the last word to the value (``/deal move acme erp
+Proposal``). ``/deal note`` and ``/deal lost`` take the rest of the text as written, so
+their reference is one word: a number, a quoted title or a one-word prefix.
+
+Nothing here touches the database: names of stages, pipelines and people stay unresolved.
+Every mistake raises :class:`InvalidInput` with a ``grammar.*`` key, the offending text as
+``value`` and the ``usage`` line of the sub-command, and nothing else is ever raised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from commands import types as c
+from commands.lexer import Token, key_at, next_token, plain, rest, shown, tokens
+from commands.values import (
+    is_number_ref,
+    is_user,
+    parse_amount,
+    parse_count,
+    parse_date,
+    parse_deal_ref,
+    parse_email,
+    parse_lead_ref,
+    parse_period,
+    parse_reps,
+    parse_user,
+    parse_winrate,
+)
+from domain.errors import InvalidInput
+
+COMMANDS = ("lead", "deal", "pipeline")
+
+# Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    "lead": {
+        **dict.fromkeys(("new", "add", "create", "추가", "등록"), "new"),
+        **dict.fromkeys(("status", "상태"), "status"),
+        **dict.fromkeys(("convert", "전환"), "convert"),
+        **dict.fromkeys(("list", "ls", "목록"), "list"),
+        **dict.fromkeys(("show", "view", "보기"), "show"),
+    },
+    "deal": {
+        **dict.fromkeys(("new", "add", "create", "추가", "등록"), "new"),
+        **dict.fromkeys(("move", "이동"), "move"),
+        **dict.fromkeys(("won", "win", "성사"), "won"),
+        **dict.fromkeys(("lost", "lose", "실패"), "lost"),
+        **dict.fromkeys(("set", "수정"), "set"),
+        **dict.fromkeys(("renewal", "renew", "갱신"), "renewal"),
+        **dict.fromkeys(("note", "메모"), "note"),
+        **dict.fromkeys(("show", "view", "보기"), "show"),
+        **dict.fromkeys(("list", "ls", "목록"), "list"),
+        **dict.fromkeys(("find", "search", "검색"), "find"),
+        **dict.fromkeys(("snooze", "미루기"), "snooze"),
+    },
+    "pipeline": {
+        **dict.fromkeys(("board", "보드"), "board"),
+        **dict.fromkeys(("forecast", "예측"), "forecast"),
+        **dict.fromkeys(("metrics", "지표"), "metrics"),
+        **dict.fromkeys(("plan", "계획"), "plan"),
+        **dict.fromkeys(("new", "추가"), "new"),
+        **dict.fromkeys(("edit", "편집"), "edit"),
+        **dict.fromkeys(("settings", "설정"), "settings"),
+        **dict.fromkeys(("role", "역할"), "role"),
+    },
+}
+HELP_WORDS = frozenset({"help", "?", "도움말", "도움"})
+MINE_WORDS = frozenset({"mine", "me", "my", "내꺼", "내것", "내"})
+STALLED_WORDS = frozenset({"stalled", "stuck", "정체"})
+FORECAST_BY = {
+    **dict.fromkeys(("month", "monthly", "월", "월별"), "month"),
+    **dict.fromkeys(("quarter", "quarterly", "분기", "분기별"), "quarter"),
+}
+ROLES = {
+    **dict.fromkeys(("admin", "관리자"), "admin"),
+    **dict.fromkeys(("manager", "매니저"), "manager"),
+    **dict.fromkeys(("rep", "영업", "영업담당"), "rep"),
+}
+KEY_ALIASES = {
+    "금액": "amount",
+    "단계": "stage",
+    "마감일": "close",
+    "마감": "close",
+    "close-date": "close",
+    "close_date": "close",
+    "담당자": "owner",
+    "회사": "company",
+    "고객": "contact",
+    "파이프라인": "pipeline",
+    "상태": "status",
+    "이메일": "email",
+    "출처": "source",
+    "유입경로": "source",
+    "규모": "size",
+    "제목": "title",
+    "이름": "name",
+    "사유": "reason",
+    "이유": "reason",
+    "갱신일": "date",
+    "날짜": "date",
+    "목표": "target",
+    "인원": "reps",
+    "기간": "period",
+    "평균": "avg",
+    "average": "avg",
+    "성사율": "winrate",
+    "win-rate": "winrate",
+    "win_rate": "winrate",
+    "기준": "by",
+}
+
+Parser = Callable[[str, date], Any]
+
+
+def parse(command: str, text: str, *, today: date) -> c.Command:
+    """``parse("deal", "move 42 Negotiation", today=...)`` -> ``DealMove(DealRef(42), …)``."""
+    name = command.strip().lstrip("/").lower()
+    if name not in COMMANDS:
+        raise InvalidInput("grammar.unknown_command", value=shown(command))
+    text = text or ""
+    usage = name
+    try:
+        first = next_token(text, 0)
+        if first is None:
+            return c.PipelineBoard() if name == "pipeline" else c.Help(name)
+        word = None if first.key or first.quoted else first.text.lower()
+        if word in HELP_WORDS:
+            return c.Help(name, topic=_help_topic(name, text, first.end))
+        sub = SUBCOMMANDS[name].get(word or "")
+        if name == "pipeline" and _is_board(sub, text, first.end):
+            usage = "pipeline_board"
+            return pipeline_board(text, first.end if sub == "board" else 0, today)
+        if sub is None:
+            raise InvalidInput(
+                "grammar.unknown_subcommand", value=shown(_written(first)), command=name
+            )
+        usage = f"{name}_{sub}"
+        if _asks_help(text, first.end):
+            return c.Help(name, topic=sub)
+        return _PARSERS[usage](text, first.end, today)
+    except InvalidInput as err:
+        err.params.setdefault("usage", usage)
+        raise
+
+
+def _help_topic(command: str, text: str, pos: int) -> str | None:
+    """``/deal help move`` -> "move"; an unknown topic shows the whole help."""
+    try:
+        topic = next_token(text, pos)
+    except InvalidInput:
+        return None
+    if topic is None or topic.key is not None:
+        return None
+    return SUBCOMMANDS[command].get(topic.text.lower())
+
+
+def _asks_help(text: str, pos: int) -> bool:
+    """``/deal move help``: the sub-command followed by nothing but a help word."""
+    try:
+        words = _all_tokens(text, pos)
+    except InvalidInput:  # a note may hold an unbalanced quote; it is not a help request
+        return False
+    return (
+        len(words) == 1
+        and words[0].key is None
+        and not words[0].quoted
+        and words[0].text.lower() in HELP_WORDS
+    )
+
+
+def _is_board(sub: str | None, text: str, pos: int) -> bool:
+    """``/pipeline Renewals`` and ``/pipeline New business`` show a board; ``/pipeline new``
+    alone opens the new-pipeline modal."""
+    if sub in (None, "board"):
+        return True
+    if sub != "new":
+        return False
+    words = _all_tokens(text, pos)
+    return bool(words) and not any(w.key for w in words)
+
+
+# --- shared pieces ---------------------------------------------------------------------
+
+
+def _all_tokens(text: str, pos: int) -> list[Token]:
+    return list(tokens(text, pos))
+
+
+def _joined(words: list[Token]) -> str:
+    """Free words as one plain, single-spaced string (``Acme  ERP`` -> ``Acme ERP``)."""
+    return " ".join(" ".join(plain(w.text) for w in words).split())
+
+
+def _text(value: str, today: date) -> str:
+    return " ".join(plain(value).split())
+
+
+def _stage(value: str, today: date) -> c.StageRef:
+    return c.StageRef(_text(value, today))
+
+
+def _amount(value: str, today: date) -> c.Amount:
+    return parse_amount(value)
+
+
+def _date(value: str, today: date) -> date:
+    return parse_date(value, today=today)
+
+
+def _owner(value: str, today: date) -> c.UserRef:
+    return parse_user(value, bare=True)
+
+
+def _email(value: str, today: date) -> str:
+    return parse_email(value)
+
+
+def _size(value: str, today: date) -> int:
+    return parse_count(value, key="size")
+
+
+def _period(value: str, today: date) -> c.Period:
+    return parse_period(value, today=today)
+
+
+def _reps(value: str, today: date) -> int:
+    return parse_reps(value)
+
+
+def _winrate(value: str, today: date) -> Decimal:
+    return parse_winrate(value)
+
+
+def _written(word: Token) -> str:
+    """A token as the user wrote it, near enough to quote back (``colour:red``)."""
+    return plain(word.text) if word.key is None else f"{word.key}:{plain(word.text)}"
+
+
+def _extra(word: Token) -> InvalidInput:
+    return InvalidInput("grammar.extra_words", value=shown(_written(word)))
+
+
+def _read(
+    words_and_keys: list[Token],
+    spec: dict[str, Parser],
+    today: date,
+    *,
+    flags_anywhere: bool = False,
+) -> tuple[list[Token], dict[str, Any]]:
+    """Split tokens into the free words and the parsed ``key:value`` pairs ``spec`` allows."""
+    words: list[Token] = []
+    values: dict[str, Any] = {}
+    toks = list(words_and_keys)
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        i += 1
+        if tok.key is None:
+            if values and not flags_anywhere:
+                raise _extra(tok)
+            words.append(tok)
+            continue
+        key = KEY_ALIASES.get(tok.key, tok.key)
+        if key not in spec:
+            raise InvalidInput("grammar.unknown_key", value=shown(tok.key + ":"))
+        if key in values:
+            raise InvalidInput("grammar.duplicate_key", value=shown(tok.key + ":"))
+        raw = tok.text
+        if not raw and not tok.quoted and i < len(toks) and toks[i].key is None:
+            raw = toks[i].text  # "amount: 5" is "amount:5"
+            i += 1
+        if not plain(raw).strip():
+            raise InvalidInput("grammar.missing_value", value=shown(tok.key + ":"))
+        while spec[key] is _amount and i < len(toks) and _continues_amount(toks[i]):
+            raw = f"{raw} {toks[i].text}"  # "amount:1억 2천만", "amount:12000 USD"
+            i += 1
+        values[key] = spec[key](raw, today)
+    return words, values
+
+
+_AMOUNT_TAIL = re.compile(
+    r"[0-9,.]*[조억만천백십][조억만천백십0-9,.]*(원|달러)?|원|달러|usd|krw", re.IGNORECASE
+)
+
+
+def _continues_amount(word: Token) -> bool:
+    """A free word that can only be the rest of an amount: ``2천만``, ``5천원``, ``USD``."""
+    return word.key is None and not word.quoted and bool(_AMOUNT_TAIL.fullmatch(word.text))
+
+
+def _deal_ref(words: list[Token]) -> c.DealRef:
+    _check_number_ref(words)
+    if not words:
+        raise InvalidInput("grammar.missing_deal")
+    return parse_deal_ref(_joined(words))
+
+
+def _lead_ref(words: list[Token]) -> c.LeadRef:
+    _check_number_ref(words)
+    if not words:
+        raise InvalidInput("grammar.missing_lead")
+    return parse_lead_ref(_joined(words))
+
+
+def _check_number_ref(words: list[Token]) -> None:
+    """``42 extra``: a number is the whole reference; a title with a number needs quotes."""
+    if len(words) > 1 and _is_number(words[0]):
+        raise _extra(words[1])
+
+
+def _is_number(word: Token) -> bool:
+    return word.key is None and not word.quoted and is_number_ref(word.text)
+
+
+def _split_last(words: list[Token]) -> tuple[list[Token], list[Token]]:
+    """Reference and value: ``42 Closed won``, ``"Acme ERP" Proposal``, ``acme erp Proposal``."""
+    if len(words) < 2:
+        return words, []
+    if _is_number(words[0]) or words[0].quoted:
+        return words[:1], words[1:]
+    return words[:-1], words[-1:]
+
+
+def _no_words(words: list[Token]) -> None:
+    if words:
+        raise _extra(words[0])
+
+
+def _require_some(values: dict[str, Any]) -> None:
+    if not values:
+        raise InvalidInput("grammar.nothing_to_change")
+
+
+def _user_filter(words: list[Token], values: dict[str, Any]) -> tuple[bool, c.UserRef | None]:
+    """``mine`` or ``@kim`` / ``owner:@kim`` among list flags; both at once is a mistake."""
+    mine = False
+    owner = values.get("owner")
+    for word in words:
+        if word.text.lower() in MINE_WORDS and not word.quoted:
+            mine = True
+        elif is_user(word.text):
+            if owner is not None:
+                raise _extra(word)
+            owner = parse_user(word.text)
+        else:
+            raise _extra(word)
+    if mine and owner is not None:
+        raise InvalidInput("grammar.mine_and_user", value=shown(_owner_text(owner)))
+    return mine, owner
+
+
+def _owner_text(owner: c.UserRef) -> str:
+    return "@" + (owner.name or owner.slack_id or "")
+
+
+# --- /lead -----------------------------------------------------------------------------
+
+LEAD_NEW_KEYS: dict[str, Parser] = {
+    "company": _text,
+    "email": _email,
+    "source": _text,
+    "size": _size,
+    "owner": _owner,
+    "status": _text,
+    "name": _text,
+}
+
+
+def lead_new(text: str, pos: int, today: date) -> c.Command:
+    toks = _all_tokens(text, pos)
+    if not toks:
+        return c.LeadNew(name=None)
+    words, values = _read(toks, LEAD_NEW_KEYS, today)
+    name = values.pop("name", None)
+    if name and words:
+        raise _extra(words[0])
+    name = name or _joined(words)
+    if not name:
+        raise InvalidInput("grammar.missing_name")
+    return c.LeadNew(name=name, **values)
+
+
+def lead_status(text: str, pos: int, today: date) -> c.Command:
+    words, values = _read(_all_tokens(text, pos), {"status": _text}, today)
+    if "status" in values:
+        return c.LeadStatus(lead=_lead_ref(words), status=values["status"])
+    ref, status = _split_last(words)
+    lead = _lead_ref(ref)
+    if not status:
+        raise InvalidInput("grammar.missing_status")
+    return c.LeadStatus(lead=lead, status=_joined(status))
+
+
+LEAD_CONVERT_KEYS: dict[str, Parser] = {
+    "amount": _amount,
+    "pipeline": _text,
+    "stage": _stage,
+    "title": _text,
+    "close": _date,
+}
+
+
+def lead_convert(text: str, pos: int, today: date) -> c.Command:
+    words, values = _read(_all_tokens(text, pos), LEAD_CONVERT_KEYS, today)
+    return c.LeadConvert(lead=_lead_ref(words), **values)
+
+
+def lead_list(text: str, pos: int, today: date) -> c.Command:
+    spec: dict[str, Parser] = {"status": _text, "owner": _owner}
+    words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
+    mine, owner = _user_filter(words, values)
+    return c.LeadList(status=values.get("status"), mine=mine, owner=owner)
+
+
+def lead_show(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    return c.LeadShow(lead=_lead_ref(words))
+
+
+# --- /deal -----------------------------------------------------------------------------
+
+DEAL_NEW_KEYS: dict[str, Parser] = {
+    "amount": _amount,
+    "stage": _stage,
+    "pipeline": _text,
+    "close": _date,
+    "owner": _owner,
+    "company": _text,
+    "contact": _text,
+    "title": _text,
+}
+
+
+def deal_new(text: str, pos: int, today: date) -> c.Command:
+    toks = _all_tokens(text, pos)
+    if not toks:
+        return c.DealNew(title=None)
+    words, values = _read(toks, DEAL_NEW_KEYS, today)
+    title = values.pop("title", None)
+    if title and words:
+        raise _extra(words[0])
+    title = title or _joined(words)
+    if not title:
+        raise InvalidInput("grammar.missing_title")
+    return c.DealNew(title=title, **values)
+
+
+def deal_move(text: str, pos: int, today: date) -> c.Command:
+    words, values = _read(_all_tokens(text, pos), {"stage": _stage}, today)
+    if "stage" in values:
+        return c.DealMove(deal=_deal_ref(words), stage=values["stage"])
+    ref, stage = _split_last(words)
+    deal = _deal_ref(ref)
+    if not stage:
+        raise InvalidInput("grammar.missing_stage")
+    return c.DealMove(deal=deal, stage=c.StageRef(_joined(stage)))
+
+
+def deal_won(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    return c.DealWon(deal=_deal_ref(words))
+
+
+REASON_KEYS = frozenset({"reason", "사유", "이유"})
+
+
+def deal_lost(text: str, pos: int, today: date) -> c.Command:
+    """``42 reason:"budget"``, ``42 budget cut`` or ``acme erp reason:budget cut``.
+
+    After a number or a quoted title the rest of the text is the reason, as written; after
+    unquoted words every free word is the title and only ``reason:`` gives a reason.
+    """
+    first = next_token(text, pos)
+    if first is None or first.key in REASON_KEYS:
+        raise InvalidInput("grammar.missing_deal")
+    if first.key is not None:
+        raise InvalidInput("grammar.unknown_key", value=shown(first.key + ":"))
+    words, after = [first], first.end
+    free_reason = _is_number(first) or first.quoted
+    if not free_reason:
+        while key_at(text, after) is None and (word := next_token(text, after)) is not None:
+            words.append(word)
+            after = word.end
+    found = key_at(text, after)
+    reason = None
+    if found is not None and found.key in REASON_KEYS:
+        reason = _reason(rest(text, found.value_start))
+        if not reason:
+            raise InvalidInput("grammar.missing_value", value=shown(found.key + ":"))
+    elif found is not None and not free_reason:
+        raise InvalidInput("grammar.unknown_key", value=shown(found.key + ":"))
+    elif free_reason:
+        reason = _reason(rest(text, after)) or None
+    return c.DealLost(deal=_deal_ref(words), reason=reason)
+
+
+def _reason(value: str) -> str:
+    return plain(value).strip()
+
+
+DEAL_SET_KEYS: dict[str, Parser] = {
+    "amount": _amount,
+    "close": _date,
+    "owner": _owner,
+    "title": _text,
+    "company": _text,
+}
+
+
+def deal_set(text: str, pos: int, today: date) -> c.Command:
+    words, values = _read(_all_tokens(text, pos), DEAL_SET_KEYS, today)
+    deal = _deal_ref(words)
+    _require_some(values)
+    return c.DealSet(deal=deal, **values)
+
+
+def deal_renewal(text: str, pos: int, today: date) -> c.Command:
+    spec: dict[str, Parser] = {"date": _date, "mrr": _amount}
+    words, values = _read(_all_tokens(text, pos), spec, today)
+    deal = _deal_ref(words)
+    _require_some(values)
+    return c.DealRenewal(deal=deal, **values)
+
+
+def deal_note(text: str, pos: int, today: date) -> c.Command:
+    """The note is the rest of the text as written, after a one-word reference."""
+    first = next_token(text, pos)
+    if first is None or first.key is not None:
+        raise InvalidInput("grammar.missing_deal")
+    note = plain(rest(text, first.end)).strip()
+    if not note:
+        raise InvalidInput("grammar.missing_note")
+    return c.DealNote(deal=_deal_ref([first]), text=note)
+
+
+def deal_show(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    return c.DealShow(deal=_deal_ref(words))
+
+
+def deal_list(text: str, pos: int, today: date) -> c.Command:
+    spec: dict[str, Parser] = {"stage": _stage, "pipeline": _text, "owner": _owner}
+    words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
+    stalled = any(w.text.lower() in STALLED_WORDS and not w.quoted for w in words)
+    others = [w for w in words if not (w.text.lower() in STALLED_WORDS and not w.quoted)]
+    mine, owner = _user_filter(others, values)
+    return c.DealList(
+        mine=mine,
+        owner=owner,
+        stage=values.get("stage"),
+        pipeline=values.get("pipeline"),
+        stalled=stalled,
+    )
+
+
+def deal_find(text: str, pos: int, today: date) -> c.Command:
+    query = " ".join(plain(rest(text, pos)).split())
+    if not query:
+        raise InvalidInput("grammar.missing_query")
+    return c.DealFind(query=query)
+
+
+def deal_snooze(text: str, pos: int, today: date) -> c.Command:
+    """``42 until:2026-12-01``, ``42 +7d``, ``acme tomorrow``, ``42 내일까지``."""
+    toks = _all_tokens(text, pos)
+    words, values = _read(toks, {"until": _date}, today)
+    if "until" in values:
+        until = values["until"]
+        keyed = [t.text for t in toks if KEY_ALIASES.get(t.key or "", t.key) == "until"]
+        written = keyed[0] or until.isoformat()
+    else:
+        words, when = (words[:-1], words[-1]) if len(words) > 1 else (words, None)
+        _deal_ref(words)
+        if when is None:
+            raise InvalidInput("grammar.missing_date")
+        written = when.text
+        until = parse_date(plain(written).strip().removesuffix("까지"), today=today)
+    deal = _deal_ref(words)
+    if until <= today:
+        raise InvalidInput("grammar.snooze_past", value=shown(plain(written)))
+    return c.DealSnooze(deal=deal, until=until)
+
+
+# --- /pipeline -------------------------------------------------------------------------
+
+
+def pipeline_board(text: str, pos: int, today: date) -> c.Command:
+    """``/pipeline``, ``/pipeline Renewals``, ``/pipeline board "New business"``."""
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    return c.PipelineBoard(name=_joined(words) or None)
+
+
+def _forecast_by(value: str, today: date) -> str:
+    by = FORECAST_BY.get(_text(value, today).lower())
+    if by is None:
+        raise InvalidInput("grammar.bad_forecast_by", value=shown(plain(value)))
+    return by
+
+
+def pipeline_forecast(text: str, pos: int, today: date) -> c.Command:
+    spec: dict[str, Parser] = {"pipeline": _text, "by": _forecast_by}
+    words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
+    by = values.get("by")
+    for word in words:
+        found = None if word.quoted else FORECAST_BY.get(word.text.lower())
+        if found is None or by is not None:
+            raise _extra(word)
+        by = found
+    return c.PipelineForecast(by=by or "month", pipeline=values.get("pipeline"))
+
+
+def pipeline_metrics(text: str, pos: int, today: date) -> c.Command:
+    """``/pipeline metrics Renewals period:90d @kim``; a free ``90d`` is the period too."""
+    spec: dict[str, Parser] = {"pipeline": _text, "period": _period, "owner": _owner}
+    words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
+    names: list[Token] = []
+    for word in words:
+        if is_user(word.text) and not word.quoted:
+            if "owner" in values:
+                raise _extra(word)
+            values["owner"] = parse_user(word.text)
+        elif "period" not in values and (period := _free_period(word, today)) is not None:
+            values["period"] = period
+        else:
+            names.append(word)
+    if names and "pipeline" in values:
+        raise _extra(names[0])
+    if names:
+        values["pipeline"] = _joined(names)
+    return c.PipelineMetrics(**values)
+
+
+def _free_period(word: Token, today: date) -> c.Period | None:
+    """A free word that can only be a period (``90d``, ``2026-Q3``); a bare year is a name."""
+    if word.quoted or word.text.isdigit():
+        return None
+    try:
+        return parse_period(word.text, today=today)
+    except InvalidInput:
+        return None
+
+
+PLAN_KEYS: dict[str, Parser] = {
+    "target": _amount,
+    "reps": _reps,
+    "period": _period,
+    "avg": _amount,
+    "winrate": _winrate,
+}
+
+
+def pipeline_plan(text: str, pos: int, today: date) -> c.Command:
+    words, values = _read(_all_tokens(text, pos), PLAN_KEYS, today)
+    _no_words(words)
+    if "target" not in values:
+        raise InvalidInput("grammar.missing_target")
+    return c.PipelinePlan(**values)
+
+
+def pipeline_new(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    _no_words(words)
+    return c.PipelineNew()
+
+
+def pipeline_edit(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    name = _joined(words)
+    if not name:
+        raise InvalidInput("grammar.missing_pipeline")
+    return c.PipelineEdit(name=name)
+
+
+def pipeline_settings(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    _no_words(words)
+    return c.PipelineSettings()
+
+
+def pipeline_role(text: str, pos: int, today: date) -> c.Command:
+    """``@kim manager`` or ``manager @kim``."""
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    users = [w for w in words if is_user(w.text) and not w.quoted]
+    others = [w for w in words if w not in users]
+    if len(users) > 1:
+        raise _extra(users[1])
+    if not users:
+        raise InvalidInput("grammar.missing_user")
+    if not others:
+        raise InvalidInput("grammar.missing_role")
+    if len(others) > 1:
+        raise _extra(others[1])
+    role = ROLES.get(plain(others[0].text).lower())
+    if role is None:
+        raise InvalidInput("grammar.bad_role", value=shown(plain(others[0].text)))
+    return c.Role(user=parse_user(users[0].text), role=role)
+
+
+_PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
+    "lead_new": lead_new,
+    "lead_status": lead_status,
+    "lead_convert": lead_convert,
+    "lead_list": lead_list,
+    "lead_show": lead_show,
+    "deal_new": deal_new,
+    "deal_move": deal_move,
+    "deal_won": deal_won,
+    "deal_lost": deal_lost,
+    "deal_set": deal_set,
+    "deal_renewal": deal_renewal,
+    "deal_note": deal_note,
+    "deal_show": deal_show,
+    "deal_list": deal_list,
+    "deal_find": deal_find,
+    "deal_snooze": deal_snooze,
+    "pipeline_board": pipeline_board,
+    "pipeline_forecast": pipeline_forecast,
+    "pipeline_metrics": pipeline_metrics,
+    "pipeline_plan": pipeline_plan,
+    "pipeline_new": pipeline_new,
+    "pipeline_edit": pipeline_edit,
+    "pipeline_settings": pipeline_settings,
+    "pipeline_role": pipeline_role,
+}
