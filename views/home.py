@@ -1,0 +1,252 @@
+"""App Home (``views.publish``): my open deals, my tasks due, and the board of the default pipeline.
+
+A home view may hold 100 blocks; this one stays far below whatever the data: at most
+``DEAL_ROWS`` deals (several a section, stalled first) with a "showing N of M" line, at most
+``TASK_ROWS`` tasks, and the board's stages in one section. The buttons re-run the slash
+commands a person would type (``help.run`` with ``/deal new`` …), so they go through the same
+handlers and permissions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from domain import metrics
+from domain.deal_reads import BUSINESS_SCAN, DealPage, list_deals, today_in
+from domain.errors import NotFound
+from domain.refs import find_pipeline
+from domain.workspaces import member_locale
+from i18n import fmt, t
+from storage.models import Deal, Member, Task, Workspace
+from views import blocks as b
+from views.deals import row_line
+from views.ids import Action
+
+DEAL_ROWS = 20
+TASK_ROWS = 10
+BUTTONS = (
+    ("new_deal", "/deal new"),
+    ("my_deals", "/deal list mine"),
+    ("stalled", "/deal list stalled"),
+)
+
+
+def home(*, session: Session, workspace: Workspace, member: Member, now: datetime) -> dict:
+    """The member's App Home, in their locale."""
+    loc = member_locale(member, workspace)
+    blocks: list[dict[str, Any]] = [b.header(t(loc, "home.header")), _buttons(loc), b.divider()]
+    blocks += _deal_blocks(session, workspace, member, now, loc)
+    blocks.append(b.divider())
+    blocks += _task_blocks(session, workspace, member, now, loc)
+    blocks.append(b.divider())
+    blocks += _board_blocks(
+        board_summary(session=session, workspace=workspace, now=now), workspace, loc
+    )
+    blocks.append(b.context(t(loc, "home.updated", when=fmt.moment(now, workspace.timezone, loc))))
+    return {"type": "home", "blocks": b.fit(blocks, b.VIEW_BLOCKS)}
+
+
+def _buttons(loc: str) -> dict[str, Any]:
+    return b.actions(
+        [
+            b.button(
+                t(loc, f"home.button.{key}"),
+                f"{Action.help_run}:{i}",
+                command,
+                style="primary" if i == 0 else None,
+            )
+            for i, (key, command) in enumerate(BUTTONS)
+        ]
+    )
+
+
+def _lines_in_sections(lines: list[str]) -> list[dict[str, Any]]:
+    """As few sections as Slack's 3,000 characters a section allow."""
+    sections: list[dict[str, Any]] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        line = b.clip(line, b.SECTION_TEXT)
+        if chunk and size + len(line) + 1 > b.SECTION_TEXT:
+            sections.append(b.section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        sections.append(b.section("\n".join(chunk)))
+    return sections
+
+
+# --- my open deals ---------------------------------------------------------------------
+
+
+def _deal_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
+    page: DealPage = list_deals(
+        session=session, workspace=workspace, now=now, owner_id=member.id, limit=DEAL_ROWS
+    )
+    if not page.rows:
+        return [
+            b.section(t(loc, "home.deals.heading_empty")),
+            b.context(t(loc, "home.deals.empty")),
+        ]
+    stalled = list_deals(
+        session=session, workspace=workspace, now=now, owner_id=member.id, stalled=True, limit=1
+    ).total
+    heading = t(
+        loc,
+        "home.deals.heading",
+        count=fmt.number(page.total, loc),
+        amount=fmt.money(page.total_amount, workspace.currency, loc),
+    )
+    if stalled:
+        heading += t(loc, "home.deals.stalled", count=fmt.number(stalled, loc))
+    blocks = [b.section(heading)]
+    blocks += _lines_in_sections([row_line(row, loc) for row in page.rows])
+    if page.total > len(page.rows):
+        blocks.append(
+            b.context(
+                t(
+                    loc,
+                    "home.deals.more",
+                    shown=fmt.number(len(page.rows), loc),
+                    total=fmt.number(page.total, loc),
+                )
+            )
+        )
+    return blocks
+
+
+# --- my tasks due ----------------------------------------------------------------------
+
+
+def _end_of_today(workspace: Workspace, now: datetime) -> datetime:
+    tomorrow = today_in(workspace, now) + timedelta(days=1)
+    return datetime.combine(tomorrow, time(), tzinfo=ZoneInfo(workspace.timezone))
+
+
+def _escape(text: str) -> str:
+    """People's own words in mrkdwn: Slack needs ``&``, ``<`` and ``>`` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _task_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
+    where = [
+        Task.workspace_id == workspace.id,
+        Task.owner_id == member.id,
+        Task.done.is_(False),
+        Task.due_at < _end_of_today(workspace, now),
+    ]
+    total = session.exec(select(sa.func.count()).select_from(Task).where(*where)).one()
+    if not total:
+        return [
+            b.section(t(loc, "home.tasks.heading_empty")),
+            b.context(t(loc, "home.tasks.empty")),
+        ]
+    tasks = session.exec(
+        select(Task, Deal.number)
+        .outerjoin(Deal, Deal.id == Task.deal_id)
+        .where(*where)
+        .order_by(Task.due_at, Task.id)
+        .limit(TASK_ROWS)
+    ).all()
+    lines = [
+        t(
+            loc,
+            "home.tasks.row",
+            overdue=t(loc, "home.tasks.overdue") if task.due_at < now else "",
+            when=fmt.moment(task.due_at, workspace.timezone, loc),
+            text=_escape(b.clip(task.text, 500)),
+            deal=f" · *D{number}*" if number is not None else "",
+        )
+        for task, number in tasks
+    ]
+    blocks = [b.section(t(loc, "home.tasks.heading", count=fmt.number(total, loc)))]
+    blocks += _lines_in_sections(lines)
+    if total > len(lines):
+        blocks.append(
+            b.context(
+                t(
+                    loc,
+                    "home.tasks.more",
+                    shown=fmt.number(len(lines), loc),
+                    total=fmt.number(total, loc),
+                )
+            )
+        )
+    return blocks
+
+
+# --- the board -------------------------------------------------------------------------
+
+
+def board_summary(*, session: Session, workspace: Workspace, now: datetime) -> metrics.Board | None:
+    """The default pipeline's board (domain.metrics.board), None when there is no pipeline.
+
+    The board counts stalls in calendar days; a workspace on the business-day clock gets its
+    stalled counts from the same rule the deal lists use (domain.deal_reads).
+    """
+    try:
+        pipeline = find_pipeline(session=session, workspace_id=workspace.id, name=None)
+    except NotFound:
+        return None
+    counter = _business_stalled(workspace) if workspace.stall_business_days else None
+    return metrics.board(
+        session=session,
+        workspace_id=workspace.id,
+        pipeline_id=pipeline.id,
+        now=now,
+        stalled_counter=counter,
+    )
+
+
+def _business_stalled(workspace: Workspace):
+    def count(*, session, workspace_id, pipeline_id, now) -> dict[int, int]:
+        page = list_deals(
+            session=session,
+            workspace=workspace,
+            now=now,
+            pipeline_id=pipeline_id,
+            stalled=True,
+            limit=BUSINESS_SCAN,
+        )
+        return dict(Counter(row.stage.id for row in page.rows))
+
+    return count
+
+
+def _board_blocks(board: metrics.Board | None, workspace: Workspace, loc: str) -> list[dict]:
+    if board is None:
+        return [b.context(t(loc, "home.board.none"))]
+    cur = workspace.currency
+    heading = t(
+        loc,
+        "home.board.heading",
+        pipeline=board.pipeline_name,
+        count=fmt.number(board.count, loc),
+        amount=fmt.money(board.amount, cur, loc),
+        weighted=fmt.money(board.weighted, cur, loc),
+    )
+    if not board.count:
+        return [b.section(heading), b.context(t(loc, "home.board.empty"))]
+    lines = [
+        t(
+            loc,
+            "home.board.row",
+            stage=stage.name,
+            probability=stage.probability,
+            count=fmt.number(stage.count, loc),
+            amount=fmt.money(stage.amount, cur, loc),
+            weighted=fmt.money(stage.weighted, cur, loc),
+            stalled=t(loc, "home.board.stalled", count=fmt.number(stage.stalled, loc))
+            if stage.stalled
+            else "",
+        )
+        for stage in board.stages
+    ]
+    return [b.section(heading), *_lines_in_sections(lines)]
