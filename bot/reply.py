@@ -25,12 +25,14 @@ from views.message import Message
 log = logging.getLogger(__name__)
 
 
-def as_response(message: Message, *, public: bool = False, replace: bool = False) -> dict:
+def as_response(message: Message, *, public: bool = False, replace: bool | None = None) -> dict:
+    """Keyword arguments for ``ack()`` (slash commands) or, with ``replace``, ``respond()``."""
     body = {
         "response_type": "in_channel" if public else "ephemeral",
         "text": b.clip(message.text, 3000) or " ",
-        "replace_original": replace,
     }
+    if replace is not None:
+        body["replace_original"] = replace
     if message.blocks:
         body["blocks"] = message.blocks
     return body

@@ -298,16 +298,16 @@ def set_fields(
     deal = lock_deal(session, deal)
     require_can_change(actor, deal)
     changes: dict[str, Any] = {}
-    if amount is not None:
+    if amount is not None and amount != deal.amount:
         _check_amount(amount)
         changes["amount"] = (deal.amount, amount)
         deal.amount = amount
         if currency:
             deal.currency = currency.upper()
-    if close is not None:
+    if close is not None and close != deal.expected_close:
         changes["close"] = (deal.expected_close, close)
         deal.expected_close = close
-    if owner is not None:
+    if owner is not None and owner.id != deal.owner_id:
         changes["owner"] = (deal.owner_id, owner.id)
         deal.owner_id = owner.id
     if title is not None:
@@ -321,6 +321,9 @@ def set_fields(
         changes["company"] = (deal.company_id, company.id if company else None)
         deal.company_id = company.id if company else None
     if not changes:
+        asked = (amount, close, owner, title, company_name)
+        if any(value is not None for value in asked):
+            raise InvalidInput("deal.unchanged", number=deal.number)
         raise InvalidInput("deal.nothing_to_set", usage="deal_set")
     deal.updated_at = now
     deal.version += 1

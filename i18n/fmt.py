@@ -37,17 +37,12 @@ def korean_units(n: int) -> str:
             chunk = chunk % 10**4 if unit_value < 10**12 else chunk
         if not chunk:
             continue
-        if chunk % 1000 == 0 and chunk < 10**4:
-            text = f"{chunk // 1000}천"
-        else:
-            text = f"{chunk:,}"
-        parts.append(text + unit)
+        thousands = chunk % 1000 == 0 and chunk < 10**4
+        parts.append((f"{chunk // 1000}천" if thousands else f"{chunk:,}") + unit)
     return " ".join(parts)
 
 
-def money(
-    amount: Decimal | int | float | None, currency: str, locale: str | None = None
-) -> str:
+def money(amount: Decimal | int | float | None, currency: str, locale: str | None = None) -> str:
     if amount is None:
         return EMPTY
     amount = Decimal(amount)

@@ -87,3 +87,14 @@ def session(engine) -> Iterator[Session]:
 def pytest_configure(config) -> None:
     if os.environ.get("SALESBOT_REQUIRE_POSTGRES") and not os.environ.get("TEST_DATABASE_URL"):
         raise pytest.UsageError("SALESBOT_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+
+
+SLOWEST_COMMANDS: list[float] = []  # filled by the end-to-end tests, reported below
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SLOWEST_COMMANDS:
+        terminalreporter.write_line(
+            f"slowest slash command over {len(SLOWEST_COMMANDS)} end-to-end apps: "
+            f"{max(SLOWEST_COMMANDS) * 1000:.0f} ms (Slack's limit: 3,000 ms)"
+        )

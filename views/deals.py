@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from domain.deal_reads import DealCard, DealPage, DealRow
@@ -201,17 +203,25 @@ def activity_line(
         except ValueError:
             params = {}
         body = t(
-            locale, f"deal.activity.{activity.kind}", **_activity_params(params, currency, locale)
+            locale,
+            f"deal.activity.{activity.kind}",
+            **_activity_params(activity.kind, params, currency, locale),
         )
     return f"• {when} · {author}: {body}"
 
 
-def _activity_params(params: dict, currency: str, locale: str) -> dict[str, str]:
-    out = {k: ("" if v is None else str(v)) for k, v in params.items()}
-    for key in ("old", "new", "mrr"):
-        value = params.get(key)
-        if isinstance(value, str) and value.replace(".", "", 1).isdigit() and "." in value:
-            out[key] = fmt.money(value, currency, locale)
+MONEY_KEYS = {"amount": ("old", "new"), "renewal": ("mrr",)}
+DATE_KEYS = {"close": ("old", "new"), "renewal": ("date",), "snoozed": ("until",)}
+
+
+def _activity_params(kind: str, params: dict, currency: str, locale: str) -> dict[str, str]:
+    out = {k: (fmt.EMPTY if v in (None, "") else str(v)) for k, v in params.items()}
+    for key in MONEY_KEYS.get(kind, ()):
+        if params.get(key) not in (None, ""):
+            out[key] = fmt.money(Decimal(str(params[key])), currency, locale)
+    for key in DATE_KEYS.get(kind, ()):
+        if params.get(key) not in (None, ""):
+            out[key] = fmt.day(date.fromisoformat(str(params[key])[:10]), locale)
     out.setdefault("old", "")
     out.setdefault("new", "")
     out.setdefault("stage", "")

@@ -81,7 +81,7 @@ def register(app, deps) -> None:
 
         def tell(message: Message) -> None:
             if body.get("response_url"):
-                respond(**as_response(message))
+                respond(**as_response(message, replace=False))
             elif channel:
                 client.chat_postEphemeral(channel=channel, user=user_id, **message.as_kwargs())
             else:  # App Home: no channel to whisper in; the DM with the app will do

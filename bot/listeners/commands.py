@@ -49,7 +49,7 @@ def run_outcome(
     if outcome.permalink_for:
         message = with_permalink(outcome, client=client, engine=deps.engine, locale=locale)
         if respond is not None:
-            respond(**as_response(message))
+            respond(**as_response(message, replace=False))
         else:
             client.chat_postEphemeral(channel=channel, user=user_id, **message.as_kwargs())
     follow_up(

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from views.home import home
-
 from domain import deals
 from storage.db import session_scope
 from storage.dedupe import first_time
 from storage.models import Member
+from views.home import home
 
 log = logging.getLogger(__name__)
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join"}

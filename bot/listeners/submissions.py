@@ -131,7 +131,9 @@ def register(app, deps) -> None:
             ack(response_action="errors", errors=err.errors)
             return
         except Exception as exc:
-            ack(response_action="errors", errors={"stages": user_message(exc, locale)[:2000]})
+            names = ("pipeline.name_taken", "pipeline.name_too_long", "pipeline.name_required")
+            field = "name" if getattr(exc, "key", "") in names else "stages"
+            ack(response_action="errors", errors={field: user_message(exc, locale)[:2000]})
             return
         ack()
         client.chat_postMessage(channel=body["user"]["id"], text=done)
@@ -152,7 +154,8 @@ def register(app, deps) -> None:
             ack(response_action="errors", errors=err.errors)
             return
         except Exception as exc:
-            ack(response_action="errors", errors={"timezone": user_message(exc, locale)[:2000]})
+            field = (forms.field_for(exc) if isinstance(exc, SalesbotError) else None) or "timezone"
+            ack(response_action="errors", errors={field: user_message(exc, locale)[:2000]})
             return
         ack()
         client.chat_postMessage(

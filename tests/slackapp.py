@@ -1,0 +1,104 @@
+"""The real Salesbot app on a loopback port, wired to a local Slack-compatible server.
+
+``running_app(db_url)`` yields a :class:`Harness` that sends requests exactly as Slack does
+(signed, with Slack's payload shapes, see tests/slackreq.py) and reads what the app sent to
+Slack (tests/fakeslack). Nothing of our own is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from bot.server import serve_in_thread
+from bot.settings import Settings
+from domain.workspaces import WorkspaceDefaults
+from storage.db import make_engine
+from tests import slackreq
+from tests.fakeslack import FakeSlack
+
+SECRET = "test-signing-secret"
+TEAM = "T1"
+
+
+@dataclass
+class Harness:
+    url: str
+    slack: FakeSlack
+    engine: object
+    latencies: list[float] = field(default_factory=list)
+
+    def command(self, command: str, text: str = "", *, user: str = "U1", channel: str = "C1"):
+        """A signed slash command; returns (status, parsed JSON or text)."""
+        body, headers = slackreq.slash(
+            command,
+            text,
+            team_id=TEAM,
+            user_id=user,
+            channel_id=channel,
+            response_url=self.slack.response_url(f"cmd-{time.monotonic_ns()}"),
+            secret=SECRET,
+        )
+        started = time.perf_counter()
+        status, text_out = slackreq.post(self.url + "/slack/events", body, headers)
+        self.latencies.append(time.perf_counter() - started)
+        return status, _json(text_out)
+
+    def action(
+        self, actions: list[dict], *, user: str = "U1", channel: str = "CDEALS", message=None
+    ):
+        body, headers = slackreq.block_actions(
+            actions,
+            team_id=TEAM,
+            user_id=user,
+            channel_id=channel,
+            message=message,
+            response_url=self.slack.response_url(f"act-{time.monotonic_ns()}"),
+            secret=SECRET,
+        )
+        return slackreq.post(self.url + "/slack/events", body, headers)
+
+    def submit(self, view: dict, *, user: str = "U1"):
+        body, headers = slackreq.view_submission(view, team_id=TEAM, user_id=user, secret=SECRET)
+        status, text_out = slackreq.post(self.url + "/slack/events", body, headers)
+        return status, _json(text_out)
+
+    def event(self, event: dict, *, event_id: str, retry_num: int | None = None):
+        body, headers = slackreq.event(
+            event, team_id=TEAM, event_id=event_id, secret=SECRET, retry_num=retry_num
+        )
+        return slackreq.post(self.url + "/slack/events", body, headers)
+
+
+def _json(text: str):
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return text
+
+
+def settings_for(slack: FakeSlack, db_url: str, **defaults) -> Settings:
+    return Settings(
+        bot_token="xoxb-test",
+        signing_secret=SECRET,
+        api_url=slack.url,
+        database_url=db_url,
+        defaults=WorkspaceDefaults(**{"deals_channel": "CDEALS", "locale": "en", **defaults}),
+    )
+
+
+@contextmanager
+def running_app(db_url: str, clock=None, **defaults) -> Iterator[Harness]:
+    engine = make_engine(db_url)
+    with FakeSlack(team_id=TEAM) as slack:
+        server, url = serve_in_thread(
+            settings_for(slack, db_url, **defaults), engine=engine, clock=clock
+        )
+        try:
+            yield Harness(url=url, slack=slack, engine=engine)
+        finally:
+            server.close()
+            engine.dispose()

@@ -1,0 +1,221 @@
+"""The Slack app end to end: signed HTTP requests in, Web API calls out, a real database.
+
+The scenario is the one a rep lives: a lead, converted; the deal's card in the deals channel;
+moves by command and by the card's select, each told in the thread and updating the card; a
+thread message recorded once although Slack retried the event; the deal won.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import Session, func, select
+
+from storage.models import Activity, Deal, Stage, StageHistory
+from tests import slackreq
+from tests.conftest import SLOWEST_COMMANDS
+from tests.fakeslack.blockkit import validate_message
+from tests.slackapp import SECRET, TEAM, running_app
+
+
+@pytest.fixture
+def app(db_url):
+    with running_app(db_url) as harness:
+        yield harness
+        assert harness.slack.problems == [], "every Web API call passes Block Kit validation"
+        if harness.latencies:
+            SLOWEST_COMMANDS.append(max(harness.latencies))
+            assert max(harness.latencies) < 3.0, "Slack's 3-second limit"
+
+
+def deal_one(app) -> Deal:
+    with Session(app.engine) as session:
+        return session.exec(select(Deal)).one()
+
+
+def stage_name(app, stage_id: int) -> str:
+    with Session(app.engine) as session:
+        return session.get(Stage, stage_id).name
+
+
+def wait(predicate, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for the app")
+
+
+def test_lead_to_won_deal_with_card_thread_and_timeline(app):
+    status, reply = app.command("/lead", 'new "Kim Minsu" company:Acme email:kim@acme.kr')
+    assert status == 200 and "L1" in reply["text"]
+
+    status, reply = app.command("/lead", "convert L1 amount:7590000")
+    assert status == 200 and "D1" in reply["text"]
+    card = wait(lambda: app.slack.calls_to("chat.postMessage"))[0]
+    assert card.args["channel"] == "CDEALS", "the card goes to the workspace's deals channel"
+    deal = wait(lambda: deal_one(app).thread_ts and deal_one(app))
+    assert (deal.thread_channel, deal.thread_ts) == ("CDEALS", card.response["ts"])
+
+    status, reply = app.command("/deal", "move 1 Qualification")
+    assert status == 200
+    app.slack.wait_for("chat.update", count=1)
+    replies = wait(
+        lambda: [
+            c
+            for c in app.slack.calls_to("chat.postMessage")
+            if c.args.get("thread_ts") == deal.thread_ts
+        ]
+    )
+    assert "Qualification" in replies[0].args["text"]
+
+    meeting = next(s for s in _stages(app) if s.name == "Meeting")
+    status, _ = app.action(
+        [
+            {
+                "type": "static_select",
+                "action_id": "deal.stage",
+                "block_id": f"deal:{deal.id}",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": "Meeting"},
+                    "value": str(meeting.id),
+                },
+                "action_ts": "1700000001.000001",
+            }
+        ],
+        message={"ts": deal.thread_ts, "text": "card"},
+    )
+    assert status == 200
+    wait(lambda: deal_one(app).stage_id == meeting.id)
+    app.slack.wait_for("chat.update", count=2)
+
+    message = {
+        "type": "message",
+        "channel": "CDEALS",
+        "user": "U2",
+        "text": "CFO says yes",
+        "ts": "1800000000.000100",
+        "thread_ts": deal.thread_ts,
+    }
+    assert app.event(message, event_id="Ev1")[0] == 200
+    assert app.event(message, event_id="Ev1", retry_num=1)[0] == 200
+    assert app.event(message, event_id="Ev1", retry_num=2)[0] == 200
+    wait(lambda: _messages(app, deal.id) >= 1)
+    time.sleep(0.3)  # retries, if they were going to, would have landed by now
+    assert _messages(app, deal.id) == 1
+
+    status, reply = app.command("/deal", "won 1")
+    assert status == 200
+    wait(lambda: deal_one(app).closed_at is not None)
+    assert stage_name(app, deal_one(app).stage_id) == "Won"
+    with Session(app.engine) as session:
+        rows = session.exec(select(func.count()).select_from(StageHistory)).one()
+    assert rows == 4  # Contact (converted), Qualification, Meeting, Won
+    app.slack.wait_for("chat.update", count=3)
+
+    status, reply = app.command("/deal", "show 1")
+    assert status == 200
+    shown = wait(
+        lambda: [
+            c
+            for c in app.slack.calls
+            if c.method == "response_url" and "CFO says yes" in str(c.args)
+        ]
+    )
+    assert "fake.slack" in str(shown[-1].args), "the thread's permalink is linked"
+
+
+def _stages(app):
+    with Session(app.engine) as session:
+        return list(session.exec(select(Stage)))
+
+
+def _messages(app, deal_id: int) -> int:
+    with Session(app.engine) as session:
+        return session.exec(
+            select(func.count())
+            .select_from(Activity)
+            .where(Activity.deal_id == deal_id, Activity.kind == "message")
+        ).one()
+
+
+def _deal_count(app) -> int:
+    with Session(app.engine) as session:
+        return session.exec(select(func.count()).select_from(Deal)).one()
+
+
+def test_a_forged_signature_and_an_old_timestamp_get_401_and_change_nothing(app):
+    body, headers = slackreq.slash(
+        "/deal",
+        "new Forged amount:1",
+        team_id=TEAM,
+        user_id="U1",
+        response_url=app.slack.response_url("x"),
+        secret="wrong",
+    )
+    assert slackreq.post(app.url + "/slack/events", body, headers)[0] == 401
+    old = int(time.time()) - 6 * 60
+    body, headers = slackreq.slash(
+        "/deal",
+        "new Stale amount:1",
+        team_id=TEAM,
+        user_id="U1",
+        response_url=app.slack.response_url("y"),
+        secret=SECRET,
+        ts=old,
+    )
+    assert slackreq.post(app.url + "/slack/events", body, headers)[0] == 401
+    assert _deal_count(app) == 0
+    assert app.slack.calls_to("chat.postMessage") == []
+
+
+def test_a_429_on_the_card_is_retried_and_the_card_arrives_once(app):
+    app.slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    status, reply = app.command("/deal", 'new "Acme ERP" amount:7,590,000')
+    assert status == 200 and "D1" in reply["text"]
+    wait(lambda: deal_one(app).thread_ts, timeout=10)
+    posted = app.slack.calls_to("chat.postMessage")
+    assert len(posted) == 1
+    refused = [c for c in app.slack.calls_to("chat.postMessage", ok_only=False) if c.status == 429]
+    assert len(refused) == 1
+
+
+def test_wrong_input_answers_in_the_users_language_and_changes_nothing(app):
+    for text in ("move 999 Nowhere", "new amount:abc", "set 42 close:2026-13-45"):
+        status, reply = app.command("/deal", text)
+        assert status == 200
+        assert reply["response_type"] == "ephemeral"
+        assert "Traceback" not in reply["text"] and reply["text"]
+    assert _deal_count(app) == 0
+
+
+def test_a_list_of_300_deals_stays_within_block_kit_limits(app):
+    from domain import deals
+    from domain.workspaces import get_or_create_member, get_or_create_workspace
+    from storage.db import session_scope
+    from tests.factories import T0
+
+    with session_scope(app.engine) as session:
+        ws = get_or_create_workspace(session=session, team_id=TEAM)
+        rep = get_or_create_member(session=session, workspace=ws, slack_user_id="U1")
+        for i in range(300):
+            deals.create_deal(
+                session=session, workspace=ws, actor=rep, title=f"Deal {i:03}", amount=None, now=T0
+            )
+    status, reply = app.command("/deal", "list mine")
+    assert status == 200
+    assert validate_message({"text": reply["text"], "blocks": reply.get("blocks", [])}) == []
+    assert "300" in reply["text"] or "300" in str(reply.get("blocks"))
+
+
+def test_bare_command_shows_help_with_buttons_and_new_opens_a_modal(app):
+    status, reply = app.command("/deal")
+    assert status == 200
+    assert any(b["type"] == "actions" for b in reply["blocks"])
+    status, _ = app.command("/deal", "new")
+    assert status == 200
+    opened = app.slack.wait_for("views.open")
+    assert opened[0].args["view"]["callback_id"] == "deal_new"
