@@ -89,9 +89,26 @@ def _start_scheduler(settings: Settings, engine):
     return runner.start(settings, engine=engine)
 
 
-def serve_in_thread(settings: Settings, *, engine, clock=None, host: str = "127.0.0.1"):
-    """For tests and benchmarks: (server, base_url); stop with ``server.close()``."""
+class Running:
+    """A server started by :func:`serve_in_thread`; ``close()`` stops it cleanly."""
+
+    def __init__(self, server, thread: threading.Thread, url: str) -> None:
+        self.server, self.thread, self.url = server, thread, url
+
+    def close(self) -> None:
+        # Close from waitress's own loop thread: closing from here races its select().
+        def close_everything() -> None:
+            for channel in list(self.server._map.values()):
+                channel.close()
+
+        self.server.trigger.pull_trigger(close_everything)
+        self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
+
+
+def serve_in_thread(settings: Settings, *, engine, clock=None, host: str = "127.0.0.1") -> Running:
+    """For tests and benchmarks: the app on a free loopback port, in a thread."""
     server = make_server(settings, engine=engine, host=host, port=0, clock=clock)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    return server, f"http://{host}:{server.effective_port}"
+    return Running(server, thread, f"http://{host}:{server.effective_port}")

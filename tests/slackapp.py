@@ -94,11 +94,11 @@ def settings_for(slack: FakeSlack, db_url: str, **defaults) -> Settings:
 def running_app(db_url: str, clock=None, **defaults) -> Iterator[Harness]:
     engine = make_engine(db_url)
     with FakeSlack(team_id=TEAM) as slack:
-        server, url = serve_in_thread(
+        running = serve_in_thread(
             settings_for(slack, db_url, **defaults), engine=engine, clock=clock
         )
         try:
-            yield Harness(url=url, slack=slack, engine=engine)
+            yield Harness(url=running.url, slack=slack, engine=engine)
         finally:
-            server.close()
+            running.close()
             engine.dispose()

@@ -219,3 +219,45 @@ def test_bare_command_shows_help_with_buttons_and_new_opens_a_modal(app):
     assert status == 200
     opened = app.slack.wait_for("views.open")
     assert opened[0].args["view"]["callback_id"] == "deal_new"
+
+
+def _filled(view: dict, values: dict) -> dict:
+    """The modal as Slack submits it: same view, with the person's answers in state."""
+    state = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        answer = values.get(block["block_id"])
+        kind = block["element"]["type"]
+        if kind == "plain_text_input":
+            state[block["block_id"]] = {"value": {"type": kind, "value": answer}}
+        elif kind == "static_select":
+            chosen = block["element"].get("initial_option")
+            state[block["block_id"]] = {"value": {"type": kind, "selected_option": chosen}}
+        elif kind == "users_select":
+            state[block["block_id"]] = {"value": {"type": kind, "selected_user": answer or "U1"}}
+    return {**view, "id": "V1", "state": {"values": state}}
+
+
+def test_the_new_deal_modal_answers_errors_on_the_field_then_creates_the_card(app):
+    app.command("/deal", "new")
+    view = app.slack.wait_for("views.open")[0].args["view"]
+    status, answer = app.submit(_filled(view, {"title": "Acme ERP", "amount": "abc"}))
+    assert status == 200 and answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"amount"} and "abc" in answer["errors"]["amount"]
+    assert _deal_count(app) == 0
+
+    status, answer = app.submit(_filled(view, {"title": "Acme ERP", "amount": "759만원"}))
+    assert status == 200 and not answer
+    card = app.slack.wait_for("chat.postMessage")[0]
+    assert card.args["channel"] == "CDEALS" and "Acme ERP" in card.args["text"]
+
+
+def test_only_admins_open_settings_and_a_refusal_says_why(app):
+    app.command("/deal", "list")  # U1 is the first member: an admin
+    status, reply = app.command("/pipeline", "settings", user="U2")
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    assert "admin" in reply["text"].lower() or "관리자" in reply["text"]
+    assert app.slack.calls_to("views.open") == []
+    app.command("/pipeline", "settings", user="U1")
+    assert app.slack.wait_for("views.open")[0].args["view"]["callback_id"] == "settings"
