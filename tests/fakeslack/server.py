@@ -8,22 +8,16 @@ both look at it; ``wait_for`` and friends block on the same lock's condition.
 from __future__ import annotations
 
 import copy
-import json
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
 
 from tests.fakeslack import methods
 from tests.fakeslack.blockkit import message_error, validate_message
 from tests.fakeslack.socket import SocketServer
-from tests.fakeslack.wire import parse_args, token_of
+from tests.fakeslack.wire import Handler, HTTPServer
 
 FIRST_TS_MICROS = 1_700_000_000_000_100  # first ts handed out: "1700000000.000100"
 RESPONSE_URL_USES = 5  # Slack: a response_url takes 5 messages within 30 minutes
@@ -98,13 +92,13 @@ class FakeSlack:
         self._cond = threading.Condition(threading.RLock())
         self._state = _State()
         self._counter = 0
-        self._http: ThreadingHTTPServer | None = None
+        self._http: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._socket: SocketServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> FakeSlack:
-        self._http = _Server(("127.0.0.1", 0), _Handler)
+        self._http = HTTPServer(("127.0.0.1", 0), Handler)
         self._http.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -348,58 +342,3 @@ class FakeSlack:
                 return 404, "file_not_found"
             upload["content"] = content
             return 200, f"OK - {len(content)}"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet about clients hanging up (a test ending mid-request); loud about the rest."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeSlack/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: no request log on stderr
-        pass
-
-    def do_GET(self) -> None:
-        self.do_POST()
-
-    def do_POST(self) -> None:
-        fake: FakeSlack = self.server.fake  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        route, _, rest = parts.path.lstrip("/").partition("/")
-        if route == "api" and rest:
-            args = parse_args(self.headers.get("Content-Type", ""), raw, parts.query)
-            token = token_of(self.headers.get("Authorization", ""), args)
-            status, headers, body = fake.handle_api(rest, args, token)
-            self._send(status, json.dumps(body), "application/json; charset=utf-8", headers)
-        elif route == "response" and rest:
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                self._send(400, "invalid_payload", "text/plain")
-                return
-            status, text = fake.handle_response_url(rest, body)
-            self._send(status, text, "text/html")
-        elif route == "upload" and rest:
-            status, text = fake.handle_upload(rest, raw)
-            self._send(status, text, "text/plain")
-        else:
-            self._send(404, "not found", "text/plain")
-
-    def _send(self, status: int, text: str, content_type: str, headers: dict | None = None) -> None:
-        data = text.encode("utf-8")
-        self.send_response(HTTPStatus(status))
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
