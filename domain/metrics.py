@@ -711,22 +711,24 @@ def _rep_rows(
     session: Session, workspace_id: int, reps: dict[int | None, dict[str, Any]]
 ) -> list[RepRow]:
     ids = [i for i in reps if i is not None]
-    members = {}
-    if ids:
+    members: dict[int, tuple[str, str]] = {}
+    if ids:  # plain columns, not ORM objects: a team of 1,000 reps is 1,000 rows
         members = {
-            m.id: m
-            for (m,) in session.execute(
-                sa.select(Member).where(Member.workspace_id == workspace_id, Member.id.in_(ids))
+            mid: (name, slack_id)
+            for mid, name, slack_id in session.execute(
+                sa.select(Member.id, Member.name, Member.slack_user_id).where(
+                    Member.workspace_id == workspace_id, Member.id.in_(ids)
+                )
             ).all()
         }
     rows = []
     for owner, r in reps.items():
-        m = members.get(owner)
+        name, slack_id = members.get(owner, (None, None))
         rows.append(
             RepRow(
                 owner_id=owner,
-                name=m.name if m else None,
-                slack_user_id=m.slack_user_id if m else None,
+                name=name,
+                slack_user_id=slack_id,
                 open_count=r["open"],
                 open_amount=_money(r["open_raw"]),
                 weighted=r["weighted"],

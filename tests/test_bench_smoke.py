@@ -1,0 +1,77 @@
+"""The report benchmarks at a tiny size: the generator fills a real database the app can use,
+and ``bench.reports`` prints the figures it promises (CI runs benchmarks only at this size)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bench import data, reports
+from commands import types as c
+from commands.context import Ctx
+from commands.handlers import run
+from domain.clock import FixedClock
+from storage.db import make_engine
+from storage.models import Deal, Member, Outcome, Stage, StageHistory, Workspace
+
+DEALS = 300
+
+
+def test_generator_fills_a_workspace_the_app_can_keep_using(db_url):
+    now = datetime.now(UTC)
+    out = io.StringIO()
+    result = data.fill(db_url, DEALS, now=now, out=out)
+    printed = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert printed["rows"]["deal"] == DEALS and printed["rows"]["member"] == 1000
+    assert result["rows_per_second"] > 0 and "rows/s" in out.getvalue()
+    engine = make_engine(db_url)
+    with Session(engine, expire_on_commit=False) as session:
+        ws = session.exec(select(Workspace).where(Workspace.team_id == "TBENCH")).one()
+        assert ws.next_deal_number == DEALS
+        outcomes = dict(
+            session.exec(
+                select(Stage.outcome, sa.func.count())
+                .join(Deal, Deal.stage_id == Stage.id)
+                .group_by(Stage.outcome)
+            ).all()
+        )
+        assert {Outcome.open, Outcome.won, Outcome.lost} <= set(outcomes)
+        history = session.exec(select(sa.func.count()).select_from(StageHistory)).one()
+        assert history > DEALS  # a creation row per deal, and moves
+        # amounts are exact hundredths of whole 10,000-won steps
+        amounts = session.exec(select(Deal.amount).limit(50)).all()
+        assert all(a > 0 and a % 10_000 == 0 for a in amounts)
+        # the app creates the next deal after the generated ones
+        admin = session.exec(
+            select(Member).where(Member.workspace_id == ws.id, Member.role == "admin")
+        ).first()
+        ctx = Ctx(session=session, workspace=ws, member=admin, clock=FixedClock(now))
+        run(c.DealNew(title="After the bench", amount=c.Amount(1000)), ctx)
+        session.commit()
+        made = session.exec(select(Deal).where(Deal.title == "After the bench")).one()
+        assert made.number == DEALS + 1
+        board = run(c.PipelineBoard(), ctx).reply
+        assert board.blocks and "Contact" in str(board.blocks)
+    engine.dispose()
+
+
+def test_reports_benchmark_prints_its_figures(db_url):
+    out = io.StringIO()
+    result = reports.main(["--url", db_url, "--deals", str(DEALS), "--repeat", "1"], out=out)
+    printed = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert printed == json.loads(json.dumps(result))
+    timings = printed["sizes"][str(DEALS)]["timings"]
+    for name in ("board", "metrics", "metrics_all", "forecast", "plan", "metrics_command"):
+        assert timings[name]["median_ms"] > 0 and timings[name]["runs"] == 1
+    assert printed["sizes"][str(DEALS)]["fill"]["total_rows"] > DEALS
+    assert printed["peak_rss_mb"] > 0
+    assert "median ms" in out.getvalue()
+    # --reuse keeps the filled database
+    again = reports.main(
+        ["--url", db_url, "--deals", str(DEALS), "--repeat", "1", "--reuse"], out=io.StringIO()
+    )
+    assert again["sizes"][str(DEALS)]["fill"] is None
