@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -40,6 +41,8 @@ def create_app(settings: Settings, *, engine, clock: Clock | None = None) -> App
         signing_secret=settings.signing_secret or "",
         token_verification_enabled=False,  # no auth.test at start: the app must boot offline
         raise_error_for_unhandled_request=False,
+        # Bolt's default pool has 5 threads; the server runs 8, so listeners never queue.
+        listener_executor=ThreadPoolExecutor(16, thread_name_prefix="salesbot-listener"),
     )
     app.use(resolve_context(deps))
     register(app, deps)

@@ -2,17 +2,23 @@
 
 The middleware makes sure the workspace and the acting member exist (first contact creates
 them: the workspace with its default pipelines, the member with the role PRODUCT.md §3 gives,
-their name and locale from ``users.info``) and puts their ids and locale into Bolt's context.
-Listeners then open one unit of work with :meth:`Deps.acting`, which yields the same
-:class:`commands.context.Ctx` the console uses.
+their name and locale from ``users.info``) and puts their ids, locale and timezone into
+Bolt's context. Who someone is rarely changes, so the answer is kept for a minute per
+process (a settings change in this process forgets it at once). Listeners then open one
+unit of work with :meth:`Deps.acting`, which yields the same :class:`commands.context.Ctx`
+the console uses.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
@@ -20,11 +26,21 @@ from sqlmodel import select
 from bot.settings import Settings
 from commands.context import Ctx
 from domain.clock import Clock, SystemClock
-from domain.workspaces import get_or_create_member, get_or_create_workspace
+from domain.workspaces import get_or_create_member, get_or_create_workspace, member_locale
 from storage.db import session_scope
 from storage.models import Member, Workspace
 
 log = logging.getLogger(__name__)
+KNOWN_FOR = 60.0  # seconds a resolved (workspace, member) is trusted without a query
+
+
+@dataclass(frozen=True)
+class Known:
+    workspace_id: int
+    member_id: int | None
+    locale: str
+    timezone: str
+    until: float
 
 
 @dataclass
@@ -32,13 +48,39 @@ class Deps:
     settings: Settings
     engine: object
     clock: Clock = field(default_factory=SystemClock)
+    # Posting cards and thread replies happens here, after the ack, so Bolt's listener
+    # threads are free for the next request while Slack is being talked to.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-post")
+    )
+    known: dict[tuple[str, str | None], Known] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
-    def acting(self, context, *, channel: str | None = None) -> Iterator[Ctx]:
-        with session_scope(self.engine) as session:
+    def acting(self, context, *, channel: str | None = None, readonly: bool = False):
+        with session_scope(self.engine, readonly=readonly) as session:
             workspace = session.get(Workspace, context["salesbot_workspace_id"])
             member = session.get(Member, context["salesbot_member_id"])
             yield Ctx(session, workspace, member, clock=self.clock, channel_id=channel)
+
+    def today(self, context) -> date:
+        return self.clock.now().astimezone(ZoneInfo(context["salesbot_timezone"])).date()
+
+    def forget(self, team_id: str) -> None:
+        with self.lock:
+            for key in [k for k in self.known if k[0] == team_id]:
+                del self.known[key]
+
+    def later(self, fn, *args, **kwargs) -> None:
+        """Run after the ack; a failure is logged with its traceback, never lost silently."""
+
+        def run() -> None:
+            try:
+                fn(*args, **kwargs)
+            except Exception:
+                log.exception("posting after the ack failed")
+
+        self.background.submit(run)
 
 
 def _team_id(body: dict) -> str | None:
@@ -72,6 +114,53 @@ def _profile(client, user_id: str) -> dict:
     }
 
 
+def _lookup(deps: Deps, team_id: str, user_id: str | None) -> Known | None:
+    """The cheap path: both already exist (a read-only transaction)."""
+    with session_scope(deps.engine, readonly=True) as session:
+        ws = session.exec(select(Workspace).where(Workspace.team_id == team_id)).first()
+        if ws is None:
+            return None
+        member = None
+        if user_id:
+            member = session.exec(
+                select(Member).where(Member.workspace_id == ws.id, Member.slack_user_id == user_id)
+            ).first()
+            if member is None:
+                return None
+        return Known(
+            ws.id,
+            member.id if member else None,
+            member_locale(member, ws),
+            ws.timezone,
+            time.monotonic() + KNOWN_FOR,
+        )
+
+
+def _first_contact(deps: Deps, client, team_id: str, user_id: str | None) -> Known:
+    profile = _profile(client, user_id) if user_id else {}
+    with session_scope(deps.engine) as session:
+        ws = get_or_create_workspace(
+            session=session, team_id=team_id, defaults=deps.settings.defaults
+        )
+        member = None
+        if user_id:
+            member = get_or_create_member(
+                session=session,
+                workspace=ws,
+                slack_user_id=user_id,
+                name=profile.get("name", ""),
+                is_workspace_admin=profile.get("is_admin", False),
+                locale=profile.get("locale"),
+            )
+        return Known(
+            ws.id,
+            member.id if member else None,
+            member_locale(member, ws),
+            ws.timezone,
+            time.monotonic() + KNOWN_FOR,
+        )
+
+
 def resolve_context(deps: Deps):
     """Bolt middleware: ensure workspace and member, once per request."""
 
@@ -79,33 +168,19 @@ def resolve_context(deps: Deps):
         team_id = _team_id(body) or context.get("team_id")
         user_id = _user_id(body) or context.get("user_id")
         if team_id:
-            with session_scope(deps.engine) as session:
-                ws = get_or_create_workspace(
-                    session=session, team_id=team_id, defaults=deps.settings.defaults
+            key = (team_id, user_id)
+            with deps.lock:
+                known = deps.known.get(key)
+            if known is None or known.until < time.monotonic():
+                known = _lookup(deps, team_id, user_id) or _first_contact(
+                    deps, client, team_id, user_id
                 )
-                context["salesbot_workspace_id"] = ws.id
-                context["salesbot_locale"] = ws.locale
-                if user_id:
-                    member = session.exec(
-                        select(Member).where(
-                            Member.workspace_id == ws.id, Member.slack_user_id == user_id
-                        )
-                    ).first()
-                    if member is None:
-                        profile = _profile(client, user_id)
-                        created = get_or_create_member(
-                            session=session,
-                            workspace=ws,
-                            slack_user_id=user_id,
-                            name=profile.get("name", ""),
-                            is_workspace_admin=profile.get("is_admin", False),
-                            locale=profile.get("locale"),
-                        )
-                        context["salesbot_member_id"] = created.id
-                        context["salesbot_locale"] = created.locale or ws.locale
-                    else:
-                        context["salesbot_member_id"] = member.id
-                        context["salesbot_locale"] = member.locale or ws.locale
+                with deps.lock:
+                    deps.known[key] = known
+            context["salesbot_workspace_id"] = known.workspace_id
+            context["salesbot_member_id"] = known.member_id
+            context["salesbot_locale"] = known.locale
+            context["salesbot_timezone"] = known.timezone
         next()
 
     return middleware

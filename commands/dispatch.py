@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from commands import types as c
 from commands.context import Ctx
 from commands.grammar import parse
 from commands.handlers import run
@@ -13,11 +14,38 @@ from views import blocks as b
 from views.ids import Action
 from views.message import Message
 
+READ_ONLY = (
+    c.Help,
+    c.DealShow,
+    c.DealList,
+    c.DealFind,
+    c.LeadList,
+    c.LeadShow,
+    c.PipelineBoard,
+    c.PipelineForecast,
+    c.PipelineMetrics,
+    c.PipelinePlan,
+    c.PipelineNew,
+    c.PipelineEdit,
+    c.PipelineSettings,
+)
+
+
+def reads_only(cmd: object) -> bool:
+    """Commands that only read (and ``new`` without arguments, which opens a modal)."""
+    if isinstance(cmd, c.DealNew | c.LeadNew):
+        return cmd == type(cmd)(None)
+    return isinstance(cmd, READ_ONLY)
+
 
 def execute(ctx: Ctx, command: str, text: str) -> Outcome:
-    """Parse, run, render. Domain errors propagate to the adapter's one error path,
+    """Parse, run, render (see :func:`run_command`)."""
+    return run_command(ctx, parse(command, text, today=ctx.today()), command, text)
+
+
+def run_command(ctx: Ctx, cmd: object, command: str, text: str) -> Outcome:
+    """Run a parsed command. Domain errors propagate to the adapter's one error path,
     except an ambiguous deal reference, which answers with the candidates as buttons."""
-    cmd = parse(command, text, today=ctx.today())
     try:
         return run(cmd, ctx)
     except Ambiguous as err:

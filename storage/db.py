@@ -59,13 +59,20 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work (session_scope(readonly=True)) does not queue behind writers.
+        read = conn.get_execution_options().get("salesbot_readonly")
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error.
+
+    ``readonly`` is a promise that the work only reads: on SQLite it begins a deferred
+    transaction, so readers never wait for the write lock (WAL lets them read alongside).
+    """
+    bind = engine.execution_options(salesbot_readonly=True) if readonly else engine
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

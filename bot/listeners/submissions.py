@@ -158,6 +158,7 @@ def register(app, deps) -> None:
             ack(response_action="errors", errors={field: user_message(exc, locale)[:2000]})
             return
         ack()
+        deps.forget(context.get("team_id") or body["user"].get("team_id") or "")
         client.chat_postMessage(
             channel=body["user"]["id"], text=t(locale, "workspace.settings_saved")
         )

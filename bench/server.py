@@ -1,0 +1,71 @@
+"""A server process for ``bench.commands``: Salesbot, or a bare Bolt app as the floor.
+
+    python -m bench.server salesbot --db URL --api-url URL --port 0
+    python -m bench.server bare --port 0
+
+Prints ``READY <port>`` on stdout when it accepts requests, then serves until killed. Both
+run on waitress with the same thread count, so the ratio compares the apps, not the servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+SECRET = "bench-signing-secret"
+THREADS = 8
+
+
+def bare_app(api_url: str):
+    from slack_sdk import WebClient
+
+    client = WebClient(token="xoxb-bench", base_url=api_url)
+    app = App(signing_secret=SECRET, token_verification_enabled=False, client=client)
+
+    @app.command("/deal")
+    @app.command("/pipeline")
+    def ack_fixed(ack):
+        ack(text="ok")
+
+    return SlackRequestHandler(app)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("kind", choices=["salesbot", "bare"])
+    p.add_argument("--db")
+    p.add_argument("--api-url", default="http://127.0.0.1:9/api/")
+    p.add_argument("--port", type=int, default=0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth 1" is the load
+    from waitress.server import create_server
+
+    if args.kind == "bare":
+        server = create_server(bare_app(args.api_url), host="127.0.0.1", port=args.port, threads=THREADS)
+    else:
+        from bot.server import make_server
+        from bot.settings import Settings
+        from storage.db import make_engine
+
+        settings = Settings(
+            bot_token="xoxb-bench",
+            signing_secret=SECRET,
+            api_url=args.api_url,
+            database_url=args.db,
+        )
+        engine = make_engine(args.db)
+        server = make_server(
+            settings, engine=engine, host="127.0.0.1", port=args.port, threads=THREADS
+        )
+    print(f"READY {server.effective_port}", flush=True)
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
