@@ -46,7 +46,9 @@ def main(argv=None) -> int:
     from waitress.server import create_server
 
     if args.kind == "bare":
-        server = create_server(bare_app(args.api_url), host="127.0.0.1", port=args.port, threads=THREADS)
+        server = create_server(
+            bare_app(args.api_url), host="127.0.0.1", port=args.port, threads=THREADS
+        )
     else:
         from bot.server import make_server
         from bot.settings import Settings
