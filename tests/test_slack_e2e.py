@@ -261,3 +261,60 @@ def test_only_admins_open_settings_and_a_refusal_says_why(app):
     assert app.slack.calls_to("views.open") == []
     app.command("/pipeline", "settings", user="U1")
     assert app.slack.wait_for("views.open")[0].args["view"]["callback_id"] == "settings"
+
+
+def _buttons(blocks: list[dict]) -> list[dict]:
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_an_ambiguous_reference_offers_the_candidates_as_buttons_that_finish_the_job(app):
+    app.command("/deal", 'new "Acme ERP" amount:1000000')
+    app.command("/deal", 'new "Acme CRM" amount:2000000')
+    status, reply = app.command("/deal", "won acme")
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    buttons = _buttons(reply["blocks"])
+    assert {b["text"]["text"] for b in buttons} == {"D1 · Acme ERP", "D2 · Acme CRM"}
+    chosen = next(b for b in buttons if "CRM" in b["text"]["text"])
+    status, _ = app.action([{**chosen, "block_id": "pick", "action_ts": "1.2"}])
+    assert status == 200
+    wait(lambda: _closed(app, 2))
+    assert not _closed(app, 1), "only the chosen deal is won"
+
+
+def _closed(app, number: int) -> bool:
+    with Session(app.engine) as session:
+        deal = session.exec(select(Deal).where(Deal.number == number)).one()
+        return deal.closed_at is not None
+
+
+def test_lost_on_the_card_asks_the_reason_in_a_modal_and_records_it(app):
+    app.command("/deal", 'new "Acme ERP" amount:1000000')
+    card = app.slack.wait_for("chat.postMessage")[0]
+    lost = next(b for b in _buttons(card.args["blocks"]) if b["action_id"] == "deal.lost")
+    status, _ = app.action([{**lost, "block_id": "deal:1", "action_ts": "1.3"}])
+    assert status == 200
+    view = app.slack.wait_for("views.open")[0].args["view"]
+    assert view["callback_id"] == "deal_lost"
+    state = {"reason": {"value": {"type": "plain_text_input", "value": "budget frozen"}}}
+    status, answer = app.submit({**view, "id": "V2", "state": {"values": state}})
+    assert status == 200 and not answer
+    deal = wait(lambda: deal_one(app).closed_at and deal_one(app))
+    assert deal.lost_reason == "budget frozen"
+    assert stage_name(app, deal.stage_id) == "Lost"
+
+
+def test_app_home_shows_my_open_deals_within_the_view_limits(app):
+    app.command("/deal", 'new "Acme ERP" amount:1000000')
+    status, _ = app.event({"type": "app_home_opened", "user": "U1", "tab": "home"}, event_id="EvH")
+    assert status == 200
+    published = app.slack.wait_for("views.publish")[0]
+    assert published.args["user_id"] == "U1"
+    assert "Acme ERP" in str(published.args["view"]["blocks"])
+
+
+def test_healthz_answers_when_the_database_does(app):
+    import urllib.request
+
+    with urllib.request.urlopen(app.url + "/healthz", timeout=5) as response:
+        assert response.status == 200
+        assert b'"ok": true' in response.read()
