@@ -1,0 +1,191 @@
+"""How long the scheduler's computations take on big workspaces (issue 4 acceptance).
+
+    python -m bench.scheduler --url URL --deals 10000,100000,1000000 [--reuse] [--repeat 5]
+                              [--json FILE]
+
+Databases per size are prepared exactly as in ``bench.reports`` (``{n}`` templates, ``-N`` /
+``_N`` suffixes, filled by ``python -m bench.data`` in a child process; ``--reuse`` keeps one
+that already holds TBENCH with N deals). Then each computation is timed ``--repeat`` times after
+one untimed warm-up, each run in its own session that is rolled back, at a fixed instant
+(the fill's "now", a Monday 09:30 in Seoul is not needed: the jobs are forced), with no Slack:
+
+- ``stall_digest``: what the daily digest job does before the outbox: the stall query, the
+  stall rule per candidate, grouping by owner, and the Block Kit messages for the channel and
+  every manager's DM (:func:`scheduler.jobs.plan_stall_digest`).
+- ``weekly_summary``: :func:`scheduler.weekly.compute` for all 20 pipelines (board, §2
+  metrics, forecast, new/lost, movers) plus the Block Kit messages — the figure the target
+  is about. ``weekly_charts``: the board PNGs attached to it (matplotlib), shown apart.
+- ``stall_warnings``: the hourly job's planning when nothing was warned yet (the worst hour).
+
+Targets: both ``stall_digest`` and ``weekly_summary`` under 1 s at 100k deals, growing
+linearly. Output: a table per size, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bench.reports import _shown, ensure_filled, peak_rss_mb, url_for
+from scheduler import due, jobs, queries, weekly
+from storage.db import make_engine, normalize_url
+from storage.models import Deal, Workspace
+from views import notifications as views
+
+TEAM = "TBENCH"
+TARGET_MS = 1000
+
+
+def _workspace(session: Session) -> Workspace:
+    ws = session.exec(select(Workspace).where(Workspace.team_id == TEAM)).one()
+    return ws
+
+
+def _at(session: Session, ws: Workspace) -> datetime:
+    """The newest deal's creation: "now" as the fill saw it."""
+    latest = session.exec(
+        select(sa.func.max(Deal.created_at)).where(Deal.workspace_id == ws.id)
+    ).one()
+    return latest or datetime.now(UTC)
+
+
+def stall_digest(session: Session, ws: Workspace, at: datetime) -> dict:
+    threads = jobs.plan_stall_digest(session, ws, at, True)
+    return {"messages": sum(len(t.messages) for t in threads), "targets": len(threads)}
+
+
+def weekly_summary(session: Session, ws: Workspace, at: datetime) -> dict:
+    summary = weekly.compute(session=session, workspace=ws, at=at)
+    messages = views.weekly_summary(summary=summary, locale=ws.locale)
+    return {"pipelines": len(summary.pipelines), "messages": len(messages)}
+
+
+def weekly_charts(session: Session, ws: Workspace, at: datetime) -> dict:
+    summary = weekly.compute(session=session, workspace=ws, at=at)
+    began = time.perf_counter()
+    charts = jobs._charts(summary, ws.locale)
+    return {"charts": len(charts), "chart_ms": round((time.perf_counter() - began) * 1000, 1)}
+
+
+def stall_warnings(session: Session, ws: Workspace, at: datetime) -> dict:
+    return {"posts": len(jobs.plan_stall_warnings(session, ws, at, True))}
+
+
+def stalled_count(session: Session, ws: Workspace, at: datetime) -> dict:
+    rows = queries.stall_candidates(session, ws, now=at)
+    items = due.stalled(
+        rows,
+        at=at,
+        tz=ws.timezone,
+        business_days=ws.stall_business_days,
+        country=ws.holiday_country,
+    )
+    return {"candidates": len(rows), "stalled": len(items)}
+
+
+COMPUTATIONS: dict[str, Callable[[Session, Workspace, datetime], dict]] = {
+    "stall_digest": stall_digest,
+    "weekly_summary": weekly_summary,
+    "weekly_charts": weekly_charts,
+    "stall_warnings": stall_warnings,
+}
+
+
+def time_all(url: str, repeat: int) -> tuple[dict[str, dict], dict]:
+    engine = make_engine(url)
+    out: dict[str, dict] = {}
+    try:
+        with Session(engine) as session:
+            ws = _workspace(session)
+            at = _at(session, ws)
+            facts = stalled_count(session, ws, at) | {"at": at.isoformat()}
+        for name, fn in COMPUTATIONS.items():
+            runs, info = [], {}
+            for _ in range(repeat + 1):
+                with Session(engine, expire_on_commit=False) as session:
+                    ws = _workspace(session)
+                    began = time.perf_counter()
+                    info = fn(session, ws, at)
+                    runs.append((time.perf_counter() - began) * 1000)
+                    session.rollback()
+            timed = runs[1:] or runs
+            out[name] = {
+                "median_ms": round(statistics.median(timed), 1),
+                "min_ms": round(min(timed), 1),
+                "max_ms": round(max(timed), 1),
+                "first_ms": round(runs[0], 1),
+                "runs": len(timed),
+                **info,
+            }
+    finally:
+        engine.dispose()
+    return out, facts
+
+
+def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scheduler", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--deals", default="10000,100000,1000000", help="comma-separated sizes")
+    parser.add_argument("--reuse", action="store_true", help="keep a database already of that size")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.deals.split(",") if s.strip()]
+    dialect = sa.make_url(normalize_url(args.url)).get_backend_name()
+    result: dict = {"dialect": dialect, "repeat": args.repeat, "sizes": {}}
+    for n in sizes:
+        url = url_for(args.url, n, len(sizes) > 1)
+        ensure_filled(url, n, reuse=args.reuse, out=out)
+        timings, facts = time_all(url, args.repeat)
+        result["sizes"][str(n)] = {"url": _shown(url), "facts": facts, "timings": timings}
+        _table(dialect, n, facts, timings, out)
+    _growth(result, out)
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result), file=out)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _table(dialect: str, n: int, facts: dict, timings: dict[str, dict], out) -> None:
+    print(
+        f"\n{dialect}, {n:,} deals ({facts['stalled']:,} stalled of {facts['candidates']:,} "
+        f"candidates)",
+        file=out,
+    )
+    print(f"{'computation':<16}{'median ms':>11}{'min':>9}{'max':>9}{'first':>9}  target", file=out)
+    for name, t in timings.items():
+        target = ""
+        if name in ("stall_digest", "weekly_summary") and n >= 100_000:
+            target = "ok" if t["median_ms"] < TARGET_MS * n / 100_000 else "OVER"
+        print(
+            f"{name:<16}{t['median_ms']:>11,.1f}{t['min_ms']:>9,.1f}{t['max_ms']:>9,.1f}"
+            f"{t['first_ms']:>9,.1f}  {target}",
+            file=out,
+        )
+
+
+def _growth(result: dict, out) -> None:
+    """Time per 1,000 deals at each size: flat means linear."""
+    sizes = sorted(int(n) for n in result["sizes"])
+    if len(sizes) < 2:
+        return
+    print("\nms per 1,000 deals (flat = linear growth)", file=out)
+    for name in ("stall_digest", "weekly_summary"):
+        per = [result["sizes"][str(n)]["timings"][name]["median_ms"] / (n / 1000) for n in sizes]
+        print(f"{name:<16}" + "".join(f"{p:>10.3f}" for p in per), file=out)
+
+
+if __name__ == "__main__":
+    main()

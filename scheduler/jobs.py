@@ -1,0 +1,393 @@
+"""The five scheduled jobs: "what is due" (scheduler.due) turned into outbox rows.
+
+Each job is a *planner*: ``plan(session, workspace, at, force) -> list[Post]`` reads, asks
+:mod:`scheduler.due` what is due at ``at`` and renders the views. :func:`run_for_workspace`
+(the one wrapper every job shares: session, error isolation, enqueue) records all posts of
+one run in one transaction. Sending is the drain's business (:mod:`scheduler.drain`).
+
+Outbox keys (``job:workspace:target:period``), which make every post once-only:
+
+================  ==============================  =========================================
+job               targets                         period
+================  ==============================  =========================================
+stall-warnings    ``thread`` · ``dm:<owner>``     ``d<deal>/<episode>``
+stall-digest      ``ch:<digest>`` · ``dm:<mgr>``  local date ``2026-12-01`` (``#2``… parts)
+renewal-alerts    thread · dm owner · channel     ``d<deal>/<renewal date>/<offset>``
+weekly-summary    ``ch:<digest>``                 ISO week ``2026-W49`` (parts, ``#chart…``)
+task-reminders    ``dm:<owner>``                  ``t<task>/<due time>``
+================  ==============================  =========================================
+
+A post split into several messages (a big digest) is recorded as a first row and replies
+that go into its thread (``thread_of``). When the first row already exists the whole post
+was recorded by an earlier run, and none of its parts is recorded again — even if today's
+split would come out different.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from domain.workspaces import managers, member_locale
+from i18n import fmt, t
+from scheduler import due, queries
+from storage import outbox
+from storage.db import session_scope
+from storage.models import Outbox, Workspace
+from views import notifications as views
+from views.message import Message
+
+log = logging.getLogger(__name__)
+
+STALL_WARNINGS = "stall-warnings"
+STALL_DIGEST = "stall-digest"
+RENEWAL_ALERTS = "renewal-alerts"
+WEEKLY_SUMMARY = "weekly-summary"
+TASK_REMINDERS = "task-reminders"
+MAX_CHARTS = 5  # board charts attached to a weekly summary (largest pipelines first)
+
+
+@dataclass
+class Post:
+    """One message (or file) for one target, before it is recorded."""
+
+    target: str
+    period: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Thread:
+    """A post of several messages: the first goes to ``to``, the rest into its thread."""
+
+    target: str
+    period: str
+    to: dict[str, str]
+    messages: list[Message]
+    uploads: list[dict[str, Any]] = field(default_factory=list)
+
+
+Planned = Post | Thread
+
+
+def message_payload(to: dict[str, str], message: Message, thread_ts: str | None = None) -> dict:
+    payload: dict[str, Any] = {
+        "to": to,
+        "message": {"text": message.text, "blocks": message.blocks},
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+def _channel(ws: Workspace) -> str | None:
+    """Where channel digests go: the digest channel, else the deals channel."""
+    return ws.digest_channel or ws.deals_channel
+
+
+def _deal_place(deal: due.DealRow, ws: Workspace) -> tuple[dict[str, str], str | None] | None:
+    """A deal's thread (its card), or the deals channel when it has none."""
+    if deal.has_thread:
+        return {"channel": deal.thread_channel}, deal.thread_ts
+    if ws.deals_channel:
+        return {"channel": ws.deals_channel}, None
+    return None
+
+
+# ---------------------------------------------------------------- planners
+
+
+def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """One warning per stall episode: into the deal's thread and to its owner by DM."""
+    rows = queries.stall_candidates(session, ws, now=at)
+    items = due.stall_warnings_due(
+        rows,
+        at=at,
+        tz=ws.timezone,
+        business_days=ws.stall_business_days,
+        country=ws.holiday_country,
+    )
+
+    def targets(item: due.Stalled) -> list[str]:
+        deal = item.deal
+        out = ["thread"] if _deal_place(deal, ws) is not None else []
+        return out + ([f"dm:{deal.owner_slack_id}"] if deal.owner_slack_id else [])
+
+    def key(item: due.Stalled, target: str) -> str:
+        period = due.stall_warning_period(item)
+        return outbox.outbox_key(
+            job=STALL_WARNINGS, workspace_id=ws.id, target=target, period=period
+        )
+
+    # Most hours every stalled deal was warned about already: look the keys up (unique index)
+    # instead of rendering thousands of messages for ON CONFLICT to throw away.
+    taken = _taken_keys(session, [key(i, t) for i in items for t in targets(i)])
+    stages: dict[int, list[tuple[int, str]]] = {}
+    posts = []
+    for item in items:
+        period = due.stall_warning_period(item)
+        deal = item.deal
+        if any(key(item, t) in taken for t in targets(item)):
+            continue  # this episode was warned about (a new owner does not make it new)
+        options = stages.setdefault(deal.pipeline_id, queries.stages_of(session, deal.pipeline_id))
+
+        def render(locale: str, deal=deal, item=item, options=options) -> Message:
+            return views.stall_warning(
+                deal=deal, status=item.status, stages=options, locale=locale, currency=ws.currency
+            )
+
+        place = _deal_place(deal, ws)
+        if place is not None:
+            posts.append(
+                Post("thread", period, message_payload(place[0], render(ws.locale), place[1]))
+            )
+        if deal.owner_slack_id:
+            locale = deal.owner_locale or ws.locale
+            posts.append(
+                Post(
+                    f"dm:{deal.owner_slack_id}",
+                    period,
+                    message_payload({"dm": deal.owner_slack_id}, render(locale)),
+                )
+            )
+    return posts
+
+
+def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Thread]:
+    """Stalled deals by owner, to the digest channel and each manager by DM."""
+    period = due.digest_due(at, ws.timezone, ws.digest_time, force=force)
+    if period is None:
+        return []
+    rows = queries.stall_candidates(session, ws, now=at)
+    items = due.stalled(
+        rows,
+        at=at,
+        tz=ws.timezone,
+        business_days=ws.stall_business_days,
+        country=ws.holiday_country,
+    )
+    if not items and not ws.digest_all_clear:
+        return []
+    day = due.local_today(at, ws.timezone)
+    groups = due.group_by_owner(items)
+    rendered: dict[str, list[Message]] = {}
+
+    def render(locale: str) -> list[Message]:
+        if locale not in rendered:
+            if items:
+                rendered[locale] = views.stall_digest(
+                    items=items, groups=groups, day=day, locale=locale, currency=ws.currency
+                )
+            else:
+                rendered[locale] = [views.all_clear(day=day, locale=locale)]
+        return rendered[locale]
+
+    out = []
+    channel = _channel(ws)
+    if channel:
+        out.append(Thread(f"ch:{channel}", period, {"channel": channel}, render(ws.locale)))
+    for manager in managers(session=session, workspace=ws):
+        locale = member_locale(manager, ws)
+        uid = manager.slack_user_id
+        out.append(Thread(f"dm:{uid}", period, {"dm": uid}, render(locale)))
+    return out
+
+
+def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """At each configured offset before a renewal: thread, owner DM and the digest channel."""
+    if due.digest_due(at, ws.timezone, ws.digest_time, force=force) is None:
+        return []
+    offsets = due.parse_offsets(ws.renewal_offsets)
+    today = due.local_today(at, ws.timezone)
+    rows = queries.renewal_candidates(session, ws, today=today, horizon_days=max(offsets))
+    items = due.renewals_due(rows, at=at, tz=ws.timezone, offsets=offsets)
+    posts = []
+    channel = _channel(ws)
+    for item in items:
+        period = due.renewal_period(item)
+        deal = item.deal
+        place = _deal_place(deal, ws)
+        message = views.renewal_alert(item=item, locale=ws.locale, currency=ws.currency)
+        if place is not None and place[1]:  # into the card's thread
+            posts.append(Post("thread", period, message_payload(place[0], message, place[1])))
+        if deal.owner_slack_id:
+            locale = deal.owner_locale or ws.locale
+            own = views.renewal_alert(item=item, locale=locale, currency=ws.currency)
+            posts.append(
+                Post(
+                    f"dm:{deal.owner_slack_id}",
+                    period,
+                    message_payload({"dm": deal.owner_slack_id}, own),
+                )
+            )
+        if channel:
+            posts.append(
+                Post(f"ch:{channel}", period, message_payload({"channel": channel}, message))
+            )
+    return posts
+
+
+def plan_weekly_summary(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Thread]:
+    """Monday's summary of last week, with the board charts in its thread."""
+    from scheduler import weekly
+
+    period = due.weekly_due(at, ws.timezone, ws.digest_time, force=force)
+    channel = _channel(ws)
+    if period is None or not channel:
+        return []
+    first = outbox.outbox_key(
+        job=WEEKLY_SUMMARY, workspace_id=ws.id, target=f"ch:{channel}", period=period
+    )
+    if not force and _taken_keys(session, [first]):
+        return []  # recorded already: skip the (not free) computation
+    summary = weekly.compute(session=session, workspace=ws, at=at)
+    if not summary.has_deals:
+        return []
+    messages = views.weekly_summary(summary=summary, locale=ws.locale)
+    return [
+        Thread(
+            f"ch:{channel}",
+            period,
+            {"channel": channel},
+            messages,
+            uploads=_charts(summary, ws.locale),
+        )
+    ]
+
+
+def _charts(summary, locale: str) -> list[dict[str, Any]]:
+    from views.charts import board_png
+
+    start, end = fmt.day(summary.start, locale), fmt.day(summary.end, locale)
+    ranked = sorted(
+        (p for p in summary.pipelines if p.open_count),
+        key=lambda p: (-p.open_amount, p.pipeline_id),
+    )[:MAX_CHARTS]
+    uploads = []
+    for p in ranked:
+        png = board_png(p.source, locale, summary.currency)
+        uploads.append(
+            {
+                "key": f"chart{p.pipeline_id}",
+                "filename": f"board-{p.pipeline_id}-{summary.start.isoformat()}.png",
+                "title": f"{p.name} · {t(locale, 'scheduler.weekly.chart_title', start=start, end=end)}",
+                "content_b64": base64.b64encode(png).decode("ascii"),
+            }
+        )
+    return uploads
+
+
+def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """Tasks that came due: a DM to their owner, once per task and due time."""
+    rows = queries.tasks_candidates(session, ws, now=at, lookback=due.TASK_LOOKBACK)
+    posts = []
+    for task in due.tasks_due(rows, at=at):
+        locale = task.owner_locale or ws.locale
+        message = views.task_reminder(task=task, locale=locale, tz=ws.timezone)
+        to = {"dm": task.owner_slack_id}
+        posts.append(
+            Post(f"dm:{task.owner_slack_id}", due.task_period(task), message_payload(to, message))
+        )
+    return posts
+
+
+PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Planned]]] = {
+    STALL_WARNINGS: plan_stall_warnings,
+    STALL_DIGEST: plan_stall_digest,
+    RENEWAL_ALERTS: plan_renewal_alerts,
+    WEEKLY_SUMMARY: plan_weekly_summary,
+    TASK_REMINDERS: plan_task_reminders,
+}
+NAMES = tuple(PLANNERS)
+
+
+# ---------------------------------------------------------------- recording
+
+
+def _taken_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` already have an outbox row."""
+    taken: set[str] = set()
+    unique = sorted(set(keys))
+    for i in range(0, len(unique), 500):
+        chunk = unique[i : i + 500]
+        taken.update(session.exec(select(Outbox.key).where(Outbox.key.in_(chunk))))
+    return taken
+
+
+def record(
+    session: Session, ws: Workspace, job: str, planned: Sequence[Planned], now: datetime
+) -> tuple[int, int]:
+    """Enqueue every planned post; returns (recorded now, already recorded before)."""
+    new = old = 0
+
+    def put(target: str, period: str, payload: dict) -> bool:
+        nonlocal new, old
+        inserted = outbox.enqueue(
+            session,
+            workspace_id=ws.id,
+            job=job,
+            target=target,
+            period=period,
+            payload=payload,
+            now=now,
+        )
+        new, old = new + inserted, old + (not inserted)
+        return inserted
+
+    for item in planned:
+        if isinstance(item, Post):
+            put(item.target, item.period, item.payload)
+            continue
+        first, *rest = item.messages
+        if not put(item.target, item.period, message_payload(item.to, first)):
+            continue  # the whole post was recorded by an earlier run
+        parent = outbox.outbox_key(
+            job=job, workspace_id=ws.id, target=item.target, period=item.period
+        )
+        for number, message in enumerate(rest, start=2):
+            payload = message_payload(item.to, message) | {"thread_of": parent}
+            put(item.target, f"{item.period}#{number}", payload)
+        for upload in item.uploads:
+            payload = {
+                "to": item.to,
+                "thread_of": parent,
+                "upload": {k: v for k, v in upload.items() if k != "key"},
+            }
+            put(item.target, f"{item.period}#{upload['key']}", payload)
+    return new, old
+
+
+@dataclass
+class JobResult:
+    workspace_id: int
+    team_id: str
+    recorded: int = 0
+    already: int = 0
+    error: str | None = None
+
+
+def run_for_workspace(
+    engine: Engine, job: str, workspace_id: int, *, at: datetime, now: datetime, force: bool
+) -> JobResult:
+    """Plan and record one job for one workspace in one transaction; errors stay here."""
+    planner = PLANNERS[job]
+    result = JobResult(workspace_id, "")
+    try:
+        with session_scope(engine) as session:
+            ws = session.get(Workspace, workspace_id)
+            if ws is None:
+                return result
+            result.team_id = ws.team_id
+            planned = planner(session, ws, at, force)
+            result.recorded, result.already = record(session, ws, job, planned, now)
+    except Exception as exc:  # one workspace's trouble must not stop the others
+        log.exception("job %s failed for workspace %s", job, workspace_id)
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result

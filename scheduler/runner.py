@@ -1,0 +1,229 @@
+"""Running the jobs: once on demand (:func:`run_job`), or on a schedule (:func:`start`).
+
+The schedule is two APScheduler interval jobs in a single ``BackgroundScheduler`` per
+process: the *tick* (every minute) and the *drain* (every 5 s). Each tick reads the
+workspaces afresh (so new workspaces and changed settings — timezone, digest time — count
+from the next minute) and asks :func:`scheduler.due.job_slot` which jobs are due for each; a
+job runs once per slot per process and records its posts in the outbox. The drain sends
+them, apart from the tick so a long drain never delays planning. APScheduler decides nothing
+about correctness: a second process, a restart or a catch-up tick runs the same planners,
+finds the outbox keys taken and records nothing new (SLACK.md "Scheduling").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from scheduler import due, jobs
+from scheduler.delivery import Sender
+from scheduler.drain import DrainReport, drain
+from storage.db import session_scope
+from storage.models import Workspace
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60
+DRAIN_SECONDS = 5
+
+
+@dataclass
+class RunReport:
+    """What one run did: rows recorded (new / already there) and what the drain sent."""
+
+    job: str
+    at: datetime
+    workspaces: int = 0
+    recorded: int = 0
+    already: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    waiting: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add_drain(self, report: DrainReport) -> None:
+        self.sent += report.sent
+        self.retried += report.retried
+        self.failed += report.failed
+        self.waiting += report.waiting
+        self.errors.extend(report.errors)
+
+
+def workspaces(engine: Engine, team_id: str | None = None) -> list[Workspace]:
+    with session_scope(engine) as session:
+        query = select(Workspace).order_by(Workspace.id)
+        if team_id is not None:
+            query = query.where(Workspace.team_id == team_id)
+        return list(session.exec(query))
+
+
+def run_job(
+    name: str,
+    *,
+    engine: Engine,
+    sender: Sender,
+    at: datetime,
+    team_id: str | None = None,
+    force: bool = True,
+    now: Callable[[], datetime] = utcnow,
+) -> RunReport:
+    """Run one job for one workspace (or all) as if at ``at``, then drain the outbox.
+
+    ``force`` (the default, for ``salesbot jobs run``) skips the time-of-day check: the
+    digest of ``at``'s local date is due even at 07:00. ``now`` is the real clock the outbox
+    uses for attempts and backoff (``at`` may be any instant).
+    """
+    if name not in jobs.PLANNERS:
+        raise ValueError(f"unknown job {name!r}; one of {', '.join(jobs.NAMES)}")
+    if at.tzinfo is None:
+        raise ValueError("run_job needs an aware datetime")
+    report = RunReport(name, at)
+    targets = workspaces(engine, team_id)
+    if team_id is not None and not targets:
+        raise LookupError(f"no workspace with team id {team_id!r}")
+    for ws in targets:
+        result = jobs.run_for_workspace(engine, name, ws.id, at=at, now=now(), force=force)
+        report.workspaces += 1
+        report.recorded += result.recorded
+        report.already += result.already
+        if result.error:
+            report.errors.append(f"{ws.team_id}: {result.error}")
+    workspace_id = targets[0].id if team_id is not None else None
+    report.add_drain(drain(engine, sender, now=now, workspace_id=workspace_id))
+    return report
+
+
+class Ticker:
+    """The per-process tick: which (workspace, job) slots this process has run already."""
+
+    def __init__(self, engine: Engine, sender: Sender, *, now: Callable[[], datetime] = utcnow):
+        self.engine = engine
+        self.sender = sender
+        self.now = now
+        self.done: dict[tuple[int, str], str] = {}
+        self._lock = threading.Lock()
+
+    def tick(self, at: datetime | None = None, *, send: bool = True) -> list[RunReport]:
+        """Run every job whose slot came up since the last tick, then (``send``) drain.
+
+        The scheduler ticks with ``send=False`` and drains in a job of its own, so a long
+        drain (thousands of first-time warnings paced at Slack's one message per second per
+        channel) never holds up the next minute's planning.
+        """
+        if not self._lock.acquire(blocking=False):
+            return []  # the previous tick is still draining
+        try:
+            at = at or self.now()
+            reports = []
+            for ws in workspaces(self.engine):
+                for name in jobs.NAMES:
+                    slot = due.job_slot(name, at, ws.timezone, ws.digest_time)
+                    if slot is None or self.done.get((ws.id, name)) == slot:
+                        continue
+                    result = jobs.run_for_workspace(
+                        self.engine, name, ws.id, at=at, now=self.now(), force=False
+                    )
+                    if result.error is None:
+                        self.done[(ws.id, name)] = slot
+                    report = RunReport(name, at, 1, result.recorded, result.already)
+                    if result.error:
+                        report.errors.append(f"{ws.team_id}: {result.error}")
+                    reports.append(report)
+            if send:
+                reports.append(self.drain())
+            return reports
+        except Exception:  # the scheduler thread must survive a bad tick (db down, …)
+            log.exception("scheduler tick failed")
+            return []
+        finally:
+            self._lock.release()
+
+    def drain(self) -> RunReport:
+        """Send what the outbox holds (every process may do this at once: rows are leased)."""
+        report = RunReport("drain", self.now())
+        try:
+            report.add_drain(drain(self.engine, self.sender, now=self.now))
+        except Exception:  # database down: the rows wait, the next drain tries again
+            log.exception("scheduler drain failed")
+        return report
+
+
+def start(
+    settings=None,
+    *,
+    engine: Engine | None = None,
+    sender: Sender | None = None,
+    tick_seconds: float = TICK_SECONDS,
+    drain_seconds: float = DRAIN_SECONDS,
+    blocking: bool = False,
+):
+    """Start the scheduler: a ``BackgroundScheduler`` (or a blocking one) that plans every
+    minute (``tick_seconds``) and drains the outbox every few seconds (``drain_seconds``).
+
+    Give ``settings`` (the engine and a Slack sender are made from it) or ``engine`` and
+    ``sender``. The first tick runs at once, so a restart catches up what it missed.
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if engine is None:
+        from storage.db import make_engine
+
+        engine = make_engine(settings.database_url)
+    if sender is None:
+        from scheduler.delivery import SlackSender
+
+        sender = SlackSender.from_settings(settings)
+    ticker = Ticker(engine, sender)
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(timezone=UTC)
+    scheduler.add_job(
+        lambda: ticker.tick(send=False),
+        IntervalTrigger(seconds=tick_seconds, timezone=UTC),
+        id="salesbot-tick",
+        name="salesbot scheduler tick",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(tick_seconds)),
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        ticker.drain,
+        IntervalTrigger(seconds=drain_seconds, timezone=UTC),
+        id="salesbot-drain",
+        name="salesbot outbox drain",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(drain_seconds)),
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.ticker = ticker  # for tests
+    log.info("scheduler started: ticking every %ss", tick_seconds)
+    scheduler.start()
+    return scheduler
+
+
+@dataclass(frozen=True)
+class NextRun:
+    team_id: str
+    timezone: str
+    job: str
+    at: datetime  # aware, in the workspace timezone
+
+
+def next_runs(engine: Engine, at: datetime, team_id: str | None = None) -> Iterable[NextRun]:
+    """For ``jobs list``: when each job next comes due for each workspace."""
+    for ws in workspaces(engine, team_id):
+        for name in jobs.NAMES:
+            yield NextRun(
+                ws.team_id, ws.timezone, name, due.next_run(name, at, ws.timezone, ws.digest_time)
+            )
