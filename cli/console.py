@@ -188,9 +188,10 @@ class Console:
 
     def _run_job(self, name: str, at_text: str | None, locale: str) -> None:
         from scheduler import runner
+        from scheduler.jobs import NAMES
 
-        if name not in runner.JOB_NAMES:
-            self.say(t(locale, "console.job_unknown", name=name, names=", ".join(runner.JOB_NAMES)))
+        if name not in NAMES:
+            self.say(t(locale, "console.job_unknown", name=name, names=", ".join(NAMES)))
             return
         try:
             at = datetime.fromisoformat(at_text) if at_text else self.clock.now()
@@ -213,7 +214,7 @@ class Console:
                 name=name,
                 at=at.isoformat(),
                 sent=report.sent,
-                pending=report.pending,
+                pending=report.retried + report.waiting,
                 failed=report.failed,
             )
         )
@@ -227,8 +228,23 @@ class Console:
             if not self.handle(line):
                 break
 
-    def repl(self, stdin: TextIO = sys.stdin) -> None:
+    def repl(self, stdin: TextIO = sys.stdin, *, scheduler: bool = True) -> None:
+        """Interactive: the scheduler runs alongside and its posts print here as they go."""
         self.welcome()
+        background = None
+        if scheduler:
+            from scheduler import runner
+
+            background = runner.start(
+                engine=self.engine, sender=ConsoleSurface(self.out, self.locale())
+            )
+        try:
+            self._loop(stdin)
+        finally:
+            if background is not None:
+                background.shutdown(wait=False)
+
+    def _loop(self, stdin: TextIO) -> None:
         while True:
             try:
                 line = input("salesbot> ") if stdin is sys.stdin else stdin.readline()

@@ -177,3 +177,19 @@ def test_demo_fills_a_workspace_every_report_can_use(tmp_path):
     c.run_script(io.StringIO("/deal list stalled\n/pipeline\n/pipeline metrics\n"))
     assert "Traceback" not in out.getvalue()
     engine.dispose()
+
+
+def test_scheduled_posts_print_in_the_console_once_however_often_the_job_runs(db_url):
+    engine = make_engine(db_url)
+    c, out = console(engine)
+    c.run_script(
+        io.StringIO(
+            '/deal new "Quiet deal" amount:1000000\n'
+            ":jobs run stall-digest 2026-12-20T09:00+09:00\n"
+            ":jobs run stall-digest 2026-12-20T09:30+09:00\n"
+        )
+    )
+    text = out.getvalue()
+    assert text.count("Quiet deal — Contact") == 1, text  # the admin's DM, once
+    assert "0 sent" in text.splitlines()[-1]
+    engine.dispose()
