@@ -318,3 +318,19 @@ def test_healthz_answers_when_the_database_does(app):
     with urllib.request.urlopen(app.url + "/healthz", timeout=5) as response:
         assert response.status == 200
         assert b'"ok": true' in response.read()
+
+
+def test_reports_ack_at_once_and_follow_through_the_response_url_with_a_chart(app):
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    status, reply = app.command("/pipeline", "forecast")
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    report = wait(
+        lambda: [
+            c
+            for c in app.slack.calls
+            if c.method == "response_url" and c.args.get("blocks") and "759" in str(c.args)
+        ]
+    )
+    assert report[0].args["response_type"] == "ephemeral"
+    upload = wait(lambda: app.slack.files)
+    assert upload[0]["content"].startswith(b"\x89PNG")

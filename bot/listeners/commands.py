@@ -12,10 +12,15 @@ from __future__ import annotations
 import re
 
 from bot.reply import as_response, follow_up, with_permalink
+from commands import types as c
 from commands.dispatch import reads_only, run_command
+from commands.failures import user_message
 from commands.grammar import parse
+from i18n import t
+from views.message import Message
 
 COMMANDS = re.compile(r"^/(lead|deal|pipeline)$")
+SLOW = (c.PipelineMetrics, c.PipelineForecast, c.PipelinePlan)
 
 
 def register(app, deps) -> None:
@@ -25,6 +30,11 @@ def register(app, deps) -> None:
         text = body.get("text") or ""
         channel = body.get("channel_id")
         cmd = parse(name, text, today=deps.today(context))
+        if isinstance(cmd, SLOW):
+            # Reports over a big pipeline may take longer than Slack waits for an ack.
+            ack(**as_response(Message(text=t(context["salesbot_locale"], "reports.working"))))
+            deps.later(report_later, deps, context, cmd, name, text, body, client, respond)
+            return
         with deps.acting(context, channel=channel, readonly=reads_only(cmd)) as ctx:
             outcome = run_command(ctx, cmd, name, text)
             workspace_id, locale = ctx.workspace.id, ctx.locale
@@ -40,6 +50,28 @@ def register(app, deps) -> None:
             trigger_id=body.get("trigger_id"),
             respond=respond,
         )
+
+
+def report_later(deps, context, cmd, name, text, body, client, respond) -> None:
+    """A slow report, computed after the ack and sent through the response_url."""
+    locale = context["salesbot_locale"]
+    try:
+        with deps.acting(context, channel=body.get("channel_id"), readonly=True) as ctx:
+            outcome = run_command(ctx, cmd, name, text)
+            workspace_id, locale = ctx.workspace.id, ctx.locale
+    except Exception as exc:  # rendered like every other failure, just later
+        respond(text=user_message(exc, locale), response_type="ephemeral", replace_original=False)
+        return
+    if outcome.reply is not None:
+        respond(**as_response(outcome.reply, public=outcome.public, replace=False))
+    follow_up(
+        outcome,
+        client=client,
+        engine=deps.engine,
+        workspace_id=workspace_id,
+        user_id=body["user_id"],
+        channel=body.get("channel_id"),
+    )
 
 
 def run_outcome(
