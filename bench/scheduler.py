@@ -100,7 +100,7 @@ COMPUTATIONS: dict[str, Callable[[Session, Workspace, datetime], dict]] = {
 }
 
 
-def time_all(url: str, repeat: int) -> tuple[dict[str, dict], dict]:
+def time_all(url: str, repeat: int, only: list[str]) -> tuple[dict[str, dict], dict]:
     engine = make_engine(url)
     out: dict[str, dict] = {}
     try:
@@ -108,7 +108,8 @@ def time_all(url: str, repeat: int) -> tuple[dict[str, dict], dict]:
             ws = _workspace(session)
             at = _at(session, ws)
             facts = stalled_count(session, ws, at) | {"at": at.isoformat()}
-        for name, fn in COMPUTATIONS.items():
+        for name in only:
+            fn = COMPUTATIONS[name]
             runs, info = [], {}
             for _ in range(repeat + 1):
                 with Session(engine, expire_on_commit=False) as session:
@@ -140,14 +141,18 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
     parser.add_argument("--reuse", action="store_true", help="keep a database already of that size")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--only", help=f"comma-separated computations (default all: {', '.join(COMPUTATIONS)})"
+    )
     args = parser.parse_args(argv)
+    only = [c.strip() for c in args.only.split(",")] if args.only else list(COMPUTATIONS)
     sizes = [int(s.replace("_", "")) for s in args.deals.split(",") if s.strip()]
     dialect = sa.make_url(normalize_url(args.url)).get_backend_name()
     result: dict = {"dialect": dialect, "repeat": args.repeat, "sizes": {}}
     for n in sizes:
         url = url_for(args.url, n, len(sizes) > 1)
         ensure_filled(url, n, reuse=args.reuse, out=out)
-        timings, facts = time_all(url, args.repeat)
+        timings, facts = time_all(url, args.repeat, only)
         result["sizes"][str(n)] = {"url": _shown(url), "facts": facts, "timings": timings}
         _table(dialect, n, facts, timings, out)
     _growth(result, out)
@@ -183,6 +188,8 @@ def _growth(result: dict, out) -> None:
         return
     print("\nms per 1,000 deals (flat = linear growth)", file=out)
     for name in ("stall_digest", "weekly_summary"):
+        if any(name not in result["sizes"][str(n)]["timings"] for n in sizes):
+            continue
         per = [result["sizes"][str(n)]["timings"][name]["median_ms"] / (n / 1000) for n in sizes]
         print(f"{name:<16}" + "".join(f"{p:>10.3f}" for p in per), file=out)
 

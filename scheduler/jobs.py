@@ -324,44 +324,37 @@ def _taken_keys(session: Session, keys: Sequence[str]) -> set[str]:
 def record(
     session: Session, ws: Workspace, job: str, planned: Sequence[Planned], now: datetime
 ) -> tuple[int, int]:
-    """Enqueue every planned post; returns (recorded now, already recorded before)."""
-    new = old = 0
+    """Enqueue every planned post; returns (recorded now, already recorded before).
 
-    def put(target: str, period: str, payload: dict) -> bool:
-        nonlocal new, old
-        inserted = outbox.enqueue(
-            session,
-            workspace_id=ws.id,
-            job=job,
-            target=target,
-            period=period,
-            payload=payload,
-            now=now,
-        )
-        new, old = new + inserted, old + (not inserted)
-        return inserted
-
+    Single posts and the first message of every split post go in first; the rest of a split
+    post (its replies and files) only when its first message was new.
+    """
+    firsts = [
+        (item.target, item.period, item.payload)
+        if isinstance(item, Post)
+        else (item.target, item.period, message_payload(item.to, item.messages[0]))
+        for item in planned
+    ]
+    inserted = outbox.enqueue_many(session, workspace_id=ws.id, job=job, rows=firsts, now=now)
+    parts = []
     for item in planned:
         if isinstance(item, Post):
-            put(item.target, item.period, item.payload)
             continue
-        first, *rest = item.messages
-        if not put(item.target, item.period, message_payload(item.to, first)):
-            continue  # the whole post was recorded by an earlier run
         parent = outbox.outbox_key(
             job=job, workspace_id=ws.id, target=item.target, period=item.period
         )
-        for number, message in enumerate(rest, start=2):
+        if parent not in inserted:
+            continue  # the whole post was recorded by an earlier run
+        for number, message in enumerate(item.messages[1:], start=2):
             payload = message_payload(item.to, message) | {"thread_of": parent}
-            put(item.target, f"{item.period}#{number}", payload)
+            parts.append((item.target, f"{item.period}#{number}", payload))
         for upload in item.uploads:
-            payload = {
-                "to": item.to,
-                "thread_of": parent,
-                "upload": {k: v for k, v in upload.items() if k != "key"},
-            }
-            put(item.target, f"{item.period}#{upload['key']}", payload)
-    return new, old
+            body = {k: v for k, v in upload.items() if k != "key"}
+            payload = {"to": item.to, "thread_of": parent, "upload": body}
+            parts.append((item.target, f"{item.period}#{upload['key']}", payload))
+    added = outbox.enqueue_many(session, workspace_id=ws.id, job=job, rows=parts, now=now)
+    unique_firsts = {(target, period) for target, period, _ in firsts}
+    return len(inserted) + len(added), len(unique_firsts) - len(inserted)
 
 
 @dataclass

@@ -99,6 +99,51 @@ def enqueue(
     return session.execute(stmt).first() is not None
 
 
+def enqueue_many(
+    session: Session,
+    *,
+    workspace_id: int,
+    job: str,
+    rows: list[tuple[str, str, dict[str, Any]]],
+    now: datetime | None = None,
+    batch: int = 500,
+) -> set[str]:
+    """Record many posts ``(target, period, payload)`` at once; returns the keys inserted now.
+
+    The same ``ON CONFLICT DO NOTHING`` as :func:`enqueue`, in multi-row statements: a big
+    workspace's first stall-warning run records tens of thousands of posts.
+    """
+    now = now or utcnow()
+    values = [
+        {
+            "workspace_id": workspace_id,
+            "key": outbox_key(job=job, workspace_id=workspace_id, target=target, period=period),
+            "job": job,
+            "target": target,
+            "period": period,
+            "payload": json.dumps(payload, ensure_ascii=False, default=str),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for target, period, payload in rows
+    ]
+    # One row per key, in key order: concurrent writers then take the unique index's locks
+    # in the same order and cannot deadlock each other.
+    values = sorted({v["key"]: v for v in reversed(values)}.values(), key=lambda v: v["key"])
+    inserted: set[str] = set()
+    for i in range(0, len(values), batch):
+        stmt = (
+            _insert(session)
+            .values(values[i : i + batch])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(Outbox.key)
+        )
+        inserted.update(session.execute(stmt).scalars())
+    return inserted
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A leased row, detached from the session that claimed it."""

@@ -206,3 +206,23 @@ def test_en_and_ko_scheduler_strings_have_the_same_keys_and_placeholders():
         }
 
     assert flat("en") == flat("ko")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_huge_digest_counts_every_deal_but_lists_only_the_most_overdue(locale):
+    rows = [row(n, owner=f"U{n % 300}", days_in_stage=10 + n % 50) for n in range(1, 2001)]
+    items = due.stalled(rows, at=NOW, tz="Asia/Seoul")
+    messages = views.stall_digest(
+        items=items,
+        groups=due.group_by_owner(items),
+        day=date(2026, 12, 1),
+        locale=locale,
+        currency="KRW",
+    )
+    assert problems(messages) == []
+    assert "2,000" in messages[0].text
+    everything = " ".join(str(m.blocks) for m in messages)
+    listed = sum(1 for n in range(1, 2001) if f"D{n} " in everything)
+    assert listed == views.DIGEST_DEALS
+    assert "/deal list stalled" in everything
+    assert len(messages) <= 60  # bounded, whatever the size of the workspace

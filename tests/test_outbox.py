@@ -140,3 +140,14 @@ def test_rows_of_one_workspace_can_be_drained_alone(session: Session):
     session.commit()
     claimed = outbox.claim_pending(session, now=NOW, workspace_id=two.id)
     assert [c.workspace_id for c in claimed] == [two.id]
+
+
+def test_many_posts_are_recorded_at_once_and_only_once(session):
+    ws = f.workspace(session)
+    rows = [("ch:C1", f"p{i}", {"message": {"text": str(i)}}) for i in range(1200)]
+    first = outbox.enqueue_many(session, workspace_id=ws.id, job="j", rows=rows + rows[:3], now=NOW)
+    again = outbox.enqueue_many(session, workspace_id=ws.id, job="j", rows=rows[::-1], now=NOW)
+    session.commit()
+    assert len(first) == 1200
+    assert again == set()
+    assert outbox.counts(session) == {"pending": 1200}

@@ -2,9 +2,11 @@
 
 Every builder returns :class:`views.message.Message` values with a non-empty ``text``
 fallback, within Slack's limits (SLACK.md): at most 50 blocks per message and 3,000
-characters per section. Big digests and summaries come back as several messages: the first
-one (header, totals, one line per owner or pipeline) goes to the channel, the rest follow as
-replies in its thread (the delivery resolves that thread when it sends them).
+characters per section, and at most ``MESSAGE_CHARS`` (12,000) readable characters per message
+by our own rule. Big digests and summaries come back as several messages: the first one
+(header, totals, one line per owner or pipeline) goes to the channel, the rest follow as
+replies in its thread (the drain resolves that thread when it sends them). A digest lists at
+most ``DIGEST_DEALS`` deals line by line; its totals and owner lines count every deal.
 
 Amounts and dates go through :mod:`i18n.fmt`, words through the ``scheduler`` catalog.
 """
