@@ -53,6 +53,12 @@ class Deps:
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-post")
     )
+    # Read-only commands run here so the listener can ack within Slack's 3 seconds
+    # however long a report takes (see bot.listeners.commands).
+    readers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-read")
+    )
+    ack_budget: float = 2.0  # seconds a command may take before the ack says "crunching"
     known: dict[tuple[str, str | None], Known] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -23,7 +23,8 @@ EVENTS_PATH = "/slack/events"
 
 
 def wsgi_app(settings: Settings, *, engine, clock=None):
-    bolt = SlackRequestHandler(create_app(settings, engine=engine, clock=clock), EVENTS_PATH)
+    bolt_app = create_app(settings, engine=engine, clock=clock)
+    bolt = SlackRequestHandler(bolt_app, EVENTS_PATH)
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -35,6 +36,7 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 
+    application.deps = bolt_app.salesbot_deps  # tests tune the ack budget
     return application
 
 
@@ -57,14 +59,17 @@ def make_server(settings: Settings, *, engine, host: str, port: int, clock=None,
     """A waitress server, not yet running (tests start it in a thread; ``port=0`` picks one)."""
     from waitress.server import create_server
 
-    return create_server(
-        wsgi_app(settings, engine=engine, clock=clock),
+    application = wsgi_app(settings, engine=engine, clock=clock)
+    server = create_server(
+        application,
         host=host,
         port=port,
         threads=threads,
         ident="salesbot",
         clear_untrusted_proxy_headers=True,
     )
+    server.salesbot_deps = application.deps
+    return server
 
 
 def serve(settings: Settings, *, engine, host: str, port: int, scheduler: bool = True) -> None:

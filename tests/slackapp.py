@@ -98,7 +98,9 @@ def running_app(db_url: str, clock=None, **defaults) -> Iterator[Harness]:
             settings_for(slack, db_url, **defaults), engine=engine, clock=clock
         )
         try:
-            yield Harness(url=running.url, slack=slack, engine=engine)
+            harness = Harness(url=running.url, slack=slack, engine=engine)
+            harness.deps = running.server.salesbot_deps
+            yield harness
         finally:
             running.close()
             engine.dispose()

@@ -320,10 +320,21 @@ def test_healthz_answers_when_the_database_does(app):
         assert b'"ok": true' in response.read()
 
 
-def test_reports_ack_at_once_and_follow_through_the_response_url_with_a_chart(app):
+def test_a_report_answers_inline_when_quick_with_its_chart_in_the_dm(app):
     app.command("/deal", 'new "Acme ERP" amount:7590000')
     status, reply = app.command("/pipeline", "forecast")
     assert status == 200 and reply["response_type"] == "ephemeral"
+    assert reply.get("blocks") and "759" in str(reply)
+    upload = wait(lambda: app.slack.files)
+    assert upload[0]["content"].startswith(b"\x89PNG")
+
+
+def test_a_report_past_the_ack_budget_acks_at_once_and_follows_by_response_url(app):
+    app.deps.ack_budget = 0.0  # as if the pipeline were huge
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    status, reply = app.command("/pipeline", "forecast")
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    assert not reply.get("blocks"), "the ack only says the report is coming"
     report = wait(
         lambda: [
             c

@@ -10,9 +10,9 @@ handler, which acks with the rendered message.
 from __future__ import annotations
 
 import re
+from concurrent.futures import TimeoutError
 
 from bot.reply import as_response, follow_up, with_permalink
-from commands import types as c
 from commands.dispatch import reads_only, run_command
 from commands.failures import user_message
 from commands.grammar import parse
@@ -20,7 +20,6 @@ from i18n import t
 from views.message import Message
 
 COMMANDS = re.compile(r"^/(lead|deal|pipeline)$")
-SLOW = (c.PipelineMetrics, c.PipelineForecast, c.PipelinePlan)
 
 
 def register(app, deps) -> None:
@@ -30,14 +29,21 @@ def register(app, deps) -> None:
         text = body.get("text") or ""
         channel = body.get("channel_id")
         cmd = parse(name, text, today=deps.today(context))
-        if isinstance(cmd, SLOW):
-            # Reports over a big pipeline may take longer than Slack waits for an ack.
-            ack(**as_response(Message(text=t(context["salesbot_locale"], "reports.working"))))
-            deps.later(report_later, deps, context, cmd, name, text, body, client, respond)
-            return
-        with deps.acting(context, channel=channel, readonly=reads_only(cmd)) as ctx:
-            outcome = run_command(ctx, cmd, name, text)
-            workspace_id, locale = ctx.workspace.id, ctx.locale
+        readonly = reads_only(cmd)
+        if readonly:
+            # A report over a big pipeline may take longer than Slack waits for an ack: give
+            # it a budget; past it, ack with "crunching" and answer through the response_url.
+            future = deps.readers.submit(compute, deps, context, cmd, name, text, channel)
+            try:
+                outcome, workspace_id, locale = future.result(timeout=deps.ack_budget)
+            except TimeoutError:
+                ack(**as_response(Message(text=t(context["salesbot_locale"], "reports.working"))))
+                future.add_done_callback(
+                    lambda done: deps.later(answer_late, done, deps, context, body, client, respond)
+                )
+                return
+        else:
+            outcome, workspace_id, locale = compute(deps, context, cmd, name, text, channel, False)
         run_outcome(
             outcome,
             ack=ack,
@@ -52,18 +58,25 @@ def register(app, deps) -> None:
         )
 
 
-def report_later(deps, context, cmd, name, text, body, client, respond) -> None:
-    """A slow report, computed after the ack and sent through the response_url."""
-    locale = context["salesbot_locale"]
+def compute(deps, context, cmd, name, text, channel, readonly=True):
+    with deps.acting(context, channel=channel, readonly=readonly) as ctx:
+        outcome = run_command(ctx, cmd, name, text)
+        return outcome, ctx.workspace.id, ctx.locale
+
+
+def answer_late(done, deps, context, body, client, respond) -> None:
+    """The answer that missed the ack, sent through the response_url."""
     try:
-        with deps.acting(context, channel=body.get("channel_id"), readonly=True) as ctx:
-            outcome = run_command(ctx, cmd, name, text)
-            workspace_id, locale = ctx.workspace.id, ctx.locale
+        outcome, workspace_id, locale = done.result()
     except Exception as exc:  # rendered like every other failure, just later
-        respond(text=user_message(exc, locale), response_type="ephemeral", replace_original=False)
+        text = user_message(exc, context["salesbot_locale"])
+        respond(text=text, response_type="ephemeral", replace_original=False)
         return
-    if outcome.reply is not None:
-        respond(**as_response(outcome.reply, public=outcome.public, replace=False))
+    message = outcome.reply
+    if outcome.permalink_for:
+        message = with_permalink(outcome, client=client, engine=deps.engine, locale=locale)
+    if message is not None:
+        respond(**as_response(message, public=outcome.public, replace=False))
     follow_up(
         outcome,
         client=client,
