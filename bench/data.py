@@ -150,6 +150,17 @@ class Stages:
     won: list[int]
     lost: list[int]
 
+    def progress(self, path: list[tuple[int, datetime]]) -> list[bool]:
+        """Per stay of ``path``: did a later stay reach a later stage (what ``move_deal`` marks
+        as ``progressed``)? Won outranks every open stage; lost ranks below all."""
+        order = {sid: i for i, (sid, _) in enumerate(self.open)}
+        ranks = [order.get(sid, len(order) if sid in self.won else -1) for sid, _ in path]
+        out, best = [], -2
+        for sid, rank in zip(reversed([s for s, _ in path]), reversed(ranks), strict=True):
+            out.append(sid in order and best > rank)
+            best = max(best, rank)
+        return out[::-1]
+
 
 @dataclass
 class Counts:
@@ -230,6 +241,8 @@ HISTORY_COLS = (
     "to_stage_id",
     "by_member_id",
     "at",
+    "left_at",
+    "progressed",
 )
 ACTIVITY_COLS = (
     "id",
@@ -431,9 +444,15 @@ def fill(
                 deal_id = ids["deal"]
                 ids["deal"] += 1
                 prev = None
-                for stage_id, at in path:
+                for i, ((stage_id, at), led_on) in enumerate(
+                    zip(path, p.progress(path), strict=True)
+                ):
+                    left = path[i + 1][1] if i + 1 < len(path) else None
                     history.append(
-                        (ids["stage_history"], ws_id, deal_id, prev, stage_id, owner, at)
+                        (
+                            *(ids["stage_history"], ws_id, deal_id, prev, stage_id, owner),
+                            *(at, left, led_on),
+                        )
                     )
                     ids["stage_history"] += 1
                     kind = "created" if prev is None else "moved"

@@ -251,6 +251,7 @@ def move_deal(
         reason = (lost_reason or "").strip()[:500] or None
         deal.lost_reason = reason if target.outcome == Outcome.lost else None
     session.add(deal)
+    _close_stay(session, deal.id, target, stages, now)
     session.add(
         StageHistory(
             workspace_id=deal.workspace_id,
@@ -266,6 +267,33 @@ def move_deal(
     _activity(session, deal, kind, actor, now, **params)
     session.flush()
     return Change(deal=deal, kind=kind, actor=actor, params=params)
+
+
+def _close_stay(
+    session: Session, deal_id: int, target: Stage, stages: list[Stage], now: datetime
+) -> None:
+    """Before a move into ``target``: end the deal's current stay and mark the earlier stays it
+    progresses from — open stages of lower position (all of them when ``target`` is won; none
+    when it is lost). The deal row is locked, so concurrent moves cannot interleave here.
+    """
+    h = StageHistory
+    session.execute(
+        sa.update(h).where(h.deal_id == deal_id, h.left_at.is_(None)).values(left_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    if target.outcome == Outcome.lost:
+        return
+    won = target.outcome == Outcome.won
+    behind = [
+        s.id for s in stages if s.outcome == Outcome.open and (won or s.position < target.position)
+    ]
+    if behind:
+        session.execute(
+            sa.update(h)
+            .where(h.deal_id == deal_id, h.progressed.is_(False), h.to_stage_id.in_(behind))
+            .values(progressed=True),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def close_deal(

@@ -52,7 +52,6 @@ from storage.types import CENT, from_hundredths
 DAY_SECONDS = 86400.0
 ZERO = Decimal(0).quantize(CENT)
 _UNIX_JULIAN_DAY = 2440587.5  # julianday('1970-01-01')
-_WON_RANK = 1_000_000  # above any stage position: entering a won stage is always progress
 
 #: ``stalled_counter(session=..., workspace_id=..., pipeline_id=..., now=...) -> {stage_id: n}``.
 #: Lets the caller plug in a business-day stall clock; the default counts calendar days in SQL.
@@ -428,7 +427,9 @@ def metrics(
       (later in time; ties broken by row id) into a *later stage* of the same pipeline: an open
       stage with a higher position, or any ``won`` stage. Moves backwards and into ``lost`` are
       not progress. ``conversion`` = progressed / entered. (Deals count in k only through
-      history rows; the deal module records one when a deal is created.)
+      history rows; the deal module records one when a deal is created.) "Later stage" is judged
+      by the move itself, with the stage order of that moment (``stage_history.progressed``):
+      reordering a pipeline's stages afterwards does not rewrite what happened.
     - **time in stage** (per open stage): each stay runs from its history row to the deal's next
       history row, or to ``now`` when it is the current stage of an open deal; stays that
       overlap the period are averaged.
@@ -625,67 +626,50 @@ def _stage_stats(
     ]
     if not stages:
         return []
-    deal_f = _deal_filters(workspace_id, pipeline_id, owner_id)
-
-    # One pass over the history of the deals that can matter (open, or closed in or after the
-    # period), in deal order: each row's stay ends at the deal's next row (LEAD); the highest
-    # "rank" among the deal's later rows says whether it went on to a later stage (won ranks
-    # above every position; lost below all). A deal never changes pipeline, so the deal's rows
-    # are all of one pipeline.
+    ids = [s.id for s, _ in stages]
     h = StageHistory
-    order = (h.at, h.id)
-    t0 = _epoch(h.at, dialect)
-    rank = sa.case(
-        (Stage.outcome == Outcome.won.value, _WON_RANK),
-        (Stage.outcome == Outcome.lost.value, -1),
-        else_=Stage.position,
-    )
-    rows = (
+    where = [h.workspace_id == workspace_id, h.to_stage_id.in_(ids)]
+    if owner_id is not None:
+        owned = sa.select(Deal.id).where(
+            Deal.workspace_id == workspace_id, Deal.owner_id == owner_id
+        )
+        where.append(h.deal_id.in_(owned))
+
+    # Conversion: deals that entered each stage in the period, and how many of them went on to
+    # a later stage (``progressed``, written by the move that did it).
+    entered = session.execute(
         sa.select(
-            h.deal_id.label("deal_id"),
-            h.to_stage_id.label("stage_id"),
-            h.at.label("at"),
-            Stage.position.label("position"),
-            Stage.outcome.label("outcome"),
-            t0.label("t0"),
-            sa.func.lead(t0).over(partition_by=h.deal_id, order_by=order).label("t1"),
-            sa.func.max(rank)
-            .over(partition_by=h.deal_id, order_by=order, rows=(1, None))
-            .label("later_rank"),
-            Deal.closed_at.label("closed_at"),
+            h.to_stage_id,
+            sa.func.count(sa.distinct(h.deal_id)),
+            sa.func.count(sa.distinct(sa.case((h.progressed, h.deal_id), else_=None))),
         )
-        .select_from(h)
-        .join(Deal, Deal.id == h.deal_id)
-        .join(Stage, Stage.id == h.to_stage_id)
-        .where(
-            h.workspace_id == workspace_id,
-            *deal_f,
-            sa.or_(Deal.closed_at.is_(None), Deal.closed_at >= start),
-        )
-        .subquery()
-    )
-    in_period = sa.and_(rows.c.at >= start, rows.c.at < end)
-    moved_on = sa.and_(in_period, rows.c.later_rank > rows.c.position)
-    now_e = sa.literal(now.timestamp(), sa.Float)
-    t_end = sa.func.coalesce(
-        rows.c.t1, sa.case((rows.c.closed_at.is_(None), now_e), else_=sa.null())
-    )
-    overlaps = sa.and_(t_end.is_not(None), t_end >= start.timestamp(), rows.c.t0 < end.timestamp())
-    agg = session.execute(
-        sa.select(
-            rows.c.stage_id,
-            sa.func.count(sa.distinct(sa.case((in_period, rows.c.deal_id), else_=None))),
-            sa.func.count(sa.distinct(sa.case((moved_on, rows.c.deal_id), else_=None))),
-            sa.func.sum(sa.case((overlaps, 1), else_=0)),
-            sa.func.avg(sa.case((overlaps, t_end - rows.c.t0), else_=None)),
-        )
-        .where(rows.c.outcome == Outcome.open.value)
-        .group_by(rows.c.stage_id)
+        .where(*where, h.at >= start, h.at < end)
+        .group_by(h.to_stage_id)
     ).all()
-    conv = {sid: (int(n or 0), int(p or 0)) for sid, n, p, _, _ in agg}
-    times = {
-        sid: (int(k or 0), float(avg) if avg is not None else None) for sid, _, _, k, avg in agg
-    }
+    conv = {sid: (int(n or 0), int(p or 0)) for sid, n, p in entered}
+
+    # Time in stage: stays that overlap the period — ended ones (left in or after the period,
+    # entered before its end) and the current ones, which run to ``now``. A current stay in an
+    # open stage is always an open deal's (a move out of it sets ``left_at``).
+    t0 = _epoch(h.at, dialect)
+    ended = session.execute(
+        sa.select(h.to_stage_id, sa.func.count(), sa.func.sum(_epoch(h.left_at, dialect) - t0))
+        .where(*where, h.left_at >= start, h.at < end)
+        .group_by(h.to_stage_id)
+    ).all()
+    current = []
+    if now >= start:
+        current = session.execute(
+            sa.select(h.to_stage_id, sa.func.count(), sa.func.sum(now.timestamp() - t0))
+            .where(*where, h.left_at.is_(None), h.at < end)
+            .group_by(h.to_stage_id)
+        ).all()
+    spans: dict[int, list[float]] = {}
+    for sid, n, seconds in [*ended, *current]:
+        acc = spans.setdefault(sid, [0, 0.0])
+        acc[0] += int(n or 0)
+        acc[1] += float(seconds or 0)
+    times = {sid: (n, total / n if n else None) for sid, (n, total) in spans.items()}
 
     out = []
     for s, _p in stages:

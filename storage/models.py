@@ -138,6 +138,8 @@ class Deal(SQLModel, table=True):
         sa.Index("ix_deal_owner", "workspace_id", "owner_id", "closed_at"),
         sa.Index("ix_deal_renewal", "workspace_id", "renewal_date"),
         sa.Index("ix_deal_pipeline_closed", "workspace_id", "pipeline_id", "closed_at"),
+        # The weekly summary's "new this week".
+        sa.Index("ix_deal_created", "workspace_id", "created_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
@@ -165,8 +167,23 @@ class Deal(SQLModel, table=True):
 
 
 class StageHistory(SQLModel, table=True):
+    """One stay of a deal in a stage: entered ``at``, left ``left_at`` (None while it is there).
+
+    ``left_at`` and ``progressed`` are written by :func:`domain.deals.move_deal` when the deal
+    moves on, so the metrics read stage conversion and time in stage from two index ranges
+    instead of replaying every deal's history (migration 0002 filled them in for old rows).
+    """
+
     __tablename__ = "stage_history"
-    __table_args__ = (sa.Index("ix_stage_history_deal", "deal_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_stage_history_deal", "deal_id", "at"),
+        # Stage conversion: entries into a stage in a period (covering).
+        sa.Index(
+            "ix_stage_history_entered", "workspace_id", "to_stage_id", "at", "deal_id", "progressed"
+        ),
+        # Time in stage: stays that ended in or after a period, and current ones (NULL).
+        sa.Index("ix_stage_history_left", "workspace_id", "to_stage_id", "left_at", "at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
     deal_id: int = Field(foreign_key="deal.id", ondelete="CASCADE")
@@ -174,6 +191,10 @@ class StageHistory(SQLModel, table=True):
     to_stage_id: int = Field(foreign_key="stage.id", index=True)
     by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     at: datetime = _created()
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A later move took the deal to a later stage (higher open position, or won), judged with
+    # the stage order of the moment of that move.
+    progressed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Activity(SQLModel, table=True):

@@ -3,9 +3,11 @@ and ``bench.reports`` prints the figures it promises (CI runs benchmarks only at
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -19,6 +21,15 @@ from storage.db import make_engine
 from storage.models import Deal, Member, Outcome, Stage, StageHistory, Workspace
 
 DEALS = 300
+VERSIONS = Path(__file__).parent.parent / "storage" / "migrations" / "versions"
+
+
+def _migration(revision: str):
+    path = next(VERSIONS.glob(f"{revision}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_generator_fills_a_workspace_the_app_can_keep_using(db_url):
@@ -42,6 +53,16 @@ def test_generator_fills_a_workspace_the_app_can_keep_using(db_url):
         assert {Outcome.open, Outcome.won, Outcome.lost} <= set(outcomes)
         history = session.exec(select(sa.func.count()).select_from(StageHistory)).one()
         assert history > DEALS  # a creation row per deal, and moves
+        # the stays it writes are the ones migration 0002 derives from the history
+        stays = select(StageHistory.id, StageHistory.left_at, StageHistory.progressed).order_by(
+            StageHistory.id
+        )
+        generated = session.exec(stays).all()
+        assert any(p for _, _, p in generated) and not all(p for _, _, p in generated)
+        session.exec(sa.update(StageHistory).values(left_at=None, progressed=False))
+        session.exec(sa.text(_migration("0002").BACKFILL))
+        assert session.exec(stays).all() == generated
+        session.rollback()
         # amounts are exact hundredths of whole 10,000-won steps
         amounts = session.exec(select(Deal.amount).limit(50)).all()
         assert all(a > 0 and a % 10_000 == 0 for a in amounts)

@@ -1,0 +1,77 @@
+"""stage history stays: left_at, progressed, and the indexes the metrics read
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-01 11:40:00
+
+``left_at`` (when the deal moved on from the row's stage) and ``progressed`` (a later move took
+the deal to a later stage) used to be recomputed by the metrics from every deal's whole history
+with window functions; from now on :func:`domain.deals.move_deal` writes them. This migration
+fills them in for existing rows with the same window functions, once, in one set-based
+``UPDATE … FROM`` (SQLite ≥ 3.33 and PostgreSQL), then adds the indexes.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+# Entering a won stage is always progress; a lost one never is (domain.metrics uses the same).
+BACKFILL = """
+UPDATE stage_history
+SET left_at = w.next_at,
+    progressed = CASE WHEN w.outcome = 'open' AND w.later_rank > w.position
+                      THEN TRUE ELSE FALSE END
+FROM (
+    SELECT h.id AS id,
+           s.outcome AS outcome,
+           s.position AS position,
+           lead(h.at) OVER (PARTITION BY h.deal_id ORDER BY h.at, h.id) AS next_at,
+           max(CASE WHEN s.outcome = 'won' THEN 1000000
+                    WHEN s.outcome = 'lost' THEN -1
+                    ELSE s.position END)
+               OVER (PARTITION BY h.deal_id ORDER BY h.at, h.id
+                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_rank
+    FROM stage_history AS h JOIN stage AS s ON s.id = h.to_stage_id
+) AS w
+WHERE stage_history.id = w.id
+"""
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("stage_history", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(
+            sa.Column("left_at", storage.types.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("progressed", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    op.execute(BACKFILL)
+    with op.batch_alter_table("stage_history", schema=None, recreate="never") as batch_op:
+        batch_op.create_index(
+            "ix_stage_history_entered",
+            ["workspace_id", "to_stage_id", "at", "deal_id", "progressed"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_stage_history_left",
+            ["workspace_id", "to_stage_id", "left_at", "at"],
+            unique=False,
+        )
+    with op.batch_alter_table("deal", schema=None, recreate="never") as batch_op:
+        batch_op.create_index("ix_deal_created", ["workspace_id", "created_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("deal", schema=None) as batch_op:
+        batch_op.drop_index("ix_deal_created")
+    with op.batch_alter_table("stage_history", schema=None) as batch_op:
+        batch_op.drop_index("ix_stage_history_left")
+        batch_op.drop_index("ix_stage_history_entered")
+        batch_op.drop_column("progressed")
+        batch_op.drop_column("left_at")

@@ -1,0 +1,87 @@
+"""Migrations: the schema they build is the models' schema, and 0002's backfill agrees with
+what moving deals writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import Session, SQLModel, select
+
+from domain import deals
+from storage.db import alembic_config, current_revision, upgrade
+from storage.models import Role, StageHistory
+from tests import factories as f
+
+DAY = timedelta(days=1)
+
+
+def test_the_migrated_schema_is_the_models_schema(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def _journeys(session):
+    """Deals that went forward, backward, to won, to lost, and were reopened."""
+    ws = f.workspace(session)
+    boss = f.member(session, ws, "UBOSS", Role.admin)
+
+    def move(d, stage, days):
+        deals.move_deal(
+            session=session, actor=boss, deal=d, stage_text=stage, now=f.T0 + days * DAY
+        )
+
+    a = f.deal(session, ws, boss, title="forward and back")
+    move(a, "Meeting", 1)
+    move(a, "Qualification", 2)  # backwards...
+    move(a, "Proposal", 3)  # ...then past Meeting after all: every earlier stay led on
+    back = f.deal(session, ws, boss, title="back where it began")
+    move(back, "Meeting", 1)
+    move(back, "Contact", 2)  # Meeting led nowhere
+    b = f.deal(session, ws, boss, title="won straight away")
+    move(b, "Won", 1)
+    c = f.deal(session, ws, boss, title="lost, then reopened")
+    move(c, "Qualification", 1)
+    move(c, "Lost", 2)
+    move(c, "Contact", 3)
+    f.deal(session, ws, boss, title="untouched")
+    session.commit()
+
+
+def _stays(engine):
+    with Session(engine) as session:
+        rows = session.exec(select(StageHistory).order_by(StageHistory.id)).all()
+        return [(r.deal_id, r.to_stage_id, r.at, r.left_at, r.progressed) for r in rows]
+
+
+def test_moves_record_when_each_stay_ended_and_whether_it_led_on(engine):
+    with Session(engine) as session:
+        _journeys(session)
+    stays = _stays(engine)
+    at = {d: [s for s in stays if s[0] == d] for d in {s[0] for s in stays}}
+    forward, back, won, reopened, untouched = (at[d] for d in sorted(at))
+    # Each stay ends when the next begins; the current one is open-ended.
+    for journey in at.values():
+        assert [s[3] for s in journey] == [s[2] for s in journey[1:]] + [None]
+    assert [s[4] for s in forward] == [True, True, True, False]  # Contact Meeting Qual Proposal
+    assert [s[4] for s in back] == [True, False, False]  # Contact Meeting Contact
+    assert [s[4] for s in won] == [True, False]
+    assert [s[4] for s in reopened] == [True, False, False, False]  # Contact led to Qualification
+    assert [s[4] for s in untouched] == [False]
+
+
+def test_migration_0002_fills_in_the_stays_moves_would_have_written(engine):
+    with Session(engine) as session:
+        _journeys(session)
+    written = _stays(engine)
+    config = alembic_config(engine)
+    command.downgrade(config, "0001")
+    try:
+        assert current_revision(engine) == "0001"
+    finally:
+        upgrade(engine)
+    assert current_revision(engine) == "0002"
+    assert _stays(engine) == written
