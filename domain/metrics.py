@@ -32,7 +32,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain.errors import InvalidInput, NotFound
 from domain.stall import business_days_between
@@ -260,8 +260,21 @@ def _deal_filters(workspace_id: int, pipeline_id: int | None, owner_id: int | No
     return conds
 
 
-def _open_filters() -> list:
-    return [Deal.closed_at.is_(None), Stage.outcome == Outcome.open.value]
+def _open_filters(pipeline_id: int | None = None) -> list:
+    """Open deals (of one pipeline). The pipeline is also spelled as ``stage_id IN (its open
+    stages)`` so the database walks ``ix_deal_open_stage`` by stage instead of scanning every
+    open deal of the workspace for each pipeline."""
+    conds = [Deal.closed_at.is_(None), Stage.outcome == Outcome.open.value]
+    if pipeline_id is not None:
+        own = aliased(Stage)
+        conds.append(
+            Deal.stage_id.in_(
+                sa.select(own.id).where(
+                    own.pipeline_id == pipeline_id, own.outcome == Outcome.open.value
+                )
+            )
+        )
+    return conds
 
 
 def _deal_stages(
@@ -472,7 +485,7 @@ def metrics(
             sa.func.sum(_epoch(Deal.created_at, dialect)),
         )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*deal_f, *_open_filters())
+        .where(*deal_f, *_open_filters(pipeline_id))
         .group_by(Deal.owner_id, Stage.probability)
     ).all()
 
@@ -540,7 +553,15 @@ def metrics(
             CENT, ROUND_HALF_UP
         )
 
-    stages = _stage_stats(session, dialect, workspace_id, pipeline_id, owner_id, start, end, now)
+    stages = stage_stats(
+        session=session,
+        workspace_id=workspace_id,
+        start=start,
+        end=end,
+        now=now,
+        pipeline_id=pipeline_id,
+        owner_id=owner_id,
+    )
     with_conv = [s for s in stages if s.conversion is not None]
     with_time = [s for s in stages if s.mean_days_in_stage is not None]
     bottleneck_conv = min(with_conv, key=lambda s: s.conversion) if with_conv else None
@@ -608,17 +629,20 @@ def _median_cycle(
     return statistics.fmean(middle) / DAY_SECONDS if middle else None
 
 
-def _stage_stats(
+def stage_stats(
+    *,
     session: Session,
-    dialect: str,
     workspace_id: int,
-    pipeline_id: int | None,
-    owner_id: int | None,
     start: datetime,
     end: datetime,
     now: datetime,
+    pipeline_id: int | None = None,
+    owner_id: int | None = None,
 ) -> list[StageStat]:
-    """Conversion and mean time in stage per open stage (definitions in :func:`metrics`)."""
+    """Conversion and mean time in stage per open stage (definitions in :func:`metrics`);
+    three grouped index-range queries over ``stage_history``."""
+    start, end, now = _utc(start), _utc(end), _utc(now)
+    dialect = _dialect(session)
     stages = [
         (s, p)
         for s, p in _deal_stages(session, workspace_id, pipeline_id)
@@ -752,7 +776,7 @@ def forecast(
     rows = session.execute(
         sa.select(key, Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)), overdue)
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*_deal_filters(workspace_id, pipeline_id, None), *_open_filters())
+        .where(*_deal_filters(workspace_id, pipeline_id, None), *_open_filters(pipeline_id))
         .group_by(key, Stage.probability)
     ).all()
     acc: dict[str | None, list] = {}
@@ -823,7 +847,7 @@ def open_pipeline(
     rows = session.execute(
         sa.select(Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*_deal_filters(workspace_id, pipeline_id, None), *_open_filters())
+        .where(*_deal_filters(workspace_id, pipeline_id, None), *_open_filters(pipeline_id))
         .group_by(Stage.probability)
     ).all()
     count = sum(int(n) for _, n, _ in rows)

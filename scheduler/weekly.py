@@ -83,16 +83,14 @@ def compute(*, session: Session, workspace: Workspace, at: datetime) -> WeeklySu
     pipelines = queries.deal_pipelines(session, workspace.id)
     new = _created(session, workspace.id, start, end)
     lost = _lost(session, workspace.id, start, end)
-    movers = _movers(session, workspace.id, start, end)
     today = due.local_today(at, workspace.timezone)
     this_month = today.replace(day=1)
     weeks = []
     rates = _rates(session, workspace.id, start, end, at)
-    workspace_stats = m.metrics(
-        session=session, workspace_id=workspace.id, start=start, end=end, now=at
-    )
     stages_of: dict[int, list[m.StageStat]] = {}
-    for stage in workspace_stats.stages:
+    for stage in m.stage_stats(
+        session=session, workspace_id=workspace.id, start=start, end=end, now=at
+    ):
         stages_of.setdefault(stage.pipeline_id, []).append(stage)
     for p in pipelines:
         board = m.board(session=session, workspace_id=workspace.id, pipeline_id=p.id, now=at)
@@ -137,7 +135,7 @@ def compute(*, session: Session, workspace: Workspace, at: datetime) -> WeeklySu
                 velocity=r.velocity,
                 bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
                 bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
-                movers=tuple(movers.get(p.id, ())),
+                movers=tuple(_movers(session, workspace.id, p.id, start, end)),
             )
         )
     return WeeklySummary(
@@ -155,8 +153,8 @@ class Rates:
 
     Why not call ``metrics(pipeline_id=…)`` per pipeline: that is ~10 queries each (leads,
     per-rep rows, stage history), 20 pipelines make 200, over a second at 100k deals. Here two
-    grouped queries serve every pipeline, and one workspace-wide ``metrics()`` call gives the
-    stage statistics, which carry their pipeline.
+    grouped queries serve every pipeline, and one workspace-wide ``stage_stats()`` call gives
+    the stage statistics, which carry their pipeline.
     """
 
     open: int = 0
@@ -276,40 +274,45 @@ def _lost(session, workspace_id: int, start, end) -> dict[int, tuple[int, Decima
     return {pid: (int(n), _sum(raw)) for pid, n, raw in rows}
 
 
-def _movers(session, workspace_id: int, start, end) -> dict[int, list[Mover]]:
-    """Per pipeline, the largest deals that changed stage this week: first stage → last stage."""
+def _movers(session, workspace_id: int, pipeline_id: int, start, end) -> list[Mover]:
+    """The largest deals of one pipeline that changed stage this week: first stage → last stage.
+
+    Walks the pipeline's deals largest first (``ix_deal_amount``) and keeps those with a move in
+    the week, so it reads a few dozen deals, not the week's whole history. A deal that went
+    there and back (first stage == last stage) is no mover; a few more candidates are read when
+    the first ones were all such round trips.
+    """
+    h = StageHistory
+    moved = (
+        sa.exists()
+        .where(h.deal_id == Deal.id, h.at >= start, h.at < end, h.from_stage_id.is_not(None))
+        .correlate(Deal)
+    )
     src, dst = aliased(Stage), aliased(Stage)
-    rows = session.execute(
-        sa.select(
-            Deal.id,
-            Deal.pipeline_id,
-            Deal.number,
-            Deal.title,
-            Deal.amount,
-            src.name,
-            dst.name,
-        )
-        .select_from(StageHistory)
-        .join(Deal, Deal.id == StageHistory.deal_id)
-        .join(src, src.id == StageHistory.from_stage_id)
-        .join(dst, dst.id == StageHistory.to_stage_id)
-        .where(
-            StageHistory.workspace_id == workspace_id,
-            StageHistory.at >= start,
-            StageHistory.at < end,
-        )
-        .order_by(Deal.amount.desc(), Deal.id, StageHistory.at, StageHistory.id)
-        .limit(500)
-    ).all()
-    per_deal: dict[int, list] = {}
-    for deal_id, pid, number, title, amount, from_name, to_name in rows:
-        entry = per_deal.setdefault(deal_id, [pid, number, title, amount, from_name, to_name])
-        entry[5] = to_name  # rows are in time order per deal: keep the first from, last to
-    out: dict[int, list[Mover]] = {}
-    for pid, number, title, amount, from_name, to_name in per_deal.values():
-        if from_name == to_name:
-            continue
-        movers = out.setdefault(pid, [])
-        if len(movers) < MOVERS:
-            movers.append(Mover(f"D{number} {title}", from_name, to_name, amount))
-    return out
+    limit = MOVERS * 4
+    while True:
+        candidates = session.execute(
+            sa.select(Deal.id, Deal.number, Deal.title, Deal.amount)
+            .where(Deal.workspace_id == workspace_id, Deal.pipeline_id == pipeline_id, moved)
+            .order_by(Deal.amount.desc(), Deal.id.desc())
+            .limit(limit)
+        ).all()
+        if not candidates:
+            return []
+        ends: dict[int, list[str]] = {}
+        for deal_id, from_name, to_name in session.execute(
+            sa.select(h.deal_id, src.name, dst.name)
+            .join(src, src.id == h.from_stage_id)
+            .join(dst, dst.id == h.to_stage_id)
+            .where(h.deal_id.in_([c[0] for c in candidates]), h.at >= start, h.at < end)
+            .order_by(h.deal_id, h.at, h.id)
+        ).all():
+            ends.setdefault(deal_id, [from_name, to_name])[1] = to_name  # first from, last to
+        movers = [
+            Mover(f"D{number} {title}", *ends[deal_id], amount)
+            for deal_id, number, title, amount in candidates
+            if deal_id in ends and ends[deal_id][0] != ends[deal_id][1]
+        ][:MOVERS]
+        if len(movers) == MOVERS or len(candidates) < limit:
+            return movers
+        limit *= 4

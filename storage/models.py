@@ -113,7 +113,13 @@ class Person(SQLModel, table=True):
 
 
 class Lead(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "number"),
+        # Leads created in a period, and how many were qualified (covering, for the metrics).
+        sa.Index(
+            "ix_lead_created", "workspace_id", "created_at", "owner_id", "status_id", "deal_id"
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
     number: int
@@ -130,16 +136,30 @@ class Lead(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+OPEN_STAGE_COLUMNS = (
+    *("workspace_id", "closed_at", "stage_id", "stage_entered_at", "pipeline_id", "amount"),
+    *("created_at", "expected_close", "owner_id", "snoozed_until"),
+)
+PIPELINE_CLOSED_COLUMNS = (
+    *("workspace_id", "pipeline_id", "closed_at", "stage_id", "owner_id", "created_at"),
+    "amount",
+)
+
+
 class Deal(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("workspace_id", "number"),
-        # The scheduler's and the board's query: open deals by stage and time in stage.
-        sa.Index("ix_deal_open_stage", "workspace_id", "closed_at", "stage_id", "stage_entered_at"),
+        # Open deals by stage and time in stage (the scheduler, the board), and deals closed in
+        # a period. It covers every column the aggregates over open deals read (board,
+        # forecast, per-rep, ages), so they never touch the table: an index-only scan.
+        sa.Index("ix_deal_open_stage", *OPEN_STAGE_COLUMNS),
         sa.Index("ix_deal_owner", "workspace_id", "owner_id", "closed_at"),
         sa.Index("ix_deal_renewal", "workspace_id", "renewal_date"),
-        sa.Index("ix_deal_pipeline_closed", "workspace_id", "pipeline_id", "closed_at"),
-        # The weekly summary's "new this week".
+        # One pipeline's deals closed in a period (win rate, cycle, per rep; covering).
+        sa.Index("ix_deal_pipeline_closed", *PIPELINE_CLOSED_COLUMNS),
+        # The weekly summary's "new this week"; its biggest movers, largest deals first.
         sa.Index("ix_deal_created", "workspace_id", "created_at"),
+        sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "amount"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")

@@ -231,6 +231,46 @@ def test_the_weekly_summary_counts_last_weeks_new_won_and_lost(engine):
     assert new_business.win_rate == Decimal("0.5")
 
 
+def test_biggest_movers_are_the_largest_deals_that_really_moved_per_pipeline(engine):
+    ws_id, members, *_ = setup(engine)
+    week_of = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
+    with session_scope(engine) as s:
+        ws = s.get(jobs.Workspace, ws_id)
+        rep = s.get(deals.Member, members["rep"])
+
+        def deal(title, amount, *stages, pipeline=None):
+            d = f.deal(s, ws, rep, title=title, amount=amount, now=T0, pipeline_name=pipeline)
+            for hours, stage in enumerate(stages, start=1):
+                deals.move_deal(
+                    session=s,
+                    actor=rep,
+                    deal=d,
+                    stage_text=stage,
+                    now=week_of + timedelta(hours=hours),
+                )
+
+        # The twenty largest went there and back: not movers, and more than the first look.
+        for i in range(20):
+            deal(f"Round trip {i}", str(900_000_000 - i), "Meeting", "Contact")
+        deal("Big, idle", "800000000")  # no move this week
+        deal("Small mover", "1000000", "Meeting")
+        for amount in ("5000000", "7000000", "6000000"):
+            deal(f"Mover {amount}", amount, "Meeting", "Proposal")
+        deal("Renewal mover", "2000000", "Renewed", pipeline="Renewals")
+    monday = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)
+    with session_scope(engine) as s:
+        summary = weekly.compute(session=s, workspace=s.get(jobs.Workspace, ws_id), at=monday)
+    by_name = {p.name: p.movers for p in summary.pipelines}
+    assert [
+        (m.deal.split(" ", 1)[1], m.from_stage, m.to_stage) for m in by_name["New business"]
+    ] == [
+        ("Mover 7000000", "Contact", "Proposal"),
+        ("Mover 6000000", "Contact", "Proposal"),
+        ("Mover 5000000", "Contact", "Proposal"),
+    ]
+    assert [m.deal.split(" ", 1)[1] for m in by_name["Renewals"]] == ["Renewal mover"]
+
+
 def test_the_weekly_summary_records_messages_and_a_chart_once(engine):
     ws_id, *_ = setup(engine)
     monday = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""stage history stays: left_at, progressed, and the indexes the metrics read
+"""stage history stays: left_at, progressed; covering indexes for the metrics
 
 Revision ID: 0002
 Revises: 0001
@@ -8,7 +8,10 @@ Create Date: 2026-12-01 11:40:00
 the deal to a later stage) used to be recomputed by the metrics from every deal's whole history
 with window functions; from now on :func:`domain.deals.move_deal` writes them. This migration
 fills them in for existing rows with the same window functions, once, in one set-based
-``UPDATE … FROM`` (SQLite ≥ 3.33 and PostgreSQL), then adds the indexes.
+``UPDATE … FROM`` (SQLite ≥ 3.33 and PostgreSQL), then adds the indexes the metrics read,
+and widens two deal indexes so that the aggregates over open and closed deals are index-only
+scans. (The column lists are spelled out here, not imported: a migration must not change when
+the models do.)
 """
 
 import sqlalchemy as sa
@@ -20,6 +23,15 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+OPEN_STAGE = (
+    *("workspace_id", "closed_at", "stage_id", "stage_entered_at", "pipeline_id", "amount"),
+    *("created_at", "expected_close", "owner_id", "snoozed_until"),
+)
+PIPELINE_CLOSED = (
+    *("workspace_id", "pipeline_id", "closed_at", "stage_id", "owner_id", "created_at"),
+    "amount",
+)
 
 # Entering a won stage is always progress; a lost one never is (domain.metrics uses the same).
 BACKFILL = """
@@ -65,10 +77,37 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("deal", schema=None, recreate="never") as batch_op:
         batch_op.create_index("ix_deal_created", ["workspace_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_deal_amount", ["workspace_id", "pipeline_id", "amount"], unique=False
+        )
+        # Two narrow indexes widened to cover what the aggregates read.
+        batch_op.drop_index("ix_deal_open_stage")
+        batch_op.create_index("ix_deal_open_stage", list(OPEN_STAGE), unique=False)
+        batch_op.drop_index("ix_deal_pipeline_closed")
+        batch_op.create_index("ix_deal_pipeline_closed", list(PIPELINE_CLOSED), unique=False)
+    with op.batch_alter_table("lead", schema=None, recreate="never") as batch_op:
+        batch_op.create_index(
+            "ix_lead_created",
+            ["workspace_id", "created_at", "owner_id", "status_id", "deal_id"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_created")
     with op.batch_alter_table("deal", schema=None) as batch_op:
+        batch_op.drop_index("ix_deal_pipeline_closed")
+        batch_op.create_index(
+            "ix_deal_pipeline_closed", ["workspace_id", "pipeline_id", "closed_at"], unique=False
+        )
+        batch_op.drop_index("ix_deal_open_stage")
+        batch_op.create_index(
+            "ix_deal_open_stage",
+            ["workspace_id", "closed_at", "stage_id", "stage_entered_at"],
+            unique=False,
+        )
+        batch_op.drop_index("ix_deal_amount")
         batch_op.drop_index("ix_deal_created")
     with op.batch_alter_table("stage_history", schema=None) as batch_op:
         batch_op.drop_index("ix_stage_history_left")
