@@ -102,6 +102,7 @@ def peak_rss_mb(pid: int) -> float | None:
 def fire(port: int, mix, concurrency: int, response_url: str) -> dict:
     local = threading.local()
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     statuses: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -124,6 +125,7 @@ def fire(port: int, mix, concurrency: int, response_url: str) -> dict:
         elapsed = time.perf_counter() - started
         with lock:
             latencies.append(elapsed)
+            by_kind.setdefault(f"{command} {text.split(' ', 1)[0]}".strip(), []).append(elapsed)
             statuses[status] = statuses.get(status, 0) + 1
 
     started = time.perf_counter()
@@ -138,7 +140,13 @@ def fire(port: int, mix, concurrency: int, response_url: str) -> dict:
         "p95_ms": round(q[94] * 1000, 2),
         "p99_ms": round(q[98] * 1000, 2),
         "throughput_rps": round(len(latencies) / wall, 1),
+        "by_command": {kind: _percentiles(values) for kind, values in sorted(by_kind.items())},
     }
+
+
+def _percentiles(values: list[float]) -> dict:
+    q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99
+    return {"n": len(values), "p50_ms": round(q[49] * 1000, 2), "p99_ms": round(q[98] * 1000, 2)}
 
 
 def run(db_url: str, requests: int = 2000, concurrency: int = 8, warmup: int = 100) -> dict:
@@ -175,6 +183,15 @@ def table(result: dict) -> str:
     for key in ("requests", "p50_ms", "p95_ms", "p99_ms", "throughput_rps", "peak_rss_mb"):
         rows.append((key, str(result["salesbot"][key]), str(result["bare_bolt"][key])))
     rows.append(("p50 ratio", str(result["p50_ratio"]), ""))
+    for kind, figures in result["salesbot"]["by_command"].items():
+        bare = result["bare_bolt"]["by_command"].get(kind, {})
+        rows.append(
+            (
+                f"  {kind} p50/p99",
+                f"{figures['p50_ms']} / {figures['p99_ms']}",
+                f"{bare.get('p50_ms')} / {bare.get('p99_ms')}",
+            )
+        )
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(c.ljust(width[i]) for i, c in enumerate(r)) for r in rows)
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bench import commands as commands_bench
 from bench import data, reports
+from bench import scheduler as scheduler_bench
 from commands import types as c
 from commands.context import Ctx
 from commands.handlers import run
@@ -96,3 +98,36 @@ def test_reports_benchmark_prints_its_figures(db_url):
         ["--url", db_url, "--deals", str(DEALS), "--repeat", "1", "--reuse"], out=io.StringIO()
     )
     assert again["sizes"][str(DEALS)]["fill"] is None
+
+
+def test_scheduler_benchmark_times_the_digest_and_the_weekly_summary(db_url):
+    out = io.StringIO()
+    result = scheduler_bench.main(
+        ["--url", db_url, "--deals", str(DEALS), "--repeat", "1"], out=out
+    )
+    printed = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert printed == json.loads(json.dumps(result))
+    timings = printed["sizes"][str(DEALS)]["timings"]
+    for name in ("stall_digest", "weekly_summary"):
+        assert timings[name]["median_ms"] > 0 and timings[name]["runs"] == 1
+    assert printed["sizes"][str(DEALS)]["facts"]["stalled"] > 0
+
+
+def test_commands_benchmark_compares_salesbot_with_bare_bolt(db_url):
+    data.fill(db_url, DEALS, out=io.StringIO())
+    result = commands_bench.run(db_url, requests=40, concurrency=2, warmup=8)
+    for app in ("salesbot", "bare_bolt"):
+        figures = result[app]
+        assert figures["requests"] == 40 and figures["statuses"] == {200: 40}
+        assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+        assert set(figures["by_command"]) == {
+            "/deal show",
+            "/deal move",
+            "/deal list",
+            "/pipeline",
+        }
+    assert result["salesbot"]["peak_rss_mb"] > 0
+    assert result["p50_ratio"] == round(
+        result["salesbot"]["p50_ms"] / result["bare_bolt"]["p50_ms"], 2
+    )
+    assert "p50 ratio" in commands_bench.table(result)
