@@ -4,9 +4,9 @@
 
 The database must hold a workspace filled by ``python -m bench.data`` (team TBENCH). Both apps
 run as their own processes on waitress (``bench.server``); a local Slack-compatible server
-(tests/fakeslack) takes the Web API calls Salesbot makes after its acks (card updates, thread
-replies). Each worker thread keeps one HTTP connection and sends signed slash commands, a
-fixed mix of ``/deal show``, ``/deal move``, ``/pipeline`` and ``/deal list mine``; the bare app
+(tests/fakeslack), in a third process, takes the Web API calls Salesbot makes after its acks
+(card updates, thread replies). Each worker thread keeps one HTTP connection and sends signed
+slash commands, a fixed mix of ``/deal show``, ``/deal move``, ``/pipeline`` and ``/deal list mine``; the bare app
 acks the same commands with a fixed text: the floor any Bolt app pays. Reports p50/p95/p99,
 throughput, the ratio Salesbot / bare Bolt, and the serving process's peak RSS.
 """
@@ -30,7 +30,6 @@ from sqlmodel import Session, select
 from bench.server import SECRET
 from storage.db import make_engine
 from storage.models import Deal, Member, Role, Stage, Workspace
-from tests.fakeslack import FakeSlack
 from tests.slackreq import slash
 
 TEAM = "TBENCH"
@@ -151,19 +150,20 @@ def _percentiles(values: list[float]) -> dict:
 
 def run(db_url: str, requests: int = 2000, concurrency: int = 8, warmup: int = 100) -> dict:
     mix = workload(db_url, requests + warmup)
-    with FakeSlack(team_id=TEAM) as slack:
-        response_url = slack.response_url("bench")
-        results = {}
-        for kind in ("bare", "salesbot"):
-            proc, port = start(kind, db_url if kind == "salesbot" else None, slack.url)
-            try:
-                fire(port, mix[:warmup], concurrency, response_url)  # warm caches and pools
-                results[kind] = fire(port, mix[warmup:], concurrency, response_url)
-                results[kind]["peak_rss_mb"] = peak_rss_mb(proc.pid)
-            finally:
-                proc.terminate()
-                proc.wait(10)
-            slack.reset()
+    results = {}
+    for kind in ("bare", "salesbot"):
+        slack, slack_port = start("fakeslack", None, "")
+        api_url = f"http://127.0.0.1:{slack_port}/api/"
+        response_url = f"http://127.0.0.1:{slack_port}/response/bench"
+        proc, port = start(kind, db_url if kind == "salesbot" else None, api_url)
+        try:
+            fire(port, mix[:warmup], concurrency, response_url)  # warm caches and pools
+            results[kind] = fire(port, mix[warmup:], concurrency, response_url)
+            results[kind]["peak_rss_mb"] = peak_rss_mb(proc.pid)
+        finally:
+            for p in (proc, slack):
+                p.terminate()
+                p.wait(10)
     engine = make_engine(db_url)
     with Session(engine) as session:
         deals = session.exec(select(Deal.id).order_by(Deal.id.desc())).first()

@@ -242,6 +242,7 @@ HISTORY_COLS = (
     "by_member_id",
     "at",
     "left_at",
+    "prev_entry_at",
     "progressed",
 )
 ACTIVITY_COLS = (
@@ -444,6 +445,7 @@ def fill(
                 deal_id = ids["deal"]
                 ids["deal"] += 1
                 prev = None
+                entered: dict[int, datetime] = {}  # stage -> the deal's latest entry
                 for i, ((stage_id, at), led_on) in enumerate(
                     zip(path, p.progress(path), strict=True)
                 ):
@@ -451,9 +453,10 @@ def fill(
                     history.append(
                         (
                             *(ids["stage_history"], ws_id, deal_id, prev, stage_id, owner),
-                            *(at, left, led_on),
+                            *(at, left, entered.get(stage_id), led_on),
                         )
                     )
+                    entered[stage_id] = at
                     ids["stage_history"] += 1
                     kind = "created" if prev is None else "moved"
                     activity.append(

@@ -2,9 +2,13 @@
 
     python -m bench.server salesbot --db URL --api-url URL --port 0
     python -m bench.server bare --port 0
+    python -m bench.server fakeslack
 
 Prints ``READY <port>`` on stdout when it accepts requests, then serves until killed. Both
-run on waitress with the same thread count, so the ratio compares the apps, not the servers.
+apps run on waitress with the same thread count, so the ratio compares the apps, not the
+servers. ``fakeslack`` is the local Slack-compatible Web API (tests/fakeslack) in a process of
+its own, so its work does not steal the load generator's interpreter and skew the latencies
+the generator measures.
 """
 
 from __future__ import annotations
@@ -36,12 +40,21 @@ def bare_app(api_url: str):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=["salesbot", "bare"])
+    p.add_argument("kind", choices=["salesbot", "bare", "fakeslack"])
     p.add_argument("--db")
     p.add_argument("--api-url", default="http://127.0.0.1:9/api/")
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.kind == "fakeslack":
+        import time
+
+        from tests.fakeslack import FakeSlack
+
+        with FakeSlack(team_id="TBENCH") as slack:
+            print(f"READY {slack.base.rsplit(':', 1)[1].strip('/')}", flush=True)
+            while True:
+                time.sleep(3600)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth 1" is the load
     from waitress.server import create_server
 

@@ -252,6 +252,7 @@ def move_deal(
         deal.lost_reason = reason if target.outcome == Outcome.lost else None
     session.add(deal)
     _close_stay(session, deal.id, target, stages, now)
+    h = StageHistory
     session.add(
         StageHistory(
             workspace_id=deal.workspace_id,
@@ -260,6 +261,9 @@ def move_deal(
             to_stage_id=target.id,
             by_member_id=actor.id,
             at=now,
+            prev_entry_at=session.execute(
+                sa.select(sa.func.max(h.at)).where(h.deal_id == deal.id, h.to_stage_id == target.id)
+            ).scalar(),
         )
     )
     kind = {"won": "won", "lost": "lost"}.get(target.outcome, "moved")

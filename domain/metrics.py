@@ -660,14 +660,18 @@ def stage_stats(
         where.append(h.deal_id.in_(owned))
 
     # Conversion: deals that entered each stage in the period, and how many of them went on to
-    # a later stage (``progressed``, written by the move that did it).
+    # a later stage (``progressed``, written by the move that did it). A deal counts once: by
+    # its first entry into the stage within the period (no earlier entry since ``start``). An
+    # earlier entry sees every later move of a later one, so if any of the deal's entries in
+    # the period led on, its first did: summing ``progressed`` over first entries is exact.
+    first = sa.or_(h.prev_entry_at.is_(None), h.prev_entry_at < start)
     entered = session.execute(
         sa.select(
             h.to_stage_id,
-            sa.func.count(sa.distinct(h.deal_id)),
-            sa.func.count(sa.distinct(sa.case((h.progressed, h.deal_id), else_=None))),
+            sa.func.count(),
+            sa.func.sum(sa.case((h.progressed, 1), else_=0)),
         )
-        .where(*where, h.at >= start, h.at < end)
+        .where(*where, h.at >= start, h.at < end, first)
         .group_by(h.to_stage_id)
     ).all()
     conv = {sid: (int(n or 0), int(p or 0)) for sid, n, p in entered}

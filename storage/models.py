@@ -186,11 +186,16 @@ class Deal(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+ENTERED_COLUMNS = (
+    *("workspace_id", "to_stage_id", "at", "prev_entry_at", "progressed", "deal_id"),
+)
+
+
 class StageHistory(SQLModel, table=True):
     """One stay of a deal in a stage: entered ``at``, left ``left_at`` (None while it is there).
 
-    ``left_at`` and ``progressed`` are written by :func:`domain.deals.move_deal` when the deal
-    moves on, so the metrics read stage conversion and time in stage from two index ranges
+    ``left_at``, ``prev_entry_at`` and ``progressed`` are written by :mod:`domain.deals` as the
+    deal moves, so the metrics read stage conversion and time in stage from index ranges
     instead of replaying every deal's history (migration 0002 filled them in for old rows).
     """
 
@@ -198,9 +203,7 @@ class StageHistory(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_stage_history_deal", "deal_id", "at"),
         # Stage conversion: entries into a stage in a period (covering).
-        sa.Index(
-            "ix_stage_history_entered", "workspace_id", "to_stage_id", "at", "deal_id", "progressed"
-        ),
+        sa.Index("ix_stage_history_entered", *ENTERED_COLUMNS),
         # Time in stage: stays that ended in or after a period, and current ones (NULL).
         sa.Index("ix_stage_history_left", "workspace_id", "to_stage_id", "left_at", "at"),
     )
@@ -212,6 +215,10 @@ class StageHistory(SQLModel, table=True):
     by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     at: datetime = _created()
     left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the deal last entered this same stage before this row (None: the first time). The
+    # first entry of a deal into a stage within a period is the row whose previous entry is
+    # before the period: counting deals becomes counting rows, no DISTINCT.
+    prev_entry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A later move took the deal to a later stage (higher open position, or won), judged with
     # the stage order of the moment of that move.
     progressed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})

@@ -249,6 +249,22 @@ def test_stage_conversion_counts_deals_that_moved_on_not_back(session, ws, journ
     assert s["Proposal"].entered == 0 and s["Proposal"].conversion is None
 
 
+def test_a_deal_back_in_a_stage_counts_once_per_period(session, ws, boss):
+    """Entered Meeting before the period and twice in it; the first entry in the period led on
+    (to Proposal), the second did not: one deal entered, one converted."""
+    d = deal(session, ws, boss, "100", T0 - 120 * DAY)
+    move(session, boss, d, "Meeting", T0 - 100 * DAY)  # before the 90-day period
+    move(session, boss, d, "Contact", T0 - 95 * DAY)
+    move(session, boss, d, "Meeting", T0 - 50 * DAY)
+    move(session, boss, d, "Proposal", T0 - 40 * DAY)
+    move(session, boss, d, "Meeting", T0 - 30 * DAY)
+    move(session, boss, d, "Contact", T0 - 20 * DAY)
+    s = stats(run(session, ws, pipeline_id=default_pipeline(session, ws).id))
+    assert (s["Meeting"].entered, s["Meeting"].progressed) == (1, 1)
+    assert (s["Contact"].entered, s["Contact"].progressed) == (1, 0)  # back at the start
+    assert (s["Proposal"].entered, s["Proposal"].progressed) == (1, 0)
+
+
 def test_time_in_stage_and_bottlenecks(session, ws, journeys):
     m = run(session, ws, pipeline_id=default_pipeline(session, ws).id)
     s = stats(m)

@@ -54,7 +54,9 @@ def _journeys(session):
 def _stays(engine):
     with Session(engine) as session:
         rows = session.exec(select(StageHistory).order_by(StageHistory.id)).all()
-        return [(r.deal_id, r.to_stage_id, r.at, r.left_at, r.progressed) for r in rows]
+        return [
+            (r.deal_id, r.to_stage_id, r.at, r.left_at, r.progressed, r.prev_entry_at) for r in rows
+        ]
 
 
 def test_moves_record_when_each_stay_ended_and_whether_it_led_on(engine):
@@ -71,6 +73,9 @@ def test_moves_record_when_each_stay_ended_and_whether_it_led_on(engine):
     assert [s[4] for s in won] == [True, False]
     assert [s[4] for s in reopened] == [True, False, False, False]  # Contact led to Qualification
     assert [s[4] for s in untouched] == [False]
+    # A stay points back at the deal's previous entry into the same stage.
+    assert [s[5] for s in back] == [None, None, back[0][2]]  # Contact Meeting Contact
+    assert [s[5] for s in forward] == [None, None, None, None]
 
 
 def test_migration_0002_fills_in_the_stays_moves_would_have_written(engine):

@@ -1,11 +1,12 @@
-"""stage history stays: left_at, progressed; covering indexes for the metrics
+"""stage history stays: left_at, prev_entry_at, progressed; covering indexes for metrics
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-01 11:40:00
 
-``left_at`` (when the deal moved on from the row's stage) and ``progressed`` (a later move took
-the deal to a later stage) used to be recomputed by the metrics from every deal's whole history
+``left_at`` (when the deal moved on from the row's stage), ``prev_entry_at`` (when it last
+entered the same stage before) and ``progressed`` (a later move took the deal to a later stage)
+used to be recomputed by the metrics from every deal's whole history
 with window functions; from now on :func:`domain.deals.move_deal` writes them. This migration
 fills them in for existing rows with the same window functions, once, in one set-based
 ``UPDATE … FROM`` (SQLite ≥ 3.33 and PostgreSQL), then adds the indexes the metrics read,
@@ -37,6 +38,7 @@ PIPELINE_CLOSED = (
 BACKFILL = """
 UPDATE stage_history
 SET left_at = w.next_at,
+    prev_entry_at = w.prev_entry_at,
     progressed = CASE WHEN w.outcome = 'open' AND w.later_rank > w.position
                       THEN TRUE ELSE FALSE END
 FROM (
@@ -44,6 +46,8 @@ FROM (
            s.outcome AS outcome,
            s.position AS position,
            lead(h.at) OVER (PARTITION BY h.deal_id ORDER BY h.at, h.id) AS next_at,
+           lag(h.at) OVER (PARTITION BY h.deal_id, h.to_stage_id ORDER BY h.at, h.id)
+               AS prev_entry_at,
            max(CASE WHEN s.outcome = 'won' THEN 1000000
                     WHEN s.outcome = 'lost' THEN -1
                     ELSE s.position END)
@@ -61,13 +65,16 @@ def upgrade() -> None:
             sa.Column("left_at", storage.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
+            sa.Column("prev_entry_at", storage.types.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
             sa.Column("progressed", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
     op.execute(BACKFILL)
     with op.batch_alter_table("stage_history", schema=None, recreate="never") as batch_op:
         batch_op.create_index(
             "ix_stage_history_entered",
-            ["workspace_id", "to_stage_id", "at", "deal_id", "progressed"],
+            ["workspace_id", "to_stage_id", "at", "prev_entry_at", "progressed", "deal_id"],
             unique=False,
         )
         batch_op.create_index(
@@ -113,4 +120,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stage_history_left")
         batch_op.drop_index("ix_stage_history_entered")
         batch_op.drop_column("progressed")
+        batch_op.drop_column("prev_entry_at")
         batch_op.drop_column("left_at")
