@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from domain.errors import InvalidInput
 from domain.refs import stages_of
 from domain.workspaces import require_admin
-from storage.models import Deal, Member, Outcome, Pipeline, PipelineKind, Stage
+from storage.models import Deal, Lead, Member, Outcome, Pipeline, PipelineKind, Stage, StageHistory
 
 MAX_STAGES = 30
 MAX_NAME = 100
@@ -109,10 +109,28 @@ def edit_pipeline(
         ).one()
         if in_use:
             raise InvalidInput("pipeline.stage_in_use", name=stage.name, count=in_use)
+        _refuse_if_referenced(session, stage)
     pipeline.name = name.strip()
     session.add(pipeline)
     _write_stages(session, pipeline, stages, existing)
     return pipeline
+
+
+def _refuse_if_referenced(session: Session, stage: Stage) -> None:
+    """A stage leads sit in, or that deal histories point to, stays: deleting it would break
+    them (the database refuses) and silently rewrite past conversion rates."""
+    leads = session.exec(
+        select(sa.func.count()).select_from(Lead).where(Lead.status_id == stage.id)
+    ).one()
+    if leads:
+        raise InvalidInput("pipeline.stage_holds_leads", name=stage.name, count=leads)
+    # Every move out of a stage follows a move into it, so the entries are enough to count.
+    h = StageHistory
+    moves = session.exec(
+        select(sa.func.count()).select_from(h).where(h.to_stage_id == stage.id)
+    ).one()
+    if moves:
+        raise InvalidInput("pipeline.stage_has_history", name=stage.name, count=moves)
 
 
 def _write_stages(session, pipeline: Pipeline, stages: list[StageSpec], existing: list[Stage]):
