@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -140,10 +141,11 @@ def _write_stages(session, pipeline: Pipeline, stages: list[StageSpec], existing
         if stage.id not in keep:
             session.delete(stage)
     # Park kept stages on temporary names first so renames/reorders never clash on the
-    # (pipeline, name) unique constraint mid-flush.
+    # (pipeline, name) unique constraint mid-flush. (Plain text: PostgreSQL refuses NUL.)
+    parked = uuid.uuid4().hex
     for stage in existing:
         if stage.id in keep:
-            stage.name = f"\x00{stage.id}"
+            stage.name = f"{parked}-{stage.id}"
             session.add(stage)
     session.flush()
     for position, spec in enumerate(stages, start=1):

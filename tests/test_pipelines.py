@@ -88,3 +88,32 @@ def test_an_unused_stage_can_be_removed(session, setup):
     session.commit()
     assert "Meeting" not in names(session, pipeline)
     assert session.exec(select(Stage).where(Stage.name == "Meeting")).all() == []
+
+
+def test_stages_can_swap_names_and_places_and_keep_their_deals(session, setup):
+    ws, admin, pipeline = setup
+    d = f.deal(session, ws, admin, stage_text="Meeting")
+    session.commit()
+    current = {s.name: s for s in stages_of(session=session, pipeline_id=pipeline.id)}
+    order = ["Contact", "Meeting", "Qualification", "Proposal", "Negotiation", "Won", "Lost"]
+    renamed = {"Meeting": "Qualification", "Qualification": "Meeting"}
+    stages = [
+        pipelines.StageSpec(
+            renamed.get(n, n),
+            current[n].probability,
+            current[n].stall_days,
+            current[n].outcome,
+            id=current[n].id,
+        )
+        for n in order
+    ]
+    pipelines.edit_pipeline(
+        session=session, actor=admin, pipeline=pipeline, name="Direct sales", stages=stages
+    )
+    session.commit()
+    assert names(session, pipeline) == [renamed.get(n, n) for n in order]
+    session.refresh(d)
+    # The deal stays on its stage row, which is now called Qualification and sits second.
+    assert d.stage_id == current["Meeting"].id
+    assert session.get(Stage, d.stage_id).name == "Qualification"
+    assert session.get(Stage, d.stage_id).position == 2
