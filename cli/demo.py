@@ -123,8 +123,9 @@ def fill(
         existing = session.exec(select(func.count()).where(Deal.workspace_id == ws.id)).one()
         if existing:
             return _summary(session, ws, created=False)
+        you = None
         if admin:
-            get_or_create_member(
+            you = get_or_create_member(
                 session=session, workspace=ws, slack_user_id=admin[0], name=admin[1]
             )
         manager = get_or_create_member(
@@ -142,8 +143,9 @@ def fill(
                 rep.role = Role.rep
                 session.add(rep)
         _leads(session, ws, reps, rng, now)
+        owners = reps + [you] if you else reps  # so "/deal list mine" has something to show
         for i in range(deals):
-            _deal(session, ws, reps, manager, rng, now, i)
+            _deal(session, ws, owners, manager, rng, now, i)
         return _summary(session, ws, created=True)
 
 
@@ -185,7 +187,15 @@ def _deal(session, ws, reps, manager, rng: random.Random, now: datetime, i: int)
     lost = next(s for s in stages if s.outcome == Outcome.lost)
     owner = rng.choice(reps)
     company = rng.choice(COMPANIES)
-    at = now - timedelta(days=rng.uniform(1, 182), hours=rng.uniform(0, 8))
+    fate = rng.random()
+    target = rng.randint(0, len(open_stages) - 1)
+    path = open_stages[1 : target + 1]
+    closing = won if fate < 0.3 else [lost] if fate < 0.45 else []
+    # Most open deals are being worked (a recent move); the rest sit and stall.
+    worked = not closing and rng.random() < 0.6
+    gap_days = 5 if worked else 21
+    age = rng.uniform(1, 2 + gap_days * len(path)) if worked else rng.uniform(1, 182)
+    at = now - timedelta(days=age, hours=rng.uniform(0, 8))
     change = deal_ops.create_deal(
         session=session,
         workspace=ws,
@@ -210,12 +220,8 @@ def _deal(session, ws, reps, manager, rng: random.Random, now: datetime, i: int)
             mrr=Decimal(rng.choice([300_000, 500_000, 1_200_000, 2_500_000])),
         )
     # Walk the stages forward with realistic gaps; older deals got further.
-    fate = rng.random()
-    target = rng.randint(0, len(open_stages) - 1)
-    path = open_stages[1 : target + 1]
-    closing = won if fate < 0.3 else [lost] if fate < 0.45 else []
     for stage in path + closing[:1]:
-        step = at + timedelta(days=rng.uniform(1, 21))
+        step = at + timedelta(days=rng.uniform(1, gap_days))
         if step >= now - timedelta(hours=1):
             break
         at = step

@@ -73,6 +73,7 @@ def cmd_console(args, settings: Settings) -> int:
     from cli.console import Console
     from cli.demo import fill
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the console shows replies, not logs
     engine = engine_for(settings)
     team = getattr(args, "team", "TLOCAL")
     user = getattr(args, "user", "ULOCAL")
@@ -188,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # one line per loaded Alembic plugin says nothing to an operator
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = Settings.from_env()
     return args.func(args, settings) or 0
 

@@ -13,9 +13,10 @@ from sqlmodel import Session, func, select
 
 from cli.console import Console
 from domain.clock import FixedClock
+from domain.deal_reads import list_deals
 from domain.workspaces import WorkspaceDefaults
 from storage.db import make_engine
-from storage.models import Deal, Lead, Member, Stage, StageHistory
+from storage.models import Deal, Lead, Member, Stage, StageHistory, Workspace
 from tests.factories import T0
 
 SCRIPT = """\
@@ -161,7 +162,7 @@ def test_demo_fills_a_workspace_every_report_can_use(tmp_path):
     from storage.db import upgrade
 
     upgrade(engine)
-    summary = fill(engine, team_id="TDEMO", now=T0)
+    summary = fill(engine, team_id="TDEMO", now=T0, admin=("UYOU", "you"))
     assert summary.created and 180 <= summary.deals <= 220 and summary.leads >= 30
     again = fill(engine, team_id="TDEMO", now=T0)
     assert not again.created and again.deals == summary.deals
@@ -173,6 +174,14 @@ def test_demo_fills_a_workspace_every_report_can_use(tmp_path):
     assert closed > 20 and renewals > 20
     assert T0 - oldest.replace(tzinfo=T0.tzinfo) > timedelta(days=150)
     assert all(a >= Decimal(0) for a in amounts)
+    with Session(engine) as session:
+        ws = session.exec(select(Workspace).where(Workspace.team_id == "TDEMO")).one()
+        you = session.exec(select(Member).where(Member.slack_user_id == "UYOU")).one()
+        open_deals = list_deals(session=session, workspace=ws, now=T0).total
+        stalled = list_deals(session=session, workspace=ws, now=T0, stalled=True).total
+        yours = list_deals(session=session, workspace=ws, now=T0, owner_id=you.id).total
+    assert 0.15 * open_deals <= stalled <= 0.6 * open_deals, (stalled, open_deals)  # "some"
+    assert yours >= 10  # the console user finds deals of their own
     c, out = console(engine, team="TDEMO")
     c.run_script(io.StringIO("/deal list stalled\n/pipeline\n/pipeline metrics\n"))
     assert "Traceback" not in out.getvalue()

@@ -101,11 +101,11 @@ def test_300_deals_stay_within_100_blocks_and_slack_limits(session):
     assert len(view["blocks"]) <= 100
     assert validate_view(view) == []
     text = all_text(view)
-    assert "300개 중 20개" in text  # showing 20 of 300
+    assert "300건 중 20건" in text  # showing 20 of 300
     assert "할 일 40개 중 10개" in text
     assert "&lt;the CFO&gt; &amp; send" in text  # people's words escaped for mrkdwn
     board = next(s for s in section_texts(view) if "Contact" in s and "(10%)" in s)
-    assert "딜 300개" in board
+    assert "딜 300건" in board
 
 
 def test_stalled_deals_come_first(session):
