@@ -15,7 +15,9 @@ one untimed warm-up, each run in its own session that is rolled back, at a fixed
 - ``weekly_summary``: :func:`scheduler.weekly.compute` for all 20 pipelines (board, §2
   metrics, forecast, new/lost, movers) plus the Block Kit messages — the figure the target
   is about. ``weekly_charts``: the board PNGs attached to it (matplotlib), shown apart.
-- ``stall_warnings``: the hourly job's planning when nothing was warned yet (the worst hour).
+- ``stall_warnings``: the hourly job's planning when nothing was warned yet (the worst hour:
+  every stalled deal is checked against the outbox, the newest ``MAX_WARNINGS_PER_RUN``
+  episodes are rendered).
 
 Targets: both ``stall_digest`` and ``weekly_summary`` under 1 s at 100k deals, growing
 linearly. Output: a table per size, then one JSON line.

@@ -51,6 +51,7 @@ STALL_DIGEST = "stall-digest"
 RENEWAL_ALERTS = "renewal-alerts"
 WEEKLY_SUMMARY = "weekly-summary"
 TASK_REMINDERS = "task-reminders"
+MAX_WARNINGS_PER_RUN = 500  # new stall episodes warned per workspace per hourly run
 MAX_CHARTS = 5  # board charts attached to a weekly summary (largest pipelines first)
 
 
@@ -129,19 +130,31 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     # Most hours every stalled deal was warned about already: look the keys up (unique index)
     # instead of rendering thousands of messages for ON CONFLICT to throw away.
     taken = _taken_keys(session, [key(i, t) for i in items for t in targets(i)])
+    # A new episode is one none of whose targets was warned (a new owner does not make it new).
+    fresh = [i for i in items if not any(key(i, t) in taken for t in targets(i))]
+    # The newest stalls first: they are the news. A backlog (a first run over years of data)
+    # goes out MAX_WARNINGS_PER_RUN episodes an hour, which is faster than Slack lets one
+    # workspace post anyway, and keeps each run's memory and time bounded.
+    fresh.sort(key=lambda i: (i.status.days_over, i.deal.id))
     stages: dict[int, list[tuple[int, str]]] = {}
     posts = []
-    for item in items:
+    for item in fresh[:MAX_WARNINGS_PER_RUN]:
         period = due.stall_warning_period(item)
         deal = item.deal
-        if any(key(item, t) in taken for t in targets(item)):
-            continue  # this episode was warned about (a new owner does not make it new)
-        options = stages.setdefault(deal.pipeline_id, queries.stages_of(session, deal.pipeline_id))
+        if deal.pipeline_id not in stages:
+            stages[deal.pipeline_id] = queries.stages_of(session, deal.pipeline_id)
+        rendered: dict[str, Message] = {}
 
-        def render(locale: str, deal=deal, item=item, options=options) -> Message:
-            return views.stall_warning(
-                deal=deal, status=item.status, stages=options, locale=locale, currency=ws.currency
-            )
+        def render(locale: str, deal=deal, item=item, rendered=rendered) -> Message:
+            if locale not in rendered:
+                rendered[locale] = views.stall_warning(
+                    deal=deal,
+                    status=item.status,
+                    stages=stages[deal.pipeline_id],
+                    locale=locale,
+                    currency=ws.currency,
+                )
+            return rendered[locale]
 
         place = _deal_place(deal, ws)
         if place is not None:

@@ -132,6 +132,31 @@ def test_a_deal_moved_away_and_back_is_warned_again(engine):
     assert len(episodes) == 2
 
 
+def test_a_backlog_of_stalls_is_warned_newest_first_a_bounded_batch_per_run(engine, monkeypatch):
+    monkeypatch.setattr(jobs, "MAX_WARNINGS_PER_RUN", 2)
+    with session_scope(engine) as s:
+        ws = f.workspace(s)
+        rep = f.member(s, ws, "UREP", Role.rep)
+        ids = [  # Contact stalls after 7 days: these are 1, 3, 5, 7 and 9 days over
+            f.deal(s, ws, rep, title=f"Deal {n}", now=LATER - timedelta(days=8 + n)).id
+            for n in (8, 6, 4, 2, 0)
+        ]
+        ws_id = ws.id
+
+    def warned() -> list[int]:
+        periods = [r.period for r in rows(engine, jobs.STALL_WARNINGS)]
+        return [int(p.split("/")[0][1:]) for p in periods]
+
+    hour = timedelta(hours=1)
+    assert run(engine, jobs.STALL_WARNINGS, ws_id, LATER).recorded == 2
+    assert set(warned()) == {ids[4], ids[3]}  # the freshest stalls are the news
+    run(engine, jobs.STALL_WARNINGS, ws_id, LATER + hour)
+    assert set(warned()) == {ids[4], ids[3], ids[2], ids[1]}
+    run(engine, jobs.STALL_WARNINGS, ws_id, LATER + 2 * hour)
+    assert sorted(warned()) == sorted(ids)  # then the rest of the backlog, once each
+    assert run(engine, jobs.STALL_WARNINGS, ws_id, LATER + 3 * hour).recorded == 0
+
+
 def test_a_snoozed_deal_is_not_warned_before_its_date(engine):
     ws_id, members, stale_id, _ = setup(engine)
     with session_scope(engine) as s:
