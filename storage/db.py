@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -64,6 +66,30 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+WRITER_WAIT = 30.0  # seconds, as SQLite's busy timeout
+
+
+@contextmanager
+def _writer_turn(engine: Engine) -> Iterator[None]:
+    """On SQLite, writers of this process take turns on a lock before ``BEGIN IMMEDIATE``.
+
+    SQLite's busy handler polls with growing sleeps (up to 100 ms each), so writers queued
+    behind one another wake late and a burst of moves gets a long tail; a lock hands the
+    turn over the moment the last writer is done. Other processes still meet the busy
+    timeout; after ``WRITER_WAIT`` we stop waiting here and let SQLite decide.
+    """
+    with _WRITERS_GUARD:
+        lock = _WRITERS.setdefault(engine, threading.RLock())
+    got = lock.acquire(timeout=WRITER_WAIT)
+    try:
+        yield
+    finally:
+        if got:
+            lock.release()
+
+
 @contextmanager
 def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
@@ -72,7 +98,8 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
     transaction, so readers never wait for the write lock (WAL lets them read alongside).
     """
     bind = engine.execution_options(salesbot_readonly=True) if readonly else engine
-    with Session(bind, expire_on_commit=False) as session:
+    turn = nullcontext() if readonly or engine.dialect.name != "sqlite" else _writer_turn(engine)
+    with turn, Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from domain.workspaces import get_or_create_member, get_or_create_workspace
-from storage.db import current_revision
+from storage import db
+from storage.db import current_revision, session_scope
 from storage.models import Member, Pipeline, Role, Stage, Workspace
 
 
@@ -84,3 +86,35 @@ def test_money_is_exact(session):
     session.commit()
     total = session.exec(select(sa.func.sum(Deal.amount))).one()
     assert total == Decimal("7590000.31")
+
+
+def test_writers_take_turns_and_a_failed_write_hands_the_turn_on(engine):
+    """Eight threads write at once: every write lands, and an error in one unit of work
+    (rolled back) does not keep the others waiting."""
+    with session_scope(engine) as session:
+        get_or_create_workspace(session=session, team_id="T1")
+
+    def write(i: int) -> str:
+        if i % 4 == 0:
+            try:
+                with session_scope(engine) as session:
+                    session.add(Workspace(team_id=f"TX{i}"))
+                    session.flush()
+                    raise RuntimeError("boom")
+            except RuntimeError:
+                return "rolled back"
+        with session_scope(engine) as session:
+            ws = session.exec(select(Workspace).where(Workspace.team_id == "T1")).one()
+            get_or_create_member(session=session, workspace=ws, slack_user_id=f"U{i}", name="")
+        return "written"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(write, range(16), timeout=60))
+    assert results.count("rolled back") == 4 and results.count("written") == 12
+    with session_scope(engine, readonly=True) as session:
+        assert len(session.exec(select(Member)).all()) == 12
+        assert session.exec(select(Workspace).where(Workspace.team_id.like("TX%"))).all() == []
+    if engine.dialect.name == "sqlite":  # the turn is free again, for a thread that never wrote
+        turn = db._WRITERS[engine]
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(turn.acquire, blocking=False).result()
