@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from views.message import Message
@@ -26,9 +28,16 @@ class Post:
 
 @dataclass
 class Upload:
+    """A file sent after the reply. ``render`` draws it only when it is sent (after the ack,
+    off the request), so a chart never delays the answer the user is waiting for."""
+
     filename: str
-    content: bytes
+    render: Callable[[], bytes]
     title: str
+
+    @cached_property
+    def content(self) -> bytes:
+        return self.render()
 
 
 @dataclass

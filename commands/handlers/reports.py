@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from commands import types as c
 from commands.context import Ctx
@@ -131,7 +132,7 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
         uploads.append(
             Upload(
                 "funnel.png",
-                charts.funnel_png(data.stages, ctx.locale),
+                partial(charts.funnel_png, data.stages, ctx.locale),
                 t(ctx.locale, "reports.funnel.upload_title", name=name),
             )
         )
@@ -155,7 +156,7 @@ def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
     message = rv.forecast(rows, name=name, by=by, currency=currency, locale=ctx.locale)
     uploads = []
     if rows:
-        png = charts.forecast_png(rows, ctx.locale, currency, by)
+        png = partial(charts.forecast_png, rows, ctx.locale, currency, by)
         title = t(ctx.locale, "reports.forecast.upload_title", name=name)
         uploads.append(Upload(f"forecast-{by}.png", png, title))
     return Outcome(reply=message, uploads=uploads)
