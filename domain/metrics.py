@@ -206,7 +206,8 @@ def _raw(col: Any) -> Any:
 def _epoch(col: Any, dialect: str) -> Any:
     """Seconds since 1970 of a UTC datetime column, as a float, on either database."""
     if dialect == "postgresql":
-        return sa.cast(sa.func.extract("epoch", col), sa.Float)
+        # date_part gives double precision; EXTRACT gives numeric, twice as slow to sum.
+        return sa.func.date_part("epoch", col, type_=sa.Float)
     # SQLite keeps naive UTC text; julianday() reads it.
     return (sa.func.julianday(col) - _UNIX_JULIAN_DAY) * DAY_SECONDS
 
