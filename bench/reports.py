@@ -21,8 +21,9 @@ manager of the workspace:
 - ``metrics``: ``/pipeline metrics`` without the chart (§2 metrics of the default pipeline over
   the last 90 days, rendered to blocks): the figure the 1 s (PostgreSQL) / 2 s (SQLite) target
   is about. ``metrics_all``: the same over all 20 pipelines.
-- ``metrics_command``: the whole handler, funnel chart (matplotlib) included.
-- ``forecast``: ``/pipeline forecast`` without the chart; ``forecast_command`` with it.
+- ``metrics_command``: the whole handler, as the ack waits for it. Its funnel chart is drawn
+  later, when it is sent (``Upload.render``); a chart costs about what ``board_png`` does.
+- ``forecast``: ``/pipeline forecast`` rendered to blocks; ``forecast_command`` the handler.
 - ``plan``: ``/pipeline plan target:1000000000 reps:50`` (measures avg and win rate).
 - ``board_png``: the weekly summary's chart alone.
 
