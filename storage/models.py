@@ -153,7 +153,7 @@ class Deal(SQLModel, table=True):
         # a period. It covers every column the aggregates over open deals read (board,
         # forecast, per-rep, ages), so they never touch the table: an index-only scan.
         sa.Index("ix_deal_open_stage", *OPEN_STAGE_COLUMNS),
-        sa.Index("ix_deal_owner", "workspace_id", "owner_id", "closed_at"),
+        sa.Index("ix_deal_owner", "workspace_id", "owner_id", "closed_at", "amount"),
         sa.Index("ix_deal_renewal", "workspace_id", "renewal_date"),
         # One pipeline's deals closed in a period (win rate, cycle, per rep; covering).
         sa.Index("ix_deal_pipeline_closed", *PIPELINE_CLOSED_COLUMNS),
