@@ -88,5 +88,5 @@ def test_migration_0002_fills_in_the_stays_moves_would_have_written(engine):
         assert current_revision(engine) == "0001"
     finally:
         upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     assert _stays(engine) == written
