@@ -90,3 +90,22 @@ def test_migration_0002_fills_in_the_stays_moves_would_have_written(engine):
         upgrade(engine)
     assert current_revision(engine) == "0004"
     assert _stays(engine) == written
+
+
+def test_a_rebuilt_index_gets_planner_statistics_where_the_database_has_them(engine):
+    """SQLite takes an index without statistics for very selective; 0003 rebuilds
+    ix_deal_owner, so it analyzes it when the other indexes have statistics, and PostgreSQL
+    gets dependency statistics for stage → pipeline (0004)."""
+    with Session(engine) as session:
+        _journeys(session)  # ANALYZE records nothing for an empty index
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    command.downgrade(alembic_config(engine), "0002")
+    upgrade(engine)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            indexes = {r[0] for r in conn.exec_driver_sql("SELECT idx FROM sqlite_stat1")}
+            assert "ix_deal_owner" in indexes
+        else:
+            names = {r[0] for r in conn.exec_driver_sql("SELECT stxname FROM pg_statistic_ext")}
+            assert "st_deal_pipeline_stage" in names
