@@ -261,19 +261,17 @@ def _deal_filters(workspace_id: int, pipeline_id: int | None, owner_id: int | No
     return conds
 
 
-def _open_filters(session: Session, pipeline_id: int | None = None) -> list:
+def _open_filters(session: Session, workspace_id: int, pipeline_id: int | None = None) -> list:
     """Open deals (of one pipeline). The pipeline is also spelled as ``stage_id IN (its open
     stages)``, as literal ids, so the database walks ``ix_deal_open_stage`` by stage instead of
     scanning every open deal of the workspace for each pipeline, and PostgreSQL's planner sees
     which stages (with a subquery it guessed a few hundred rows and left the covering index)."""
     conds = [Deal.closed_at.is_(None), Stage.outcome == Outcome.open.value]
     if pipeline_id is not None:
-        own = session.execute(
-            sa.select(Stage.id).where(
-                Stage.pipeline_id == pipeline_id, Stage.outcome == Outcome.open.value
-            )
-        ).scalars()
-        conds.append(Deal.stage_id.in_(list(own)))
+        stages = _deal_stages(session, workspace_id, pipeline_id)
+        conds.append(
+            Deal.stage_id.in_([s.id for s, _ in stages if s.outcome == Outcome.open.value])
+        )
     return conds
 
 
@@ -485,7 +483,7 @@ def metrics(
             sa.func.sum(_epoch(Deal.created_at, dialect)),
         )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*deal_f, *_open_filters(session, pipeline_id))
+        .where(*deal_f, *_open_filters(session, workspace_id, pipeline_id))
         .group_by(Deal.owner_id, Stage.probability)
     ).all()
 
@@ -781,7 +779,8 @@ def forecast(
         sa.select(key, Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)), overdue)
         .join(Stage, Stage.id == Deal.stage_id)
         .where(
-            *_deal_filters(workspace_id, pipeline_id, None), *_open_filters(session, pipeline_id)
+            *_deal_filters(workspace_id, pipeline_id, None),
+            *_open_filters(session, workspace_id, pipeline_id),
         )
         .group_by(key, Stage.probability)
     ).all()
@@ -854,7 +853,8 @@ def open_pipeline(
         sa.select(Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
         .join(Stage, Stage.id == Deal.stage_id)
         .where(
-            *_deal_filters(workspace_id, pipeline_id, None), *_open_filters(session, pipeline_id)
+            *_deal_filters(workspace_id, pipeline_id, None),
+            *_open_filters(session, workspace_id, pipeline_id),
         )
         .group_by(Stage.probability)
     ).all()
