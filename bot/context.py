@@ -4,9 +4,13 @@ The middleware makes sure the workspace and the acting member exist (first conta
 them: the workspace with its default pipelines, the member with the role PRODUCT.md §3 gives,
 their name and locale from ``users.info``) and puts their ids, locale and timezone into
 Bolt's context. Who someone is rarely changes, so the answer is kept for a minute per
-process (a settings change in this process forgets it at once). Listeners then open one
-unit of work with :meth:`Deps.acting`, which yields the same :class:`commands.context.Ctx`
-the console uses.
+process (a settings change in this process forgets it at once). Listeners then run one unit
+of work with :meth:`Deps.perform`: the same :class:`commands.context.Ctx` the console uses,
+and the outcome's posts recorded in the outbox before the transaction commits.
+
+When the database cannot be reached, the middleware still knows (or guesses: the workspace
+default) the person's language, so the one error path answers "can't reach the database"
+in it (commands.failures).
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from sqlmodel import select
 
 from bot.settings import Settings
 from commands.context import Ctx
+from commands.outcome import Outcome, Post, PostKind
+from commands.record import record
 from domain.clock import Clock, SystemClock
 from domain.workspaces import get_or_create_member, get_or_create_workspace, member_locale
 from storage.db import session_scope
 from storage.models import Member, Workspace
+from views.message import Message
 
 log = logging.getLogger(__name__)
 KNOWN_FOR = 60.0  # seconds a resolved (workspace, member) is trusted without a query
@@ -48,11 +55,8 @@ class Deps:
     settings: Settings
     engine: object
     clock: Clock = field(default_factory=SystemClock)
-    # Posting cards and thread replies happens here, after the ack, so Bolt's listener
-    # threads are free for the next request while Slack is being talked to.
-    background: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-post")
-    )
+    # Sends the outbox: woken after every commit that recorded posts (scheduler.drain).
+    drainer: object = None
     # Read-only commands run here so the listener can ack within Slack's 3 seconds
     # however long a report takes (see bot.listeners.commands).
     readers: ThreadPoolExecutor = field(
@@ -69,6 +73,56 @@ class Deps:
             member = session.get(Member, context["salesbot_member_id"])
             yield Ctx(session, workspace, member, clock=self.clock, channel_id=channel)
 
+    def perform(self, context, request, work, *, readonly: bool = False) -> Outcome:
+        """One unit of work: ``work(ctx) -> Outcome``, its posts recorded in the outbox in the
+        same transaction (and its reply too, as a DM, when ``request`` can only be answered
+        that way). A read-only unit of work records in a short transaction of its own after
+        it (on SQLite a read transaction cannot take the write lock safely)."""
+        dm_to = request.user_id if request.replies_by_dm else None
+        with self.acting(context, channel=request.channel_id, readonly=readonly) as ctx:
+            outcome = work(ctx)
+            reply_to = dm_to if outcome.modal is None else None
+            if not readonly:
+                record(
+                    ctx.session,
+                    workspace_id=ctx.workspace.id,
+                    outcome=outcome,
+                    now=ctx.now(),
+                    reply_to=reply_to,
+                )
+                return outcome
+            workspace_id, now = ctx.workspace.id, ctx.now()
+        if outcome.has_posts or (reply_to and outcome.reply is not None):
+            with session_scope(self.engine) as session:
+                record(
+                    session, workspace_id=workspace_id, outcome=outcome, now=now, reply_to=reply_to
+                )
+        return outcome
+
+    def dm(self, context, user_id: str, message: Message) -> None:
+        """A message to ``user_id``'s DM through the outbox (an answer with nowhere else to
+        go); best effort when even the database is out of reach."""
+        workspace_id = context.get("salesbot_workspace_id")
+        if workspace_id is None:
+            log.warning("no workspace to DM %s from: %s", user_id, message.text[:200])
+            return
+        try:
+            with session_scope(self.engine) as session:
+                record(
+                    session,
+                    workspace_id=workspace_id,
+                    outcome=Outcome(posts=(Post(PostKind.dm, message, user=user_id),)),
+                    now=self.clock.now(),
+                )
+        except Exception:
+            log.exception("could not record a DM to %s", user_id)
+            return
+        self.wake()
+
+    def wake(self) -> None:
+        if self.drainer is not None:
+            self.drainer.wake()
+
     def today(self, context) -> date:
         return self.clock.now().astimezone(ZoneInfo(context["salesbot_timezone"])).date()
 
@@ -76,17 +130,6 @@ class Deps:
         with self.lock:
             for key in [k for k in self.known if k[0] == team_id]:
                 del self.known[key]
-
-    def later(self, fn, *args, **kwargs) -> None:
-        """Run after the ack; a failure is logged with its traceback, never lost silently."""
-
-        def run() -> None:
-            try:
-                fn(*args, **kwargs)
-            except Exception:
-                log.exception("posting after the ack failed")
-
-        self.background.submit(run)
 
 
 def _team_id(body: dict) -> str | None:
@@ -173,10 +216,14 @@ def resolve_context(deps: Deps):
     def middleware(body, context, client, next):
         team_id = _team_id(body) or context.get("team_id")
         user_id = _user_id(body) or context.get("user_id")
+        # Before any query: the language to answer in if the database turns out unreachable.
+        context["salesbot_locale"] = deps.settings.defaults.locale
         if team_id:
             key = (team_id, user_id)
             with deps.lock:
                 known = deps.known.get(key)
+            if known is not None:
+                context["salesbot_locale"] = known.locale
             if known is None or known.until < time.monotonic():
                 known = _lookup(deps, team_id, user_id) or _first_contact(
                     deps, client, team_id, user_id

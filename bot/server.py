@@ -4,6 +4,11 @@ waitress is a production-grade, pure-Python, multi-threaded WSGI server: no C bu
 separate process manager, the same on Linux, macOS and Windows, and Bolt's WSGI adapter plugs
 straight in. Routes: ``POST /slack/events`` (commands, interactivity and events: one Request
 URL for all three) and ``GET /healthz`` (200 when the database answers, 503 otherwise).
+
+The server starts whether or not the database answers: ``/healthz`` says 503 and commands
+answer "can't reach the database" until it is back (a schema that could not be brought up to
+date at start is upgraded then, see :func:`cli.main.engine_for`). The process's outbox
+drainer starts and stops with the server.
 """
 
 from __future__ import annotations
@@ -38,6 +43,16 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
 
     application.deps = bolt_app.salesbot_deps  # tests tune the ack budget
     return application
+
+
+def start_drainer(deps) -> None:
+    if deps.drainer is not None:
+        deps.drainer.start()
+
+
+def stop_drainer(deps) -> None:
+    if deps.drainer is not None:
+        deps.drainer.stop()
 
 
 def _health(engine, start_response):
@@ -75,23 +90,23 @@ def make_server(settings: Settings, *, engine, host: str, port: int, clock=None,
 def serve(settings: Settings, *, engine, host: str, port: int, scheduler: bool = True) -> None:
     if not settings.signing_secret:
         raise SystemExit("salesbot serve needs SLACK_SIGNING_SECRET (see .env.example)")
-    background = _start_scheduler(settings, engine) if scheduler else None
     server = make_server(settings, engine=engine, host=host, port=port)
+    deps = server.salesbot_deps
+    start_drainer(deps)
+    background = start_scheduler(settings, engine, deps.drainer) if scheduler else None
     log.info("serving Slack events on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
     try:
         server.run()
     finally:
         if background is not None:
             background.shutdown(wait=False)
+        stop_drainer(deps)
 
 
-def _start_scheduler(settings: Settings, engine):
-    try:
-        from scheduler import runner
-    except ImportError:  # pragma: no cover
-        log.warning("scheduler not available")
-        return None
-    return runner.start(settings, engine=engine)
+def start_scheduler(settings: Settings, engine, drainer=None):
+    from scheduler import runner
+
+    return runner.start(settings, engine=engine, drainer=drainer)
 
 
 class Running:
@@ -101,6 +116,8 @@ class Running:
         self.server, self.thread, self.url = server, thread, url
 
     def close(self) -> None:
+        stop_drainer(self.server.salesbot_deps)
+
         # Close from waitress's own loop thread: closing from here races its select().
         def close_everything() -> None:
             for channel in list(self.server._map.values()):
@@ -114,6 +131,7 @@ class Running:
 def serve_in_thread(settings: Settings, *, engine, clock=None, host: str = "127.0.0.1") -> Running:
     """For tests and benchmarks: the app on a free loopback port, in a thread."""
     server = make_server(settings, engine=engine, host=host, port=0, clock=clock)
+    start_drainer(server.salesbot_deps)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return Running(server, thread, f"http://{host}:{server.effective_port}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from domain.workspaces import WorkspaceDefaults
 from storage.db import DEFAULT_URL
@@ -19,6 +20,11 @@ class Settings:
     api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_URL
     defaults: WorkspaceDefaults = field(default_factory=WorkspaceDefaults)
+    # The outbox (advanced; the defaults suit Slack): seconds between posts to one channel,
+    # how long a send may take before another process may try it, the first retry's delay.
+    slack_pace: float = 1.0
+    outbox_lease: timedelta = timedelta(minutes=2)
+    outbox_backoff: float | None = None  # None: storage.outbox.BACKOFF_BASE (5 s)
 
     @property
     def slack_configured(self) -> bool:
@@ -36,6 +42,13 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
+        def seconds(name: str, default: float) -> float:
+            value = get(name)
+            try:
+                return float(value) if value is not None else default
+            except ValueError:
+                raise SystemExit(f"{name} must be a number of seconds, not {value!r}") from None
+
         api_url = get("SLACK_API_URL") or SLACK_API_URL
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
@@ -50,4 +63,7 @@ class Settings:
                 deals_channel=get("SALESBOT_DEALS_CHANNEL"),
                 digest_channel=get("SALESBOT_DIGEST_CHANNEL"),
             ),
+            slack_pace=seconds("SALESBOT_SLACK_PACE", 1.0),
+            outbox_lease=timedelta(seconds=seconds("SALESBOT_OUTBOX_LEASE", 120.0)),
+            outbox_backoff=seconds("SALESBOT_OUTBOX_BACKOFF", 0.0) or None,
         )

@@ -1,9 +1,10 @@
 """``salesbot console``: type the slash commands, read the replies, offline.
 
 The console is a second adapter beside the Slack app: it builds the same :class:`Ctx`, calls
-the same :func:`commands.dispatch.execute`, delivers the same posts through
-:func:`commands.deliver.publish` and renders the messages as text (:mod:`views.text`).
-Nothing here knows a command's grammar or rules.
+the same :func:`commands.dispatch.execute`, records the same posts in the outbox in the same
+transaction (:func:`commands.record.record`), sends them with the same drain
+(:func:`scheduler.drain.drain`) through a :class:`ConsoleSurface` that prints them, and renders
+the messages as text (:mod:`views.text`). Nothing here knows a command's grammar or rules.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import TextIO
 
 from commands.context import Ctx
-from commands.deliver import publish
 from commands.dispatch import execute
 from commands.failures import user_message
 from commands.outcome import Outcome
+from commands.record import record
 from domain.clock import Clock, SystemClock
 from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from i18n import t
@@ -49,16 +50,24 @@ class ConsoleSurface:
         body = render(message).replace("\n", "\n    ")
         print(t(self.locale, f"console.{key}", channel=channel, text=body), file=self.out)
 
-    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+    # The outbox's Sender protocol (scheduler.drain): every post shows up here.
+    def post(
+        self, channel: str, message: Message, thread_ts: str | None = None, *, key: str = ""
+    ) -> str:
         self._say("thread" if thread_ts else "posted", channel, message)
         return f"{datetime.now().timestamp():.0f}.{next(self._ts):06d}"
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         self._say("updated", channel, message)
 
-    # The scheduler's Sender protocol, so scheduled posts show up here too.
     def dm_channel(self, user_id: str) -> str:
         return f"@{user_id}"
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        return None  # a terminal has no links
+
+    def find_posted(self, channel, key, *, thread_ts=None, since=None) -> str | None:
+        return None  # what was printed before a crash is gone with the terminal
 
     def upload(self, channel, thread_ts, filename: str, content: bytes, title: str) -> None:
         path = Path(tempfile.gettempdir()) / filename
@@ -138,33 +147,31 @@ class Console:
                 locale = ctx.locale
                 workspace_id = ctx.workspace.id
                 outcome = execute(ctx, name, text)
+                record(session, workspace_id=workspace_id, outcome=outcome, now=ctx.now())
         except Exception as exc:  # the one error path: rendered, never a traceback
             self.say(user_message(exc, locale))
             return None
-        self._show(outcome, locale, workspace_id)
+        self._show(outcome, locale)
+        if outcome.has_posts:
+            self._send(locale, workspace_id)
         return outcome
 
-    def _show(self, outcome: Outcome, locale: str, workspace_id: int) -> None:
+    def _show(self, outcome: Outcome, locale: str) -> None:
         if outcome.reply is not None:
             self.say(render(outcome.reply))
         if outcome.modal is not None:
             usage = MODAL_USAGE.get(outcome.modal.get("callback_id", ""), "")
             hint = t(locale, f"grammar.usage.{usage}") if usage else ""
             self.say(t(locale, "console.modal", usage=hint))
-        surface = ConsoleSurface(self.out, locale)
-        if outcome.posts:
-            try:
-                publish(
-                    outcome.posts,
-                    engine=self.engine,
-                    workspace_id=workspace_id,
-                    surface=surface,
-                    fallback_channel=self.channel,
-                )
-            except Exception as exc:
-                self.say(user_message(exc, locale))
-        for upload in outcome.uploads:
-            surface.upload(self.channel, None, upload.filename, upload.content, upload.title)
+
+    def _send(self, locale: str, workspace_id: int) -> None:
+        """Print what the command recorded in the outbox (the drain a Slack app runs)."""
+        from scheduler.drain import drain
+
+        try:
+            drain(self.engine, ConsoleSurface(self.out, locale), workspace_id=workspace_id)
+        except Exception as exc:
+            self.say(user_message(exc, locale))
 
     def _meta(self, line: str) -> bool:
         words = shlex.split(line) if line.strip() else ["help"]

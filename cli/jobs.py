@@ -37,9 +37,9 @@ def _engine(settings):
 
 
 def _sender(settings):
-    from scheduler.delivery import SlackSender
+    from bot.sender import SlackSender
 
-    return SlackSender.from_settings(settings)
+    return SlackSender.from_settings(settings, pace=settings.slack_pace)
 
 
 def cmd_list(args, settings) -> int:
@@ -71,6 +71,8 @@ def cmd_run(args, settings) -> int:
             sender=_sender(settings),
             at=at,
             team_id=args.team,
+            lease=settings.outbox_lease,
+            backoff_base=settings.outbox_backoff,
         )
     except LookupError as exc:
         print(exc)
@@ -81,6 +83,13 @@ def cmd_run(args, settings) -> int:
         f"sent {report.sent}, retry later {report.retried + report.waiting}, "
         f"failed {report.failed}"
     )
+    if report.recovered:
+        print(f"  {report.recovered} found already in Slack after an interrupted send")
+    if report.in_flight:
+        print(
+            f"  {report.in_flight} in flight (another process, or a run that was interrupted): "
+            f"sent once its lease runs out, by the next run or the scheduler"
+        )
     for error in report.errors:
         print(f"  ! {error}")
     return 1 if report.failed else 0

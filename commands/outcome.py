@@ -1,50 +1,65 @@
-"""What a handler returns; the adapter (Slack or console) delivers it."""
+"""What a handler returns; the adapter (Slack or the console) delivers it.
+
+An :class:`Outcome` is a value: nothing downstream mutates it. ``reply`` answers the person
+who asked (in the ack, through the ``response_url``, or ephemeral); ``modal`` opens with the
+trigger id; ``posts`` and ``uploads`` are everything else, and are **recorded in the
+outbox in the same transaction as the change** (:func:`commands.record.record`), then sent
+by the drainer. A post carries what the handler already loaded (the deal's thread home,
+the channel to fall back on) so delivery never has to read the deal again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 from views.message import Message
 
 
 class PostKind(StrEnum):
-    card = "card"  # post a new deal card; store its channel/ts on the deal
-    card_update = "card_update"  # chat.update the deal's card
+    card = "card"  # post a new deal card (its thread is the deal's home) or update it
+    card_update = "card_update"  # chat.update the deal's card (post it when it has none)
     thread = "thread"  # reply in the deal's thread
     channel = "channel"  # a plain message to a channel
+    dm = "dm"  # a direct message from the app to a member
 
 
-@dataclass
+@dataclass(frozen=True)
 class Post:
     kind: PostKind
     message: Message
     deal_id: int | None = None
-    channel: str | None = None  # for card (fallback chain) and channel posts
+    # card / card_update: where a card goes when the deal has none yet (the deals channel,
+    # else the channel the command came from); channel posts: the channel.
+    channel: str | None = None
+    user: str | None = None  # dm: the Slack user id
+    home: tuple[str, str] | None = None  # the deal's thread (channel, ts) when already known
+    card: Message | None = None  # thread: the card to post first if the deal has none
 
 
-@dataclass
+@dataclass(frozen=True)
 class Upload:
-    """A file sent after the reply. ``render`` draws it only when it is sent (after the ack,
-    off the request), so a chart never delays the answer the user is waiting for."""
+    """A chart for the acting user's DM, drawn when it is sent (after the ack, off the request).
+
+    ``chart`` is a JSON-able spec (:mod:`views.chart_specs`): the figures the reply showed,
+    so the picture matches the reply whenever it is drawn, even after a restart.
+    """
 
     filename: str
-    render: Callable[[], bytes]
     title: str
-
-    @cached_property
-    def content(self) -> bytes:
-        return self.render()
+    chart: dict[str, Any]
+    user: str  # whose DM
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     reply: Message | None = None
     public: bool = False  # visible to the channel (in_channel) rather than ephemeral
-    posts: list[Post] = field(default_factory=list)
+    posts: tuple[Post, ...] = ()
     modal: dict[str, Any] | None = None  # a view to open with the trigger id
-    uploads: list[Upload] = field(default_factory=list)  # e.g. a chart, to the reply's channel
-    permalink_for: int | None = None  # a deal whose thread link the adapter adds (Slack only)
+    uploads: tuple[Upload, ...] = field(default_factory=tuple)
+
+    @property
+    def has_posts(self) -> bool:
+        return bool(self.posts or self.uploads)

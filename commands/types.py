@@ -43,9 +43,11 @@ class LeadRef:
 
 @dataclass(frozen=True)
 class StageRef:
-    """A stage by name, case-insensitive prefix, or 1-based position."""
+    """A stage by name, case-insensitive prefix, or 1-based position; or by ``id`` (a select
+    on a card carries the stage's id)."""
 
     text: str
+    id: int | None = None
 
 
 # --- /lead -----------------------------------------------------------------------------

@@ -476,11 +476,26 @@ def record_thread_message(
     return session.execute(stmt).first() is not None
 
 
-def set_card(*, session: Session, deal: Deal, channel: str, ts: str) -> None:
-    deal.thread_channel = channel
-    deal.thread_ts = ts
-    session.add(deal)
-    session.flush()
+def card_home(*, session: Session, deal_id: int) -> tuple[str, str] | None:
+    """The deal's card (channel, ts): its home and thread; None before the card is posted."""
+    row = session.execute(
+        sa.select(Deal.thread_channel, Deal.thread_ts).where(Deal.id == deal_id)
+    ).first()
+    return (row[0], row[1]) if row and row[0] and row[1] else None
+
+
+def record_card(*, session: Session, deal_id: int, home: tuple[str, str, str | None]) -> bool:
+    """Remember where a deal's card was posted (channel, ts, permalink). A deal keeps its
+    first card: a second never replaces it. True when this call set it."""
+    channel, ts, permalink = home
+    updated = session.execute(
+        sa.update(Deal)
+        .where(Deal.id == deal_id, Deal.thread_ts.is_(None))
+        .values(thread_channel=channel, thread_ts=ts, thread_permalink=permalink)
+        .returning(Deal.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return updated is not None
 
 
 def timeline(*, session: Session, deal: Deal, limit: int = 10) -> list[Activity]:

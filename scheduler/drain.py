@@ -1,19 +1,40 @@
-"""Send what the outbox holds: claim, send, record — one row at a time.
+"""Send what the outbox holds: claim one row, send it, record the result.
 
-Payload of an outbox row (JSON, written by :mod:`scheduler.jobs`)::
+Every post Salesbot makes goes through here: deal cards, card updates and thread replies of
+commands, buttons and modals (recorded by :mod:`commands.record` in the transaction of the
+change), replies by DM, charts, and the scheduled posts of :mod:`scheduler.jobs`. The app
+wakes the :class:`Drainer` right after a commit, so a move's thread reply leaves at once; it
+also polls every few seconds for rows whose backoff ran out, and any other process (another
+replica, ``salesbot scheduler``, ``salesbot jobs run``) may drain the same table at the same
+time: each row is claimed by one of them (:func:`storage.outbox.claim_pending`).
 
-    {"to": {"channel": "C1"} | {"dm": "U1"},      # where, unless "thread_of" says
-     "thread_ts": "1700000000.000100",            # optional: reply in this thread
-     "thread_of": "<outbox key>",                 # optional: reply in the thread of that post
-     "message": {"text": ..., "blocks": [...]}    # a message ...
-     "upload": {"filename", "title", "content_b64"}}  # ... or a file
+Payload of an outbox row (JSON)::
 
-Order of events for one row: :func:`storage.outbox.claim_pending` leases it and commits;
-the Slack call happens outside any transaction; ``mark_sent`` / ``mark_retry`` /
-``mark_failed`` commit right after. **The one double-post window**: Slack accepted the post
-and the process died (or the database was unreachable) before ``mark_sent`` committed. The
-lease then runs out and the row is sent again. The window is one HTTP round trip plus one
-small commit; Slack offers no idempotency key to close it.
+    {"kind": "card" | "card_update" | "thread" | "channel" | "dm" | "upload",   # absent:
+                                                                   # a scheduled message
+     "to": {"channel": "C1"} | {"dm": "U1"},      # where, unless a thread says otherwise
+     "deal": 42, "home": ["C1", "1700000000.000100"],   # deal posts: the card's thread
+     "thread_ts": "1700000000.000100",            # scheduled: reply in this thread
+     "thread_of": "<outbox key>",                 # scheduled: in the thread of that post
+     "message": {"text": ..., "blocks": [...]},   # a message ...
+     "card": {"text": ..., "blocks": [...]},      # thread: the card to post if there is none
+     "upload": {"filename", "title", "content_b64" | "chart": {...}}}    # ... or a file
+
+**A deal has one card.** Rows of a deal are claimed in order (storage.outbox), so a card
+update or thread reply is sent after the card's own post, and finds the card's channel and
+ts on the deal (stored with its permalink in the same transaction that marks the card sent).
+A card update for a deal without a card posts the card; a thread reply for a deal without a
+card posts the card it carries first.
+
+**The at-least-once window.** Slack offers no idempotency key. A row is marked in flight
+(leased) before the call and sent after it; if the process dies in between, the row's lease
+runs out and it is claimed again with ``recovering`` set. Messages carry their outbox key in
+Slack's message metadata, so before posting again the drainer looks for the key in the
+channel's recent history (``conversations.history``, or ``conversations.replies`` for a
+thread) and, if Slack has it, records that message instead of posting a second one. What is
+left: a file upload (files carry no metadata) interrupted after Slack took it is uploaded
+again, and a lookup that fails (Slack down at that moment) falls back to posting again.
+Card updates are idempotent (``chat.update`` with the same blocks).
 
 A reply whose parent has not been sent yet waits (``postpone``); a reply whose parent failed
 permanently fails with it, since it has no thread to go into.
@@ -22,14 +43,16 @@ permanently fails with it, since it has no thread to go into.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from scheduler.delivery import Sender, SendError
 from storage import outbox
 from storage.db import session_scope
 from storage.types import utcnow
@@ -38,7 +61,48 @@ from views.message import Message
 log = logging.getLogger(__name__)
 
 PARENT_WAIT = timedelta(seconds=2)
-BATCH = 50
+POLL_SECONDS = 5.0
+PRUNE_EVERY = timedelta(hours=1)
+KEEP_SENT = timedelta(days=30)
+DEAL_KINDS = ("card", "card_update", "thread")
+
+
+class SendError(Exception):
+    """A post Slack did not take. ``retryable`` decides between backoff and giving up."""
+
+    def __init__(self, *, retryable: bool, error: str, retry_after: float | None = None):
+        super().__init__(error)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.error = error
+
+
+class Sender(Protocol):
+    """What the drain needs of Slack (bot.sender.SlackSender; the console prints instead)."""
+
+    def post(
+        self, channel: str, message: Message, thread_ts: str | None = None, *, key: str = ""
+    ) -> str:
+        """Post ``message`` (into ``thread_ts`` when given); returns the new message's ts."""
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace a posted message (a deal card)."""
+
+    def dm_channel(self, user_id: str) -> str:
+        """The id of the bot's DM channel with ``user_id`` (opened if needed)."""
+
+    def upload(
+        self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str
+    ) -> None:
+        """Share a file in ``channel`` (in the thread ``thread_ts`` when given)."""
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to the message, or None."""
+
+    def find_posted(
+        self, channel: str, key: str, *, thread_ts: str | None, since: datetime | None
+    ) -> str | None:
+        """The ts of an earlier post carrying ``key``, if there is one."""
 
 
 @dataclass
@@ -47,6 +111,7 @@ class DrainReport:
     retried: int = 0
     failed: int = 0
     waiting: int = 0
+    recovered: int = 0  # found in Slack after a crash mid-send: recorded, not posted again
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DrainReport) -> None:
@@ -54,15 +119,24 @@ class DrainReport:
         self.retried += other.retried
         self.failed += other.failed
         self.waiting += other.waiting
+        self.recovered += other.recovered
         self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True)
+class Sent:
+    channel: str | None
+    ts: str | None
+    card: tuple[int, str, str, str | None] | None = None  # deal id, channel, ts, permalink
+    recovered: bool = False
 
 
 class _Wait(Exception):
     """The parent post is not out yet."""
 
 
-class _ParentFailed(Exception):
-    pass
+class _Undeliverable(Exception):
+    """Nowhere to send it (a failed parent, a deal post with no card and no channel)."""
 
 
 def drain(
@@ -72,28 +146,33 @@ def drain(
     now: Callable[[], datetime] = utcnow,
     workspace_id: int | None = None,
     max_rows: int = 10_000,
+    lease: timedelta = outbox.LEASE,
+    backoff_base: float | None = None,
 ) -> DrainReport:
-    """Send every row due now; rows that must wait (backoff, parent) are left for later.
+    """Send every row due now, one claim at a time; rows that must wait (backoff, parent,
+    an earlier post of the same deal) are left for later.
 
     Safe to run in several threads or processes at once: each row is claimed by one of them.
+    ``now`` is the real clock (leases and backoff are promises about real time).
     """
     report = DrainReport()
-    handled = 0
-    while handled < max_rows:
+    for _ in range(max_rows):
         with session_scope(engine) as session:
-            batch = outbox.claim_pending(session, now=now(), limit=BATCH, workspace_id=workspace_id)
+            batch = outbox.claim_pending(
+                session, now=now(), limit=1, lease=lease, workspace_id=workspace_id
+            )
         if not batch:
             break
-        for row in batch:
-            report.add(_send_one(engine, sender, row, now))
-        handled += len(batch)  # every claimed row now has a later next_attempt_at, or is done
+        report.add(_send_one(engine, sender, batch[0], now, backoff_base))
     return report
 
 
-def _send_one(engine: Engine, sender: Sender, row: outbox.Claimed, now) -> DrainReport:
+def _send_one(
+    engine: Engine, sender: Sender, row: outbox.Claimed, now, backoff_base
+) -> DrainReport:
     report = DrainReport()
     try:
-        channel, ts = _deliver(engine, sender, row)
+        sent = _deliver(engine, sender, row)
     except _Wait:
         with session_scope(engine) as session:
             outbox.postpone(
@@ -101,7 +180,7 @@ def _send_one(engine: Engine, sender: Sender, row: outbox.Claimed, now) -> Drain
             )
         report.waiting += 1
         return report
-    except _ParentFailed as exc:
+    except _Undeliverable as exc:
         with session_scope(engine) as session:
             outbox.mark_failed(session, row.id, error=str(exc), now=now())
         report.failed += 1
@@ -111,7 +190,12 @@ def _send_one(engine: Engine, sender: Sender, row: outbox.Claimed, now) -> Drain
         with session_scope(engine) as session:
             if exc.retryable:
                 outbox.mark_retry(
-                    session, row.id, error=exc.error, now=now(), retry_after=exc.retry_after
+                    session,
+                    row.id,
+                    error=exc.error,
+                    now=now(),
+                    retry_after=exc.retry_after,
+                    base=backoff_base,
                 )
                 log.warning("outbox %s: %s, will retry", row.key, exc.error)
                 report.retried += 1
@@ -123,24 +207,52 @@ def _send_one(engine: Engine, sender: Sender, row: outbox.Claimed, now) -> Drain
     except Exception as exc:  # a bug must not stop the other posts; the row is kept
         log.exception("outbox %s: unexpected error, will retry", row.key)
         with session_scope(engine) as session:
-            outbox.mark_retry(session, row.id, error=f"{type(exc).__name__}: {exc}", now=now())
+            outbox.mark_retry(
+                session,
+                row.id,
+                error=f"{type(exc).__name__}: {exc}",
+                now=now(),
+                base=backoff_base,
+            )
         report.retried += 1
         report.errors.append(f"{row.key}: {type(exc).__name__}")
         return report
     with session_scope(engine) as session:
-        outbox.mark_sent(session, row.id, ts=ts, channel=channel, now=now())
+        if sent.card is not None:
+            from domain.deals import record_card
+
+            record_card(session=session, deal_id=sent.card[0], home=sent.card[1:])
+        outbox.mark_sent(session, row.id, ts=sent.ts, channel=sent.channel, now=now())
     report.sent += 1
+    report.recovered += int(sent.recovered)
     return report
 
 
-def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> tuple[str, str | None]:
+def _message(data: dict) -> Message:
+    return Message(text=data.get("text") or " ", blocks=data.get("blocks") or [])
+
+
+def _post(sender: Sender, row: outbox.Claimed, channel: str, message: Message, thread_ts=None):
+    """Post once: after a crash mid-send, first look whether Slack already has it."""
+    if row.recovering:
+        found = sender.find_posted(channel, row.key, thread_ts=thread_ts, since=row.created_at)
+        if found:
+            log.info("outbox %s: already in Slack (%s), not posting again", row.key, found)
+            return found, True
+    return sender.post(channel, message, thread_ts, key=row.key), False
+
+
+def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
     payload = row.payload
+    kind = payload.get("kind")
+    if kind in DEAL_KINDS:
+        return _deal_post(engine, sender, row, kind)
     thread_ts = payload.get("thread_ts")
     if payload.get("thread_of"):
-        with session_scope(engine) as session:
+        with session_scope(engine, readonly=True) as session:
             parent = outbox.get_by_key(session, payload["thread_of"])
         if parent is None or parent.status == outbox.FAILED:
-            raise _ParentFailed(f"parent post {payload['thread_of']} failed or is missing")
+            raise _Undeliverable(f"parent post {payload['thread_of']} failed or is missing")
         if parent.status != outbox.SENT or not parent.channel:
             raise _Wait
         channel, thread_ts = parent.channel, parent.ts
@@ -149,14 +261,160 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> tuple[str, 
         channel = to.get("channel") or sender.dm_channel(to["dm"])
     if "upload" in payload:
         up = payload["upload"]
-        sender.upload(
-            channel,
-            thread_ts,
-            up["filename"],
-            base64.b64decode(up["content_b64"]),
-            up.get("title") or up["filename"],
+        content = _file(up)
+        sender.upload(channel, thread_ts, up["filename"], content, up.get("title") or "")
+        return Sent(channel, None)
+    ts, recovered = _post(sender, row, channel, _message(payload["message"]), thread_ts)
+    return Sent(channel, ts, recovered=recovered)
+
+
+def _file(upload: dict) -> bytes:
+    if "chart" in upload:
+        from views.chart_specs import render
+
+        return render(upload["chart"])
+    return base64.b64decode(upload["content_b64"])
+
+
+def _deal_post(engine: Engine, sender: Sender, row: outbox.Claimed, kind: str) -> Sent:
+    payload = row.payload
+    deal_id = payload["deal"]
+    home = tuple(payload["home"]) if payload.get("home") else _home(engine, deal_id)
+    message = _message(payload["message"])
+    channel = (payload.get("to") or {}).get("channel")
+    if kind in ("card", "card_update"):
+        if home:
+            sender.update(home[0], home[1], message)
+            return Sent(home[0], home[1])
+        if not channel:
+            raise _Undeliverable(f"deal {deal_id} has no card and no channel to post one in")
+        return _new_card(sender, row, deal_id, channel, message)
+    if not home:  # a thread reply for a deal whose card never made it: post the card first
+        if not payload.get("card") or not channel:
+            raise _Undeliverable(f"deal {deal_id} has no card to reply in")
+        card = _new_card(sender, row, deal_id, channel, _message(payload["card"]), "#card")
+        with session_scope(engine) as session:
+            from domain.deals import record_card
+
+            record_card(session=session, deal_id=deal_id, home=card.card[1:])
+        home = (card.channel, card.ts)
+    ts, recovered = _post(sender, row, home[0], message, home[1])
+    return Sent(home[0], ts, recovered=recovered)
+
+
+def _new_card(sender, row, deal_id: int, channel: str, message: Message, suffix="") -> Sent:
+    keyed = dataclasses.replace(row, key=row.key + suffix)
+    ts, recovered = _post(sender, keyed, channel, message)
+    return Sent(channel, ts, (deal_id, channel, ts, sender.permalink(channel, ts)), recovered)
+
+
+def _home(engine: Engine, deal_id: int) -> tuple[str, str] | None:
+    from domain.deals import card_home
+
+    with session_scope(engine, readonly=True) as session:
+        return card_home(session=session, deal_id=deal_id)
+
+
+class Drainer:
+    """Drains the outbox in the background: at once when woken, else every ``poll`` seconds.
+
+    The app wakes it after every commit that recorded posts (``bot.deliver``), so a change's
+    card update and thread reply leave within milliseconds instead of at the next tick.
+    ``workers`` threads drain side by side (posts to different channels do not wait for one
+    another's pacing); every process may run one, the outbox hands each row to one of them.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        sender: Sender,
+        *,
+        workers: int = 2,
+        poll: float = POLL_SECONDS,
+        lease: timedelta = outbox.LEASE,
+        backoff_base: float | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.workers = workers
+        self.poll = poll
+        self.lease = lease
+        self.backoff_base = backoff_base
+        self.now = now
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        self._pruned_at: datetime | None = None
+        self.report = DrainReport()  # what this drainer has done so far (for tests and logs)
+
+    def start(self) -> Drainer:
+        """Start the worker threads (once; a second call does nothing)."""
+        if self._threads:
+            return self
+        with self._cond:
+            self._stopping = False
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._run, name=f"salesbot-drain-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def wake(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+        self._threads.clear()
+
+    def drain_once(self) -> DrainReport:
+        report = drain(
+            self.engine,
+            self.sender,
+            now=self.now,
+            max_rows=500,
+            lease=self.lease,
+            backoff_base=self.backoff_base,
         )
-        return channel, None
-    msg = payload["message"]
-    ts = sender.post(channel, Message(text=msg["text"], blocks=msg.get("blocks") or []), thread_ts)
-    return channel, ts
+        with self._cond:
+            self.report.add(report)
+        return report
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                seen = self._generation
+            try:
+                report = self.drain_once()
+                self._prune()
+            except Exception:  # the database is down, say: the rows wait, we try again
+                log.exception("outbox drain failed; trying again in %ss", self.poll)
+                report = DrainReport()
+            with self._cond:
+                if self._stopping:
+                    return
+                if report.sent or report.recovered:
+                    continue  # more may have become claimable (the next post of a deal)
+                self._cond.wait_for(lambda seen=seen: self._woken(seen), timeout=self.poll)
+
+    def _woken(self, seen: int) -> bool:
+        return self._stopping or self._generation != seen
+
+    def _prune(self) -> None:
+        now = self.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        with session_scope(self.engine) as session:
+            gone = outbox.prune(session, before=now - KEEP_SENT)
+        if gone:
+            log.info("outbox: forgot %s sent replies older than %s", gone, KEEP_SENT)

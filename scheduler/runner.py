@@ -1,11 +1,12 @@
 """Running the jobs: once on demand (:func:`run_job`), or on a schedule (:func:`start`).
 
-The schedule is two APScheduler interval jobs in a single ``BackgroundScheduler`` per
-process: the *tick* (every minute) and the *drain* (every 5 s). Each tick reads the
-workspaces afresh (so new workspaces and changed settings — timezone, digest time — count
-from the next minute) and asks :func:`scheduler.due.job_slot` which jobs are due for each; a
-job runs once per slot per process and records its posts in the outbox. The drain sends
-them, apart from the tick so a long drain never delays planning. APScheduler decides nothing
+The schedule is one APScheduler interval job in a single ``BackgroundScheduler`` per
+process: the *tick* (every minute). Each tick reads the workspaces afresh (so new workspaces
+and changed settings — timezone, digest time — count from the next minute) and asks
+:func:`scheduler.due.job_slot` which jobs are due for each; a job runs once per slot per
+process and records its posts in the outbox, then wakes the process's outbox
+:class:`scheduler.drain.Drainer`, which sends them apart from the tick so a long drain never
+delays planning (inside ``salesbot serve`` that is the app's own drainer). APScheduler decides nothing
 about correctness: a second process, a restart or a catch-up tick runs the same planners,
 finds the outbox keys taken and records nothing new (SLACK.md "Scheduling").
 """
@@ -16,14 +17,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler import due, jobs
-from scheduler.delivery import Sender
-from scheduler.drain import DrainReport, drain
+from scheduler.drain import Drainer, DrainReport, Sender, drain
+from storage import outbox
 from storage.db import session_scope
 from storage.models import Workspace
 from storage.types import utcnow
@@ -31,7 +32,6 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
-DRAIN_SECONDS = 5
 
 
 @dataclass
@@ -47,6 +47,9 @@ class RunReport:
     retried: int = 0
     failed: int = 0
     waiting: int = 0
+    recovered: int = 0
+    in_flight: int = 0  # leased by another sender (or one that died): sent after its lease
+    next_attempt: datetime | None = None  # when the earliest unsent post is due again
     errors: list[str] = field(default_factory=list)
 
     def add_drain(self, report: DrainReport) -> None:
@@ -54,6 +57,7 @@ class RunReport:
         self.retried += report.retried
         self.failed += report.failed
         self.waiting += report.waiting
+        self.recovered += report.recovered
         self.errors.extend(report.errors)
 
 
@@ -74,12 +78,15 @@ def run_job(
     team_id: str | None = None,
     force: bool = True,
     now: Callable[[], datetime] = utcnow,
+    lease: timedelta = outbox.LEASE,
+    backoff_base: float | None = None,
 ) -> RunReport:
     """Run one job for one workspace (or all) as if at ``at``, then drain the outbox.
 
     ``force`` (the default, for ``salesbot jobs run``) skips the time-of-day check: the
     digest of ``at``'s local date is due even at 07:00. ``now`` is the real clock the outbox
-    uses for attempts and backoff (``at`` may be any instant).
+    uses for leases, attempts and backoff (``at`` may be any instant): a run killed mid-send
+    leaves one row leased, which the next run (or any drainer) sends once its lease is over.
     """
     if name not in jobs.PLANNERS:
         raise ValueError(f"unknown job {name!r}; one of {', '.join(jobs.NAMES)}")
@@ -97,29 +104,50 @@ def run_job(
         if result.error:
             report.errors.append(f"{ws.team_id}: {result.error}")
     workspace_id = targets[0].id if team_id is not None else None
-    report.add_drain(drain(engine, sender, now=now, workspace_id=workspace_id))
+    report.add_drain(
+        drain(
+            engine,
+            sender,
+            now=now,
+            workspace_id=workspace_id,
+            lease=lease,
+            backoff_base=backoff_base,
+        )
+    )
+    with session_scope(engine, readonly=True) as session:
+        report.in_flight = outbox.in_flight(session, now=now(), workspace_id=workspace_id)
+        report.next_attempt = outbox.next_due(session, workspace_id=workspace_id)
     return report
 
 
 class Ticker:
     """The per-process tick: which (workspace, job) slots this process has run already."""
 
-    def __init__(self, engine: Engine, sender: Sender, *, now: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        engine: Engine,
+        sender: Sender,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        wake: Callable[[], None] | None = None,
+    ):
         self.engine = engine
         self.sender = sender
         self.now = now
+        self.wake = wake
         self.done: dict[tuple[int, str], str] = {}
         self._lock = threading.Lock()
 
     def tick(self, at: datetime | None = None, *, send: bool = True) -> list[RunReport]:
-        """Run every job whose slot came up since the last tick, then (``send``) drain.
+        """Run every job whose slot came up since the last tick, then send: drain here
+        (``send``), or wake the process's drainer.
 
-        The scheduler ticks with ``send=False`` and drains in a job of its own, so a long
-        drain (thousands of first-time warnings paced at Slack's one message per second per
+        The scheduler ticks with ``send=False`` and lets its drainer send, so a long drain
+        (thousands of first-time warnings paced at Slack's one message per second per
         channel) never holds up the next minute's planning.
         """
         if not self._lock.acquire(blocking=False):
-            return []  # the previous tick is still draining
+            return []  # the previous tick is still running
         try:
             at = at or self.now()
             reports = []
@@ -139,6 +167,8 @@ class Ticker:
                     reports.append(report)
             if send:
                 reports.append(self.drain())
+            elif self.wake is not None and any(r.recorded for r in reports):
+                self.wake()
             return reports
         except Exception:  # the scheduler thread must survive a bad tick (db down, …)
             log.exception("scheduler tick failed")
@@ -161,15 +191,17 @@ def start(
     *,
     engine: Engine | None = None,
     sender: Sender | None = None,
+    drainer: Drainer | None = None,
     tick_seconds: float = TICK_SECONDS,
-    drain_seconds: float = DRAIN_SECONDS,
     blocking: bool = False,
 ):
     """Start the scheduler: a ``BackgroundScheduler`` (or a blocking one) that plans every
-    minute (``tick_seconds``) and drains the outbox every few seconds (``drain_seconds``).
+    minute (``tick_seconds``) and wakes ``drainer`` when it recorded posts.
 
-    Give ``settings`` (the engine and a Slack sender are made from it) or ``engine`` and
-    ``sender``. The first tick runs at once, so a restart catches up what it missed.
+    Inside the app, pass the app's ``drainer``. Alone (``salesbot scheduler``, the console),
+    give ``settings`` (the engine and a Slack sender are made from it) or ``engine`` and
+    ``sender``, and a drainer of its own is started (``scheduler.drainer``). The first tick
+    runs at once, so a restart catches up what it missed.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -179,11 +211,16 @@ def start(
         from storage.db import make_engine
 
         engine = make_engine(settings.database_url)
-    if sender is None:
-        from scheduler.delivery import SlackSender
+    if drainer is None:
+        if sender is None:
+            from bot.sender import SlackSender
 
-        sender = SlackSender.from_settings(settings)
-    ticker = Ticker(engine, sender)
+            sender = SlackSender.from_settings(settings, pace=settings.slack_pace)
+        options = {}
+        if settings is not None:
+            options = {"lease": settings.outbox_lease, "backoff_base": settings.outbox_backoff}
+        drainer = Drainer(engine, sender, **options).start()
+    ticker = Ticker(engine, drainer.sender, wake=drainer.wake)
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(timezone=UTC)
     scheduler.add_job(
@@ -196,17 +233,8 @@ def start(
         misfire_grace_time=max(1, int(tick_seconds)),
         next_run_time=datetime.now(UTC),
     )
-    scheduler.add_job(
-        ticker.drain,
-        IntervalTrigger(seconds=drain_seconds, timezone=UTC),
-        id="salesbot-drain",
-        name="salesbot outbox drain",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(drain_seconds)),
-        next_run_time=datetime.now(UTC),
-    )
     scheduler.ticker = ticker  # for tests
+    scheduler.drainer = drainer
     log.info("scheduler started: ticking every %ss", tick_seconds)
     scheduler.start()
     return scheduler

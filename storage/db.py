@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///salesbot.db"
+CONNECT_TIMEOUT = 2  # seconds (PostgreSQL)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -36,7 +37,19 @@ def make_engine(url: str = DEFAULT_URL, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
-    return sa.create_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", 2)
+    # A database that does not answer must not hold a slash command past Slack's 3 seconds.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
+    return sa.create_engine(url, connect_args=connect_args, **kwargs)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached or would not answer (down, restarting, refusing
+    connections, a pool exhausted, SQLite's file locked past the busy timeout): the error is
+    about where the data lives, not about what was asked."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

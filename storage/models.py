@@ -181,6 +181,8 @@ class Deal(SQLModel, table=True):
     snoozed_until: date | None = None
     thread_channel: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32, index=True)
+    # The card's permalink, stored when the card is posted: /deal show links it from the ack.
+    thread_permalink: str | None = Field(default=None, max_length=500)
     version: int = 0
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -264,11 +266,23 @@ class SlackEvent(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """Every scheduled post is recorded before it is sent; ``key`` makes it once-only."""
+    """Every post is recorded before it is sent; ``key`` makes it once-only (storage.outbox)."""
 
-    __table_args__ = (sa.Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_pending", "status", "next_attempt_at"),
+        # One deal's posts go out in order: the earlier unsent rows of a deal, by id.
+        sa.Index("ix_outbox_deal", "deal_id", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
+    deal_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("deal.id", name="fk_outbox_deal_id_deal", ondelete="CASCADE"),
+            nullable=True,
+        ),
+    )
     key: str = Field(unique=True, max_length=255)
     job: str = Field(max_length=32)
     target: str = Field(max_length=64)

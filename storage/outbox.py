@@ -1,4 +1,4 @@
-"""The outbox: every scheduled post is recorded here before it is sent.
+"""The outbox: every post after an ack, and every scheduled post, is recorded here first.
 
 Life of a row::
 
@@ -9,14 +9,23 @@ Life of a row::
 
 - ``key`` is unique: ``job:workspace:target:period``. :func:`enqueue` inserts with
   ``ON CONFLICT DO NOTHING``, so a repeated run, a restart or a second process cannot
-  record the same post twice.
-- :func:`claim_pending` hands out due rows and leases them (``status='sending'``,
-  ``next_attempt_at = now + lease``) in a short transaction; the caller sends *after*
-  committing it, so no database lock is held across a Slack call. On PostgreSQL the select
-  uses ``FOR UPDATE SKIP LOCKED`` so several processes drain concurrently, each row going to
-  one of them; on SQLite ``BEGIN IMMEDIATE`` (storage.db) serialises the claims. A process
-  that dies mid-send leaves a ``sending`` row whose lease runs out and which is then claimed
-  again (at-least-once for that one crash window; Slack has no idempotency key).
+  record the same post twice. A deal's card has the key ``deal:<ws>:d<deal>:card``: one
+  card per deal, ever, whatever retries or races happen upstream.
+- Rows of one deal (``deal_id``) go out **in order**: a row is not claimable while an
+  earlier row (smaller id) of the same deal is pending or sending. A card update therefore
+  waits for the card's own post, in this process or another, instead of posting a second
+  card.
+- :func:`claim_pending` leases rows (``status='sending'``, ``next_attempt_at = now +
+  lease``) in a short transaction; the caller sends *after* committing it, so no database
+  lock is held across a Slack call. Callers lease one row at a time, on the real clock: a
+  process killed mid-send leaves exactly one row ``sending``, the others stay pending for
+  the next drain. On PostgreSQL the select uses ``FOR UPDATE SKIP LOCKED`` so several
+  processes drain concurrently, each row going to one of them; on SQLite ``BEGIN
+  IMMEDIATE`` (storage.db) serialises the claims.
+- A row claimed while already ``sending`` lost its lease mid-send (the process died, or the
+  database was unreachable when the result was to be recorded): it comes back with
+  ``recovering=True`` so the sender can look for the message in the channel before posting
+  it again (Slack has no idempotency key; see scheduler.drain).
 - Storage knows nothing of Slack: callers classify errors and call the ``mark_*`` helpers.
 """
 
@@ -30,6 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.models import Outbox
@@ -42,7 +52,7 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=2)  # longer than any one Slack call (15 s timeout) plus pacing
 BACKOFF_BASE = 5.0  # seconds; doubled per attempt
 BACKOFF_MAX = 3600.0  # an hour between tries at most, forever: nothing is dropped
 KEY_MAX = 255
@@ -74,6 +84,7 @@ def enqueue(
     period: str,
     payload: dict[str, Any],
     now: datetime | None = None,
+    deal_id: int | None = None,
 ) -> bool:
     """Record a post unless its key is taken. True when this call inserted it."""
     now = now or utcnow()
@@ -82,6 +93,7 @@ def enqueue(
         _insert(session)
         .values(
             workspace_id=workspace_id,
+            deal_id=deal_id,
             key=key,
             job=job,
             target=target,
@@ -104,19 +116,22 @@ def enqueue_many(
     *,
     workspace_id: int,
     job: str,
-    rows: list[tuple[str, str, dict[str, Any]]],
+    rows: list[tuple],
     now: datetime | None = None,
     batch: int = 500,
 ) -> set[str]:
-    """Record many posts ``(target, period, payload)`` at once; returns the keys inserted now.
+    """Record many posts ``(target, period, payload[, deal_id])`` at once; returns the keys
+    inserted now.
 
     The same ``ON CONFLICT DO NOTHING`` as :func:`enqueue`, in multi-row statements: a big
-    workspace's first stall-warning run records tens of thousands of posts.
+    workspace's first stall-warning run records tens of thousands of posts. Rows keep their
+    order within a deal (ids are assigned in the order given).
     """
     now = now or utcnow()
     values = [
         {
             "workspace_id": workspace_id,
+            "deal_id": deal_id,
             "key": outbox_key(job=job, workspace_id=workspace_id, target=target, period=period),
             "job": job,
             "target": target,
@@ -127,11 +142,14 @@ def enqueue_many(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for target, period, payload in rows
+        for target, period, payload, deal_id in (_with_deal(row) for row in rows)
     ]
-    # One row per key, in key order: concurrent writers then take the unique index's locks
-    # in the same order and cannot deadlock each other.
-    values = sorted({v["key"]: v for v in reversed(values)}.values(), key=lambda v: v["key"])
+    # One row per key (the first wins). Rows of deals keep the order given: their ids decide
+    # the order they are sent in. Scheduled posts (no deal) go in key order, so concurrent
+    # planners take the unique index's locks in the same order and cannot deadlock.
+    values = list({v["key"]: v for v in reversed(values)}.values())[::-1]
+    if all(v["deal_id"] is None for v in values):
+        values.sort(key=lambda v: v["key"])
     inserted: set[str] = set()
     for i in range(0, len(values), batch):
         stmt = (
@@ -142,6 +160,10 @@ def enqueue_many(
         )
         inserted.update(session.execute(stmt).scalars())
     return inserted
+
+
+def _with_deal(row: tuple) -> tuple:
+    return row if len(row) == 4 else (*row, None)
 
 
 @dataclass(frozen=True)
@@ -156,22 +178,43 @@ class Claimed:
     period: str
     payload: dict[str, Any]
     attempts: int
+    deal_id: int | None = None
+    created_at: datetime | None = None
+    recovering: bool = False  # it was being sent when its lease ran out: maybe it went out
+
+
+UNSENT = (PENDING, SENDING)
+
+
+def _first_of_its_deal():
+    """No earlier unsent row of the same deal: this row is the head of the deal's queue."""
+    earlier = aliased(Outbox)
+    return sa.or_(
+        Outbox.deal_id.is_(None),
+        ~sa.exists().where(
+            earlier.deal_id == Outbox.deal_id,
+            earlier.id < Outbox.id,
+            earlier.status.in_(UNSENT),
+        ),
+    )
 
 
 def claim_pending(
     session: Session,
     *,
     now: datetime,
-    limit: int = 50,
+    limit: int = 1,
     lease: timedelta = LEASE,
     workspace_id: int | None = None,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due rows, oldest first. Commit before sending."""
+    """Lease up to ``limit`` due rows, oldest first, never two rows of one deal. Commit
+    before sending. ``now`` is the real clock: the lease is a promise about real time."""
     query = (
         select(Outbox)
         .where(
-            Outbox.status.in_([PENDING, SENDING]),  # a SENDING row here lost its lease
+            Outbox.status.in_(UNSENT),  # a SENDING row here lost its lease
             Outbox.next_attempt_at <= now,
+            _first_of_its_deal(),
         )
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
@@ -183,8 +226,9 @@ def claim_pending(
     rows = list(session.exec(query))
     claimed = []
     for row in rows:
-        if row.status == SENDING:
-            log.warning("outbox %s: lease expired mid-send, sending again", row.key)
+        recovering = row.status == SENDING
+        if recovering:
+            log.warning("outbox %s: lease expired mid-send; checking before sending", row.key)
         row.status = SENDING
         row.next_attempt_at = now + lease
         session.add(row)
@@ -198,6 +242,9 @@ def claim_pending(
                 period=row.period,
                 payload=json.loads(row.payload),
                 attempts=row.attempts,
+                deal_id=row.deal_id,
+                created_at=row.created_at,
+                recovering=recovering,
             )
         )
     session.flush()
@@ -225,10 +272,12 @@ def mark_sent(
     session.flush()
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+def backoff(
+    attempts: int, retry_after: float | None = None, base: float | None = None
+) -> timedelta:
     """Exponential backoff (5 s, 10 s, 20 s … capped at an hour), never sooner than
-    Slack's ``Retry-After``."""
-    delay = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    Slack's ``Retry-After``. ``base`` replaces the 5 s (tests, impatient staging)."""
+    delay = min((base or BACKOFF_BASE) * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
     if retry_after is not None:
         delay = max(delay if attempts > 3 else 0.0, float(retry_after))
     return timedelta(seconds=delay)
@@ -241,13 +290,14 @@ def mark_retry(
     error: str,
     now: datetime,
     retry_after: float | None = None,
+    base: float | None = None,
 ) -> datetime:
     """A transient failure: back to pending, tried again later. Returns the next attempt."""
     row = _row(session, outbox_id)
     row.attempts += 1
     row.status = PENDING
     row.last_error = error[:ERROR_MAX]
-    row.next_attempt_at = now + backoff(row.attempts, retry_after)
+    row.next_attempt_at = now + backoff(row.attempts, retry_after, base)
     session.add(row)
     session.flush()
     return row.next_attempt_at
@@ -279,11 +329,46 @@ def get_by_key(session: Session, key: str) -> Outbox | None:
     return session.exec(select(Outbox).where(Outbox.key == key)).first()
 
 
-def next_due(session: Session) -> datetime | None:
+def next_due(session: Session, *, workspace_id: int | None = None) -> datetime | None:
     """When the earliest unsent row becomes due (None: nothing left to send)."""
-    return session.exec(
-        select(sa.func.min(Outbox.next_attempt_at)).where(Outbox.status.in_([PENDING, SENDING]))
-    ).one()
+    query = select(sa.func.min(Outbox.next_attempt_at)).where(Outbox.status.in_(UNSENT))
+    if workspace_id is not None:
+        query = query.where(Outbox.workspace_id == workspace_id)
+    return session.exec(query).one()
+
+
+def in_flight(session: Session, *, now: datetime, workspace_id: int | None = None) -> int:
+    """Rows leased by a sender whose lease has not run out yet (being sent, or the sender
+    died and the row waits for its lease to end)."""
+    query = (
+        select(sa.func.count())
+        .select_from(Outbox)
+        .where(Outbox.status == SENDING, Outbox.next_attempt_at > now)
+    )
+    if workspace_id is not None:
+        query = query.where(Outbox.workspace_id == workspace_id)
+    return session.exec(query).one()
+
+
+#: Jobs whose sent rows are history once sent: replies, updates, DMs of commands. Scheduled
+#: jobs keep theirs, because their keys are what stops a second warning for one episode.
+PRUNABLE_JOBS = ("deal", "reply", "chart")
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Forget sent rows of interactive posts older than ``before`` (never a card: its row
+    is what makes a deal's card once-only)."""
+    result = session.execute(
+        sa.delete(Outbox)
+        .where(
+            Outbox.status == SENT,
+            Outbox.sent_at < before,
+            Outbox.job.in_(PRUNABLE_JOBS),
+            ~Outbox.key.endswith(":card"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def counts(session: Session, *, workspace_id: int | None = None) -> dict[str, int]:

@@ -88,8 +88,14 @@ def test_migration_0002_fills_in_the_stays_moves_would_have_written(engine):
         assert current_revision(engine) == "0001"
     finally:
         upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == _head(config)
     assert _stays(engine) == written
+
+
+def _head(config) -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_a_rebuilt_index_gets_planner_statistics_where_the_database_has_them(engine):

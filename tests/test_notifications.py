@@ -56,10 +56,10 @@ def test_a_stall_warning_says_stage_days_threshold_and_offers_move_and_snooze(lo
     assert problems([message]) == []
     assert "D7" in message.text and "Contact" in message.text
     actions = next(b for b in message.blocks if b["type"] == "actions")
-    assert actions["block_id"] == "deal:7"
+    assert actions["block_id"] == "deal:D7"  # the deal's number (bot.payloads)
     move, snooze = actions["elements"]
     assert [o["value"] for o in move["options"]] == ["2", "3"]  # not the stage it is in
-    assert [o["value"] for o in snooze["options"]] == ["7:1", "7:3", "7:7", "7:14"]
+    assert [o["value"] for o in snooze["options"]] == ["D7:1", "D7:3", "D7:7", "D7:14"]
     body = " ".join(b["text"]["text"] for b in message.blocks if b["type"] == "section")
     assert "&lt;7&gt; &amp; co" in body  # a title cannot inject mrkdwn
 

@@ -24,6 +24,7 @@ from storage.models import Role
 from tests import factories as f
 from tests.factories import T0
 from tests.fakeslack.blockkit import validate_message
+from views import chart_specs
 from views.text import render
 
 DAY = timedelta(days=1)
@@ -112,9 +113,9 @@ def test_empty_workspace_reports_render_with_dashes(session, ws, boss, locale):
     out = run(c.PipelineMetrics(), ctx)
     text = reply(out)
     assert fmt.EMPTY in text
-    assert out.uploads == []  # nothing moved: no funnel to draw
+    assert out.uploads == ()  # nothing moved: no funnel to draw
     forecast = run(c.PipelineForecast(), ctx)
-    assert forecast.uploads == []
+    assert forecast.uploads == ()
     assert ("No open deals" if locale == "en" else "진행 중인 딜이 없습니다") in reply(forecast)
 
 
@@ -157,7 +158,7 @@ def test_metrics_show_section_2_and_attach_the_funnel(session, ws, boss, busy, l
     assert "@UKIM" in text
     [upload] = out.uploads
     assert upload.filename.endswith(".png")
-    assert_png(upload.content)
+    assert_png(chart_specs.render(upload.chart))
 
 
 def test_metrics_for_a_period_an_owner_and_all_pipelines(session, ws, boss, busy):
@@ -198,7 +199,7 @@ def test_forecast_by_month_with_its_chart(session, ws, boss, busy, locale):
     else:
         assert "2026년 10월" in text and "2026년 12월" in text and "379만 5천원" in text
     [upload] = out.uploads
-    assert_png(upload.content)
+    assert_png(chart_specs.render(upload.chart))
 
 
 def test_forecast_by_quarter_and_many_months(session, ws, boss):

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
+from bot.sender import SlackSender
 from domain import deals
 from domain.pipelines import StageSpec, create_pipeline
 from scheduler import jobs
-from scheduler.delivery import SlackSender
 from scheduler.drain import drain
 from scheduler.runner import run_job
 from storage import outbox
@@ -248,7 +248,7 @@ def test_stall_warnings_reach_the_deal_thread_and_the_owner_once(engine, slack):
     ws_id = setup(engine)
     with session_scope(engine) as s:
         deal = s.exec(deals.select(deals.Deal).where(deals.Deal.title == "Stale ERP")).one()
-        deals.set_card(session=s, deal=deal, channel="CDEALS", ts="1700000000.000009")
+        deals.record_card(session=s, deal_id=deal.id, home=("CDEALS", "1700000000.000009", None))
     for hour in range(3):
         run_job(
             "stall-warnings", engine=engine, sender=sender_for(slack), at=AT + timedelta(hours=hour)
@@ -316,7 +316,7 @@ def test_a_post_claimed_by_a_process_that_died_is_sent_after_its_lease(engine, s
             row.status, row.next_attempt_at = "pending", datetime.now(UTC)
             s.add(row)
     with session_scope(engine) as s:
-        claimed = outbox.claim_pending(s, now=datetime.now(UTC))  # ... and the process dies
+        claimed = outbox.claim_pending(s, now=datetime.now(UTC), limit=3)  # ... then it dies
     assert len(claimed) == 3
     assert drain(engine, sender_for(slack)).sent == 0  # leased: nobody else sends it yet
     assert drain(engine, sender_for(slack), now=later(outbox.LEASE.total_seconds() + 1)).sent == 3
@@ -325,7 +325,7 @@ def test_a_post_claimed_by_a_process_that_died_is_sent_after_its_lease(engine, s
 
 class _Unreachable:
     def post(self, *a, **k):
-        from scheduler.delivery import SendError
+        from scheduler.drain import SendError
 
         raise SendError(retryable=True, error="connection refused")
 

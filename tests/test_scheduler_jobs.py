@@ -40,7 +40,7 @@ def setup(engine, **settings):
         fresh = f.deal(
             s, ws, rep, title="Fresh CRM", amount="5000000", now=LATER - timedelta(days=2)
         )
-        deals.set_card(session=s, deal=stale, channel="CDEALS", ts="1700000000.000001")
+        deals.record_card(session=s, deal_id=stale.id, home=("CDEALS", "1700000000.000001", None))
         return ws.id, {"admin": admin.id, "manager": manager.id, "rep": rep.id}, stale.id, fresh.id
 
 
@@ -324,7 +324,7 @@ def test_the_tick_runs_each_job_once_per_slot_and_picks_up_new_workspaces(engine
     sent = []
 
     class Collect:
-        def post(self, channel, message, thread_ts=None):
+        def post(self, channel, message, thread_ts=None, *, key=""):
             sent.append((channel, message.text))
             return f"{len(sent)}.0"
 

@@ -116,16 +116,13 @@ def test_lead_to_won_deal_with_card_thread_and_timeline(app):
     assert rows == 4  # Contact (converted), Qualification, Meeting, Won
     app.slack.wait_for("chat.update", count=3)
 
+    calls_before = len(app.slack.calls)
     status, reply = app.command("/deal", "show 1")
     assert status == 200
-    shown = wait(
-        lambda: [
-            c
-            for c in app.slack.calls
-            if c.method == "response_url" and "CFO says yes" in str(c.args)
-        ]
-    )
-    assert "fake.slack" in str(shown[-1].args), "the thread's permalink is linked"
+    assert "CFO says yes" in str(reply["blocks"]), "the answer rides in the ack"
+    link = f"https://fake.slack/archives/CDEALS/p{deal.thread_ts.replace('.', '')}"
+    assert link in str(reply["blocks"]), "the thread's permalink, stored with the card"
+    assert [c.method for c in app.slack.calls[calls_before:]] == [], "no Web API call"
 
 
 def _stages(app):

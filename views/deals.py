@@ -73,7 +73,7 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
         b.header(status + title),
         b.fields(items),
         b.context(*context),
-        b.actions(card_actions(data, locale), block_id=f"deal:{deal.id}"),
+        b.actions(card_actions(data, locale), block_id=f"deal:{ref(deal)}"),
     ]
     text = t(
         locale,
@@ -91,7 +91,7 @@ def stage_options(stages: list[Stage], locale: str) -> list[dict[str, Any]]:
 
 
 def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
-    deal_id = str(data.row.deal.id)
+    deal_id = ref(data.row.deal)  # buttons carry the deal's number (bot.payloads)
     options = stage_options(data.stages, locale)
     current = next((o for o in options if o["value"] == str(data.row.stage.id)), None)
     return [

@@ -6,18 +6,18 @@ from enum import StrEnum
 
 
 class Action(StrEnum):
-    # deal card and notifications; value = deal id
-    deal_stage = "deal.stage"  # static_select; option value = stage id
+    # deal card and notifications; value = "D<deal number>" (bot.payloads reads them)
+    deal_stage = "deal.stage"  # static_select in block "deal:D<number>"; option = stage id
     deal_won = "deal.won"
     deal_lost = "deal.lost"
     deal_note = "deal.note"
-    deal_snooze = "deal.snooze"  # static_select; option value = "<deal id>:<days>"
+    deal_snooze = "deal.snooze"  # static_select; option value = "D<number>:<days>"
     deal_show = "deal.show"
     # ambiguous references: value = JSON {"cmd": "/deal", "text": "..."} re-run with the number
     pick = "pick"
     # help buttons: value = "/deal new" etc.
     help_run = "help.run"
-    lead_convert = "lead.convert"
+    lead_convert = "lead.convert"  # value = "L<lead number>"
 
 
 class View(StrEnum):

@@ -142,7 +142,7 @@ def deal_lost(deal, locale: str) -> dict[str, Any]:
         t(locale, "modal.lost.submit"),
         blocks,
         locale,
-        {"deal_id": deal.id},
+        {"deal": deal.number},
     )
 
 
@@ -157,7 +157,7 @@ def deal_note(deal, locale: str) -> dict[str, Any]:
         t(locale, "modal.save"),
         blocks,
         locale,
-        {"deal_id": deal.id},
+        {"deal": deal.number},
     )
 
 

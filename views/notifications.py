@@ -137,7 +137,7 @@ def stall_warning(
 ) -> Message:
     """One stalled deal: stage, days in stage vs threshold, move and snooze selects.
 
-    The actions block's ``block_id`` is ``deal:<id>`` so the stage select (option value =
+    The actions block's ``block_id`` is ``deal:D<number>`` so the stage select (option value =
     stage id, as :class:`views.ids.Action` documents) can tell which deal it moves.
     """
     business = status.business_days
@@ -170,7 +170,9 @@ def stall_warning(
         b.option(name, str(stage_id)) for stage_id, name in stages if stage_id != deal.stage_id
     ]
     snooze_options = [
-        b.option(t(locale, "scheduler.stall.snooze_option", days=days(n, locale)), f"{deal.id}:{n}")
+        b.option(
+            t(locale, "scheduler.stall.snooze_option", days=days(n, locale)), f"D{deal.number}:{n}"
+        )
         for n in SNOOZE_DAYS
     ]
     elements = []
@@ -188,7 +190,7 @@ def stall_warning(
     blocks = [
         b.section(t(locale, "scheduler.stall.title", deal=_escape(label))),
         b.section(body),
-        b.actions(elements, block_id=f"deal:{deal.id}"),
+        b.actions(elements, block_id=f"deal:D{deal.number}"),
         b.context(t(locale, "scheduler.stall.hint")),
     ]
     return Message(text=text, blocks=blocks)

@@ -1,20 +1,24 @@
-"""``/lead``, ``/deal``, ``/pipeline``: parse, run, ack with the reply, then post.
+"""``/lead``, ``/deal``, ``/pipeline``: parse, run, and deliver (bot.deliver).
 
 The command runs before the ack (a few milliseconds of SQL; commands that only read take no
-write lock), so the reply rides in the ack itself and the user sees it at once; a modal
-opens right after the ack, while the trigger id is fresh; deal cards and thread replies are
-posted after the ack, off Bolt's listener threads. Errors propagate to the app's one error
-handler, which acks with the rendered message.
+write lock), so the reply rides in the ack itself and the user sees it at once; its posts
+were recorded in the outbox with the change and leave as soon as the drainer is woken. A
+modal opens right after the ack, while the trigger id is fresh. Errors propagate to the
+app's one error handler, which acks with the rendered message.
+
+Reports may take longer than Slack waits for an ack: read-only commands get a budget
+(``Deps.ack_budget``); past it the ack says "crunching" and the answer follows through the
+``response_url`` (delivered the same way, failures rendered the same way).
 """
 
 from __future__ import annotations
 
 import re
-from concurrent.futures import TimeoutError
+from concurrent.futures import Future, TimeoutError
+from functools import partial
 
-from bot.reply import as_response, follow_up, with_permalink
+from bot.deliver import Request, deliver, fail, reply
 from commands.dispatch import reads_only, run_command
-from commands.failures import user_message
 from commands.grammar import parse
 from i18n import t
 from views.message import Message
@@ -25,92 +29,34 @@ COMMANDS = re.compile(r"^/(lead|deal|pipeline)$")
 def register(app, deps) -> None:
     @app.command(COMMANDS)
     def slash(ack, body, client, context, respond):
+        request = Request.from_body(body, client=client, respond=respond, ack=ack)
         name = body["command"].lstrip("/")
         text = body.get("text") or ""
-        channel = body.get("channel_id")
         cmd = parse(name, text, today=deps.today(context))
-        readonly = reads_only(cmd)
-        if readonly:
-            # A report over a big pipeline may take longer than Slack waits for an ack: give
-            # it a budget; past it, ack with "crunching" and answer through the response_url.
-            future = deps.readers.submit(compute, deps, context, cmd, name, text, channel)
-            try:
-                outcome, workspace_id, locale = future.result(timeout=deps.ack_budget)
-            except TimeoutError:
-                ack(**as_response(Message(text=t(context["salesbot_locale"], "reports.working"))))
-                future.add_done_callback(
-                    lambda done: deps.later(answer_late, done, deps, context, body, client, respond)
-                )
-                return
-        else:
-            outcome, workspace_id, locale = compute(deps, context, cmd, name, text, channel, False)
-        run_outcome(
-            outcome,
-            ack=ack,
-            client=client,
-            deps=deps,
-            workspace_id=workspace_id,
-            locale=locale,
-            user_id=body["user_id"],
-            channel=channel,
-            trigger_id=body.get("trigger_id"),
-            respond=respond,
-        )
+        work = partial(run_command, cmd=cmd, command=name, text=text)
+        if not reads_only(cmd):
+            deliver(deps.perform(context, request, work), request, wake=deps.wake)
+            return
+        future = deps.readers.submit(deps.perform, context, request, work, readonly=True)
+        try:
+            outcome = future.result(timeout=deps.ack_budget)
+        except TimeoutError:
+            reply(request, Message(text=t(context["salesbot_locale"], "reports.working")))
+            future.add_done_callback(partial(answer_late, request, deps, context))
+            return
+        deliver(outcome, request, wake=deps.wake)
 
 
-def compute(deps, context, cmd, name, text, channel, readonly=True):
-    with deps.acting(context, channel=channel, readonly=readonly) as ctx:
-        outcome = run_command(ctx, cmd, name, text)
-        return outcome, ctx.workspace.id, ctx.locale
-
-
-def answer_late(done, deps, context, body, client, respond) -> None:
-    """The answer that missed the ack, sent through the response_url."""
+def answer_late(request: Request, deps, context, done: Future) -> None:
+    """The answer that missed the ack: through the response_url, like any other."""
     try:
-        outcome, workspace_id, locale = done.result()
+        outcome = done.result()
     except Exception as exc:  # rendered like every other failure, just later
-        text = user_message(exc, context["salesbot_locale"])
-        respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    message = outcome.reply
-    if outcome.permalink_for:
-        message = with_permalink(outcome, client=client, engine=deps.engine, locale=locale)
-    if message is not None:
-        respond(**as_response(message, public=outcome.public, replace=False))
-    follow_up(
-        outcome,
-        client=client,
-        engine=deps.engine,
-        workspace_id=workspace_id,
-        user_id=body["user_id"],
-        channel=body.get("channel_id"),
-    )
-
-
-def run_outcome(
-    outcome, *, ack, client, deps, workspace_id, locale, user_id, channel, trigger_id, respond=None
-):
-    """Ack (with the reply when it is ready), open the modal, then post in the background."""
-    if outcome.reply is not None and not outcome.permalink_for:
-        ack(**as_response(outcome.reply, public=outcome.public))
-    else:
-        ack()
-    if outcome.modal is not None and trigger_id:
-        client.views_open(trigger_id=trigger_id, view=outcome.modal)
-        outcome.modal = None
-    if outcome.permalink_for:
-        message = with_permalink(outcome, client=client, engine=deps.engine, locale=locale)
-        if respond is not None:
-            respond(**as_response(message, replace=False))
-        else:
-            client.chat_postEphemeral(channel=channel, user=user_id, **message.as_kwargs())
-    if outcome.posts or outcome.uploads:
-        deps.later(
-            follow_up,
-            outcome,
-            client=client,
-            engine=deps.engine,
-            workspace_id=workspace_id,
-            user_id=user_id,
-            channel=channel,
+        fail(
+            request,
+            exc,
+            context["salesbot_locale"],
+            by_dm=partial(deps.dm, context, request.user_id),
         )
+        return
+    deliver(outcome, request, wake=deps.wake)

@@ -1,51 +1,87 @@
 """Modal submissions: read the fields, run the same handlers, answer errors on the field.
 
-A field that does not parse, or a domain error that belongs to a field (an unknown stage,
-an amount out of range), comes back with ``response_action: errors`` so the modal stays open
-with the message under that field. The person's answer then happens where they look: the
-deal card in the deals channel, or a DM from the app for pipeline and settings changes.
+One wrapper, :func:`field_errors`, turns a field that does not parse, or a domain error that
+belongs to a field (an unknown stage, an amount out of range), into ``response_action:
+errors`` so the modal stays open with the message under that field; anything else goes to
+the app's one error handler. The person's answer then happens where they look: the deal card
+in the deals channel, or a DM from the app (recorded in the outbox with the change).
+``private_metadata`` is parsed at the edge (bot.payloads.ModalMeta): a hostile value reads as
+empty, and a deal it does not name is "not found".
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 
-from bot.reply import follow_up
+from bot.deliver import Request, deliver
+from bot.listeners.actions import deal_ref
+from bot.payloads import ModalMeta
 from commands import forms
 from commands import types as c
 from commands.failures import user_message
 from commands.handlers import run
+from commands.outcome import Outcome
 from domain import pipelines as pipeline_ops
 from domain import settings as settings_ops
 from domain.errors import NotFound, SalesbotError
 from domain.refs import stages_of
 from i18n import t
-from storage.models import Deal, Pipeline
+from storage.models import Pipeline
 from views.ids import View
+from views.message import Message
 
 log = logging.getLogger(__name__)
 
 
-def _meta(view: dict) -> dict:
-    try:
-        return json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-
-
-def _deal(ctx, meta: dict) -> Deal:
-    deal = ctx.session.get(Deal, int(meta.get("deal_id") or 0))
-    if deal is None or deal.workspace_id != ctx.workspace.id:
-        raise NotFound("deal.not_found_number", number=meta.get("deal_id"))
-    return deal
-
-
 def _first_block(view: dict) -> str:
-    for block in view.get("blocks", []):
-        if block.get("type") == "input":
-            return block["block_id"]
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("type") == "input":
+            return str(block.get("block_id") or "")
     return ""
+
+
+def field_errors(default_field=None):
+    """Wrap a view-submission listener: FieldErrors and domain errors become field errors
+    (on the field the error belongs to, else ``default_field(exc)``, else the first input)."""
+
+    def wrap(listener):
+        @functools.wraps(listener)
+        def wrapped(ack, body, view, client, context):
+            try:
+                return listener(ack, body, view, client, context)
+            except forms.FieldErrors as err:
+                ack(response_action="errors", errors=err.errors)
+            except SalesbotError as exc:
+                field = forms.field_for(exc) or (default_field(exc) if default_field else None)
+                text = user_message(exc, context.get("salesbot_locale"))[: forms.ERROR_LIMIT]
+                ack(response_action="errors", errors={field or _first_block(view): text})
+
+        return wrapped
+
+    return wrap
+
+
+def _values(view: dict) -> dict:
+    state = view.get("state") if isinstance(view.get("state"), dict) else {}
+    values = state.get("values")
+    return values if isinstance(values, dict) else {}
+
+
+def form_command(kind: str, meta: ModalMeta, values: dict, ctx):
+    if kind == View.deal_new:
+        return forms.deal_new(values, locale=ctx.locale, today=ctx.today())
+    if kind == View.lead_new:
+        return forms.lead_new(values, locale=ctx.locale)
+    ref = deal_ref(ctx, meta.deal_key)
+    if kind == View.deal_lost:
+        return c.DealLost(ref, forms.lost_reason(values))
+    return c.DealNote(ref, forms.note_text(values, locale=ctx.locale))
+
+
+def _pipeline_field(exc: SalesbotError) -> str:
+    names = ("pipeline.name_taken", "pipeline.name_too_long", "pipeline.name_required")
+    return "name" if exc.key in names else "stages"
 
 
 def register(app, deps) -> None:
@@ -53,112 +89,70 @@ def register(app, deps) -> None:
     @app.view(View.lead_new)
     @app.view(View.deal_lost)
     @app.view(View.deal_note)
+    @field_errors()
     def on_command_form(ack, body, view, client, context):
-        meta = _meta(view)
-        values = view["state"]["values"]
-        locale = context.get("salesbot_locale", "en")
-        user_id = body["user"]["id"]
-        try:
-            with deps.acting(context, channel=meta.get("channel")) as ctx:
-                locale = ctx.locale
-                workspace_id = ctx.workspace.id
-                kind = view["callback_id"]
-                if kind == View.deal_new:
-                    cmd = forms.deal_new(values, locale=locale, today=ctx.today())
-                elif kind == View.lead_new:
-                    cmd = forms.lead_new(values, locale=locale)
-                elif kind == View.deal_lost:
-                    deal = _deal(ctx, meta)
-                    cmd = c.DealLost(c.DealRef(number=deal.number), forms.lost_reason(values))
-                else:
-                    deal = _deal(ctx, meta)
-                    cmd = c.DealNote(
-                        c.DealRef(number=deal.number), forms.note_text(values, locale=locale)
-                    )
-                outcome = run(cmd, ctx)
-        except forms.FieldErrors as err:
-            ack(response_action="errors", errors=err.errors)
-            return
-        except Exception as exc:
-            field = forms.field_for(exc) if isinstance(exc, SalesbotError) else None
-            ack(
-                response_action="errors",
-                errors={field or _first_block(view): user_message(exc, locale)[:2000]},
-            )
-            return
+        meta = ModalMeta.parse(view.get("private_metadata"))
+        values = _values(view)
+        request = Request.from_body(body, client=client)
+        request.channel_id = meta.channel
+
+        def work(ctx) -> Outcome:
+            outcome = run(form_command(view["callback_id"], meta, values, ctx), ctx)
+            # The card and its thread tell the team; the person hears back there too.
+            return Outcome(posts=outcome.posts) if outcome.posts else outcome
+
+        outcome = deps.perform(context, request, work)
         ack()
-        if outcome.reply is not None and not outcome.posts:
-            client.chat_postMessage(channel=user_id, **outcome.reply.as_kwargs())
-        follow_up(
-            outcome,
-            client=client,
-            engine=deps.engine,
-            workspace_id=workspace_id,
-            user_id=user_id,
-            channel=meta.get("channel") or user_id,
-        )
+        deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.pipeline_edit)
+    @field_errors(_pipeline_field)
     def on_pipeline(ack, body, view, client, context):
-        meta = _meta(view)
-        values = view["state"]["values"]
-        locale = context.get("salesbot_locale", "en")
-        try:
-            with deps.acting(context) as ctx:
-                locale = ctx.locale
-                pipeline = None
-                existing = []
-                if meta.get("pipeline_id"):
-                    pipeline = ctx.session.get(Pipeline, int(meta["pipeline_id"]))
-                    if pipeline is None or pipeline.workspace_id != ctx.workspace.id:
-                        raise NotFound("pipeline.not_found", text="?", names="")
-                    existing = stages_of(session=ctx.session, pipeline_id=pipeline.id)
-                name, specs = forms.pipeline_form(values, locale=locale, existing=existing)
-                if pipeline is None:
-                    pipeline = pipeline_ops.create_pipeline(
-                        session=ctx.session, actor=ctx.member, name=name, stages=specs
-                    )
-                else:
-                    pipeline_ops.edit_pipeline(
-                        session=ctx.session,
-                        actor=ctx.member,
-                        pipeline=pipeline,
-                        name=name,
-                        stages=specs,
-                    )
-                done = t(locale, "pipeline.saved", name=name, count=len(specs))
-        except forms.FieldErrors as err:
-            ack(response_action="errors", errors=err.errors)
-            return
-        except Exception as exc:
-            names = ("pipeline.name_taken", "pipeline.name_too_long", "pipeline.name_required")
-            field = "name" if getattr(exc, "key", "") in names else "stages"
-            ack(response_action="errors", errors={field: user_message(exc, locale)[:2000]})
-            return
+        meta = ModalMeta.parse(view.get("private_metadata"))
+        values = _values(view)
+        request = Request.from_body(body, client=client)
+
+        def work(ctx) -> Outcome:
+            pipeline, existing = None, []
+            if meta.pipeline_id is not None:
+                pipeline = ctx.session.get(Pipeline, meta.pipeline_id)
+                if pipeline is None or pipeline.workspace_id != ctx.workspace.id:
+                    raise NotFound("pipeline.not_found", text="?", names="")
+                existing = stages_of(session=ctx.session, pipeline_id=pipeline.id)
+            name, specs = forms.pipeline_form(values, locale=ctx.locale, existing=existing)
+            if pipeline is None:
+                pipeline_ops.create_pipeline(
+                    session=ctx.session, actor=ctx.member, name=name, stages=specs
+                )
+            else:
+                pipeline_ops.edit_pipeline(
+                    session=ctx.session,
+                    actor=ctx.member,
+                    pipeline=pipeline,
+                    name=name,
+                    stages=specs,
+                )
+            text = t(ctx.locale, "pipeline.saved", name=name, count=len(specs))
+            return Outcome(reply=Message(text=text))
+
+        outcome = deps.perform(context, request, work)
         ack()
-        client.chat_postMessage(channel=body["user"]["id"], text=done)
+        deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.settings)
+    @field_errors(lambda exc: "timezone")
     def on_settings(ack, body, view, client, context):
-        values = view["state"]["values"]
-        locale = context.get("salesbot_locale", "en")
-        try:
-            with deps.acting(context) as ctx:
-                locale = ctx.locale
-                form = forms.settings_form(values, locale=locale)
-                settings_ops.update_settings(
-                    session=ctx.session, actor=ctx.member, workspace=ctx.workspace, form=form
-                )
-                locale = ctx.locale
-        except forms.FieldErrors as err:
-            ack(response_action="errors", errors=err.errors)
-            return
-        except Exception as exc:
-            field = (forms.field_for(exc) if isinstance(exc, SalesbotError) else None) or "timezone"
-            ack(response_action="errors", errors={field: user_message(exc, locale)[:2000]})
-            return
+        values = _values(view)
+        request = Request.from_body(body, client=client)
+
+        def work(ctx) -> Outcome:
+            form = forms.settings_form(values, locale=ctx.locale)
+            settings_ops.update_settings(
+                session=ctx.session, actor=ctx.member, workspace=ctx.workspace, form=form
+            )
+            return Outcome(reply=Message(text=t(ctx.locale, "workspace.settings_saved")))
+
+        outcome = deps.perform(context, request, work)
         ack()
-        deps.forget(context.get("team_id") or body["user"].get("team_id") or "")
-        client.chat_postMessage(
-            channel=body["user"]["id"], text=t(locale, "workspace.settings_saved")
-        )
+        deps.forget(context.get("team_id") or "")
+        deliver(outcome, request, wake=deps.wake)

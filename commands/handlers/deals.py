@@ -43,6 +43,28 @@ def card_message(ctx: Ctx, deal) -> Message:
     return dv.card(data, ctx.workspace, ctx.workspace.locale)
 
 
+def home_of(deal) -> tuple[str, str] | None:
+    """The deal's card (channel, ts), when it has one."""
+    return (deal.thread_channel, deal.thread_ts) if deal.thread_ts else None
+
+
+def card_channel(ctx: Ctx) -> str | None:
+    """Where a deal's card goes: the deals channel, else the channel the command came from."""
+    return ctx.workspace.deals_channel or ctx.channel_id
+
+
+def thread_post(ctx: Ctx, deal, line: str) -> Post:
+    """A reply in the deal's thread (carrying the card, should the deal still have none)."""
+    return Post(
+        PostKind.thread,
+        Message(text=line),
+        deal_id=deal.id,
+        channel=card_channel(ctx),
+        home=home_of(deal),
+        card=None if home_of(deal) else card_message(ctx, deal),
+    )
+
+
 def announce(ctx: Ctx, change: deals.Change, *, new: bool = False) -> Outcome:
     """A change is confirmed to the actor and told to the team: the card and its thread."""
     ws_locale = ctx.workspace.locale
@@ -53,13 +75,28 @@ def announce(ctx: Ctx, change: deals.Change, *, new: bool = False) -> Outcome:
         company_ids = [v for v in fields.get("company", ()) if v]
         for company_id in company_ids:
             extra[("company", company_id)] = ctx.session.get(Company, company_id).name
-    card = card_message(ctx, change.deal)
-    posts = [Post(PostKind.card if new else PostKind.card_update, card, deal_id=change.deal.id)]
+    deal = change.deal
+    card = Post(
+        PostKind.card if new else PostKind.card_update,
+        card_message(ctx, deal),
+        deal_id=deal.id,
+        channel=card_channel(ctx),
+        home=home_of(deal),
+    )
+    posts = [card]
     if not new:
         line = dv.change_text(change, ws_locale, extra)
-        posts.append(Post(PostKind.thread, Message(text=line), deal_id=change.deal.id))
+        posts.append(
+            Post(
+                PostKind.thread,
+                Message(text=line),
+                deal_id=deal.id,
+                channel=card_channel(ctx),
+                home=home_of(deal),
+            )
+        )
     mine = dv.change_text(change, ctx.locale, extra)
-    return Outcome(reply=Message(text=mine), posts=posts)
+    return Outcome(reply=Message(text=mine), posts=tuple(posts))
 
 
 @handles(c.DealNew)
@@ -88,7 +125,12 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
 def move(cmd: c.DealMove, ctx: Ctx) -> Outcome:
     deal = resolve_deal(ctx, cmd.deal)
     change = deals.move_deal(
-        session=ctx.session, actor=ctx.member, deal=deal, stage_text=cmd.stage.text, now=ctx.now()
+        session=ctx.session,
+        actor=ctx.member,
+        deal=deal,
+        stage_text=cmd.stage.text,
+        stage_id=cmd.stage.id,
+        now=ctx.now(),
     )
     return announce(ctx, change)
 
@@ -157,7 +199,7 @@ def note(cmd: c.DealNote, ctx: Ctx) -> Outcome:
     line = dv.change_text(change, ctx.workspace.locale, {})
     return Outcome(
         reply=Message(text=dv.change_text(change, ctx.locale, {})),
-        posts=[Post(PostKind.thread, Message(text=line), deal_id=deal.id)],
+        posts=(thread_post(ctx, change.deal, line),),
     )
 
 
@@ -181,9 +223,9 @@ def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
     data = deal_reads.card(session=ctx.session, workspace=ctx.workspace, deal=deal, now=ctx.now())
     activities = deals.timeline(session=ctx.session, deal=deal, limit=8)
     members = members_by_id(ctx, [a.author_id for a in activities])
-    # The permalink needs Slack; the adapter fills it in (see bot.delivery).
-    message = dv.deal_details(data, activities, members, ctx.workspace, ctx.locale, None)
-    return Outcome(reply=message, permalink_for=deal.id)
+    link = deal.thread_permalink  # stored when the card was posted: the reply rides in the ack
+    message = dv.deal_details(data, activities, members, ctx.workspace, ctx.locale, link)
+    return Outcome(reply=message)
 
 
 @handles(c.DealList)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
@@ -69,17 +71,14 @@ def convert(cmd: c.LeadConvert, ctx: Ctx) -> Outcome:
         title=cmd.title,
         close=cmd.close,
     )
-    outcome = announce(ctx, change, new=True)
-    outcome.reply = Message(
-        text=t(
-            ctx.locale,
-            "lead.converted",
-            lead=f"L{lead.number}",
-            ref=f"D{change.deal.number}",
-            title=change.deal.title,
-        )
+    text = t(
+        ctx.locale,
+        "lead.converted",
+        lead=f"L{lead.number}",
+        ref=f"D{change.deal.number}",
+        title=change.deal.title,
     )
-    return outcome
+    return replace(announce(ctx, change, new=True), reply=Message(text=text))
 
 
 @handles(c.LeadList)

@@ -12,15 +12,15 @@ Choices every report shares:
   timezone.
 - **Money** is shown in the workspace currency (deals are assumed to be in it).
 - Replies are ephemeral (reports change nothing). The forecast attaches its chart and the
-  metrics attach the stage-conversion funnel as uploads; the board stays text-only, as it is
-  the command people run most, and its picture goes out with the weekly summary.
+  metrics attach the stage-conversion funnel as uploads to the person's DM (recorded in the
+  outbox as chart specs, drawn when sent: views.chart_specs); the board stays text-only, as
+  it is the command people run most, and its picture goes out with the weekly summary.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
 
 from commands import types as c
 from commands.context import Ctx
@@ -32,7 +32,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.refs import find_pipeline
 from i18n import fmt, t
 from storage.models import Pipeline
-from views import charts
+from views import chart_specs
 from views import reports as rv
 
 DEFAULT_DAYS = 90
@@ -132,11 +132,12 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
         uploads.append(
             Upload(
                 "funnel.png",
-                partial(charts.funnel_png, data.stages, ctx.locale),
                 t(ctx.locale, "reports.funnel.upload_title", name=name),
+                chart_specs.funnel(data.stages, ctx.locale),
+                ctx.member.slack_user_id,
             )
         )
-    return Outcome(reply=message, uploads=uploads)
+    return Outcome(reply=message, uploads=tuple(uploads))
 
 
 @handles(c.PipelineForecast)
@@ -156,10 +157,10 @@ def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
     message = rv.forecast(rows, name=name, by=by, currency=currency, locale=ctx.locale)
     uploads = []
     if rows:
-        png = partial(charts.forecast_png, rows, ctx.locale, currency, by)
+        spec = chart_specs.forecast(rows, ctx.locale, currency, by)
         title = t(ctx.locale, "reports.forecast.upload_title", name=name)
-        uploads.append(Upload(f"forecast-{by}.png", png, title))
-    return Outcome(reply=message, uploads=uploads)
+        uploads.append(Upload(f"forecast-{by}.png", title, spec, ctx.member.slack_user_id))
+    return Outcome(reply=message, uploads=tuple(uploads))
 
 
 @handles(c.PipelinePlan)

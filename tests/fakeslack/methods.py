@@ -74,7 +74,21 @@ def _find(slack: FakeSlack, channel: str, ts: str) -> dict:
     raise SlackError("message_not_found")
 
 
+def _check_metadata(args: dict) -> None:
+    """Slack's message metadata: {"event_type": str, "event_payload": object}."""
+    meta = args.get("metadata")
+    if meta is None:
+        return
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("event_type"), str)
+        or not isinstance(meta.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+
+
 def _check_message(slack: FakeSlack, name: str, args: dict) -> None:
+    _check_metadata(args)
     problems = validate_message(args)
     slack.record_problems(name, problems)
     error = message_error(problems)
@@ -178,6 +192,65 @@ def reactions_add(slack: FakeSlack, args: dict, token: str) -> dict:
         raise SlackError("already_reacted")
     reactions.append({"name": args["name"], "users": [slack.bot_user_id], "count": 1})
     return {"ok": True}
+
+
+# -- history -----------------------------------------------------------------------------------
+def _visible(message: dict, args: dict) -> dict:
+    out = copy.deepcopy(message)
+    if not _truthy(args.get("include_all_metadata")):
+        out.pop("metadata", None)
+    return out
+
+
+def _in_window(message: dict, args: dict) -> bool:
+    ts = float(message["ts"])
+    oldest = float(args.get("oldest") or 0)
+    latest = float(args.get("latest") or 1e12)
+    return oldest <= ts <= latest
+
+
+def _page(items: list[dict], args: dict) -> dict:
+    limit = max(1, min(int(args.get("limit") or 100), 1000))
+    start = int(args.get("cursor") or 0)
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    return {
+        "ok": True,
+        "messages": page,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+@method("conversations.history")
+def conversations_history(slack: FakeSlack, args: dict, token: str) -> dict:
+    """Top-level messages of a channel, newest first (thread replies are not in history)."""
+    _required(args, "channel", error="channel_not_found")
+    channel = _conversation(args["channel"])
+    found = [
+        _visible(m, args)
+        for m in slack.state.messages.get(channel, [])
+        if (m.get("thread_ts") in (None, m["ts"])) and _in_window(m, args)
+    ]
+    found.sort(key=lambda m: float(m["ts"]), reverse=True)
+    return _page(found, args)
+
+
+@method("conversations.replies")
+def conversations_replies(slack: FakeSlack, args: dict, token: str) -> dict:
+    """A thread: its parent, then the replies, oldest first."""
+    _required(args, "channel", error="channel_not_found")
+    _required(args, "ts", error="thread_not_found")
+    channel = _conversation(args["channel"])
+    thread = [
+        _visible(m, args)
+        for m in slack.state.messages.get(channel, [])
+        if (m["ts"] == args["ts"] or m.get("thread_ts") == args["ts"]) and _in_window(m, args)
+    ]
+    if not any(m["ts"] == args["ts"] for m in slack.state.messages.get(channel, [])):
+        raise SlackError("thread_not_found")
+    thread.sort(key=lambda m: float(m["ts"]))
+    return _page(thread, args)
 
 
 # -- conversations / users ----------------------------------------------------------------------

@@ -51,6 +51,14 @@ class _Failure:
 
 
 @dataclass
+class _Delay:
+    method: str
+    seconds: float
+    times: int
+    before: bool  # sleep before answering at all (else: do the work, then answer late)
+
+
+@dataclass
 class _State:
     """Everything reset() clears."""
 
@@ -58,6 +66,7 @@ class _State:
     problems: list[tuple[str, list[str]]] = field(default_factory=list)
     files: list[dict] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
+    delays: list[_Delay] = field(default_factory=list)
     messages: dict[str, list[dict]] = field(default_factory=dict)
     views: dict[str, dict] = field(default_factory=dict)
     uploads: dict[str, dict] = field(default_factory=dict)
@@ -207,6 +216,15 @@ class FakeSlack:
         with self._cond:
             self._state.failures.append(_Failure(method, status, error, retry_after, times, when))
 
+    def slow_next(
+        self, method: str, seconds: float, *, times: int = 1, before: bool = False
+    ) -> None:
+        """Make the next ``times`` calls to ``method`` slow: by default Slack does the work
+        (the message is posted) and answers ``seconds`` later — the window in which a
+        client that dies never learns the message went out; ``before`` waits first."""
+        with self._cond:
+            self._state.delays.append(_Delay(method, seconds, times, before))
+
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open / views.push with this trigger id will answer expired_trigger_id."""
         with self._cond:
@@ -284,10 +302,25 @@ class FakeSlack:
     def handle_api(self, method: str, args: dict, token: str) -> tuple[int, dict, dict]:
         """Returns (status, extra headers, JSON body) and records the call."""
         with self._cond:
+            delay = self._take_delay(method)
+        if delay is not None and delay.before:
+            time.sleep(delay.seconds)
+        with self._cond:
             status, headers, body = self._answer(method, args, token)
             self._state.calls.append(Call(method, args, status, body, time.time(), token))
             self._cond.notify_all()
-            return status, headers, body
+        if delay is not None and not delay.before:
+            time.sleep(delay.seconds)
+        return status, headers, body
+
+    def _take_delay(self, method: str) -> _Delay | None:
+        for delay in self._state.delays:
+            if delay.method == method:
+                delay.times -= 1
+                if delay.times <= 0:
+                    self._state.delays.remove(delay)
+                return delay
+        return None
 
     def _answer(self, method: str, args: dict, token: str) -> tuple[int, dict, dict]:
         if not token:

@@ -1,8 +1,14 @@
-"""How scheduled posts leave the building: a minimal ``Sender`` protocol and its Slack version.
+"""The one way Salesbot's posts reach Slack: :class:`SlackSender` over ``slack_sdk.WebClient``.
 
-The drain (:mod:`scheduler.drain`) only needs three verbs — post a message, find a user's DM
-channel, upload a file — and one error type that says whether trying again can help. Keeping
-the protocol this small lets ``salesbot console`` print the same posts instead of sending them.
+The drainer (:mod:`scheduler.drain`) sends every outbox row through it: deal cards and their
+updates, thread replies, DMs, digests, charts. It has no retry handlers of its own: a 429,
+a 5xx or a network error surfaces as a retryable :class:`scheduler.drain.SendError` and the
+outbox decides when to try again (``Retry-After`` honoured), so no thread sleeps on Slack's
+behalf. Posts to one channel are paced ``pace`` seconds apart (Slack: about one message per
+second per channel).
+
+Every message carries the outbox key in its metadata, so :meth:`SlackSender.find_posted`
+can tell, after a crash in the middle of a send, whether Slack already has it.
 """
 
 from __future__ import annotations
@@ -10,11 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from scheduler.drain import SendError
 from views.message import Message
 
 log = logging.getLogger(__name__)
@@ -30,7 +37,9 @@ PERMANENT_ERRORS = frozenset(
         "invalid_auth",
         "invalid_blocks",
         "invalid_blocks_format",
+        "invalid_metadata_format",
         "is_archived",
+        "message_not_found",
         "missing_scope",
         "msg_too_long",
         "no_text",
@@ -59,29 +68,8 @@ TRANSIENT_ERRORS = frozenset(
         "timeout",
     }
 )
-
-
-class SendError(Exception):
-    """A post Slack did not take. ``retryable`` decides between backoff and giving up."""
-
-    def __init__(self, *, retryable: bool, error: str, retry_after: float | None = None):
-        super().__init__(error)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.error = error
-
-
-class Sender(Protocol):
-    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
-        """Post ``message`` (into ``thread_ts`` when given); returns the new message's ts."""
-
-    def dm_channel(self, user_id: str) -> str:
-        """The id of the bot's DM channel with ``user_id`` (opened if needed)."""
-
-    def upload(
-        self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str
-    ) -> None:
-        """Share a file in ``channel`` (in the thread ``thread_ts`` when given)."""
+METADATA_TYPE = "salesbot_post"
+HISTORY_PAGES = 5  # pages of 200 messages looked through when recovering a post
 
 
 def classify(exc: SlackApiError) -> SendError:
@@ -107,13 +95,7 @@ def classify(exc: SlackApiError) -> SendError:
 
 
 class SlackSender:
-    """:class:`Sender` over ``slack_sdk.WebClient``.
-
-    No retry handlers: a 429 surfaces as a retryable :class:`SendError` and the outbox decides
-    when to try again (``Retry-After`` honoured), so no thread sleeps on Slack's behalf. Posts
-    to one channel are paced ``pace`` seconds apart (Slack: about one message per second per
-    channel), which keeps a digest split into several messages under the limit.
-    """
+    """:class:`scheduler.drain.Sender` over ``slack_sdk.WebClient`` (see the module docstring)."""
 
     def __init__(self, client: WebClient, *, pace: float = 1.0):
         self.client = client
@@ -125,9 +107,9 @@ class SlackSender:
     @classmethod
     def from_settings(cls, settings, *, pace: float = 1.0) -> SlackSender:
         if not settings.bot_token:
-            raise SystemExit("sending scheduled posts needs SLACK_BOT_TOKEN")
+            raise SystemExit("sending posts needs SLACK_BOT_TOKEN")
         client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=15)
-        client.retry_handlers = []  # the outbox owns retries (see the class docstring)
+        client.retry_handlers = []  # the outbox owns retries (see the module docstring)
         return cls(client, pace=pace)
 
     def _wait_turn(self, channel: str) -> None:
@@ -149,19 +131,59 @@ class SlackSender:
         except (SlackClientError, OSError) as exc:  # network trouble: retry later
             raise SendError(retryable=True, error=f"{type(exc).__name__}: {exc}") from exc
 
-    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+    def post(
+        self, channel: str, message: Message, thread_ts: str | None = None, *, key: str = ""
+    ) -> str:
         self._wait_turn(channel)
         args = {"channel": channel, "text": message.text, "blocks": message.blocks}
         if thread_ts:
             args["thread_ts"] = thread_ts
-        response = self._call("chat.postMessage", **args)
-        return response["ts"]
+        if key:
+            args["metadata"] = {"event_type": METADATA_TYPE, "event_payload": {"key": key}}
+        return self._call("chat.postMessage", **args)["ts"]
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
     def dm_channel(self, user_id: str) -> str:
-        if user_id not in self._dms:
-            response = self._call("conversations.open", users=user_id)
-            self._dms[user_id] = response["channel"]["id"]
-        return self._dms[user_id]
+        with self._lock:
+            known = self._dms.get(user_id)
+        if known is None:
+            known = self._call("conversations.open", users=user_id)["channel"]["id"]
+            with self._lock:
+                self._dms[user_id] = known
+        return known
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The message's permalink, or None when Slack cannot tell us now (never fatal)."""
+        try:
+            return self._call("chat.getPermalink", channel=channel, message_ts=ts)["permalink"]
+        except SendError as exc:
+            log.warning("chat.getPermalink failed for %s/%s: %s", channel, ts, exc.error)
+            return None
+
+    def find_posted(
+        self, channel: str, key: str, *, thread_ts: str | None, since: datetime | None
+    ) -> str | None:
+        """The ts of a message we posted with this outbox key, if Slack has it."""
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        args: dict = {"channel": channel, "limit": 200, "include_all_metadata": True}
+        if thread_ts:
+            args["ts"] = thread_ts
+        if since is not None:
+            args["oldest"] = f"{since.timestamp() - 60:.6f}"
+        for _ in range(HISTORY_PAGES):
+            data = self._call(method, **args)
+            for message in data.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == METADATA_TYPE and payload.get("key") == key:
+                    return message.get("ts")
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not data.get("has_more") or not cursor:
+                return None
+            args["cursor"] = cursor
+        return None
 
     def upload(
         self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str

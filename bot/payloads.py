@@ -1,0 +1,142 @@
+"""Slack's payloads, parsed at the edge into small typed values.
+
+Button values, select options, block ids and ``private_metadata`` come back from Slack as
+strings we wrote — or as anything at all from someone who crafts a request with a valid
+signature. Each parser here either returns a typed value or raises
+:class:`domain.errors.NotFound`, so a hostile value is answered "not found" (or ignored), never
+a traceback. Values we write (views/deals.py, views/notifications.py, views/modals.py):
+
+=================  ============================================  ==========================
+action / view      value                                         legacy (older cards)
+=================  ============================================  ==========================
+deal.won/lost/…    ``D42`` (the deal's number)                   ``17`` (the deal's row id)
+deal.stage         option ``<stage id>``, block id ``deal:D42``  block id ``deal:17``
+deal.snooze        ``D42:3`` (number, days)                      ``17:3``
+lead.convert       ``L7``                                        ``7`` (the lead's row id)
+private_metadata   ``{"deal": 42, "channel": "C1", ...}``        ``{"deal_id": 17}``
+=================  ============================================  ==========================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domain.errors import NotFound
+
+MAX_ID = 2**31 - 1  # the tables' INTEGER ids and numbers
+MAX_SNOOZE_DAYS = 365
+_NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII digits only: "²".isdigit() is true
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
+
+
+@dataclass(frozen=True)
+class DealKey:
+    """A deal a button points at: by number (what we write now) or row id (older cards)."""
+
+    number: int | None = None
+    id: int | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"D{self.number}" if self.number is not None else f"#{self.id}"
+
+
+def _int(text: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    if not isinstance(text, str) or not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if minimum <= value <= maximum else None
+
+
+def deal_key(value: object) -> DealKey:
+    """``D42`` → number 42; ``17`` → row id 17 (cards posted before numbers were carried)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text[:1] in ("D", "d"):
+        number = _int(text[1:])
+        if number is not None:
+            return DealKey(number=number)
+    else:
+        row_id = _int(text)
+        if row_id is not None:
+            return DealKey(id=row_id)
+    raise NotFound("deal.not_found_number", number=_shown(value))
+
+
+def lead_key(value: object) -> tuple[int | None, int | None]:
+    """``L7`` → (number 7, None); ``7`` → (None, row id 7)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text[:1] in ("L", "l") and (number := _int(text[1:])) is not None:
+        return number, None
+    if (row_id := _int(text)) is not None:
+        return None, row_id
+    raise NotFound("lead.not_found_number", number=_shown(value))
+
+
+def stage_id(value: object) -> int:
+    found = _int(value) if isinstance(value, str) else None
+    if found is None:
+        raise NotFound("pipeline.stage_not_found", text=_shown(value), stages="")
+    return found
+
+
+def snooze(value: object) -> tuple[DealKey, int]:
+    """``D42:3`` → (D42, 3 days); days between 1 and a year."""
+    text = value if isinstance(value, str) else ""
+    deal, _, days = text.partition(":")
+    count = _int(days or "1", maximum=MAX_SNOOZE_DAYS)
+    if count is None:
+        raise NotFound("deal.not_found_number", number=_shown(value))
+    return deal_key(deal), count
+
+
+def block_deal(block_id: object) -> DealKey:
+    """The stage select's block id ``deal:D42``."""
+    text = block_id if isinstance(block_id, str) else ""
+    prefix, _, rest = text.partition(":")
+    if prefix != "deal":
+        raise NotFound("deal.not_found_number", number=_shown(block_id))
+    return deal_key(rest)
+
+
+def _shown(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text[:40]
+
+
+class ModalMeta(BaseModel):
+    """What a modal carries in ``private_metadata``; anything unreadable reads as empty."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    channel: str | None = Field(default=None, max_length=32, pattern=_SLACK_ID.pattern)
+    deal: int | None = Field(default=None, ge=1, le=MAX_ID)  # the deal's number
+    deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)  # legacy: the row id
+    pipeline_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+    @classmethod
+    def parse(cls, raw: object) -> ModalMeta:
+        try:
+            data = json.loads(raw) if isinstance(raw, str) and raw else {}
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            return cls()
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @property
+    def deal_key(self) -> DealKey:
+        if self.deal is not None:
+            return DealKey(number=self.deal)
+        if self.deal_id is not None:
+            return DealKey(id=self.deal_id)
+        raise NotFound("deal.not_found_number", number="?")
