@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, engine, clock: Clock | None = None) -> App
         fail(request, error, locale, by_dm=by_dm)
         return None if acked else BoltResponse(status=200, body="")
 
+    deps.on_error = on_error  # for errors after the ack (bot.listeners.guarded)
     app.salesbot_deps = deps  # for the server's health check and the scheduler
     return app
 

@@ -13,6 +13,7 @@ drainer starts and stops with the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -61,7 +62,7 @@ def _health(engine, start_response):
             conn.execute(sa.text("SELECT 1"))
         status, body = "200 OK", {"ok": True, "database": engine.dialect.name}
     except Exception as exc:  # the check is the point: report, do not raise
-        log.warning("health check failed: %s", exc)
+        log.warning("health check failed: %s", (str(exc).strip().splitlines() or [""])[0])
         status, body = "503 Service Unavailable", {"ok": False, "error": "database unavailable"}
     data = json.dumps(body).encode()
     start_response(
@@ -123,7 +124,8 @@ class Running:
             for channel in list(self.server._map.values()):
                 channel.close()
 
-        self.server.trigger.pull_trigger(close_everything)
+        with contextlib.suppress(OSError):  # the loop closed its trigger already: nothing left
+            self.server.trigger.pull_trigger(close_everything)
         self.thread.join(timeout=5)
         self.server.task_dispatcher.shutdown()
 

@@ -11,27 +11,65 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
+import time
 from pathlib import Path
 
 from bot.settings import Settings
 from domain.clock import SystemClock
 from i18n import t
-from storage.db import current_revision, make_engine, upgrade
+from storage.db import current_revision, make_engine, unreachable, upgrade
 
 log = logging.getLogger("salesbot")
 
 
-def engine_for(settings: Settings):
+def engine_for(settings: Settings, *, serving: bool = False):
     """The engine, with the schema brought up to date where that is safe to do unasked.
 
     SQLite (one file, one host) is always upgraded on start. PostgreSQL is upgraded when it
     is empty; a populated one is upgraded by ``salesbot db upgrade`` as a deploy step, so
     several replicas never race to migrate.
+
+    A server (``serving``) starts even when the database does not answer: it says so on
+    ``/healthz`` (503) and to every command, and brings the schema up to date in the
+    background once the database is back. Other commands stop with a one-line message.
     """
     engine = make_engine(settings.database_url)
+    try:
+        _migrate_if_safe(engine)
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        if not serving:
+            raise SystemExit(f"salesbot can't reach its database: {_first_line(exc)}") from None
+        log.warning("database unreachable at start (%s); serving anyway", _first_line(exc))
+        threading.Thread(
+            target=_migrate_when_back, args=(engine,), name="salesbot-migrate", daemon=True
+        ).start()
+    return engine
+
+
+def _migrate_if_safe(engine) -> None:
     if engine.dialect.name == "sqlite" or current_revision(engine) is None:
         upgrade(engine)
-    return engine
+
+
+def _migrate_when_back(engine, every: float = 5.0) -> None:
+    while True:
+        time.sleep(every)
+        try:
+            _migrate_if_safe(engine)
+        except Exception as exc:
+            if unreachable(exc):
+                continue
+            log.exception("bringing the schema up to date failed")
+            return
+        log.info("database reachable again; schema up to date")
+        return
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 # --- sub-commands ----------------------------------------------------------------------------
@@ -54,7 +92,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
     serve(
         settings,
-        engine=engine_for(settings),
+        engine=engine_for(settings, serving=True),
         host=getattr(args, "host", "0.0.0.0"),
         port=getattr(args, "port", 3000),
         scheduler=not getattr(args, "no_scheduler", False),
@@ -65,7 +103,11 @@ def cmd_serve(args, settings: Settings) -> int:
 def cmd_socket(args, settings: Settings) -> int:
     from bot.socket import run
 
-    run(settings, engine=engine_for(settings), scheduler=not getattr(args, "no_scheduler", False))
+    run(
+        settings,
+        engine=engine_for(settings, serving=True),
+        scheduler=not getattr(args, "no_scheduler", False),
+    )
     return 0
 
 

@@ -347,6 +347,7 @@ class Drainer:
         self._stopping = False
         self._threads: list[threading.Thread] = []
         self._pruned_at: datetime | None = None
+        self._down = False
         self.report = DrainReport()  # what this drainer has done so far (for tests and logs)
 
     def start(self) -> Drainer:
@@ -396,8 +397,9 @@ class Drainer:
             try:
                 report = self.drain_once()
                 self._prune()
-            except Exception:  # the database is down, say: the rows wait, we try again
-                log.exception("outbox drain failed; trying again in %ss", self.poll)
+                self._down = False
+            except Exception as exc:  # the database is down, say: the rows wait, we try again
+                self._failed(exc)
                 report = DrainReport()
             with self._cond:
                 if self._stopping:
@@ -405,6 +407,16 @@ class Drainer:
                 if report.sent or report.recovered:
                     continue  # more may have become claimable (the next post of a deal)
                 self._cond.wait_for(lambda seen=seen: self._woken(seen), timeout=self.poll)
+
+    def _failed(self, exc: Exception) -> None:
+        from storage.db import unreachable
+
+        if not unreachable(exc):
+            log.exception("outbox drain failed; trying again in %ss", self.poll)
+        elif not self._down:  # once per outage, not every few seconds
+            self._down = True
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            log.warning("outbox waits: database unreachable (%s)", first)
 
     def _woken(self, seen: int) -> bool:
         return self._stopping or self._generation != seen

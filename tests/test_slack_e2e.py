@@ -116,6 +116,7 @@ def test_lead_to_won_deal_with_card_thread_and_timeline(app):
     assert rows == 4  # Contact (converted), Qualification, Meeting, Won
     app.slack.wait_for("chat.update", count=3)
 
+    app.settle()
     calls_before = len(app.slack.calls)
     status, reply = app.command("/deal", "show 1")
     assert status == 200

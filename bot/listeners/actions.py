@@ -16,6 +16,7 @@ from functools import partial
 
 from bot import payloads
 from bot.deliver import Request, deliver
+from bot.listeners.guard import guarded
 from commands import types as c
 from commands.dispatch import execute
 from commands.handlers import run
@@ -121,6 +122,7 @@ def _modal(step: OpenModal, ctx) -> dict:
 
 def register(app, deps) -> None:
     @app.action(ACTIONS)
+    @guarded(deps)
     def on_action(ack, body, action, client, context, respond):
         ack()
         request = Request.from_body(body, client=client, respond=respond)

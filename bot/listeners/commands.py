@@ -18,6 +18,7 @@ from concurrent.futures import Future, TimeoutError
 from functools import partial
 
 from bot.deliver import Request, deliver, fail, reply
+from bot.listeners.guard import guarded
 from commands.dispatch import reads_only, run_command
 from commands.grammar import parse
 from i18n import t
@@ -28,6 +29,7 @@ COMMANDS = re.compile(r"^/(lead|deal|pipeline)$")
 
 def register(app, deps) -> None:
     @app.command(COMMANDS)
+    @guarded(deps)
     def slash(ack, body, client, context, respond):
         request = Request.from_body(body, client=client, respond=respond, ack=ack)
         name = body["command"].lstrip("/")

@@ -16,6 +16,7 @@ import logging
 
 from bot.deliver import Request, deliver
 from bot.listeners.actions import deal_ref
+from bot.listeners.guard import guarded
 from bot.payloads import ModalMeta
 from commands import forms
 from commands import types as c
@@ -89,6 +90,7 @@ def register(app, deps) -> None:
     @app.view(View.lead_new)
     @app.view(View.deal_lost)
     @app.view(View.deal_note)
+    @guarded(deps)
     @field_errors()
     def on_command_form(ack, body, view, client, context):
         meta = ModalMeta.parse(view.get("private_metadata"))
@@ -106,6 +108,7 @@ def register(app, deps) -> None:
         deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.pipeline_edit)
+    @guarded(deps)
     @field_errors(_pipeline_field)
     def on_pipeline(ack, body, view, client, context):
         meta = ModalMeta.parse(view.get("private_metadata"))
@@ -140,6 +143,7 @@ def register(app, deps) -> None:
         deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.settings)
+    @guarded(deps)
     @field_errors(lambda exc: "timezone")
     def on_settings(ack, body, view, client, context):
         values = _values(view)

@@ -19,7 +19,6 @@ from tests.fakeslack.blockkit import message_error, validate_message
 from tests.fakeslack.socket import SocketServer
 from tests.fakeslack.wire import Handler, HTTPServer
 
-FIRST_TS_MICROS = 1_700_000_000_000_100  # first ts handed out: "1700000000.000100"
 RESPONSE_URL_USES = 5  # Slack: a response_url takes 5 messages within 30 minutes
 
 
@@ -48,6 +47,7 @@ class _Failure:
     retry_after: int | None
     times: int
     when: Callable[[dict], bool] | None
+    until: float | None = None  # time.monotonic() deadline (fail_for), instead of a count
 
 
 @dataclass
@@ -55,7 +55,7 @@ class _Delay:
     method: str
     seconds: float
     times: int
-    before: bool  # sleep before answering at all (else: do the work, then answer late)
+    drop: bool  # the request never reaches Slack: wait, then fail without doing the work
 
 
 @dataclass
@@ -67,6 +67,7 @@ class _State:
     files: list[dict] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
     delays: list[_Delay] = field(default_factory=list)
+    waiting: dict[str, int] = field(default_factory=dict)
     messages: dict[str, list[dict]] = field(default_factory=dict)
     views: dict[str, dict] = field(default_factory=dict)
     uploads: dict[str, dict] = field(default_factory=dict)
@@ -216,14 +217,26 @@ class FakeSlack:
         with self._cond:
             self._state.failures.append(_Failure(method, status, error, retry_after, times, when))
 
-    def slow_next(
-        self, method: str, seconds: float, *, times: int = 1, before: bool = False
-    ) -> None:
+    def fail_for(self, methods: tuple[str, ...], seconds: float, *, status: int = 500) -> None:
+        """An outage: every call to ``methods`` fails with ``status`` for ``seconds``."""
+        error = {429: "ratelimited"}.get(status, "internal_error")
+        until = time.monotonic() + seconds
+        with self._cond:
+            for name in methods:
+                self._state.failures.append(_Failure(name, status, error, None, 1, None, until))
+
+    def slow_next(self, method: str, seconds: float, *, times: int = 1, drop: bool = False) -> None:
         """Make the next ``times`` calls to ``method`` slow: by default Slack does the work
         (the message is posted) and answers ``seconds`` later — the window in which a
-        client that dies never learns the message went out; ``before`` waits first."""
+        client that dies never learns the message went out. ``drop``: the request is lost
+        on the way (nothing happens; after ``seconds`` it fails with a 503)."""
         with self._cond:
-            self._state.delays.append(_Delay(method, seconds, times, before))
+            self._state.delays.append(_Delay(method, seconds, times, drop))
+
+    def in_flight(self, method: str) -> int:
+        """Calls to ``method`` that arrived and have not been answered yet."""
+        with self._cond:
+            return self._state.waiting.get(method, 0)
 
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open / views.push with this trigger id will answer expired_trigger_id."""
@@ -282,8 +295,11 @@ class FakeSlack:
 
     # -- used by methods.py (always under the lock) ---------------------------------------------
     def next_ts(self) -> str:
+        """Slack's message ts: the time it was posted, in microseconds, unique per workspace
+        (strictly increasing here), so ``oldest``/``latest`` windows work as in Slack."""
         self._counter += 1
-        micros = FIRST_TS_MICROS + (self._counter - 1) * 100
+        self._last_micros = max(getattr(self, "_last_micros", 0) + 1, int(time.time() * 1e6))
+        micros = self._last_micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def new_id(self, prefix: str) -> str:
@@ -303,15 +319,24 @@ class FakeSlack:
         """Returns (status, extra headers, JSON body) and records the call."""
         with self._cond:
             delay = self._take_delay(method)
-        if delay is not None and delay.before:
-            time.sleep(delay.seconds)
-        with self._cond:
-            status, headers, body = self._answer(method, args, token)
-            self._state.calls.append(Call(method, args, status, body, time.time(), token))
-            self._cond.notify_all()
-        if delay is not None and not delay.before:
-            time.sleep(delay.seconds)
-        return status, headers, body
+            if delay is not None:
+                self._state.waiting[method] = self._state.waiting.get(method, 0) + 1
+                self._cond.notify_all()
+        try:
+            if delay is not None and delay.drop:
+                time.sleep(delay.seconds)
+                return 503, {}, {"ok": False, "error": "service_unavailable"}
+            with self._cond:
+                status, headers, body = self._answer(method, args, token)
+                self._state.calls.append(Call(method, args, status, body, time.time(), token))
+                self._cond.notify_all()
+            if delay is not None:
+                time.sleep(delay.seconds)
+            return status, headers, body
+        finally:
+            if delay is not None:
+                with self._cond:
+                    self._state.waiting[method] -= 1
 
     def _take_delay(self, method: str) -> _Delay | None:
         for delay in self._state.delays:
@@ -342,7 +367,14 @@ class FakeSlack:
         return 200, {}, body
 
     def _take_failure(self, method: str, args: dict) -> _Failure | None:
-        for failure in self._state.failures:
+        now = time.monotonic()
+        for failure in list(self._state.failures):
+            if failure.until is not None:
+                if failure.until <= now:
+                    self._state.failures.remove(failure)
+                elif failure.method == method:
+                    return failure
+                continue
             if failure.method == method and (failure.when is None or failure.when(args)):
                 failure.times -= 1
                 if failure.times <= 0:
