@@ -224,3 +224,58 @@ def test_a_converted_lead_gets_its_card_after_slack_refused_it_twice(db_url):
         assert status == 200 and "D1" in reply["text"]
         home = wait(lambda: deal(app.engine, 1).thread_ts, what="the card after two 500s")
         assert len(cards(app.slack)) == 1 and cards(app.slack)[0]["ts"] == home
+
+
+def test_a_kill_9_during_jobs_run_leaves_one_post_in_flight_and_the_rest_for_the_next_run(
+    db_url, tmp_path
+):
+    """Leases are taken one post at a time on the real clock: a run killed mid-send holds
+    one post, the next run sends the others at once, and the held one after its lease —
+    found in Slack's history rather than posted again."""
+    from storage.db import session_scope
+    from storage.models import Role
+    from tests import factories as f
+    from tests.processes import run_cli, start_cli
+
+    engine = make_engine(db_url)
+    with session_scope(engine) as s:
+        ws = f.workspace(s, digest_channel="CDIGEST", deals_channel="CDEALS")
+        for user, role in (("UADMIN", Role.admin), ("UMGR", Role.manager), ("UMGR2", Role.manager)):
+            f.member(s, ws, user, role)
+        rep = f.member(s, ws, "UREP", Role.rep)
+        f.deal(s, ws, rep, title="Stale ERP", amount="1000000", now=f.T0)
+    at = ("--team", "T1", "--at", "2026-11-22T09:30+09:00")
+    with FakeSlack(team_id="T1") as slack:
+        slack.slow_next("chat.postMessage", 30)  # the first post lands; the answer never does
+        first = start_cli(db_url, slack, tmp_path, "jobs", "run", "stall-digest", *at)
+        wait(lambda: slack.in_flight("chat.postMessage"), what="the first post in flight")
+        first.kill()
+        statuses = sorted(r.status for r in rows(engine))
+        assert statuses == ["pending", "pending", "pending", "sending"], statuses
+        again = run_cli(db_url, slack, "jobs", "run", "stall-digest", *at)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "4 already recorded" in again.stdout and "sent 3" in again.stdout, again.stdout
+        assert "1 in flight" in again.stdout
+        time.sleep(3.5)  # the killed run's lease (SALESBOT_OUTBOX_LEASE=3) runs out
+        last = run_cli(db_url, slack, "jobs", "run", "stall-digest", *at)
+        assert "1 found already in Slack" in last.stdout, last.stdout
+        assert all_sent(engine)
+        posted = slack.calls_to("chat.postMessage")
+        assert sorted(c.args["channel"] for c in posted) == [
+            "CDIGEST",
+            "DUADMIN",
+            "DUMGR",
+            "DUMGR2",
+        ], "each once"
+    engine.dispose()
+
+
+def test_a_500_from_slack_when_a_modal_opens_is_retried_and_the_modal_opens(db_url):
+    with running_app(db_url) as app:
+        app.slack.fail_next("views.open", status=500)
+        status, _ = app.command("/deal", "new")
+        assert status == 200
+        (opened,) = app.slack.wait_for("views.open")
+        assert opened.args["view"]["callback_id"] == "deal_new"
+        failed = [c for c in app.slack.calls_to("views.open", ok_only=False) if c.status == 500]
+        assert len(failed) == 1
