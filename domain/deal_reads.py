@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from domain.deals import expected_revenue
 from domain.refs import stages_of
-from domain.stall import stalled_cutoff
+from domain.stall import stalled_condition
 from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
 
 
@@ -98,9 +98,6 @@ def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -
     return DealCard(row=row, stages=stages_of(session=session, pipeline_id=deal.pipeline_id))
 
 
-BUSINESS_SCAN = 2000
-
-
 @dataclass
 class DealPage:
     rows: list[DealRow]
@@ -122,8 +119,8 @@ def list_deals(
 ) -> DealPage:
     """Open deals (or all in a closed stage when one is asked for), stalled first.
 
-    ``stalled`` narrows in SQL by calendar days first (a superset: business days never
-    exceed calendar days), then checks the workspace's exact stall clock.
+    ``stalled`` narrows in SQL with the workspace's exact stall rule
+    (:func:`domain.stall.stalled_condition`), so the total counts every stalled deal.
     """
     where = [Deal.workspace_id == workspace.id]
     if owner_id is not None:
@@ -135,48 +132,26 @@ def list_deals(
     elif not include_closed:
         where.append(Deal.closed_at.is_(None))
     if stalled:
-        today = today_in(workspace, now)
         where.append(Deal.closed_at.is_(None))
-        where.append(_stalled_superset(session, workspace.id, now, workspace.stall_business_days))
-        where.append(sa.or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today))
+        where.append(_stalled(session, workspace, now))
     total, total_amount = session.exec(
         select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
     ).one()
     query = select(Deal).where(*where).order_by(Deal.stage_entered_at, Deal.number)
-    if stalled and workspace.stall_business_days:
-        # Business days never exceed calendar days: SQL gave a superset; check each.
-        rows = _rows(session, workspace, list(session.exec(query.limit(BUSINESS_SCAN))), now)
-        rows = [r for r in rows if r.stall.stalled]
-        return DealPage(
-            rows=rows[:limit],
-            total=len(rows),
-            total_amount=sum((r.deal.amount for r in rows), Decimal(0)),
-        )
     rows = _rows(session, workspace, list(session.exec(query.limit(limit * 3))), now)
     rows.sort(key=lambda r: (not r.stall.stalled, r.deal.stage_entered_at))
     return DealPage(rows=rows[:limit], total=total, total_amount=total_amount or Decimal(0))
 
 
-def _stalled_superset(session: Session, workspace_id: int, now: datetime, business: bool):
+def _stalled(session: Session, workspace: Workspace, now: datetime):
     stages = session.exec(
         select(Stage.id, Stage.stall_days).where(
-            Stage.workspace_id == workspace_id,
+            Stage.workspace_id == workspace.id,
             Stage.outcome == Outcome.open,
             Stage.stall_days.is_not(None),
         )
     ).all()
-    if not stages:
-        return sa.false()
-    return sa.or_(
-        *(
-            # exact for calendar days, a superset for business days (domain.stall)
-            sa.and_(
-                Deal.stage_id == sid,
-                Deal.stage_entered_at <= stalled_cutoff(now, days, business_days=business),
-            )
-            for sid, days in stages
-        )
-    )
+    return stalled_condition(stages, workspace=workspace, now=now)
 
 
 def find_deals(

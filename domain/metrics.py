@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -35,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput, NotFound
-from domain.stall import business_days_between
+from domain.stall import stalled_condition
 from storage.models import (
     Deal,
     Lead,
@@ -52,10 +51,6 @@ from storage.types import CENT, from_hundredths
 DAY_SECONDS = 86400.0
 ZERO = Decimal(0).quantize(CENT)
 _UNIX_JULIAN_DAY = 2440587.5  # julianday('1970-01-01')
-
-#: ``stalled_counter(session=..., workspace_id=..., pipeline_id=..., now=...) -> {stage_id: n}``.
-#: Lets the caller plug in a business-day stall clock; the default counts calendar days in SQL.
-StalledCounter = Callable[..., Mapping[int, int]]
 
 
 # --- results ---------------------------------------------------------------------------
@@ -293,21 +288,14 @@ def _deal_stages(
 # --- the board ---------------------------------------------------------------------------
 
 
-def board(
-    *,
-    session: Session,
-    workspace_id: int,
-    pipeline_id: int,
-    now: datetime,
-    stalled_counter: StalledCounter | None = None,
-) -> Board:
+def board(*, session: Session, workspace_id: int, pipeline_id: int, now: datetime) -> Board:
     """Per open stage, in position order: deal count, amount, weighted amount, stalled count.
 
     "Stalled" is exactly :func:`domain.stall.stall_status` (the clock of ``/deal list stalled``
-    and the scheduler's warnings), turned into one cutoff per stage so the count stays a SQL
-    aggregate (:func:`stall_cutoff`): calendar days, or business days with the workspace's
+    and the scheduler's warnings), spelled in SQL by :func:`domain.stall.stalled_condition` so
+    the count stays an aggregate: calendar days, or business days with the workspace's
     holidays when the workspace counts those; a deal snoozed until a date after today is not
-    stalled. One grouped query per pipeline. ``stalled_counter`` replaces the rule when given.
+    stalled. One grouped query per pipeline.
     """
     now = _utc(now)
     pipeline = session.get(Pipeline, pipeline_id)
@@ -320,28 +308,15 @@ def board(
     ]
     if not stages:
         return Board(pipeline.id, pipeline.name, now)
-
     ws = session.get(Workspace, workspace_id)
-    tz = ws.timezone if ws else "UTC"
-    today = now.astimezone(ZoneInfo(tz)).date()
-    business = bool(ws and ws.stall_business_days)
-    country = ws.holiday_country if ws else "KR"
-    over = [
-        sa.and_(
-            Deal.stage_id == s.id,
-            Deal.stage_entered_at
-            < stall_cutoff(now, s.stall_days, tz=tz, business_days=business, country=country),
-        )
-        for s in stages
-        if s.stall_days is not None and s.stall_days >= 0
-    ]
-    if over and stalled_counter is None:
-        not_snoozed = sa.or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today)
-        stalled_col = sa.func.sum(sa.case((sa.and_(sa.or_(*over), not_snoozed), 1), else_=0))
-    else:
-        stalled_col = sa.literal(0)
+    stalled = stalled_condition([(s.id, s.stall_days) for s in stages], workspace=ws, now=now)
     rows = session.execute(
-        sa.select(Deal.stage_id, sa.func.count(), sa.func.sum(_raw(Deal.amount)), stalled_col)
+        sa.select(
+            Deal.stage_id,
+            sa.func.count(),
+            sa.func.sum(_raw(Deal.amount)),
+            sa.func.sum(sa.case((stalled, 1), else_=0)),
+        )
         .where(
             Deal.workspace_id == workspace_id,
             Deal.pipeline_id == pipeline_id,
@@ -351,15 +326,9 @@ def board(
         .group_by(Deal.stage_id)
     ).all()
     by_stage = {sid: (n, raw, stalled) for sid, n, raw, stalled in rows}
-    if stalled_counter is not None:
-        counted = stalled_counter(
-            session=session, workspace_id=workspace_id, pipeline_id=pipeline_id, now=now
-        )
-    else:
-        counted = {sid: int(v[2] or 0) for sid, v in by_stage.items()}
     out = []
     for s in stages:
-        n, raw, _ = by_stage.get(s.id, (0, 0, 0))
+        n, raw, stalled_n = by_stage.get(s.id, (0, 0, 0))
         out.append(
             BoardStage(
                 stage_id=s.id,
@@ -370,38 +339,10 @@ def board(
                 count=int(n),
                 amount=_money(raw),
                 weighted=_weighted(raw, s.probability),
-                stalled=int(counted.get(s.id, 0)),
+                stalled=int(stalled_n or 0),
             )
         )
     return Board(pipeline.id, pipeline.name, now, tuple(out))
-
-
-def stall_cutoff(
-    now: datetime,
-    stall_days: int,
-    *,
-    tz: str = "UTC",
-    business_days: bool = False,
-    country: str = "KR",
-) -> datetime:
-    """A deal in a stage with threshold ``stall_days`` is stalled at ``now`` (snooze aside)
-    exactly when ``stage_entered_at < cutoff``; the same answer as :func:`domain.stall.stall_status`.
-
-    Calendar days: stalled once ``stall_days + 1`` whole days have passed. Business days: the
-    count only grows as the local entry date moves back, so the cutoff is the local midnight
-    after the latest entry date whose business-day count (weekends and ``country``'s holidays
-    skipped, :func:`domain.stall.business_days_between`) already exceeds the threshold.
-    """
-    now = _utc(now)
-    if not business_days:
-        return now - timedelta(days=stall_days + 1) + timedelta(microseconds=1)
-    zone = ZoneInfo(tz)
-    today = now.astimezone(zone).date()
-    day = today - timedelta(days=stall_days)
-    while business_days_between(day, today, country) <= stall_days:
-        day -= timedelta(days=1)
-    midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return midnight.astimezone(UTC)
 
 
 # --- §2 metrics --------------------------------------------------------------------------

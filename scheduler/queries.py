@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from domain.stall import stalled_cutoff
+from domain.stall import stalled_condition
 from scheduler.due import DealRow, TaskRow
 from storage.models import Deal, Member, Outcome, Pipeline, PipelineKind, Stage, Task, Workspace
 
@@ -121,11 +121,9 @@ def _open_stage_ids(session: Session, workspace_id: int) -> list[int]:
 def stall_candidates(
     session: Session, workspace: Workspace, *, now: datetime, pipeline_id: int | None = None
 ) -> list[DealRow]:
-    """Open deals in stages with a stall threshold that *may* be stalled at ``now``.
-
-    SQL narrows per stage with :func:`domain.stall.stalled_cutoff` (exact for calendar days,
-    a superset for business days); :func:`scheduler.due.stalled` decides.
-    """
+    """Open deals stalled at ``now``, by the exact SQL spelling of the stall rule
+    (:func:`domain.stall.stalled_condition`); :func:`scheduler.due.stalled` gives each its
+    status and episode."""
     stages = session.exec(
         select(Stage.id, Stage.stall_days).where(
             Stage.workspace_id == workspace.id,
@@ -136,15 +134,9 @@ def stall_candidates(
     ).all()
     if not stages:
         return []
-    business = workspace.stall_business_days
-    per_stage = [
-        sa.and_(
-            Deal.stage_id == sid,
-            Deal.stage_entered_at <= stalled_cutoff(now, days, business_days=business),
-        )
-        for sid, days in stages
-    ]
-    query = _deal_query(workspace.id, [sid for sid, _ in stages]).where(sa.or_(*per_stage))
+    query = _deal_query(workspace.id, [sid for sid, _ in stages]).where(
+        stalled_condition(stages, workspace=workspace, now=now)
+    )
     if pipeline_id is not None:
         query = query.where(Deal.pipeline_id == pipeline_id)
     return _rows(session, workspace.id, query)

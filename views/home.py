@@ -9,7 +9,6 @@ handlers and permissions.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain import metrics
-from domain.deal_reads import BUSINESS_SCAN, DealPage, list_deals, today_in
+from domain.deal_reads import DealPage, list_deals, today_in
 from domain.errors import NotFound
 from domain.refs import find_pipeline
 from domain.workspaces import member_locale
@@ -186,38 +185,14 @@ def _task_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
 
 
 def board_summary(*, session: Session, workspace: Workspace, now: datetime) -> metrics.Board | None:
-    """The default pipeline's board (domain.metrics.board), None when there is no pipeline.
-
-    The board counts stalls in calendar days; a workspace on the business-day clock gets its
-    stalled counts from the same rule the deal lists use (domain.deal_reads).
-    """
+    """The default pipeline's board (domain.metrics.board), None when there is no pipeline."""
     try:
         pipeline = find_pipeline(session=session, workspace_id=workspace.id, name=None)
     except NotFound:
         return None
-    counter = _business_stalled(workspace) if workspace.stall_business_days else None
     return metrics.board(
-        session=session,
-        workspace_id=workspace.id,
-        pipeline_id=pipeline.id,
-        now=now,
-        stalled_counter=counter,
+        session=session, workspace_id=workspace.id, pipeline_id=pipeline.id, now=now
     )
-
-
-def _business_stalled(workspace: Workspace):
-    def count(*, session, workspace_id, pipeline_id, now) -> dict[int, int]:
-        page = list_deals(
-            session=session,
-            workspace=workspace,
-            now=now,
-            pipeline_id=pipeline_id,
-            stalled=True,
-            limit=BUSINESS_SCAN,
-        )
-        return dict(Counter(row.stage.id for row in page.rows))
-
-    return count
 
 
 def _board_blocks(board: metrics.Board | None, workspace: Workspace, loc: str) -> list[dict]:
