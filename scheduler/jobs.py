@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from domain import weekly
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
 from scheduler import due, queries
@@ -249,8 +250,6 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
 
 def plan_weekly_summary(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Thread]:
     """Monday's summary of last week, with the board charts in its thread."""
-    from scheduler import weekly
-
     period = due.weekly_due(at, ws.timezone, ws.digest_time, force=force)
     channel = _channel(ws)
     if period is None or not channel:
@@ -260,7 +259,8 @@ def plan_weekly_summary(session: Session, ws: Workspace, at: datetime, force: bo
     )
     if not force and _taken_keys(session, [first]):
         return []  # recorded already: skip the (not free) computation
-    summary = weekly.compute(session=session, workspace=ws, at=at)
+    start, end = due.week_window(at, ws.timezone)
+    summary = weekly.compute(session=session, workspace=ws, start=start, end=end, now=at)
     if not summary.has_deals:
         return []
     messages = views.weekly_summary(summary=summary, locale=ws.locale)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from domain.metrics import Board, BoardStage
+from domain.weekly import Mover, PipelineWeek, WeeklySummary
 from scheduler import due
-from scheduler.weekly import Mover, PipelineWeek, WeeklySummary
 from tests.fakeslack.blockkit import validate_message
 from views import notifications as views
 

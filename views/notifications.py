@@ -26,8 +26,8 @@ from views.message import Message
 
 if TYPE_CHECKING:
     from domain.stall import StallStatus
+    from domain.weekly import PipelineWeek, WeeklySummary
     from scheduler.due import DealRow, RenewalDue, Stalled, TaskRow
-    from scheduler.weekly import PipelineWeek, WeeklySummary
 
 SNOOZE_DAYS = (1, 3, 7, 14)
 DIGEST_DEALS = 500  # deal lines listed in a digest; the rest are counted
