@@ -38,8 +38,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bench.reports import _shown, ensure_filled, peak_rss_mb, url_for
-from domain import weekly
-from scheduler import due, jobs, queries
+from domain import deal_reads, weekly
+from scheduler import due, jobs
 from storage.db import make_engine, normalize_url
 from storage.models import Deal, Workspace
 from views import notifications as views
@@ -89,7 +89,7 @@ def stall_warnings(session: Session, ws: Workspace, at: datetime) -> dict:
 
 
 def stalled_count(session: Session, ws: Workspace, at: datetime) -> dict:
-    rows = queries.stall_candidates(session, ws, now=at)
+    rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
     items = due.stalled(
         rows,
         at=at,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain import metrics
-from domain.deal_reads import list_deals
+from domain.deal_reads import list_deals, stalled_deals
 from domain.refs import find_pipeline
 from domain.stall import (
     business_days_between,
@@ -17,7 +17,6 @@ from domain.stall import (
     stall_cutoff,
     stall_status,
 )
-from scheduler import queries
 from tests import factories as f
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -289,10 +288,10 @@ def test_deal_lists_the_scheduler_and_the_board_find_exactly_the_stalled_deals(
     assert 10 < len(stalled) < 90  # both sides of the line are well populated
 
     page = list_deals(session=session, workspace=ws, now=now, stalled=True, limit=500)
-    assert {r.deal.number for r in page.rows} == set(stalled)
+    assert {r.number for r in page.rows} == set(stalled)
     assert page.total == len(stalled)
 
-    found = queries.stall_candidates(session, ws, now=now)
+    found = stalled_deals(session=session, workspace=ws, now=now)
     assert {r.number for r in found} == set(stalled)
 
     pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
