@@ -42,10 +42,11 @@ class DealRow(NamedTuple):
     """A deal with its stage, pipeline, owner and company, as plain values.
 
     A named tuple rather than a frozen dataclass: a digest builds tens of thousands of them,
-    and a tuple is several times cheaper to make. ``company_name`` is read for lists, cards
-    and ``/deal show`` (the scheduled posts do not show it and leave it None); ``stall`` is
-    the stall clock at the time of the read for those same readers, None where the caller
-    judges stalls itself (:func:`scheduler.due.stalled`).
+    and a tuple is several times cheaper to make. ``company_name``, ``expected_close`` and
+    ``lost_reason`` are read for lists, cards and ``/deal show`` (the scheduled posts show
+    none of them and leave them None); ``stall`` is the stall clock at the time of the read
+    for those same readers, None where the caller judges stalls itself
+    (:func:`scheduler.due.stalled`).
     """
 
     id: int
@@ -130,14 +131,12 @@ _COLUMNS = (
     Deal.mrr,
     Deal.thread_channel,
     Deal.thread_ts,
-    Deal.company_id,
-    Deal.expected_close,
-    Deal.lost_reason,
 )
+_SHOWN = (Deal.company_id, Deal.expected_close, Deal.lost_reason)  # cards and lists only
 
 
-def _select() -> sa.Select:
-    return sa.select(*_COLUMNS).select_from(Deal)
+def _select(*, shown: bool = True) -> sa.Select:
+    return sa.select(*_COLUMNS, *(_SHOWN if shown else ())).select_from(Deal)
 
 
 def stall_info(
@@ -170,7 +169,6 @@ def _rows(
     query: sa.Select,
     *,
     now: datetime | None = None,
-    companies: bool = True,
 ) -> list[DealRow]:
     """The rows of ``query`` (a :func:`_select`), filled in; with ``now``, their stall info."""
     stages = {
@@ -190,7 +188,8 @@ def _rows(
     deals = session.connection().execute(query).all()
     owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
     names: dict[int, str] = {}
-    company_ids = {d.company_id for d in deals} - {None} if companies else set()
+    shown = "company_id" in query.selected_columns  # a card's or a list's (``_SHOWN``)
+    company_ids = {d.company_id for d in deals} - {None} if shown else set()
     if company_ids:
         names = dict(
             session.execute(
@@ -236,9 +235,9 @@ def _rows(
                 d.thread_channel,
                 d.thread_ts,
                 outcome,
-                names.get(d.company_id),
-                d.expected_close,
-                d.lost_reason,
+                names.get(d.company_id) if shown else None,
+                d.expected_close if shown else None,
+                d.lost_reason if shown else None,
                 stall,
             )
         )
@@ -347,7 +346,7 @@ def today_in(workspace: Workspace, now: datetime) -> date:
 def _open_deals(workspace_id: int, stage_ids) -> sa.Select:
     """Open deals in ``stage_ids``, by number (the index walks open deals by stage)."""
     return (
-        _select()
+        _select(shown=False)
         .where(
             Deal.workspace_id == workspace_id,
             Deal.closed_at.is_(None),
@@ -367,7 +366,7 @@ def stalled_deals(*, session: Session, workspace: Workspace, now: datetime) -> l
     query = _open_deals(workspace.id, [sid for sid, _ in stages]).where(
         stalled_condition(stages, workspace=workspace, now=now)
     )
-    return _rows(session, workspace, query, companies=False)
+    return _rows(session, workspace, query)
 
 
 def renewal_deals(
@@ -380,4 +379,4 @@ def renewal_deals(
         Deal.renewal_date >= today,
         Deal.renewal_date <= today + timedelta(days=horizon_days),
     )
-    return _rows(session, workspace, query, companies=False)
+    return _rows(session, workspace, query)
