@@ -20,6 +20,9 @@ moved back gets a new ``stage_entered_at`` and hence a new episode. A snooze tha
 the stage also starts a new episode (``<entry>~<snooze date>``), so the warning comes back
 once when the snooze runs out, which is what "remind me in 3 days" means; a snooze date on or
 before the entry date is left over from an earlier stage and does not change the episode.
+
+:func:`stall_status` is the rule. Queries use its exact SQL spelling: :func:`stall_cutoff`
+(one instant per stage threshold) inside :func:`stalled_condition` (with the snooze).
 """
 
 from __future__ import annotations
