@@ -12,7 +12,7 @@ one untimed warm-up, each run in its own session that is rolled back, at a fixed
 - ``stall_digest``: what the daily digest job does before the outbox: the stall query, the
   stall rule per candidate, grouping by owner, and the Block Kit messages for the channel and
   every manager's DM (:func:`scheduler.jobs.plan_stall_digest`).
-- ``weekly_summary``: :func:`scheduler.weekly.compute` for all 20 pipelines (board, §2
+- ``weekly_summary``: :func:`domain.weekly.compute` for all 20 pipelines (board, §2
   metrics, forecast, new/lost, movers) plus the Block Kit messages — the figure the target
   is about. ``weekly_charts``: the board PNGs attached to it (matplotlib), shown apart.
 - ``stall_warnings``: the hourly job's planning when nothing was warned yet (the worst hour:
@@ -38,7 +38,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bench.reports import _shown, ensure_filled, peak_rss_mb, url_for
-from scheduler import due, jobs, queries, weekly
+from domain import deal_reads, weekly
+from scheduler import due, jobs
 from storage.db import make_engine, normalize_url
 from storage.models import Deal, Workspace
 from views import notifications as views
@@ -65,14 +66,19 @@ def stall_digest(session: Session, ws: Workspace, at: datetime) -> dict:
     return {"messages": sum(len(t.messages) for t in threads), "targets": len(threads)}
 
 
+def _summary(session: Session, ws: Workspace, at: datetime) -> weekly.WeeklySummary:
+    start, end = due.week_window(at, ws.timezone)
+    return weekly.compute(session=session, workspace=ws, start=start, end=end, now=at)
+
+
 def weekly_summary(session: Session, ws: Workspace, at: datetime) -> dict:
-    summary = weekly.compute(session=session, workspace=ws, at=at)
+    summary = _summary(session, ws, at)
     messages = views.weekly_summary(summary=summary, locale=ws.locale)
     return {"pipelines": len(summary.pipelines), "messages": len(messages)}
 
 
 def weekly_charts(session: Session, ws: Workspace, at: datetime) -> dict:
-    summary = weekly.compute(session=session, workspace=ws, at=at)
+    summary = _summary(session, ws, at)
     began = time.perf_counter()
     charts = jobs._charts(summary, ws.locale)
     return {"charts": len(charts), "chart_ms": round((time.perf_counter() - began) * 1000, 1)}
@@ -83,7 +89,7 @@ def stall_warnings(session: Session, ws: Workspace, at: datetime) -> dict:
 
 
 def stalled_count(session: Session, ws: Workspace, at: datetime) -> dict:
-    rows = queries.stall_candidates(session, ws, now=at)
+    rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
     items = due.stalled(
         rows,
         at=at,

@@ -1,39 +1,89 @@
-"""Read models for deals: what a card, a list or ``/deal show`` needs, in few queries."""
+"""Read models for deals: one plain row (:class:`DealRow`) for every place that shows a deal.
+
+Cards, ``/deal show``, deal lists, App Home and the scheduled posts (stall warnings and
+digests, renewal alerts) all read deals here, as plain columns of a Core ``SELECT`` — never ORM
+entities: a digest reads tens of thousands of rows, and entities plus joins per row cost more
+than the query. A workspace's stages and pipelines (a few dozen) and the owners of the rows
+read (at most a few thousand members) are looked up once per read and filled in.
+
+Which deals are stalled is decided in SQL by :func:`domain.stall.stalled_condition`, the
+exact spelling of :func:`domain.stall.stall_status`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from domain.deals import expected_revenue
 from domain.refs import stages_of
-from domain.stall import stalled_cutoff
+from domain.stall import StallStatus, stall_status, stalled_condition
 from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
 
+MEMBER_LOOKUP = 500  # more owners than this in one read: read the workspace's members at once
 
-@dataclass
+
+@dataclass(frozen=True)
 class StallInfo:
+    """Days in stage vs the threshold, on the workspace's stall clock (closed deals: 0)."""
+
     days_in_stage: int
     threshold: int | None
     stalled: bool
 
 
-@dataclass
-class DealRow:
-    deal: Deal
-    stage: Stage
-    pipeline: Pipeline
-    owner: Member | None
-    company: Company | None
-    stall: StallInfo
+class DealRow(NamedTuple):
+    """A deal with its stage, pipeline, owner and company, as plain values.
+
+    A named tuple rather than a frozen dataclass: a digest builds tens of thousands of them,
+    and a tuple is several times cheaper to make. ``company_name``, ``expected_close`` and
+    ``lost_reason`` are read for lists, cards and ``/deal show`` (the scheduled posts show
+    none of them and leave them None); ``stall`` is the stall clock at the time of the read
+    for those same readers, None where the caller judges stalls itself
+    (:func:`scheduler.due.stalled`).
+    """
+
+    id: int
+    number: int
+    title: str
+    amount: Decimal
+    currency: str
+    pipeline_id: int
+    pipeline_name: str
+    stage_id: int
+    stage_name: str
+    probability: int
+    stall_days: int | None
+    stage_entered_at: datetime
+    snoozed_until: date | None = None
+    owner_id: int | None = None
+    owner_slack_id: str | None = None
+    owner_name: str | None = None
+    owner_locale: str | None = None
+    renewal_date: date | None = None
+    mrr: Decimal | None = None
+    thread_channel: str | None = None
+    thread_ts: str | None = None
+    outcome: str = Outcome.open.value
+    company_name: str | None = None
+    expected_close: date | None = None
+    lost_reason: str | None = None
+    stall: StallInfo | None = None
 
     @property
     def weighted(self) -> Decimal:
-        return expected_revenue(self.deal.amount, self.stage.probability)
+        """Expected revenue: amount × stage probability."""
+        return expected_revenue(self.amount, self.probability)
+
+    @property
+    def has_thread(self) -> bool:
+        return bool(self.thread_channel and self.thread_ts)
 
 
 @dataclass
@@ -42,70 +92,186 @@ class DealCard:
     stages: list[Stage]
 
 
-def stall_info(deal: Deal, stage: Stage, workspace: Workspace, now: datetime) -> StallInfo:
-    """Days in stage vs threshold, by the workspace's stall clock (domain.stall)."""
-    from domain.stall import stall_status
-
-    if stage.outcome != Outcome.open:
-        return StallInfo(0, stage.stall_days, False)
-    status = stall_status(
-        stage_entered_at=deal.stage_entered_at,
-        stall_days=stage.stall_days,
-        snoozed_until=deal.snoozed_until,
-        now=now,
-        tz=workspace.timezone,
-        business_days=workspace.stall_business_days,
-        country=workspace.holiday_country,
-    )
-    return StallInfo(status.days_in_stage, stage.stall_days, status.stalled)
-
-
-def _rows(session: Session, workspace: Workspace, deals: list[Deal], now: datetime):
-    if not deals:
-        return []
-    stage_ids = {d.stage_id for d in deals}
-    stages = {s.id: s for s in session.exec(select(Stage).where(Stage.id.in_(stage_ids)))}
-    pipelines = {
-        p.id: p for p in session.exec(select(Pipeline).where(Pipeline.workspace_id == workspace.id))
-    }
-    owner_ids = {d.owner_id for d in deals if d.owner_id}
-    owners = (
-        {m.id: m for m in session.exec(select(Member).where(Member.id.in_(owner_ids)))}
-        if owner_ids
-        else {}
-    )
-    company_ids = {d.company_id for d in deals if d.company_id}
-    companies = (
-        {c.id: c for c in session.exec(select(Company).where(Company.id.in_(company_ids)))}
-        if company_ids
-        else {}
-    )
-    return [
-        DealRow(
-            deal=d,
-            stage=stages[d.stage_id],
-            pipeline=pipelines[d.pipeline_id],
-            owner=owners.get(d.owner_id),
-            company=companies.get(d.company_id),
-            stall=stall_info(d, stages[d.stage_id], workspace, now),
-        )
-        for d in deals
-    ]
-
-
-def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
-    (row,) = _rows(session, workspace, [deal], now)
-    return DealCard(row=row, stages=stages_of(session=session, pipeline_id=deal.pipeline_id))
-
-
-BUSINESS_SCAN = 2000
-
-
 @dataclass
 class DealPage:
     rows: list[DealRow]
     total: int
     total_amount: Decimal
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """A stalled deal and where it stands on the stall clock (its episode)."""
+
+    deal: DealRow
+    status: StallStatus
+
+
+@dataclass(frozen=True)
+class RenewalDue:
+    deal: DealRow
+    offset: int  # the configured offset (90, 60, 30, 7 …) this alert is for
+    days_left: int  # renewal date − local today (≤ offset: a late run says the truth)
+
+
+# --- reading rows ------------------------------------------------------------------------
+
+_COLUMNS = (
+    Deal.id,
+    Deal.number,
+    Deal.title,
+    Deal.amount,
+    Deal.currency,
+    Deal.pipeline_id,
+    Deal.stage_id,
+    Deal.stage_entered_at,
+    Deal.snoozed_until,
+    Deal.owner_id,
+    Deal.renewal_date,
+    Deal.mrr,
+    Deal.thread_channel,
+    Deal.thread_ts,
+)
+_SHOWN = (Deal.company_id, Deal.expected_close, Deal.lost_reason)  # cards and lists only
+
+
+def _select(*, shown: bool = True) -> sa.Select:
+    return sa.select(*_COLUMNS, *(_SHOWN if shown else ())).select_from(Deal)
+
+
+def stall_info(
+    *,
+    stage_entered_at: datetime,
+    snoozed_until: date | None,
+    stall_days: int | None,
+    outcome: str,
+    workspace: Workspace,
+    now: datetime,
+) -> StallInfo:
+    """Days in stage vs threshold, by the workspace's stall clock (domain.stall)."""
+    if outcome != Outcome.open.value:
+        return StallInfo(0, stall_days, False)
+    status = stall_status(
+        stage_entered_at=stage_entered_at,
+        stall_days=stall_days,
+        snoozed_until=snoozed_until,
+        now=now,
+        tz=workspace.timezone,
+        business_days=workspace.stall_business_days,
+        country=workspace.holiday_country,
+    )
+    return StallInfo(status.days_in_stage, stall_days, status.stalled)
+
+
+def _rows(
+    session: Session,
+    workspace: Workspace,
+    query: sa.Select,
+    *,
+    now: datetime | None = None,
+) -> list[DealRow]:
+    """The rows of ``query`` (a :func:`_select`), filled in; with ``now``, their stall info."""
+    stages = {
+        sid: (name, probability, stall_days, outcome)
+        for sid, name, probability, stall_days, outcome in session.execute(
+            sa.select(
+                Stage.id, Stage.name, Stage.probability, Stage.stall_days, Stage.outcome
+            ).where(Stage.workspace_id == workspace.id)
+        )
+    }
+    pipelines = dict(
+        session.execute(
+            sa.select(Pipeline.id, Pipeline.name).where(Pipeline.workspace_id == workspace.id)
+        ).all()
+    )
+    session.flush()  # Core execution below does not autoflush
+    deals = session.connection().execute(query).all()
+    owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
+    names: dict[int, str] = {}
+    shown = "company_id" in query.selected_columns  # a card's or a list's (``_SHOWN``)
+    company_ids = {d.company_id for d in deals} - {None} if shown else set()
+    if company_ids:
+        names = dict(
+            session.execute(
+                sa.select(Company.id, Company.name).where(Company.id.in_(company_ids))
+            ).all()
+        )
+    nobody = (None, None, None)
+    out = []
+    for d in deals:
+        stage_name, probability, stall_days, outcome = stages[d.stage_id]
+        slack_id, owner_name, owner_locale = owners.get(d.owner_id, nobody)
+        stall = None
+        if now is not None:
+            stall = stall_info(
+                stage_entered_at=d.stage_entered_at,
+                snoozed_until=d.snoozed_until,
+                stall_days=stall_days,
+                outcome=outcome,
+                workspace=workspace,
+                now=now,
+            )
+        out.append(
+            DealRow(
+                d.id,
+                d.number,
+                d.title,
+                d.amount,
+                d.currency,
+                d.pipeline_id,
+                pipelines.get(d.pipeline_id, ""),
+                d.stage_id,
+                stage_name,
+                probability,
+                stall_days,
+                d.stage_entered_at,
+                d.snoozed_until,
+                d.owner_id,
+                slack_id,
+                owner_name,
+                owner_locale,
+                d.renewal_date,
+                d.mrr,
+                d.thread_channel,
+                d.thread_ts,
+                outcome,
+                names.get(d.company_id) if shown else None,
+                d.expected_close if shown else None,
+                d.lost_reason if shown else None,
+                stall,
+            )
+        )
+    return out
+
+
+def _owners(session: Session, workspace_id: int, ids: set[int]) -> dict[int, tuple]:
+    """``{member id: (slack id, name, locale)}`` of ``ids`` (all members when there are many)."""
+    if not ids:
+        return {}
+    query = sa.select(Member.id, Member.slack_user_id, Member.name, Member.locale).where(
+        Member.workspace_id == workspace_id
+    )
+    if len(ids) <= MEMBER_LOOKUP:
+        query = query.where(Member.id.in_(ids))
+    return {mid: (slack_id, name, locale) for mid, slack_id, name, locale in session.execute(query)}
+
+
+def _open_stages(session: Session, workspace_id: int, *, with_threshold: bool = False):
+    """``(id, stall days)`` of the workspace's open stages (only those with a threshold)."""
+    query = sa.select(Stage.id, Stage.stall_days).where(
+        Stage.workspace_id == workspace_id, Stage.outcome == Outcome.open.value
+    )
+    if with_threshold:
+        query = query.where(Stage.stall_days.is_not(None), Stage.stall_days >= 0)
+    return session.execute(query).all()
+
+
+# --- cards, lists, search ------------------------------------------------------------------
+
+
+def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
+    (row,) = _rows(session, workspace, _select().where(Deal.id == deal.id), now=now)
+    return DealCard(row=row, stages=stages_of(session=session, pipeline_id=deal.pipeline_id))
 
 
 def list_deals(
@@ -122,8 +288,9 @@ def list_deals(
 ) -> DealPage:
     """Open deals (or all in a closed stage when one is asked for), stalled first.
 
-    ``stalled`` narrows in SQL by calendar days first (a superset: business days never
-    exceed calendar days), then checks the workspace's exact stall clock.
+    ``stalled`` narrows in SQL with the workspace's exact stall rule
+    (:func:`domain.stall.stalled_condition`), so the total counts every stalled deal.
+    ``limit=0`` counts without reading rows.
     """
     where = [Deal.workspace_id == workspace.id]
     if owner_id is not None:
@@ -135,48 +302,18 @@ def list_deals(
     elif not include_closed:
         where.append(Deal.closed_at.is_(None))
     if stalled:
-        today = today_in(workspace, now)
         where.append(Deal.closed_at.is_(None))
-        where.append(_stalled_superset(session, workspace.id, now, workspace.stall_business_days))
-        where.append(sa.or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today))
-    total, total_amount = session.exec(
-        select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
+        stages = _open_stages(session, workspace.id, with_threshold=True)
+        where.append(stalled_condition(stages, workspace=workspace, now=now))
+    total, total_amount = session.execute(
+        sa.select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
     ).one()
-    query = select(Deal).where(*where).order_by(Deal.stage_entered_at, Deal.number)
-    if stalled and workspace.stall_business_days:
-        # Business days never exceed calendar days: SQL gave a superset; check each.
-        rows = _rows(session, workspace, list(session.exec(query.limit(BUSINESS_SCAN))), now)
-        rows = [r for r in rows if r.stall.stalled]
-        return DealPage(
-            rows=rows[:limit],
-            total=len(rows),
-            total_amount=sum((r.deal.amount for r in rows), Decimal(0)),
-        )
-    rows = _rows(session, workspace, list(session.exec(query.limit(limit * 3))), now)
-    rows.sort(key=lambda r: (not r.stall.stalled, r.deal.stage_entered_at))
+    rows = []
+    if limit > 0:
+        query = _select().where(*where).order_by(Deal.stage_entered_at, Deal.number)
+        rows = _rows(session, workspace, query.limit(limit * 3), now=now)
+        rows.sort(key=lambda r: (not r.stall.stalled, r.stage_entered_at))
     return DealPage(rows=rows[:limit], total=total, total_amount=total_amount or Decimal(0))
-
-
-def _stalled_superset(session: Session, workspace_id: int, now: datetime, business: bool):
-    stages = session.exec(
-        select(Stage.id, Stage.stall_days).where(
-            Stage.workspace_id == workspace_id,
-            Stage.outcome == Outcome.open,
-            Stage.stall_days.is_not(None),
-        )
-    ).all()
-    if not stages:
-        return sa.false()
-    return sa.or_(
-        *(
-            # exact for calendar days, a superset for business days (domain.stall)
-            sa.and_(
-                Deal.stage_id == sid,
-                Deal.stage_entered_at <= stalled_cutoff(now, days, business_days=business),
-            )
-            for sid, days in stages
-        )
-    )
 
 
 def find_deals(
@@ -184,8 +321,8 @@ def find_deals(
 ) -> list[DealRow]:
     """Deals whose title or company contains ``query`` (case-insensitive)."""
     pattern = "%" + query.strip().lower().replace("%", "").replace("_", "") + "%"
-    deals = session.exec(
-        select(Deal)
+    found = (
+        _select()
         .outerjoin(Company, Company.id == Deal.company_id)
         .where(
             Deal.workspace_id == workspace.id,
@@ -195,11 +332,51 @@ def find_deals(
         )
         .order_by(Deal.closed_at.is_not(None), Deal.number.desc())
         .limit(limit)
-    ).all()
-    return _rows(session, workspace, list(deals), now)
+    )
+    return _rows(session, workspace, found, now=now)
 
 
 def today_in(workspace: Workspace, now: datetime) -> date:
-    from zoneinfo import ZoneInfo
-
     return now.astimezone(ZoneInfo(workspace.timezone)).date()
+
+
+# --- what the scheduled posts read ---------------------------------------------------------
+
+
+def _open_deals(workspace_id: int, stage_ids) -> sa.Select:
+    """Open deals in ``stage_ids``, by number (the index walks open deals by stage)."""
+    return (
+        _select(shown=False)
+        .where(
+            Deal.workspace_id == workspace_id,
+            Deal.closed_at.is_(None),
+            Deal.stage_id.in_(stage_ids),
+        )
+        .order_by(Deal.number)
+    )
+
+
+def stalled_deals(*, session: Session, workspace: Workspace, now: datetime) -> list[DealRow]:
+    """Every open deal stalled at ``now`` (snoozed ones are not), decided in SQL by
+    :func:`domain.stall.stalled_condition`; :func:`scheduler.due.stalled` gives each its status
+    and episode."""
+    stages = _open_stages(session, workspace.id, with_threshold=True)
+    if not stages:
+        return []
+    query = _open_deals(workspace.id, [sid for sid, _ in stages]).where(
+        stalled_condition(stages, workspace=workspace, now=now)
+    )
+    return _rows(session, workspace, query)
+
+
+def renewal_deals(
+    *, session: Session, workspace: Workspace, today: date, horizon_days: int
+) -> list[DealRow]:
+    """Open deals whose renewal date is between ``today`` and ``horizon_days`` from it."""
+    stage_ids = [sid for sid, _ in _open_stages(session, workspace.id)]
+    query = _open_deals(workspace.id, stage_ids).where(
+        Deal.renewal_date.is_not(None),
+        Deal.renewal_date >= today,
+        Deal.renewal_date <= today + timedelta(days=horizon_days),
+    )
+    return _rows(session, workspace, query)

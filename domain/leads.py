@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session
 
 from domain.deals import (
     Change,
@@ -17,7 +19,17 @@ from domain.deals import (
 from domain.errors import InvalidInput
 from domain.refs import find_pipeline, match_stage, stages_of
 from domain.workspaces import can_manage_any_deal
-from storage.models import Activity, Lead, Member, Outcome, PipelineKind, Stage, Workspace
+from storage.models import (
+    Activity,
+    Company,
+    Deal,
+    Lead,
+    Member,
+    Outcome,
+    PipelineKind,
+    Stage,
+    Workspace,
+)
 
 MAX_NAME = 200
 
@@ -164,17 +176,72 @@ def convert(
     return change
 
 
-def list_leads(
+@dataclass(frozen=True)
+class LeadRow:
+    """A lead with its status, company, owner and the deal it became, as plain values."""
+
+    id: int
+    number: int
+    name: str
+    status_name: str
+    company_name: str | None
+    owner_slack_id: str | None
+    deal_number: int | None
+    deal_title: str | None
+    email: str | None
+    source: str | None
+    company_size: int | None
+    created_at: datetime
+
+
+def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadRow]:
+    """One query: the leads with their status, company, owner and deal joined in."""
+    query = (
+        sa.select(
+            Lead.id,
+            Lead.number,
+            Lead.name,
+            Stage.name,
+            Company.name,
+            Member.slack_user_id,
+            Deal.number,
+            Deal.title,
+            Lead.email,
+            Lead.source,
+            Lead.company_size,
+            Lead.created_at,
+        )
+        .select_from(Lead)
+        .join(Stage, Stage.id == Lead.status_id)
+        .outerjoin(Company, Company.id == Lead.company_id)
+        .outerjoin(Member, Member.id == Lead.owner_id)
+        .outerjoin(Deal, Deal.id == Lead.deal_id)
+        .where(*where)
+        .order_by(Lead.number.desc())
+        .limit(limit)
+    )
+    return [LeadRow(*row) for row in session.execute(query).all()]
+
+
+def lead_rows(
     *,
     session: Session,
     workspace_id: int,
     status_id: int | None = None,
     owner_id: int | None = None,
     limit: int = 50,
-) -> list[Lead]:
-    query = select(Lead).where(Lead.workspace_id == workspace_id)
+) -> list[LeadRow]:
+    """``/lead list``: the newest leads (of one status, one owner), as rows to show."""
+    where = [Lead.workspace_id == workspace_id]
     if status_id is not None:
-        query = query.where(Lead.status_id == status_id)
+        where.append(Lead.status_id == status_id)
     if owner_id is not None:
-        query = query.where(Lead.owner_id == owner_id)
-    return list(session.exec(query.order_by(Lead.number.desc()).limit(limit)))
+        where.append(Lead.owner_id == owner_id)
+    return _lead_rows(session, *where, limit=limit)
+
+
+def lead_row(*, session: Session, lead: Lead) -> LeadRow:
+    """``/lead show``: one lead as a row to show."""
+    session.flush()
+    (row,) = _lead_rows(session, Lead.id == lead.id)
+    return row

@@ -84,8 +84,22 @@ def find_lead(
 
 def stages_of(*, session: Session, pipeline_id: int) -> list[Stage]:
     return list(
-        session.exec(select(Stage).where(Stage.pipeline_id == pipeline_id).order_by(Stage.position))
+        session.exec(
+            select(Stage).where(Stage.pipeline_id == pipeline_id).order_by(Stage.position, Stage.id)
+        )
     )
+
+
+def stage_names(*, session: Session, pipeline_id: int) -> list[tuple[int, str]]:
+    """``(id, name)`` of a pipeline's stages in order (a select's options), as plain values."""
+    return [
+        (sid, name)
+        for sid, name in session.execute(
+            sa.select(Stage.id, Stage.name)
+            .where(Stage.pipeline_id == pipeline_id)
+            .order_by(Stage.position, Stage.id)
+        )
+    ]
 
 
 def match_stage(stages: list[Stage], text: str) -> Stage:

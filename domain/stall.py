@@ -20,17 +20,25 @@ moved back gets a new ``stage_entered_at`` and hence a new episode. A snooze tha
 the stage also starts a new episode (``<entry>~<snooze date>``), so the warning comes back
 once when the snooze runs out, which is what "remind me in 3 days" means; a snooze date on or
 before the entry date is left over from an earlier stage and does not change the episode.
+
+:func:`stall_status` is the rule. Queries use its exact SQL spelling: :func:`stall_cutoff`
+(one instant per stage threshold) inside :func:`stalled_condition` (with the snooze).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import Deal, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +116,8 @@ def stall_status(
     if business_days:
         days = business_days_between(entered_day, today, country)
     else:
-        days = max((now - stage_entered_at) // timedelta(days=1), 0)
+        elapsed = now.astimezone(UTC) - stage_entered_at.astimezone(UTC)  # real time, not wall
+        days = max(elapsed // timedelta(days=1), 0)
     snooze = snoozed_until if snoozed_until and snoozed_until > entered_day else None
     episode = episode_key(stage_entered_at, snooze)
     if stall_days is None:
@@ -127,14 +136,80 @@ def stall_status(
     )
 
 
-def stalled_cutoff(now: datetime, stall_days: int, *, business_days: bool = False) -> datetime:
-    """For SQL: a deal can only be stalled if ``stage_entered_at <= cutoff``.
+@cache
+def _last_stalled_day(today: date, stall_days: int, country: str) -> date:
+    """The latest local entry date whose business-day count at ``today`` exceeds the threshold.
 
-    Exact for calendar days (``days_in_stage > stall_days`` means at least ``stall_days + 1``
-    whole days). For business days it is a safe pre-filter (N business days span at least N
-    calendar dates; one extra day absorbs DST and the local-date rounding); apply
-    :func:`stall_status` to the rows it returns.
+    The count only grows as the entry date moves back, so every earlier date is over it too.
     """
-    if business_days:
-        return now - timedelta(days=stall_days) + timedelta(days=1)
-    return now - timedelta(days=stall_days + 1)
+    day = today - timedelta(days=stall_days)
+    while business_days_between(day, today, country) <= stall_days:
+        day -= timedelta(days=1)
+    return day
+
+
+def stall_cutoff(
+    now: datetime,
+    stall_days: int,
+    *,
+    tz: str | ZoneInfo = "UTC",
+    business_days: bool = False,
+    country: str = DEFAULT_COUNTRY,
+) -> datetime:
+    """The stall rule for SQL: at ``now``, a deal in a stage with threshold ``stall_days`` is over
+    the threshold exactly when ``stage_entered_at < cutoff`` — the same answer as
+    :func:`stall_status` (snooze aside; :func:`stalled_condition` adds it).
+
+    Calendar days: over once ``stall_days + 1`` whole days have passed, so the cutoff is one
+    microsecond (the databases' resolution) after ``now - (stall_days + 1) days``. Business
+    days: the local midnight after the latest entry date whose business-day count (weekends and
+    ``country``'s holidays skipped) exceeds the threshold, as an instant: a local midnight
+    skipped by DST is the first instant of that day, which is what the local date of an entry
+    says too.
+    """
+    if now.tzinfo is None:
+        raise ValueError("stall_cutoff needs an aware datetime")
+    now = now.astimezone(UTC)
+    if not business_days:
+        return now - timedelta(days=stall_days + 1) + timedelta(microseconds=1)
+    zone = _zone(tz)
+    day = _last_stalled_day(now.astimezone(zone).date(), stall_days, country)
+    midnight = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    return midnight.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- the same rule in SQL
+
+
+def stalled_condition(
+    stages: Iterable[tuple[int, int | None]], *, workspace: Workspace, now: datetime
+) -> ColumnElement[bool]:
+    """``stall_status(...).stalled`` as a SQL condition on ``deal``, for deals in ``stages``
+    (``(stage id, stall days)`` pairs; stages without a threshold never match): entered before
+    the stage's :func:`stall_cutoff` on the workspace's clock, and not snoozed past today.
+
+    Every query that asks "stalled?" uses it (deal lists, the board, the scheduler's stall
+    jobs); the caller adds the open-deal filter. Exact, so no Python re-check is needed; the
+    tests hold it against :func:`stall_status` entry time by entry time.
+    """
+    zone = _zone(workspace.timezone)
+    over = [
+        sa.and_(
+            Deal.stage_id == stage_id,
+            Deal.stage_entered_at
+            < stall_cutoff(
+                now,
+                days,
+                tz=zone,
+                business_days=workspace.stall_business_days,
+                country=workspace.holiday_country,
+            ),
+        )
+        for stage_id, days in stages
+        if days is not None and days >= 0
+    ]
+    if not over:
+        return sa.false()
+    today = now.astimezone(zone).date()
+    not_snoozed = sa.or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today)
+    return sa.and_(sa.or_(*over), not_snoozed)

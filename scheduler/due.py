@@ -1,5 +1,8 @@
 """What is due for one workspace at time ``at``: pure functions over plain rows.
 
+The rows are the domain's (:class:`domain.deal_reads.DealRow`, :class:`domain.tasks.TaskRow`),
+read by :mod:`domain.deal_reads` and :mod:`domain.tasks`.
+
 No database, no Slack, no scheduler. Every function takes the instant ``at`` (aware) and the
 workspace's timezone, works on the *local* date and time there, and names the local period a
 post belongs to. The outbox key carries that period, so a run repeated at any instant of the
@@ -11,86 +14,17 @@ exist on a spring-forward day (02:30 in New York on 2026-03-08) is simply "passe
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from domain.stall import StallStatus, stall_status
+from domain.deal_reads import DealRow, RenewalDue, Stalled
+from domain.stall import stall_status
+from domain.tasks import TaskRow
 
-HUNDRED = Decimal(100)
-CENT = Decimal("0.01")
 DEFAULT_DIGEST_TIME = time(9, 0)
 DEFAULT_RENEWAL_OFFSETS = (90, 60, 30, 7)
 WEEKLY_WEEKDAY = 0  # Monday
 TASK_LOOKBACK = timedelta(days=7)  # overdue tasks older than this are not reminded late
-
-
-# ---------------------------------------------------------------- rows
-
-
-class DealRow(NamedTuple):
-    """What the jobs need of an open deal, its stage and its owner.
-
-    A named tuple rather than a frozen dataclass: a digest builds tens of thousands of them,
-    and a tuple is several times cheaper to make.
-    """
-
-    id: int
-    number: int
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: int
-    pipeline_name: str
-    stage_id: int
-    stage_name: str
-    probability: int
-    stall_days: int | None
-    stage_entered_at: datetime
-    snoozed_until: date | None = None
-    owner_id: int | None = None
-    owner_slack_id: str | None = None
-    owner_name: str | None = None
-    owner_locale: str | None = None
-    renewal_date: date | None = None
-    mrr: Decimal | None = None
-    thread_channel: str | None = None
-    thread_ts: str | None = None
-
-    @property
-    def weighted(self) -> Decimal:
-        return (self.amount * self.probability / HUNDRED).quantize(CENT)
-
-    @property
-    def has_thread(self) -> bool:
-        return bool(self.thread_channel and self.thread_ts)
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    id: int
-    text: str
-    due_at: datetime
-    owner_slack_id: str
-    owner_locale: str | None = None
-    deal_id: int | None = None
-    deal_number: int | None = None
-    deal_title: str | None = None
-
-
-@dataclass(frozen=True)
-class Stalled:
-    deal: DealRow
-    status: StallStatus
-
-
-@dataclass(frozen=True)
-class RenewalDue:
-    deal: DealRow
-    offset: int  # the configured offset (90, 60, 30, 7 …) this alert is for
-    days_left: int  # renewal date − local today (≤ offset: a late run says the truth)
 
 
 # ---------------------------------------------------------------- local time and periods

@@ -35,9 +35,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from domain import deal_reads, tasks, weekly
+from domain.deal_reads import DealRow, Stalled
+from domain.refs import stage_names
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
-from scheduler import due, queries
+from scheduler import due
 from storage import outbox
 from storage.db import session_scope
 from storage.models import Outbox, Workspace
@@ -93,7 +96,7 @@ def _channel(ws: Workspace) -> str | None:
     return ws.digest_channel or ws.deals_channel
 
 
-def _deal_place(deal: due.DealRow, ws: Workspace) -> tuple[dict[str, str], str | None] | None:
+def _deal_place(deal: DealRow, ws: Workspace) -> tuple[dict[str, str], str | None] | None:
     """A deal's thread (its card), or the deals channel when it has none."""
     if deal.has_thread:
         return {"channel": deal.thread_channel}, deal.thread_ts
@@ -107,7 +110,7 @@ def _deal_place(deal: due.DealRow, ws: Workspace) -> tuple[dict[str, str], str |
 
 def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
     """One warning per stall episode: into the deal's thread and to its owner by DM."""
-    rows = queries.stall_candidates(session, ws, now=at)
+    rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
     items = due.stall_warnings_due(
         rows,
         at=at,
@@ -116,12 +119,12 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
         country=ws.holiday_country,
     )
 
-    def targets(item: due.Stalled) -> list[str]:
+    def targets(item: Stalled) -> list[str]:
         deal = item.deal
         out = ["thread"] if _deal_place(deal, ws) is not None else []
         return out + ([f"dm:{deal.owner_slack_id}"] if deal.owner_slack_id else [])
 
-    def key(item: due.Stalled, target: str) -> str:
+    def key(item: Stalled, target: str) -> str:
         period = due.stall_warning_period(item)
         return outbox.outbox_key(
             job=STALL_WARNINGS, workspace_id=ws.id, target=target, period=period
@@ -142,7 +145,7 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
         period = due.stall_warning_period(item)
         deal = item.deal
         if deal.pipeline_id not in stages:
-            stages[deal.pipeline_id] = queries.stages_of(session, deal.pipeline_id)
+            stages[deal.pipeline_id] = stage_names(session=session, pipeline_id=deal.pipeline_id)
         rendered: dict[str, Message] = {}
 
         def render(locale: str, deal=deal, item=item, rendered=rendered) -> Message:
@@ -178,7 +181,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
     period = due.digest_due(at, ws.timezone, ws.digest_time, force=force)
     if period is None:
         return []
-    rows = queries.stall_candidates(session, ws, now=at)
+    rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
     items = due.stalled(
         rows,
         at=at,
@@ -219,7 +222,9 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
         return []
     offsets = due.parse_offsets(ws.renewal_offsets)
     today = due.local_today(at, ws.timezone)
-    rows = queries.renewal_candidates(session, ws, today=today, horizon_days=max(offsets))
+    rows = deal_reads.renewal_deals(
+        session=session, workspace=ws, today=today, horizon_days=max(offsets)
+    )
     items = due.renewals_due(rows, at=at, tz=ws.timezone, offsets=offsets)
     posts = []
     channel = _channel(ws)
@@ -249,8 +254,6 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
 
 def plan_weekly_summary(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Thread]:
     """Monday's summary of last week, with the board charts in its thread."""
-    from scheduler import weekly
-
     period = due.weekly_due(at, ws.timezone, ws.digest_time, force=force)
     channel = _channel(ws)
     if period is None or not channel:
@@ -260,7 +263,8 @@ def plan_weekly_summary(session: Session, ws: Workspace, at: datetime, force: bo
     )
     if not force and _taken_keys(session, [first]):
         return []  # recorded already: skip the (not free) computation
-    summary = weekly.compute(session=session, workspace=ws, at=at)
+    start, end = due.week_window(at, ws.timezone)
+    summary = weekly.compute(session=session, workspace=ws, start=start, end=end, now=at)
     if not summary.has_deals:
         return []
     messages = views.weekly_summary(summary=summary, locale=ws.locale)
@@ -299,7 +303,7 @@ def _charts(summary, locale: str) -> list[dict[str, Any]]:
 
 def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
     """Tasks that came due: a DM to their owner, once per task and due time."""
-    rows = queries.tasks_candidates(session, ws, now=at, lookback=due.TASK_LOOKBACK)
+    rows = tasks.tasks_came_due(session=session, workspace=ws, now=at, lookback=due.TASK_LOOKBACK)
     posts = []
     for task in due.tasks_due(rows, at=at):
         locale = task.owner_locale or ws.locale

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.deal_reads import DealRow
+from domain.tasks import TaskRow
 from scheduler import due
 
 NY = ZoneInfo("America/New_York")
@@ -15,7 +17,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def deal(number=1, *, entered, stall_days=7, renewal=None, owner="U1", amount="1000", **kw):
-    return due.DealRow(
+    return DealRow(
         id=number,
         number=number,
         title=f"Deal {number}",
@@ -209,7 +211,7 @@ def test_tasks_come_due_once_their_time_passed_within_the_lookback():
     now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
     def task(i, due_at):
-        return due.TaskRow(id=i, text=f"call {i}", due_at=due_at, owner_slack_id="U1")
+        return TaskRow(id=i, text=f"call {i}", due_at=due_at, owner_slack_id="U1")
 
     rows = [
         task(1, now - timedelta(minutes=5)),

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlmodel import select
 
-from storage.models import Pipeline, Role, Stage, Task
+from domain import metrics
+from domain.home import home_page
+from domain.refs import find_pipeline, stages_of
+from storage.models import Deal, Pipeline, Role, Stage, Task
 from tests.factories import T0, deal, member, workspace
 from tests.fakeslack.blockkit import validate_view
-from views.home import home
+from views.home import home, render
 from views.ids import Action
 
 
@@ -199,3 +204,74 @@ def test_the_board_counts_stalls_on_the_business_day_clock(session):
     session.flush()
     view = home(session=session, workspace=ws, member=me, now=now)
     assert sum("🔴 1 stalled" in text for text in section_texts(view)) == 2  # mine, board
+
+
+def bulk_deals(session, ws, owner, stage, entered_at: list) -> None:
+    """Many open deals at once (one INSERT), entered into ``stage`` at the given instants."""
+    first = session.exec(select(sa.func.coalesce(sa.func.max(Deal.number), 0))).one() + 1
+    session.execute(
+        sa.insert(Deal),
+        [
+            {
+                "workspace_id": ws.id,
+                "number": first + i,
+                "title": f"Bulk {first + i}",
+                "amount": Decimal("1000"),
+                "currency": ws.currency,
+                "owner_id": owner.id,
+                "pipeline_id": stage.pipeline_id,
+                "stage_id": stage.id,
+                "stage_entered_at": at,
+                "created_at": at,
+                "updated_at": at,
+                "version": 0,
+            }
+            for i, at in enumerate(entered_at)
+        ],
+    )
+
+
+def test_the_board_counts_every_business_day_stall_as_the_pipeline_board_does(session):
+    """2,100 deals stalled on the business-day clock (more than the old 2,000-deal scan) and
+    50 that are only calendar-stalled, over a weekend: App Home's board says what
+    ``/pipeline`` says."""
+    ws = workspace(session, locale="en", stall_business_days=True)
+    me = member(session, ws, "U1")
+    pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
+    contact, meeting = (
+        next(s for s in stages_of(session=session, pipeline_id=pipeline.id) if s.name == name)
+        for name in ("Contact", "Meeting")
+    )
+    now = T0 - timedelta(days=7)  # Monday 2026-10-26 09:30 in Seoul
+    weeks_ago = [now - timedelta(days=20, minutes=i) for i in range(2_100)]
+    friday = [now - timedelta(days=10, minutes=i) for i in range(50)]  # 10 days, 6 business
+    bulk_deals(session, ws, me, contact, weeks_ago + friday)
+    bulk_deals(session, ws, me, meeting, friday)
+    view = home(session=session, workspace=ws, member=me, now=now)
+    board = metrics.board(session=session, workspace_id=ws.id, pipeline_id=pipeline.id, now=now)
+    assert [(s.name, s.stalled) for s in board.stages if s.count] == [
+        ("Contact", 2_100),
+        ("Meeting", 0),
+    ]
+    lines = "\n".join(section_texts(view))
+    contact_line = next(line for line in lines.splitlines() if line.startswith("*Contact*"))
+    assert contact_line.endswith("🔴 2,100 stalled")
+    meeting_line = next(line for line in lines.splitlines() if line.startswith("*Meeting*"))
+    assert "stalled" not in meeting_line
+    assert "*Your open deals*: 2,200, ₩2,200,000 · 🔴 2,100 stalled" in lines
+
+
+def test_the_home_view_renders_what_the_domain_read(session):
+    """The view only renders: a page read by :func:`domain.home.home_page` in one unit of
+    work renders the same blocks after that unit of work is gone."""
+    ws = workspace(session, locale="en")
+    me = member(session, ws, "U1")
+    deal(session, ws, me, title="Sleepy deal", now=T0 - timedelta(days=30))
+    session.add(Task(workspace_id=ws.id, owner_id=me.id, text="Call the CFO", due_at=T0))
+    session.flush()
+    page = home_page(session=session, workspace=ws, member=me, now=T0, deal_rows=20, task_rows=10)
+    session.close()  # nothing left to query with
+    view = render(page, workspace=ws, member=me, now=T0)
+    assert validate_view(view) == []
+    text = all_text(view)
+    assert "Sleepy deal" in text and "Call the CFO" in text and "🔴 1 stalled" in text

@@ -219,6 +219,91 @@ def test_mql_to_sql_counts_leads_created_in_the_period(session, ws, boss):
     assert (m.lead_count, m.qualified_leads, m.mql_to_sql) == (4, 2, Decimal("0.5"))
 
 
+# --- the §2 rates, once: per pipeline, per owner, for the plan ---------------------------------
+
+
+@pytest.fixture
+def two_pipelines(session, ws, boss, book):
+    """The book, plus a renewals pipeline with one renewed, one churned and one open deal."""
+    for amount, created, closed, won in (("300000", 40, 3, True), ("100000", 25, 4, False)):
+        d = deal(session, ws, boss, amount, T0 - created * DAY, pipeline_name="Renewals")
+        close(session, boss, d, T0 - closed * DAY, won=won)
+    deal(session, ws, boss, "250000", T0 - 6 * DAY, pipeline_name="Renewals")
+
+
+def same_rates(rates, m, now=T0):
+    """Every §2 rate of a :class:`metrics.Rates` group equals the one ``metrics()`` reports."""
+    assert (rates.won_count, rates.won_amount, rates.lost_count) == (
+        m.won_count,
+        m.won_amount,
+        m.lost_count,
+    )
+    assert (rates.open_count, rates.open_amount, rates.weighted) == (
+        m.open_count,
+        m.open_amount,
+        m.weighted_forecast,
+    )
+    assert rates.avg_deal_size == m.avg_deal_size
+    assert rates.win_rate == m.win_rate
+    assert rates.cycle_days == pytest.approx(m.sales_cycle_days)
+    assert rates.open_age_days(now) == pytest.approx(m.avg_open_age_days)
+    assert rates.velocity_per_day == m.velocity_per_day
+
+
+def test_rates_grouped_by_pipeline_are_each_pipelines_metrics(session, ws, two_pipelines):
+    grouped = metrics.grouped_rates(
+        session=session, workspace_id=ws.id, start=PERIOD["start"], end=T0, by="pipeline"
+    )
+    renewals = find_pipeline(session=session, workspace_id=ws.id, name="Renewals")
+    new_business = default_pipeline(session, ws)
+    assert set(grouped.groups) == {new_business.id, renewals.id}
+    for pipeline in (new_business, renewals):
+        same_rates(grouped.groups[pipeline.id], run(session, ws, pipeline_id=pipeline.id))
+    same_rates(grouped.total, run(session, ws))
+    assert grouped.groups[renewals.id].lost_amount == Decimal("100000")
+    assert grouped.groups[renewals.id].win_rate == Decimal("0.5")
+
+
+def test_rates_grouped_by_owner_are_the_per_rep_table(session, ws, two_pipelines, kim, lee):
+    m = run(session, ws)
+    grouped = metrics.grouped_rates(
+        session=session, workspace_id=ws.id, start=PERIOD["start"], end=T0, by="owner"
+    )
+    same_rates(grouped.total, m)
+    for rep in m.reps:
+        rates = grouped.groups[rep.owner_id]
+        assert (rep.open_count, rep.open_amount, rep.weighted) == (
+            rates.open_count,
+            rates.open_amount,
+            rates.weighted,
+        )
+        assert (rep.won_count, rep.won_amount, rep.lost_count, rep.win_rate) == (
+            rates.won_count,
+            rates.won_amount,
+            rates.lost_count,
+            rates.win_rate,
+        )
+    for owner in (kim, lee):
+        same_rates(grouped.groups[owner.id], run(session, ws, owner_id=owner.id))
+
+
+def test_the_plan_measures_the_average_deal_size_metrics_reports(session, ws, boss):
+    """Two deals won at 1,000,000.01 and 1,000,000.00: a mean of half a cent over. The plan
+    and ``/pipeline metrics`` show the same cent (it used to round the other way)."""
+    for amount in ("1000000.01", "1000000.00"):
+        close(session, boss, deal(session, ws, boss, amount, T0 - 9 * DAY), T0 - DAY)
+    close(session, boss, deal(session, ws, boss, "5", T0 - 9 * DAY), T0 - DAY, won=False)
+    measured = metrics.win_stats(session=session, workspace_id=ws.id, start=PERIOD["start"], end=T0)
+    m = run(session, ws)
+    assert measured.avg_deal_size == m.avg_deal_size == Decimal("1000000.01")
+    assert measured.win_rate == m.win_rate == Decimal(2) / Decimal(3)
+    assert (measured.won_count, measured.won_amount, measured.lost_count) == (
+        2,
+        Decimal("2000000.01"),
+        1,
+    )
+
+
 # --- stage conversion, time in stage, bottleneck ---------------------------------------------
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from domain.deal_reads import DealRow, RenewalDue
 from domain.metrics import Board, BoardStage
+from domain.weekly import Mover, PipelineWeek, WeeklySummary
 from scheduler import due
-from scheduler.weekly import Mover, PipelineWeek, WeeklySummary
 from tests.fakeslack.blockkit import validate_message
 from views import notifications as views
 
@@ -19,8 +20,8 @@ NOW = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
 LOCALES = ["en", "ko"]
 
 
-def row(number: int, *, owner: str | None = "U1", days_in_stage=30, **kw) -> due.DealRow:
-    return due.DealRow(
+def row(number: int, *, owner: str | None = "U1", days_in_stage=30, **kw) -> DealRow:
+    return DealRow(
         id=number,
         number=number,
         title=kw.pop("title", f"Deal <{number}> & co"),
@@ -116,7 +117,7 @@ def test_the_all_clear_is_short_and_valid(locale):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_a_renewal_alert_shows_the_mrr_and_the_days_left(locale):
     deal = row(5, renewal_date=date(2026, 12, 31), mrr=Decimal(1_200_000))
-    item = due.RenewalDue(deal, offset=30, days_left=30)
+    item = RenewalDue(deal, offset=30, days_left=30)
     message = views.renewal_alert(item=item, locale=locale, currency="KRW")
     assert problems([message]) == []
     assert "D5" in message.text

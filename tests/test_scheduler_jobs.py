@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from domain import deals
-from scheduler import jobs, weekly
+from domain import deals, weekly
+from scheduler import due, jobs
 from scheduler.runner import Ticker
 from storage import outbox
 from storage.db import session_scope
@@ -54,6 +54,13 @@ def rows(engine, job=None) -> list[Outbox]:
 
 def run(engine, job, ws_id, at, force=True):
     return jobs.run_for_workspace(engine, job, ws_id, at=at, now=datetime.now(UTC), force=force)
+
+
+def summary_at(s, ws_id, at) -> weekly.WeeklySummary:
+    """The weekly summary the job sends at ``at``: of the previous local week."""
+    ws = s.get(jobs.Workspace, ws_id)
+    start, end = due.week_window(at, ws.timezone)
+    return weekly.compute(session=s, workspace=ws, start=start, end=end, now=at)
 
 
 def texts(rs) -> str:
@@ -244,7 +251,7 @@ def test_the_weekly_summary_counts_last_weeks_new_won_and_lost(engine):
         )
     monday = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)  # 09:30 in Seoul
     with session_scope(engine) as s:
-        summary = weekly.compute(session=s, workspace=s.get(jobs.Workspace, ws_id), at=monday)
+        summary = summary_at(s, ws_id, monday)
     assert (summary.start, summary.end) == (date(2026, 11, 9), date(2026, 11, 15))
     new_business = summary.pipelines[0]
     assert new_business.name == "New business"
@@ -284,7 +291,7 @@ def test_biggest_movers_are_the_largest_deals_that_really_moved_per_pipeline(eng
         deal("Renewal mover", "2000000", "Renewed", pipeline="Renewals")
     monday = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)
     with session_scope(engine) as s:
-        summary = weekly.compute(session=s, workspace=s.get(jobs.Workspace, ws_id), at=monday)
+        summary = summary_at(s, ws_id, monday)
     by_name = {p.name: p.movers for p in summary.pipelines}
     assert [
         (m.deal.split(" ", 1)[1], m.from_stage, m.to_stage) for m in by_name["New business"]
@@ -374,8 +381,8 @@ def test_the_weekly_rates_agree_with_domain_metrics_pipeline_by_pipeline(engine)
     monday = datetime(2026, 11, 9, 0, 30, tzinfo=UTC)
     with session_scope(engine) as s:
         ws = s.get(jobs.Workspace, ws_id)
-        summary = weekly.compute(session=s, workspace=ws, at=monday)
-        start, end = jobs.due.week_window(monday, ws.timezone)
+        summary = summary_at(s, ws_id, monday)
+        start, end = due.week_window(monday, ws.timezone)
         for week in summary.pipelines:
             want = metrics.metrics(
                 session=s,

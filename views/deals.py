@@ -22,17 +22,22 @@ def who(member: Member | None) -> str:
     return f"<@{member.slack_user_id}>"
 
 
+def who_id(slack_id: str | None) -> str:
+    """A member by Slack id (a row's owner); nobody is ``—``."""
+    return fmt.EMPTY if slack_id is None else f"<@{slack_id}>"
+
+
 def ref(deal) -> str:
     return f"D{deal.number}"
 
 
-def _stage_label(stage: Stage, locale: str) -> str:
-    outcome = "" if stage.outcome == Outcome.open else t(locale, f"deal.outcome.{stage.outcome}")
-    return f"{stage.name} ({stage.probability}%)" + (f" · {outcome}" if outcome else "")
+def _stage_label(name: str, probability: int, outcome: str, locale: str) -> str:
+    closed = "" if outcome == Outcome.open else t(locale, f"deal.outcome.{outcome}")
+    return f"{name} ({probability}%)" + (f" · {closed}" if closed else "")
 
 
 def stall_text(row: DealRow, locale: str) -> str:
-    if row.stall.threshold is None or row.stage.outcome != Outcome.open:
+    if row.stall.threshold is None or row.outcome != Outcome.open:
         return t(locale, "deal.in_stage", days=row.stall.days_in_stage)
     key = "deal.stalled" if row.stall.stalled else "deal.in_stage_of"
     return t(locale, key, days=row.stall.days_in_stage, threshold=row.stall.threshold)
@@ -40,60 +45,62 @@ def stall_text(row: DealRow, locale: str) -> str:
 
 def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
     row = data.row
-    deal = row.deal
-    cur = deal.currency
-    title = f"{ref(deal)} · {deal.title}"
+    cur = row.currency
+    title = f"{ref(row)} · {row.title}"
     status = ""
-    if row.stage.outcome == Outcome.won:
+    if row.outcome == Outcome.won:
         status = "✅ "
-    elif row.stage.outcome == Outcome.lost:
+    elif row.outcome == Outcome.lost:
         status = "❌ "
+    stage = _stage_label(row.stage_name, row.probability, row.outcome, locale)
     items = [
-        t(locale, "deal.field.amount", value=fmt.money(deal.amount, cur, locale)),
-        t(locale, "deal.field.stage", value=_stage_label(row.stage, locale)),
+        t(locale, "deal.field.amount", value=fmt.money(row.amount, cur, locale)),
+        t(locale, "deal.field.stage", value=stage),
         t(locale, "deal.field.weighted", value=fmt.money(row.weighted, cur, locale)),
-        t(locale, "deal.field.owner", value=who(row.owner)),
-        t(locale, "deal.field.close", value=fmt.day(deal.expected_close, locale)),
-        t(locale, "deal.field.company", value=row.company.name if row.company else fmt.EMPTY),
-        t(locale, "deal.field.pipeline", value=row.pipeline.name),
+        t(locale, "deal.field.owner", value=who_id(row.owner_slack_id)),
+        t(locale, "deal.field.close", value=fmt.day(row.expected_close, locale)),
+        t(locale, "deal.field.company", value=row.company_name or fmt.EMPTY),
+        t(locale, "deal.field.pipeline", value=row.pipeline_name),
     ]
-    if deal.renewal_date or deal.mrr is not None:
+    if row.renewal_date or row.mrr is not None:
         items.append(
             t(
                 locale,
                 "deal.field.renewal",
-                date=fmt.day(deal.renewal_date, locale),
-                mrr=fmt.money(deal.mrr, cur, locale),
+                date=fmt.day(row.renewal_date, locale),
+                mrr=fmt.money(row.mrr, cur, locale),
             )
         )
     context = [stall_text(row, locale)]
-    if deal.lost_reason:
-        context.append(t(locale, "deal.lost_reason", reason=deal.lost_reason))
+    if row.lost_reason:
+        context.append(t(locale, "deal.lost_reason", reason=row.lost_reason))
     blocks = [
         b.header(status + title),
         b.fields(items),
         b.context(*context),
-        b.actions(card_actions(data, locale), block_id=f"deal:{ref(deal)}"),
+        b.actions(card_actions(data, locale), block_id=f"deal:{ref(row)}"),
     ]
     text = t(
         locale,
         "deal.card_text",
-        ref=ref(deal),
-        title=deal.title,
-        amount=fmt.money(deal.amount, cur, locale),
-        stage=row.stage.name,
+        ref=ref(row),
+        title=row.title,
+        amount=fmt.money(row.amount, cur, locale),
+        stage=row.stage_name,
     )
     return Message(text=text, blocks=blocks)
 
 
 def stage_options(stages: list[Stage], locale: str) -> list[dict[str, Any]]:
-    return [b.option(_stage_label(s, locale), str(s.id)) for s in stages]
+    return [
+        b.option(_stage_label(s.name, s.probability, s.outcome, locale), str(s.id)) for s in stages
+    ]
 
 
 def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
-    deal_id = ref(data.row.deal)  # buttons carry the deal's number (bot.payloads)
+    deal_id = ref(data.row)  # buttons carry the deal's number (bot.payloads)
     options = stage_options(data.stages, locale)
-    current = next((o for o in options if o["value"] == str(data.row.stage.id)), None)
+    current = next((o for o in options if o["value"] == str(data.row.stage_id)), None)
     return [
         b.static_select(t(locale, "deal.action.move"), Action.deal_stage, options, current),
         b.button(t(locale, "deal.action.won"), Action.deal_won, deal_id, style="primary"),
@@ -144,19 +151,18 @@ def _field_change(field, old, new, currency, locale, members) -> str:
 
 
 def row_line(row: DealRow, locale: str) -> str:
-    deal = row.deal
     stall = "🔴 " if row.stall.stalled else ""
-    company = f" · {row.company.name}" if row.company else ""
+    company = f" · {row.company_name}" if row.company_name is not None else ""
     return t(
         locale,
         "deal.row",
         stall=stall,
-        ref=ref(deal),
-        title=deal.title,
+        ref=ref(row),
+        title=row.title,
         company=company,
-        amount=fmt.money(deal.amount, deal.currency, locale),
-        stage=row.stage.name,
-        owner=who(row.owner),
+        amount=fmt.money(row.amount, row.currency, locale),
+        stage=row.stage_name,
+        owner=who_id(row.owner_slack_id),
         days=stall_text(row, locale),
     )
 
@@ -245,7 +251,7 @@ def deal_details(
     blocks = message.blocks[:3]
     if activities:
         lines = [
-            activity_line(a, locale, members, workspace.timezone, data.row.deal.currency)
+            activity_line(a, locale, members, workspace.timezone, data.row.currency)
             for a in activities
         ]
         blocks.append(b.section(t(locale, "deal.timeline") + "\n" + "\n".join(lines)))

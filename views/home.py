@@ -9,21 +9,16 @@ handlers and permissions.
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from domain import metrics
-from domain.deal_reads import BUSINESS_SCAN, DealPage, list_deals, today_in
-from domain.errors import NotFound
-from domain.refs import find_pipeline
+from domain.home import HomePage, home_page
 from domain.workspaces import member_locale
 from i18n import fmt, t
-from storage.models import Deal, Member, Task, Workspace
+from storage.models import Member, Workspace
 from views import blocks as b
 from views.deals import row_line
 from views.ids import Action
@@ -38,16 +33,26 @@ BUTTONS = (
 
 
 def home(*, session: Session, workspace: Workspace, member: Member, now: datetime) -> dict:
-    """The member's App Home, in their locale."""
+    """The member's App Home, in their locale: :func:`domain.home.home_page`, rendered."""
+    page = home_page(
+        session=session,
+        workspace=workspace,
+        member=member,
+        now=now,
+        deal_rows=DEAL_ROWS,
+        task_rows=TASK_ROWS,
+    )
+    return render(page, workspace=workspace, member=member, now=now)
+
+
+def render(page: HomePage, *, workspace: Workspace, member: Member, now: datetime) -> dict:
     loc = member_locale(member, workspace)
     blocks: list[dict[str, Any]] = [b.header(t(loc, "home.header")), _buttons(loc), b.divider()]
-    blocks += _deal_blocks(session, workspace, member, now, loc)
+    blocks += _deal_blocks(page, workspace, loc)
     blocks.append(b.divider())
-    blocks += _task_blocks(session, workspace, member, now, loc)
+    blocks += _task_blocks(page, workspace, now, loc)
     blocks.append(b.divider())
-    blocks += _board_blocks(
-        board_summary(session=session, workspace=workspace, now=now), workspace, loc
-    )
+    blocks += _board_blocks(page.board, workspace, loc)
     blocks.append(b.context(t(loc, "home.updated", when=fmt.moment(now, workspace.timezone, loc))))
     return {"type": "home", "blocks": b.fit(blocks, b.VIEW_BLOCKS)}
 
@@ -86,18 +91,13 @@ def _lines_in_sections(lines: list[str]) -> list[dict[str, Any]]:
 # --- my open deals ---------------------------------------------------------------------
 
 
-def _deal_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
-    page: DealPage = list_deals(
-        session=session, workspace=workspace, now=now, owner_id=member.id, limit=DEAL_ROWS
-    )
+def _deal_blocks(home: HomePage, workspace: Workspace, loc: str) -> list[dict[str, Any]]:
+    page, stalled = home.deals, home.stalled
     if not page.rows:
         return [
             b.section(t(loc, "home.deals.heading_empty")),
             b.context(t(loc, "home.deals.empty")),
         ]
-    stalled = list_deals(
-        session=session, workspace=workspace, now=now, owner_id=member.id, stalled=True, limit=1
-    ).total
     heading = t(
         loc,
         "home.deals.heading",
@@ -125,36 +125,18 @@ def _deal_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
 # --- my tasks due ----------------------------------------------------------------------
 
 
-def _end_of_today(workspace: Workspace, now: datetime) -> datetime:
-    tomorrow = today_in(workspace, now) + timedelta(days=1)
-    return datetime.combine(tomorrow, time(), tzinfo=ZoneInfo(workspace.timezone))
-
-
 def _escape(text: str) -> str:
     """People's own words in mrkdwn: Slack needs ``&``, ``<`` and ``>`` escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _task_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
-    where = [
-        Task.workspace_id == workspace.id,
-        Task.owner_id == member.id,
-        Task.done.is_(False),
-        Task.due_at < _end_of_today(workspace, now),
-    ]
-    total = session.exec(select(sa.func.count()).select_from(Task).where(*where)).one()
+def _task_blocks(home: HomePage, workspace: Workspace, now: datetime, loc: str) -> list[dict]:
+    total, tasks = home.tasks.total, home.tasks.rows
     if not total:
         return [
             b.section(t(loc, "home.tasks.heading_empty")),
             b.context(t(loc, "home.tasks.empty")),
         ]
-    tasks = session.exec(
-        select(Task, Deal.number)
-        .outerjoin(Deal, Deal.id == Task.deal_id)
-        .where(*where)
-        .order_by(Task.due_at, Task.id)
-        .limit(TASK_ROWS)
-    ).all()
     lines = [
         t(
             loc,
@@ -162,9 +144,9 @@ def _task_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
             overdue=t(loc, "home.tasks.overdue") if task.due_at < now else "",
             when=fmt.moment(task.due_at, workspace.timezone, loc),
             text=_escape(b.clip(task.text, 500)),
-            deal=f" · *D{number}*" if number is not None else "",
+            deal=f" · *D{task.deal_number}*" if task.deal_number is not None else "",
         )
-        for task, number in tasks
+        for task in tasks
     ]
     blocks = [b.section(t(loc, "home.tasks.heading", count=fmt.number(total, loc)))]
     blocks += _lines_in_sections(lines)
@@ -183,41 +165,6 @@ def _task_blocks(session, workspace, member, now, loc) -> list[dict[str, Any]]:
 
 
 # --- the board -------------------------------------------------------------------------
-
-
-def board_summary(*, session: Session, workspace: Workspace, now: datetime) -> metrics.Board | None:
-    """The default pipeline's board (domain.metrics.board), None when there is no pipeline.
-
-    The board counts stalls in calendar days; a workspace on the business-day clock gets its
-    stalled counts from the same rule the deal lists use (domain.deal_reads).
-    """
-    try:
-        pipeline = find_pipeline(session=session, workspace_id=workspace.id, name=None)
-    except NotFound:
-        return None
-    counter = _business_stalled(workspace) if workspace.stall_business_days else None
-    return metrics.board(
-        session=session,
-        workspace_id=workspace.id,
-        pipeline_id=pipeline.id,
-        now=now,
-        stalled_counter=counter,
-    )
-
-
-def _business_stalled(workspace: Workspace):
-    def count(*, session, workspace_id, pipeline_id, now) -> dict[int, int]:
-        page = list_deals(
-            session=session,
-            workspace=workspace,
-            now=now,
-            pipeline_id=pipeline_id,
-            stalled=True,
-            limit=BUSINESS_SCAN,
-        )
-        return dict(Counter(row.stage.id for row in page.rows))
-
-    return count
 
 
 def _board_blocks(board: metrics.Board | None, workspace: Workspace, loc: str) -> list[dict]:

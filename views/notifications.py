@@ -25,9 +25,10 @@ from views.ids import Action
 from views.message import Message
 
 if TYPE_CHECKING:
+    from domain.deal_reads import DealRow, RenewalDue, Stalled
     from domain.stall import StallStatus
-    from scheduler.due import DealRow, RenewalDue, Stalled, TaskRow
-    from scheduler.weekly import PipelineWeek, WeeklySummary
+    from domain.tasks import TaskRow
+    from domain.weekly import PipelineWeek, WeeklySummary
 
 SNOOZE_DAYS = (1, 3, 7, 14)
 DIGEST_DEALS = 500  # deal lines listed in a digest; the rest are counted

@@ -267,7 +267,7 @@ def find(cmd: c.DealFind, ctx: Ctx) -> Outcome:
         session=ctx.session, workspace=ctx.workspace, query=cmd.query, now=ctx.now()
     )
     page = deal_reads.DealPage(
-        rows=rows, total=len(rows), total_amount=sum((r.deal.amount for r in rows), 0)
+        rows=rows, total=len(rows), total_amount=sum((r.amount for r in rows), 0)
     )
     title = t(ctx.locale, "deal.find_title", query=cmd.query)
     return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))

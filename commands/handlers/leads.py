@@ -40,7 +40,7 @@ def new(cmd: c.LeadNew, ctx: Ctx) -> Outcome:
         owner=resolve_user(ctx, cmd.owner),
         status=cmd.status,
     )
-    return Outcome(reply=lv.created(ctx, lead))
+    return Outcome(reply=lv.created(lead, ctx.locale))
 
 
 @handles(c.LeadStatus)
@@ -86,17 +86,17 @@ def list_(cmd: c.LeadList, ctx: Ctx) -> Outcome:
     statuses = leads.lead_statuses(session=ctx.session, workspace_id=ctx.workspace.id)
     status = match_stage(statuses, cmd.status) if cmd.status else None
     owner = ctx.member if cmd.mine else resolve_user(ctx, cmd.owner)
-    rows = leads.list_leads(
+    rows = leads.lead_rows(
         session=ctx.session,
         workspace_id=ctx.workspace.id,
         status_id=status.id if status else None,
         owner_id=owner.id if owner else None,
     )
-    return Outcome(reply=lv.lead_list(ctx, rows, statuses))
+    return Outcome(reply=lv.lead_list(rows, ctx.locale))
 
 
 @handles(c.LeadShow)
 def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
     lead = resolve_lead(ctx, cmd.lead)
-    statuses = leads.lead_statuses(session=ctx.session, workspace_id=ctx.workspace.id)
-    return Outcome(reply=lv.details(ctx, lead, statuses))
+    row = leads.lead_row(session=ctx.session, lead=lead)
+    return Outcome(reply=lv.details(row, ctx.locale, ctx.tz))

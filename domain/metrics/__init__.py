@@ -1,0 +1,69 @@
+"""The metrics engine: the board, PRODUCT.md §2 metrics, the forecast and the plan.
+
+One module per report, this package's names importable as before (``from domain import
+metrics as m; m.board(...)``): :mod:`~domain.metrics.boards` (the board),
+:mod:`~domain.metrics.rates` (the §2 rates, once, and ``/pipeline metrics``),
+:mod:`~domain.metrics.stages` (stage conversion, time in stage, bottleneck),
+:mod:`~domain.metrics.forecasts` (forecast, open pipeline), :mod:`~domain.metrics.plans`
+(the plan), and :mod:`~domain.metrics.sql` (the SQL helpers they share).
+
+Everything is computed with SQL aggregates (``GROUP BY`` / ``SUM`` / ``COUNT`` / ``AVG``) in the
+database; no function here loads every deal into Python, so a workspace with a million deals
+costs a handful of grouped queries. Results are small frozen dataclasses the views render.
+
+Conventions shared by every function:
+
+- **Open deal**: ``closed_at IS NULL`` and its stage's outcome is ``open``.
+- **Won / lost in a period**: ``start <= closed_at < end`` and the deal's (current) stage outcome is
+  ``won`` / ``lost``. Periods are half-open ``[start, end)`` of aware UTC datetimes.
+- **Money**: amounts are summed exactly as integer hundredths (:class:`storage.types.Money`).
+  Weighted amounts are ``SUM(amount)`` per stage times that stage's probability / 100, so the
+  database never multiplies money (exact, and no 64-bit overflow on SQLite). A workspace's deals
+  are assumed to be in the workspace currency: amounts of different currencies are added as they
+  are (there is no conversion table); the views label totals with the workspace currency.
+- **Undefined is None**: a ratio or mean with nothing to measure (no closed deals, no open deals,
+  no history) is ``None``, never a ``ZeroDivisionError``; the views render it as ``—``. Counts and
+  sums of nothing are ``0``.
+- **Days** are calendar days as floats (seconds / 86,400).
+"""
+
+from domain.metrics.boards import Board, BoardStage, board
+from domain.metrics.forecasts import ForecastRow, forecast, open_pipeline
+from domain.metrics.plans import Plan, plan
+from domain.metrics.rates import (
+    Metrics,
+    RateGroups,
+    Rates,
+    RepRow,
+    WinStats,
+    grouped_rates,
+    metrics,
+    win_stats,
+)
+from domain.metrics.sql import DAY_SECONDS, ZERO, period_key
+from domain.metrics.stages import StageStat, bottlenecks, stage_stats
+
+__all__ = [
+    "DAY_SECONDS",
+    "ZERO",
+    "Board",
+    "BoardStage",
+    "ForecastRow",
+    "Metrics",
+    "Plan",
+    "RateGroups",
+    "Rates",
+    "RepRow",
+    "StageStat",
+    "WinStats",
+    "board",
+    "bottlenecks",
+    "forecast",
+    "grouped_rates",
+    "metrics",
+    "open_pipeline",
+    "period_key",
+    "plan",
+    "stage_stats",
+    "win_stats",
+]

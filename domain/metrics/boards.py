@@ -1,0 +1,112 @@
+"""The board (``/pipeline``, App Home, the weekly summary): per open stage of one pipeline, the
+deal count, amount, weighted amount and stalled count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from domain.errors import NotFound
+from domain.metrics.sql import ZERO, _deal_stages, _money, _raw, _utc, _weighted
+from domain.stall import stalled_condition
+from storage.models import Deal, Outcome, Pipeline, Workspace
+
+
+@dataclass(frozen=True)
+class BoardStage:
+    """One open stage of a pipeline board."""
+
+    stage_id: int
+    name: str
+    position: int
+    probability: int
+    stall_days: int | None
+    count: int = 0
+    amount: Decimal = ZERO
+    weighted: Decimal = ZERO  # amount × probability / 100
+    stalled: int = 0
+
+
+@dataclass(frozen=True)
+class Board:
+    pipeline_id: int
+    pipeline_name: str
+    now: datetime
+    stages: tuple[BoardStage, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return sum(s.count for s in self.stages)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((s.amount for s in self.stages), ZERO)
+
+    @property
+    def weighted(self) -> Decimal:
+        return sum((s.weighted for s in self.stages), ZERO)
+
+    @property
+    def stalled(self) -> int:
+        return sum(s.stalled for s in self.stages)
+
+
+def board(*, session: Session, workspace_id: int, pipeline_id: int, now: datetime) -> Board:
+    """Per open stage, in position order: deal count, amount, weighted amount, stalled count.
+
+    "Stalled" is exactly :func:`domain.stall.stall_status` (the clock of ``/deal list stalled``
+    and the scheduler's warnings), spelled in SQL by :func:`domain.stall.stalled_condition` so
+    the count stays an aggregate: calendar days, or business days with the workspace's
+    holidays when the workspace counts those; a deal snoozed until a date after today is not
+    stalled. One grouped query per pipeline.
+    """
+    now = _utc(now)
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None or pipeline.workspace_id != workspace_id:
+        raise NotFound("reports.pipeline_gone")
+    stages = [
+        s
+        for s, _ in _deal_stages(session, workspace_id, pipeline_id)
+        if s.outcome == Outcome.open.value
+    ]
+    if not stages:
+        return Board(pipeline.id, pipeline.name, now)
+    ws = session.get(Workspace, workspace_id)
+    stalled = stalled_condition([(s.id, s.stall_days) for s in stages], workspace=ws, now=now)
+    rows = session.execute(
+        sa.select(
+            Deal.stage_id,
+            sa.func.count(),
+            sa.func.sum(_raw(Deal.amount)),
+            sa.func.sum(sa.case((stalled, 1), else_=0)),
+        )
+        .where(
+            Deal.workspace_id == workspace_id,
+            Deal.pipeline_id == pipeline_id,
+            Deal.closed_at.is_(None),
+            Deal.stage_id.in_([s.id for s in stages]),
+        )
+        .group_by(Deal.stage_id)
+    ).all()
+    by_stage = {sid: (n, raw, stalled) for sid, n, raw, stalled in rows}
+    out = []
+    for s in stages:
+        n, raw, stalled_n = by_stage.get(s.id, (0, 0, 0))
+        out.append(
+            BoardStage(
+                stage_id=s.id,
+                name=s.name,
+                position=s.position,
+                probability=s.probability,
+                stall_days=s.stall_days,
+                count=int(n),
+                amount=_money(raw),
+                weighted=_weighted(raw, s.probability),
+                stalled=int(stalled_n or 0),
+            )
+        )
+    return Board(pipeline.id, pipeline.name, now, tuple(out))

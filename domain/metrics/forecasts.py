@@ -1,0 +1,106 @@
+"""The weighted forecast (``/pipeline forecast``): open deals by expected close month or
+quarter; and the open pipeline's totals the plan compares with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from domain.metrics.sql import (
+    ZERO,
+    _deal_filters,
+    _dialect,
+    _money,
+    _open_filters,
+    _parse_key,
+    _raw,
+    _utc,
+    _weighted,
+    period_key,
+)
+from storage.models import Deal, Stage
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    """Open deals expected to close in one month / quarter.
+
+    ``period_label`` is canonical (``2026-12``, ``2026-Q4``; ``""`` for the no-date row, whose
+    ``start_date`` is None); views turn it into words. ``overdue_count`` counts the row's deals whose
+    expected close date is already before today (in the workspace timezone).
+    """
+
+    period_label: str
+    start_date: date | None
+    count: int
+    amount: Decimal
+    weighted: Decimal
+    overdue_count: int = 0
+
+
+def forecast(
+    *,
+    session: Session,
+    workspace_id: int,
+    by: Literal["month", "quarter"],
+    now: datetime,
+    tz: str,
+    pipeline_id: int | None = None,
+) -> list[ForecastRow]:
+    """Open deals grouped by expected close month or quarter, oldest first.
+
+    A close date is a calendar date, already local to the workspace, so it is grouped by the
+    date itself (no timezone shift); ``tz`` decides which dates are overdue (before today in the
+    workspace). Overdue dates stay in their own month. Deals without a close date come last, in
+    a row with ``period_label == ""`` and ``start_date`` None. Weighted = Σ amount × probability.
+    """
+    now = _utc(now)
+    today = now.astimezone(ZoneInfo(tz)).date()
+    key = period_key(Deal.expected_close, by, _dialect(session)).label("k")
+    overdue = sa.func.sum(sa.case((Deal.expected_close < today, 1), else_=0))
+    rows = session.execute(
+        sa.select(key, Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)), overdue)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(
+            *_deal_filters(workspace_id, pipeline_id, None),
+            *_open_filters(session, workspace_id, pipeline_id),
+        )
+        .group_by(key, Stage.probability)
+    ).all()
+    acc: dict[str | None, list] = {}
+    for k, prob, n, raw, late in rows:
+        a = acc.setdefault(k or None, [0, 0, ZERO, 0])
+        a[0] += n
+        a[1] += raw or 0
+        a[2] += _weighted(raw, prob)
+        a[3] += int(late or 0)
+    out = [
+        ForecastRow(k or "", _parse_key(k), a[0], _money(a[1]), a[2], a[3]) for k, a in acc.items()
+    ]
+    out.sort(key=lambda r: (r.start_date is None, r.start_date or date.min))
+    return out
+
+
+def open_pipeline(
+    *, session: Session, workspace_id: int, pipeline_id: int | None = None
+) -> tuple[int, Decimal, Decimal]:
+    """``(count, amount, weighted)`` of the open deals (all deal pipelines when None)."""
+    rows = session.execute(
+        sa.select(Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(
+            *_deal_filters(workspace_id, pipeline_id, None),
+            *_open_filters(session, workspace_id, pipeline_id),
+        )
+        .group_by(Stage.probability)
+    ).all()
+    count = sum(int(n) for _, n, _ in rows)
+    amount = _money(sum(raw or 0 for _, _, raw in rows))
+    weighted = sum((_weighted(raw, p) for p, _, raw in rows), ZERO)
+    return count, amount, weighted
