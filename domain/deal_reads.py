@@ -256,11 +256,20 @@ def _owners(session: Session, workspace_id: int, ids: set[int]) -> dict[int, tup
     return {mid: (slack_id, name, locale) for mid, slack_id, name, locale in session.execute(query)}
 
 
-def _open_stages(session: Session, workspace_id: int, *, with_threshold: bool = False):
-    """``(id, stall days)`` of the workspace's open stages (only those with a threshold)."""
+def _open_stages(
+    session: Session,
+    workspace_id: int,
+    *,
+    with_threshold: bool = False,
+    pipeline_id: int | None = None,
+):
+    """``(id, stall days)`` of the workspace's (or one pipeline's) open stages (only those
+    with a threshold)."""
     query = sa.select(Stage.id, Stage.stall_days).where(
         Stage.workspace_id == workspace_id, Stage.outcome == Outcome.open.value
     )
+    if pipeline_id is not None:
+        query = query.where(Stage.pipeline_id == pipeline_id)
     if with_threshold:
         query = query.where(Stage.stall_days.is_not(None), Stage.stall_days >= 0)
     return session.execute(query).all()
@@ -356,11 +365,13 @@ def _open_deals(workspace_id: int, stage_ids) -> sa.Select:
     )
 
 
-def stalled_deals(*, session: Session, workspace: Workspace, now: datetime) -> list[DealRow]:
-    """Every open deal stalled at ``now`` (snoozed ones are not), decided in SQL by
-    :func:`domain.stall.stalled_condition`; :func:`scheduler.due.stalled` gives each its status
-    and episode."""
-    stages = _open_stages(session, workspace.id, with_threshold=True)
+def stalled_deals(
+    *, session: Session, workspace: Workspace, now: datetime, pipeline_id: int | None = None
+) -> list[DealRow]:
+    """Every open deal (of one pipeline) stalled at ``now`` (snoozed ones are not), decided in
+    SQL by :func:`domain.stall.stalled_condition`; :func:`scheduler.due.stalled` gives each its
+    status and episode."""
+    stages = _open_stages(session, workspace.id, with_threshold=True, pipeline_id=pipeline_id)
     if not stages:
         return []
     query = _open_deals(workspace.id, [sid for sid, _ in stages]).where(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from domain import metrics as m
+from domain.isolate import each_pipeline
 from domain.metrics.sql import _raw
 from domain.refs import deal_pipelines
 from storage.models import Deal, Stage, StageHistory, Workspace
@@ -73,10 +74,11 @@ class WeeklySummary:
     end: date  # last day (the Sunday)
     currency: str
     pipelines: tuple[PipelineWeek, ...]
+    failed: tuple[str, ...] = ()  # pipelines that could not be computed (domain.isolate)
 
     @property
     def has_deals(self) -> bool:
-        return any(
+        return bool(self.failed) or any(
             p.open_count or p.new_count or p.won_count or p.lost_count for p in self.pipelines
         )
 
@@ -96,8 +98,8 @@ def compute(
         session=session, workspace_id=workspace.id, start=start, end=end, now=now
     ):
         stages_of.setdefault(stage.pipeline_id, []).append(stage)
-    weeks = []
-    for p in deal_pipelines(session=session, workspace_id=workspace.id):
+
+    def week(p) -> PipelineWeek:
         board = m.board(session=session, workspace_id=workspace.id, pipeline_id=p.id, now=now)
         rows = m.forecast(
             session=session,
@@ -115,38 +117,40 @@ def compute(
         conv, slow = m.bottlenecks(stages_of.get(p.id, []))
         r = rates.get(p.id, m.Rates())
         new_n, new_amount = new.get(p.id, (0, ZERO))
-        weeks.append(
-            PipelineWeek(
-                pipeline_id=p.id,
-                name=p.name,
-                board=board.stages,
-                source=board,
-                open_count=board.count,
-                open_amount=board.amount,
-                open_weighted=board.weighted,
-                stalled_count=board.stalled,
-                new_count=new_n,
-                new_amount=new_amount,
-                won_count=r.won_count,
-                won_amount=r.won_amount,
-                lost_count=r.lost_count,
-                lost_amount=r.lost_amount,
-                forecast=forecast,
-                win_rate=r.win_rate,
-                avg_deal_size=r.avg_deal_size,
-                cycle_days=r.cycle_days,
-                avg_open_age=r.open_age_days(now),
-                velocity=r.velocity_per_day,
-                bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
-                bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
-                movers=tuple(_movers(session, workspace.id, p.id, start, end)),
-            )
+        return PipelineWeek(
+            pipeline_id=p.id,
+            name=p.name,
+            board=board.stages,
+            source=board,
+            open_count=board.count,
+            open_amount=board.amount,
+            open_weighted=board.weighted,
+            stalled_count=board.stalled,
+            new_count=new_n,
+            new_amount=new_amount,
+            won_count=r.won_count,
+            won_amount=r.won_amount,
+            lost_count=r.lost_count,
+            lost_amount=r.lost_amount,
+            forecast=forecast,
+            win_rate=r.win_rate,
+            avg_deal_size=r.avg_deal_size,
+            cycle_days=r.cycle_days,
+            avg_open_age=r.open_age_days(now),
+            velocity=r.velocity_per_day,
+            bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
+            bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
+            movers=tuple(_movers(session, workspace.id, p.id, start, end)),
         )
+
+    pipelines = deal_pipelines(session=session, workspace_id=workspace.id)
+    weeks, failed = each_pipeline(session, pipelines, week)
     return WeeklySummary(
         start=start.astimezone(zone).date(),
         end=(end.astimezone(zone) - timedelta(days=1)).date(),
         currency=workspace.currency,
-        pipelines=tuple(weeks),
+        pipelines=tuple(w for _, w in weeks),
+        failed=tuple(failed),
     )
 
 

@@ -37,7 +37,8 @@ from sqlmodel import Session, select
 
 from domain import deal_reads, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
-from domain.refs import stage_names
+from domain.isolate import each_pipeline
+from domain.refs import deal_pipelines, stage_names
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
 from scheduler import due
@@ -181,15 +182,20 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
     period = due.digest_due(at, ws.timezone, ws.digest_time, force=force)
     if period is None:
         return []
-    rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
+    pipelines = deal_pipelines(session=session, workspace_id=ws.id)
+    done, failed = each_pipeline(
+        session,
+        pipelines,
+        lambda p: deal_reads.stalled_deals(session=session, workspace=ws, now=at, pipeline_id=p.id),
+    )
     items = due.stalled(
-        rows,
+        [row for _, rows in done for row in rows],
         at=at,
         tz=ws.timezone,
         business_days=ws.stall_business_days,
         country=ws.holiday_country,
     )
-    if not items and not ws.digest_all_clear:
+    if not items and not failed and not ws.digest_all_clear:
         return []
     day = due.local_today(at, ws.timezone)
     groups = due.group_by_owner(items)
@@ -197,9 +203,14 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
 
     def render(locale: str) -> list[Message]:
         if locale not in rendered:
-            if items:
+            if items or failed:
                 rendered[locale] = views.stall_digest(
-                    items=items, groups=groups, day=day, locale=locale, currency=ws.currency
+                    items=items,
+                    groups=groups,
+                    day=day,
+                    locale=locale,
+                    currency=ws.currency,
+                    failed=failed,
                 )
             else:
                 rendered[locale] = [views.all_clear(day=day, locale=locale)]

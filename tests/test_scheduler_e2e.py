@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
+from sqlmodel import select
 
 from bot.sender import SlackSender
 from domain import deals
 from domain.pipelines import StageSpec, create_pipeline
+from i18n import t
 from scheduler import jobs
 from scheduler.drain import drain
 from scheduler.runner import run_job
@@ -349,3 +351,42 @@ def test_the_background_scheduler_ticks_and_posts_on_its_own(engine, slack):
     assert "Forgotten deal" in blob(posts(slack, "DUREP"))
     warnings = [c for c in posts(slack) if "Forgotten deal" in c.args["text"]]
     assert len({(c.args["channel"], c.args["text"]) for c in warnings}) == len(warnings)
+
+
+def _break_the_renewals_pipeline(engine) -> None:
+    """A stall threshold nobody could mean (left over from an import, say): computing that
+    pipeline's stall clock overflows."""
+    import sqlalchemy as sa
+
+    from storage.models import Pipeline, Stage
+
+    with session_scope(engine) as s:
+        renewals = s.exec(select(Pipeline).where(Pipeline.name == "Renewals")).one()
+        s.execute(
+            sa.update(Stage)
+            .where(Stage.pipeline_id == renewals.id, Stage.outcome == "open")
+            .values(stall_days=10**9)
+        )
+
+
+def test_a_pipeline_that_cannot_be_computed_is_named_and_the_digest_still_goes_out(engine, slack):
+    setup(engine)
+    _break_the_renewals_pipeline(engine)
+    report = run_job("stall-digest", engine=engine, sender=sender_for(slack), at=AT, team_id="T1")
+    assert report.errors == [] and report.sent == 3
+    (post,) = posts(slack, "CDIGEST")
+    assert "Stale ERP" in blob([post]), "the pipelines that could be computed are there"
+    assert t("ko", "scheduler.not_computed", pipelines="Renewals") in blob([post])
+    assert slack.problems == []
+
+
+def test_a_pipeline_that_cannot_be_computed_is_named_in_the_weekly_summary(engine, slack):
+    setup(engine)
+    _break_the_renewals_pipeline(engine)
+    monday = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+    report = run_job("weekly-summary", engine=engine, sender=sender_for(slack), at=monday)
+    assert report.errors == []
+    (summary,) = posts(slack, "CDIGEST")
+    assert "New business" in blob([summary])
+    assert t("ko", "scheduler.not_computed", pipelines="Renewals") in blob([summary])
+    assert slack.problems == []

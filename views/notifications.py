@@ -205,6 +205,14 @@ def _escape(text: str) -> str:
 # ---------------------------------------------------------------- stall digest
 
 
+def not_computed(pipelines: Sequence[str], locale: str) -> list[dict]:
+    """A report that is missing pipelines says which, first thing."""
+    if not pipelines:
+        return []
+    names = ", ".join(_escape(name) for name in pipelines)
+    return [b.context(t(locale, "scheduler.not_computed", pipelines=names))]
+
+
 def stall_digest(
     *,
     items: Sequence[Stalled],
@@ -213,8 +221,10 @@ def stall_digest(
     locale: str,
     currency: str,
     detail_limit: int | None = DIGEST_DEALS,
+    failed: Sequence[str] = (),
 ) -> list[Message]:
-    """Stalled deals grouped by owner, with totals; several messages when large.
+    """Stalled deals grouped by owner, with totals; several messages when large. ``failed``
+    names the pipelines that could not be computed (domain.isolate): said up front.
 
     Totals and the per-owner lines cover every stalled deal; the deal-by-deal lines stop after
     ``detail_limit`` deals (the most overdue owners first) with a pointer to
@@ -248,6 +258,7 @@ def stall_digest(
                 weighted=money(total_weighted),
             )
         ),
+        *not_computed(failed, locale),
     ]
     owner_lines = []
     details: list[dict] = []
@@ -402,7 +413,10 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
 
     start, end = fmt.day(summary.start, locale), fmt.day(summary.end, locale)
     pipes = summary.pipelines
-    head = [b.header(t(locale, "scheduler.weekly.header", start=start, end=end))]
+    head = [
+        b.header(t(locale, "scheduler.weekly.header", start=start, end=end)),
+        *not_computed(summary.failed, locale),
+    ]
     lines = [
         t(
             locale,
