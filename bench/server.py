@@ -63,7 +63,7 @@ def main(argv=None) -> int:
             bare_app(args.api_url), host="127.0.0.1", port=args.port, threads=THREADS
         )
     else:
-        from bot.server import make_server
+        from bot.server import make_server, start_drainer
         from bot.settings import Settings
         from storage.db import make_engine
 
@@ -72,11 +72,13 @@ def main(argv=None) -> int:
             signing_secret=SECRET,
             api_url=args.api_url,
             database_url=args.db,
+            slack_pace=0.0,  # the stand-in takes posts as fast as we send: the most work for us
         )
         engine = make_engine(args.db)
         server = make_server(
             settings, engine=engine, host="127.0.0.1", port=args.port, threads=THREADS
         )
+        start_drainer(server.salesbot_deps)  # cards and thread replies leave via the outbox
     print(f"READY {server.effective_port}", flush=True)
     server.run()
     return 0

@@ -396,17 +396,30 @@ class Drainer:
                 seen = self._generation
             try:
                 report = self.drain_once()
+                if report.sent or report.recovered:
+                    self.wake()  # a post that waited behind this one (same deal) may go now
                 self._prune()
                 self._down = False
             except Exception as exc:  # the database is down, say: the rows wait, we try again
                 self._failed(exc)
                 report = DrainReport()
+            pause = self._pause()
             with self._cond:
                 if self._stopping:
                     return
-                if report.sent or report.recovered:
-                    continue  # more may have become claimable (the next post of a deal)
-                self._cond.wait_for(lambda seen=seen: self._woken(seen), timeout=self.poll)
+                self._cond.wait_for(lambda seen=seen: self._woken(seen), timeout=pause)
+
+    def _pause(self) -> float:
+        """Until the next row is due (a retry's backoff, Retry-After), at most ``poll``."""
+        try:
+            with session_scope(self.engine, readonly=True) as session:
+                due = outbox.next_due(session)
+        except Exception:  # reported by the next drain
+            return self.poll
+        wait = (due - self.now()).total_seconds() if due is not None else self.poll
+        # Due already but not claimable: it waits behind a post in flight, whose sender
+        # wakes everyone when it is done.
+        return self.poll if wait <= 0 else min(wait, self.poll)
 
     def _failed(self, exc: Exception) -> None:
         from storage.db import unreachable

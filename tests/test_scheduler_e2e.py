@@ -376,7 +376,7 @@ def test_a_pipeline_that_cannot_be_computed_is_named_and_the_digest_still_goes_o
     assert report.errors == [] and report.sent == 3
     (post,) = posts(slack, "CDIGEST")
     assert "Stale ERP" in blob([post]), "the pipelines that could be computed are there"
-    assert t("ko", "scheduler.not_computed", pipelines="Renewals") in blob([post])
+    assert t("ko", "scheduler.report.not_computed", pipelines="Renewals") in blob([post])
     assert slack.problems == []
 
 
@@ -388,5 +388,5 @@ def test_a_pipeline_that_cannot_be_computed_is_named_in_the_weekly_summary(engin
     assert report.errors == []
     (summary,) = posts(slack, "CDIGEST")
     assert "New business" in blob([summary])
-    assert t("ko", "scheduler.not_computed", pipelines="Renewals") in blob([summary])
+    assert t("ko", "scheduler.report.not_computed", pipelines="Renewals") in blob([summary])
     assert slack.problems == []

@@ -210,7 +210,7 @@ def not_computed(pipelines: Sequence[str], locale: str) -> list[dict]:
     if not pipelines:
         return []
     names = ", ".join(_escape(name) for name in pipelines)
-    return [b.context(t(locale, "scheduler.not_computed", pipelines=names))]
+    return [b.context(t(locale, "scheduler.report.not_computed", pipelines=names))]
 
 
 def stall_digest(
