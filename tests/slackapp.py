@@ -100,6 +100,7 @@ def running_app(db_url: str, clock=None, **defaults) -> Iterator[Harness]:
         try:
             harness = Harness(url=running.url, slack=slack, engine=engine)
             harness.deps = running.server.salesbot_deps
+            harness.bolt = running.server.salesbot_bolt
             yield harness
         finally:
             running.close()

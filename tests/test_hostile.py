@@ -1,0 +1,254 @@
+"""Every hostile input answered kindly: refused with the right status, never a traceback.
+
+An outside probe sent the app what Slack never sends: timestamps that are not numbers, bodies
+of 32 MiB, payloads that are not JSON, thread messages whose ``ts`` is ``1e308``, commands of
+50 KB, company names that differ after 200 characters, and many moves of one deal at once.
+Each answer here is what a person (or Slack) should see instead; none of them may leave a
+traceback in the log.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.server import MAX_BODY, wsgi_app
+from storage.models import Activity, Deal
+from tests import slackreq
+from tests.factories import T0
+from tests.fuzzing import settle, watch_crashes
+from tests.slackapp import SECRET, TEAM, running_app, settings_for
+
+TODAY = T0.date()
+
+
+@pytest.fixture
+def app(db_url):
+    with running_app(db_url) as harness, watch_crashes() as crashes:
+        harness.crashes = crashes
+        yield harness
+        settle(harness)
+        assert crashes.records == [], crashes.report()
+
+
+def post(app, body: bytes, headers: dict) -> int:
+    return slackreq.post(app.url + "/slack/events", body, headers)[0]
+
+
+def slash_body(text: str = "list") -> bytes:
+    return urlencode({"command": "/deal", "text": text, "team_id": TEAM, "user_id": "U1"}).encode()
+
+
+def deal_count(app) -> int:
+    with Session(app.engine) as session:
+        return session.exec(select(func.count()).select_from(Deal)).one()
+
+
+# --- the request, before Bolt --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["abc", "", "1e3", "+1700000000", "1_700_000_000", " 1700000000", "-5"]
+)
+def test_a_timestamp_that_is_not_a_number_is_401_without_a_traceback(app, timestamp):
+    body = slash_body("new Forged amount:1")
+    for signature in ("v0=" + "0" * 64, _signature(body, timestamp)):
+        headers = {
+            "Content-Type": slackreq.FORM,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        assert post(app, body, headers) == 401
+    assert deal_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "signature", [None, "", "v0=", "v0=abc", "v1=" + "0" * 64, "v0=" + "Z" * 64, "sha256=x"]
+)
+def test_a_missing_or_malformed_signature_is_401(app, signature):
+    body = slash_body("new Forged amount:1")
+    headers = slackreq.sign(body, SECRET)
+    if signature is None:
+        del headers["X-Slack-Signature"]
+    else:
+        headers["X-Slack-Signature"] = signature
+    assert post(app, body, headers) == 401
+    assert deal_count(app) == 0
+
+
+def test_a_correctly_signed_slash_command_still_reaches_the_app(app):
+    status, reply = app.command("/deal", 'new "Acme ERP" amount:7590000')
+    assert status == 200 and "D1" in reply["text"]
+
+
+def test_a_content_length_over_the_cap_is_413_at_once_without_reading_the_body(app):
+    """The 32 MiB never has to arrive: the answer comes as soon as the headers are read."""
+    headers = {"Content-Length": str(32 * 1024 * 1024), **slackreq.sign(b"", SECRET)}
+    assert _raw_post(app, headers, [b"x" * 1024]) == 413  # a body we never finish
+
+
+def test_a_chunked_body_over_the_cap_is_413(app):
+    """No Content-Length at all: the server stops reading once the cap is passed."""
+    chunk = b"x" * 65536
+    chunks = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * (MAX_BODY // len(chunk) + 2)
+    headers = {"Transfer-Encoding": "chunked", **slackreq.sign(b"", SECRET)}
+    assert _raw_post(app, headers, [*chunks, b"0\r\n\r\n"]) == 413
+
+
+def test_a_body_exactly_at_the_cap_is_read_and_checked_one_byte_more_is_413(app):
+    body = b"x" * MAX_BODY
+    assert post(app, body, slackreq.sign(body, "wrong")) == 401
+    more = body + b"x"
+    headers = {"Content-Length": str(len(more)), **slackreq.sign(more, SECRET)}
+    assert _raw_post(app, headers, [more]) == 413
+
+
+class CountingInput:
+    """A request body stream that remembers how much the app read from it."""
+
+    def __init__(self, size: int) -> None:
+        self.stream = io.BytesIO(b"x" * size)
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.read_bytes += len(data)
+        return data
+
+
+@pytest.mark.parametrize("content_length", [None, "", "abc", "-1", "1e3", "99999999999999999999"])
+def test_without_a_usable_content_length_at_most_the_cap_and_one_byte_is_read(
+    engine, db_url, content_length
+):
+    from tests.fakeslack import FakeSlack
+
+    with FakeSlack(team_id=TEAM) as slack:
+        application = wsgi_app(settings_for(slack, db_url), engine=engine)
+        body = CountingInput(4 * MAX_BODY)
+        environ = _environ(body, content_length)
+        status = _call(application, environ)
+    assert status.startswith("413")
+    assert body.read_bytes <= MAX_BODY + 1
+
+
+def test_a_content_length_over_the_cap_is_refused_before_reading_anything(engine, db_url):
+    from tests.fakeslack import FakeSlack
+
+    with FakeSlack(team_id=TEAM) as slack:
+        application = wsgi_app(settings_for(slack, db_url), engine=engine)
+        body = CountingInput(4 * MAX_BODY)
+        status = _call(application, _environ(body, str(32 * 1024 * 1024)))
+    assert status.startswith("413")
+    assert body.read_bytes == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"payload={not-json", slackreq.FORM),
+        (urlencode({"payload": "[1, 2]"}).encode(), slackreq.FORM),
+        (urlencode({"payload": '"a string"'}).encode(), slackreq.FORM),
+        (urlencode({"payload": "null"}).encode(), slackreq.FORM),
+        (b"[1, 2]", slackreq.JSON),
+        (b'"a string"', slackreq.JSON),
+        (b"42", slackreq.JSON),
+        (b"{oops", slackreq.FORM),
+        (b"hello world", "text/plain"),
+        (b"[" * 100_000, slackreq.JSON),
+        (json.dumps({"type": "event_callback", "event": "message"}).encode(), slackreq.JSON),
+        (json.dumps({"type": "event_callback", "team_id": ["T1"]}).encode(), slackreq.JSON),
+        (json.dumps({"team": ["id"], "type": "block_actions"}).encode(), slackreq.JSON),
+        (json.dumps({"user": "U1", "type": "block_actions"}).encode(), slackreq.JSON),
+        (json.dumps({"type": "event_callback", "team_id": "T" * 200}).encode(), slackreq.JSON),
+    ],
+)
+def test_a_signed_body_that_is_not_a_slack_request_is_400_without_a_traceback(
+    app, body, content_type
+):
+    assert post(app, body, slackreq.sign(body, SECRET, content_type=content_type)) == 400
+
+
+def test_the_same_junk_unsigned_is_401(app):
+    for body in (b"payload={not-json", b"[1, 2]", b"\xff\xfe\x00junk"):
+        assert post(app, body, slackreq.sign(body, "not-the-secret")) == 401
+
+
+def test_a_body_that_is_not_utf8_is_401_even_with_a_matching_hmac(app):
+    """Slack signs UTF-8 text; bytes that are not text cannot be a request it signed."""
+    body = b"\xff\xfe\x00junk"
+    assert post(app, body, slackreq.sign(body, SECRET)) == 401
+
+
+def test_a_slash_command_mentioning_payload_still_reaches_the_command(app):
+    """Bolt alone reads a form body containing "payload" as an empty interaction (404)."""
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    status, reply = app.command("/deal", "note 1 the payload shipped today")
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    with Session(app.engine) as session:
+        notes = session.exec(select(Activity.text).where(Activity.kind == "note")).all()
+    assert notes == ["the payload shipped today"]
+
+
+def test_healthz_and_unknown_paths_are_unchanged(app):
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(app.url + "/healthz", timeout=5) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(app.url + "/slack/events", timeout=5)  # a GET
+    assert err.value.code == 404
+
+
+def _signature(body: bytes, timestamp: str) -> str:
+    import hashlib
+    import hmac
+
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+
+
+def _raw_post(app, headers: dict, parts: list[bytes]) -> int:
+    """POST over a bare socket, sending ``parts`` until the server answers and closes."""
+    url = urlsplit(app.url)
+    lines = ["POST /slack/events HTTP/1.1", f"Host: {url.hostname}:{url.port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        try:
+            for part in parts:
+                sock.sendall(part)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before we were done: that is the point
+        answer = b""
+        while b"\r\n" not in answer and (chunk := sock.recv(4096)):
+            answer += chunk
+    return int(answer.split()[1])
+
+
+def _environ(stream, content_length: str | None) -> dict:
+    headers = slackreq.sign(b"", SECRET)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": slackreq.FORM,
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+        "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
+        "wsgi.input": stream,
+    }
+    if content_length is not None:
+        environ["CONTENT_LENGTH"] = content_length
+    return environ
+
+
+def _call(application, environ) -> str:
+    seen: list[str] = []
+    b"".join(application(environ, lambda status, headers: seen.append(status)))
+    return seen[0]
