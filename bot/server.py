@@ -122,7 +122,7 @@ class Gate:
             raise Refused(400, f"Bolt cannot read this request ({type(exc).__name__})") from None
         for key in ("team_id", "user_id", "enterprise_id", "channel_id"):
             value = request.context.get(key)
-            if value is not None and slack_id(value) is None:
+            if value and slack_id(value) is None:  # empty ones are absent to everyone
                 raise Refused(400, f"{key} is not a Slack id")
         return request
 
@@ -213,7 +213,7 @@ def _events_api_problem(data: dict) -> str | None:
     if not isinstance(data.get("authorizations", []), list):
         return "authorizations is not a list"
     user = event.get("user")
-    if isinstance(user, str) and slack_id(user) is None:
+    if isinstance(user, str) and user and slack_id(user) is None:
         return "event.user is not a Slack id"
     return None
 
@@ -260,7 +260,7 @@ def _ids_problem(data: dict) -> str | None:
         value = data.get(path[0])
         if len(path) == 2:
             value = value.get(path[1]) if isinstance(value, dict) else None
-        if value is not None and slack_id(value) is None:
+        if value and slack_id(value) is None:  # the middleware reads empty ones as absent
             return f"{'.'.join(path)} is not a Slack id"
     return None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -252,3 +253,125 @@ def _call(application, environ) -> str:
     seen: list[str] = []
     b"".join(application(environ, lambda status, headers: seen.append(status)))
     return seen[0]
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def _deal_with_thread(app) -> Deal:
+    status, _ = app.command("/deal", 'new "Acme ERP" amount:7590000')
+    assert status == 200
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with Session(app.engine) as session:
+            d = session.exec(select(Deal)).one()
+        if d.thread_ts:
+            return d
+        time.sleep(0.02)
+    raise AssertionError("the card was never posted")
+
+
+def _messages(app) -> int:
+    with Session(app.engine) as session:
+        return session.exec(
+            select(func.count()).select_from(Activity).where(Activity.kind == "message")
+        ).one()
+
+
+def test_app_home_opened_without_a_user_is_ignored(app):
+    for event in (
+        {"type": "app_home_opened", "tab": "home"},
+        {"type": "app_home_opened", "tab": "home", "user": None},
+        {"type": "app_home_opened", "tab": "home", "user": ""},
+    ):
+        assert app.event(event, event_id=f"EvHome{len(event)}{event.get('user')}")[0] == 200
+    settle(app)
+    assert app.slack.calls_to("views.publish") == []
+
+
+@pytest.mark.parametrize(
+    "ts", ["1e308", "1e3", "abc", "", "inf", "nan", "-1.5", "99999999999999999999.000001", 1e308]
+)
+def test_a_thread_message_whose_ts_is_not_a_slack_ts_is_ignored(app, ts):
+    d = _deal_with_thread(app)
+    message = {
+        "type": "message",
+        "channel": d.thread_channel,
+        "user": "U2",
+        "text": "CFO says yes",
+        "ts": ts,
+        "thread_ts": d.thread_ts,
+    }
+    assert app.event(message, event_id="EvTs")[0] == 200
+    settle(app)
+    assert _messages(app) == 0
+
+
+def test_a_thread_message_without_a_ts_is_ignored(app):
+    d = _deal_with_thread(app)
+    message = {"type": "message", "channel": d.thread_channel, "user": "U2", "text": "hi"}
+    assert app.event({**message, "thread_ts": d.thread_ts}, event_id="EvNoTs")[0] == 200
+    settle(app)
+    assert _messages(app) == 0
+
+
+@pytest.mark.parametrize(
+    "thread_ts", [1700000000.0001, 1700000000, ["1700000000.000100"], {"ts": "1"}, True]
+)
+def test_a_thread_ts_that_is_not_a_string_is_ignored(app, thread_ts):
+    d = _deal_with_thread(app)
+    message = {
+        "type": "message",
+        "channel": d.thread_channel,
+        "user": "U2",
+        "text": "hi",
+        "ts": "1800000000.000200",
+        "thread_ts": thread_ts,
+    }
+    assert app.event(message, event_id="EvThreadTs")[0] == 200
+    settle(app)
+    assert _messages(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("subtype", ["bot_message"]),
+        ("channel", ["CDEALS"]),
+        ("channel", "C" * 100),
+        ("text", {"rich": True}),
+        ("user", 42),
+    ],
+)
+def test_a_thread_message_with_an_odd_field_is_ignored_or_recorded_but_never_crashes(
+    app, field, value
+):
+    d = _deal_with_thread(app)
+    message = {
+        "type": "message",
+        "channel": d.thread_channel,
+        "user": "U2",
+        "text": "hi",
+        "ts": "1800000000.000200",
+        "thread_ts": d.thread_ts,
+        field: value,
+    }
+    assert app.event(message, event_id=f"Ev{field}")[0] in (200, 400)
+    settle(app)
+    assert _messages(app) <= 1
+
+
+def test_a_good_thread_message_is_still_recorded_once(app):
+    d = _deal_with_thread(app)
+    message = {
+        "type": "message",
+        "channel": d.thread_channel,
+        "user": "U2",
+        "text": "CFO says yes",
+        "ts": "1800000000.000200",
+        "thread_ts": d.thread_ts,
+    }
+    assert app.event(message, event_id="EvGood")[0] == 200
+    assert app.event(message, event_id="EvGood", retry_num=1)[0] == 200
+    settle(app)
+    assert _messages(app) == 1
