@@ -19,9 +19,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.server import MAX_BODY, wsgi_app
-from storage.models import Activity, Deal
+from commands.grammar import MAX_COMMAND_TEXT, parse
+from domain import deals
+from domain.errors import InvalidInput
+from storage.models import Activity, Company, Deal, Person
 from tests import slackreq
-from tests.factories import T0
+from tests.factories import T0, workspace
 from tests.fuzzing import settle, watch_crashes
 from tests.slackapp import SECRET, TEAM, running_app, settings_for
 
@@ -375,3 +378,170 @@ def test_a_good_thread_message_is_still_recorded_once(app):
     assert app.event(message, event_id="EvGood", retry_num=1)[0] == 200
     settle(app)
     assert _messages(app) == 1
+
+
+# --- lengths, checked at the grammar ---------------------------------------------------------
+
+
+def _letters(n: int) -> str:
+    return "a" * n
+
+
+def _email(n: int) -> str:
+    return "a" * (n - len("@acme.kr")) + "@acme.kr"
+
+
+# (command, text with {} where the long value goes, what is too long, its limit, filler)
+LENGTHS = [
+    ("deal", "new {}", "title", 200, _letters),
+    ("deal", "new title:{}", "title", 200, _letters),
+    ("deal", "set 1 title:{}", "title", 200, _letters),
+    ("lead", "convert L1 title:{}", "title", 200, _letters),
+    ("deal", "new Acme company:{}", "company", 200, _letters),
+    ("deal", "set 1 company:{}", "company", 200, _letters),
+    ("lead", "new Kim company:{}", "company", 200, _letters),
+    ("deal", "new Acme contact:{}", "contact", 200, _letters),
+    ("lead", "new {}", "name", 200, _letters),
+    ("lead", "new name:{}", "name", 200, _letters),
+    ("lead", "new Kim email:{}", "email", 320, _email),
+    ("lead", "new Kim source:{}", "source", 100, _letters),
+    ("lead", "new Kim status:{}", "status", 100, _letters),
+    ("lead", "status L1 {}", "status", 100, _letters),
+    ("lead", "list status:{}", "status", 100, _letters),
+    ("deal", "new Acme stage:{}", "stage", 100, _letters),
+    ("deal", "move 1 {}", "stage", 100, _letters),
+    ("deal", "list stage:{}", "stage", 100, _letters),
+    ("deal", "lost 1 {}", "reason", 500, _letters),
+    ("deal", "lost acme reason:{}", "reason", 500, _letters),
+    ("deal", "note 1 {}", "note", 3000, _letters),
+    ("deal", "find {}", "query", 200, _letters),
+    ("deal", "show {}", "deal", 200, _letters),
+    ("deal", "won {}", "deal", 200, _letters),
+    ("lead", "show {}", "lead", 200, _letters),
+    ("deal", "new Acme pipeline:{}", "pipeline", 100, _letters),
+    ("deal", "list pipeline:{}", "pipeline", 100, _letters),
+    ("pipeline", "{}", "pipeline", 100, _letters),
+    ("pipeline", "edit {}", "pipeline", 100, _letters),
+    ("pipeline", "metrics {}", "pipeline", 100, _letters),
+    ("pipeline", "forecast pipeline:{}", "pipeline", 100, _letters),
+    ("deal", "set 1 owner:@{}", "user", 200, _letters),
+    ("deal", "list @{}", "user", 200, _letters),
+    ("pipeline", "role @{} manager", "user", 200, _letters),
+]
+
+
+@pytest.mark.parametrize(("command", "text", "what", "limit", "fill"), LENGTHS)
+def test_every_free_text_is_checked_at_the_grammar_and_the_message_says_the_limit(
+    command, text, what, limit, fill
+):
+    parse(command, text.format(fill(limit)), today=TODAY)  # at the limit: fine
+    with pytest.raises(InvalidInput) as err:
+        parse(command, text.format(fill(limit + 1)), today=TODAY)
+    assert err.value.key == f"grammar.too_long.{what}"
+    assert err.value.params["limit"] == limit
+    assert f"{limit:,}" in err.value.render("en") and f"{limit:,}" in err.value.render("ko")
+    assert f"{limit + 1:,}" in err.value.render("en"), "and how long this one is"
+
+
+def test_a_mention_with_an_id_longer_than_any_slack_id_is_not_a_person():
+    with pytest.raises(InvalidInput) as err:
+        parse("deal", f"set 1 owner:<@U{'1' * 40}>", today=TODAY)
+    assert err.value.key == "grammar.bad_user"
+
+
+def test_the_whole_command_text_has_a_limit_too():
+    parse("deal", "list" + " " * (MAX_COMMAND_TEXT - 4), today=TODAY)
+    with pytest.raises(InvalidInput) as err:
+        parse("deal", "show " + "x" * 50_000, today=TODAY)
+    assert err.value.key == "grammar.text_too_long"
+    assert "4,000" in err.value.render("en") and "4,000" in err.value.render("ko")
+
+
+def test_the_grammar_limits_are_the_column_sizes():
+    from commands.values import TEXT_LIMITS
+    from storage.models import Company, Deal, Lead, Member, Person, Pipeline, Stage
+
+    def size(table, column: str) -> int:
+        return table.__table__.c[column].type.length
+
+    assert {
+        "title": size(Deal, "title"),
+        "company": size(Company, "name"),
+        "contact": size(Person, "name"),
+        "name": size(Lead, "name"),
+        "email": size(Lead, "email"),
+        "source": size(Lead, "source"),
+        "status": size(Stage, "name"),
+        "stage": size(Stage, "name"),
+        "pipeline": size(Pipeline, "name"),
+        "reason": size(Deal, "lost_reason"),
+        "note": deals.MAX_NOTE,
+        "query": size(Deal, "title"),
+        "deal": size(Deal, "title"),
+        "lead": size(Lead, "name"),
+        "user": size(Member, "name"),
+    } == TEXT_LIMITS
+
+
+def test_a_50_kb_deal_show_answers_with_the_limit_not_a_database_error(app):
+    status, reply = app.command("/deal", "show " + "x" * 50_000)
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    assert "4,000" in reply["text"]
+
+
+def test_two_companies_sharing_their_first_200_characters_are_refused_kindly(app):
+    prefix = "Acme " * 40  # 200 characters
+    for i, last in enumerate("yz"):
+        status, reply = app.command("/deal", f'new "Deal {i}" company:"{prefix}{last}"')
+        assert status == 200 and "200" in reply["text"]
+    assert deal_count(app) == 0
+
+
+# --- companies and contacts: one string looked up and stored ----------------------------------
+
+
+def test_a_company_is_found_by_the_name_it_was_stored_under(session):
+    ws = workspace(session)
+    first = deals.get_or_create_company(session=session, workspace_id=ws.id, name=" Acme ")
+    assert first.name == "Acme"
+    again = deals.get_or_create_company(session=session, workspace_id=ws.id, name="ACME")
+    assert again.id == first.id
+
+
+def test_company_names_differing_only_after_200_characters_are_refused_not_a_unique_error(
+    session,
+):
+    ws = workspace(session)
+    for last in "yz":
+        with pytest.raises(InvalidInput) as err:
+            deals.get_or_create_company(session=session, workspace_id=ws.id, name="a" * 200 + last)
+        assert err.value.key == "deal.company_too_long"
+    assert session.exec(select(func.count()).select_from(Company)).one() == 0
+
+
+def test_names_that_sql_and_python_fold_differently_are_still_one_company(session):
+    """SQLite's lower() folds ASCII only; Python's folds Ä. The exact name is found first."""
+    ws = workspace(session)
+    first = deals.get_or_create_company(session=session, workspace_id=ws.id, name="ÄCME")
+    again = deals.get_or_create_company(session=session, workspace_id=ws.id, name="ÄCME")
+    other = deals.get_or_create_company(session=session, workspace_id=ws.id, name="äcme")
+    assert again.id == first.id
+    assert other.name in ("ÄCME", "äcme")
+
+
+def test_a_contact_is_found_by_the_name_it_was_stored_under_and_long_ones_are_refused(session):
+    ws = workspace(session)
+    kim = deals.get_or_create_person(
+        session=session, workspace_id=ws.id, name=" Kim Minsu ", company_id=None
+    )
+    assert kim.name == "Kim Minsu"
+    again = deals.get_or_create_person(
+        session=session, workspace_id=ws.id, name="kim minsu", company_id=None
+    )
+    assert again.id == kim.id
+    with pytest.raises(InvalidInput) as err:
+        deals.get_or_create_person(
+            session=session, workspace_id=ws.id, name="k" * 201, company_id=None
+        )
+    assert err.value.key == "deal.contact_too_long"
+    assert session.exec(select(func.count()).select_from(Person)).one() == 1
