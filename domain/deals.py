@@ -247,7 +247,18 @@ def move_deal(
     now: datetime,
     lost_reason: str | None = None,
 ) -> Change:
+    """Move the deal into a stage (by name or id), ending its current stay and opening one.
+
+    The move happens at ``now``, or, when another move of this deal committed a later time
+    while this one waited for the row lock, at that time: the handler read its clock before
+    the lock, so two concurrent moves can hold their times in the opposite order of their
+    turns. Taking ``max(now, stage_entered_at)`` of the locked deal means a stay never ends
+    before it began and ``stage_entered_at`` is always the open stay's ``at``, whatever the
+    clocks of concurrent requests (or replicas) say. A fixed clock in tests still moves at
+    exactly the time it gives, since time only moves forward within one deal.
+    """
     deal = lock_deal(session, deal)
+    now = max(now, deal.stage_entered_at)
     require_can_change(actor, deal)
     stages = stages_of(session=session, pipeline_id=deal.pipeline_id)
     if stage_id is not None:

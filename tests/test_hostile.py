@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -22,9 +24,10 @@ from bot.server import MAX_BODY, wsgi_app
 from commands.grammar import MAX_COMMAND_TEXT, parse
 from domain import deals
 from domain.errors import InvalidInput
-from storage.models import Activity, Company, Deal, Person
+from storage.db import session_scope
+from storage.models import Activity, Company, Deal, Member, Person, StageHistory
 from tests import slackreq
-from tests.factories import T0, workspace
+from tests.factories import T0, deal, member, workspace
 from tests.fuzzing import settle, watch_crashes
 from tests.slackapp import SECRET, TEAM, running_app, settings_for
 
@@ -545,3 +548,55 @@ def test_a_contact_is_found_by_the_name_it_was_stored_under_and_long_ones_are_re
         )
     assert err.value.key == "deal.contact_too_long"
     assert session.exec(select(func.count()).select_from(Person)).one() == 1
+
+
+# --- concurrent moves ---------------------------------------------------------------------------
+
+
+def test_concurrent_moves_never_leave_a_stay_that_ends_before_it_began(engine):
+    """Each request reads the clock before it waits for the deal's lock, as the handlers do;
+    the thread that started first (with the latest time here) may well move first."""
+    with session_scope(engine) as session:
+        ws = workspace(session)
+        rep = member(session, ws, "U1")
+        deal_id, rep_id = deal(session, ws, rep).id, rep.id
+    targets = ["Qualification", "Meeting", "Proposal", "Negotiation"] * 6
+    start = threading.Barrier(len(targets))
+    errors: list[Exception] = []
+
+    def move(i: int, stage: str) -> None:
+        now = T0 + timedelta(minutes=len(targets) - i)  # read before the lock
+        start.wait()
+        try:
+            with session_scope(engine) as session:
+                deals.move_deal(
+                    session=session,
+                    actor=session.get(Member, rep_id),
+                    deal=session.get(Deal, deal_id),
+                    stage_text=stage,
+                    now=now,
+                )
+        except InvalidInput:
+            pass  # already in that stage
+        except Exception as exc:  # pragma: no cover - the test's failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=move, args=(i, s)) for i, s in enumerate(targets)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    with Session(engine) as session:
+        d = session.get(Deal, deal_id)
+        rows = session.exec(
+            select(StageHistory).where(StageHistory.deal_id == deal_id).order_by(StageHistory.id)
+        ).all()
+    assert len(rows) > 2, "the moves happened"
+    backwards = [
+        (r.id, r.at, r.left_at) for r in rows if r.left_at is not None and r.left_at < r.at
+    ]
+    assert backwards == [], "a stay left before it was entered"
+    open_rows = [r for r in rows if r.left_at is None]
+    assert len(open_rows) == 1 and open_rows[0].at == d.stage_entered_at
+    assert [r.at for r in rows] == sorted(r.at for r in rows), "history in the order it happened"
