@@ -22,7 +22,9 @@ payload like ``[1, 2]``, and its error handler would turn that into a 200):
 * **400** for a signed body that is not one of Slack's three requests: a slash command
   (form fields), an interaction (a form field ``payload`` holding a JSON object) or an Events
   API delivery (a JSON object). Their envelope must hold what Bolt and our middleware read:
-  Slack ids where ids go (:mod:`bot.slackvalues`), objects where objects go.
+  Slack ids where ids go (:mod:`bot.slackvalues`), objects where objects go. No text in it
+  may hold a NUL (PostgreSQL cannot store one) or half a surrogate pair (not UTF-8, so no
+  database can): Slack sends neither.
 
 Everything else goes to Bolt as it came; Bolt checks the signature again.
 """
@@ -180,7 +182,7 @@ def read_payload(text: str, content_type: str | None) -> dict:
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and parse_qsl's are ValueErrors
         raise Refused(400, f"the body cannot be read ({type(exc).__name__})") from None
     if problem is None:
-        problem = _ids_problem(data)
+        problem = _ids_problem(data) or _unstorable_text(data)
     if problem is not None:
         raise Refused(400, problem)
     return data
@@ -262,6 +264,25 @@ def _ids_problem(data: dict) -> str | None:
             value = value.get(path[1]) if isinstance(value, dict) else None
         if value and slack_id(value) is None:  # the middleware reads empty ones as absent
             return f"{'.'.join(path)} is not a Slack id"
+    return None
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(data: dict) -> str | None:
+    """A NUL or a lone surrogate anywhere in the request (keys too); iterative, since a deep
+    JSON body would take a recursive walk past Python's recursion limit."""
+    stack: list = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            return "text with a NUL or a lone surrogate, which no database stores"
     return None
 
 

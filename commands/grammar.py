@@ -146,6 +146,8 @@ def parse(command: str, text: str, *, today: date) -> c.Command:
     text = text or ""
     if len(text) > MAX_COMMAND_TEXT:
         raise InvalidInput("grammar.text_too_long", limit=MAX_COMMAND_TEXT, length=len(text))
+    if "\x00" in text:  # PostgreSQL stores no NUL; Slack never sends one, a paste might
+        raise InvalidInput("grammar.nul_character")
     usage = name
     try:
         first = next_token(text, 0)

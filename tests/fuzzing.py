@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from hypothesis import strategies as st
 
@@ -65,6 +66,29 @@ def watch_crashes() -> Iterator[Crashes]:
         yield handler
     finally:
         root.removeHandler(handler)
+
+
+def post_raw(url: str, body: bytes, headers: dict[str, str], *, timeout: float = 10) -> int:
+    """POST over a bare socket and return the status, also when the server answers (413) and
+    closes before the body is sent: urllib would raise there instead of reading the answer.
+    ``Content-Length`` is the body's unless ``headers`` gives one (or ``Transfer-Encoding``)."""
+    parts = urlsplit(url)
+    lines = [f"POST {parts.path or '/'} HTTP/1.1", f"Host: {parts.hostname}:{parts.port}"]
+    if not any(k.lower() in ("content-length", "transfer-encoding") for k in headers):
+        lines.append(f"Content-Length: {len(body)}")
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(head)
+            for start in range(0, len(body), 65536):
+                sock.sendall(body[start : start + 65536])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before we were done
+        answer = b""
+        while b"\r\n" not in answer and (chunk := sock.recv(4096)):
+            answer += chunk
+    return int(answer.split()[1])
 
 
 def _drain(executor, timeout: float) -> None:

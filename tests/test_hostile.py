@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import threading
 import time
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import Session, func, select
@@ -28,7 +27,7 @@ from storage.db import session_scope
 from storage.models import Activity, Company, Deal, Member, Person, StageHistory
 from tests import slackreq
 from tests.factories import T0, deal, member, workspace
-from tests.fuzzing import settle, watch_crashes
+from tests.fuzzing import post_raw, settle, watch_crashes
 from tests.slackapp import SECRET, TEAM, running_app, settings_for
 
 TODAY = T0.date()
@@ -221,21 +220,7 @@ def _signature(body: bytes, timestamp: str) -> str:
 
 
 def _raw_post(app, headers: dict, parts: list[bytes]) -> int:
-    """POST over a bare socket, sending ``parts`` until the server answers and closes."""
-    url = urlsplit(app.url)
-    lines = ["POST /slack/events HTTP/1.1", f"Host: {url.hostname}:{url.port}"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        try:
-            for part in parts:
-                sock.sendall(part)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before we were done: that is the point
-        answer = b""
-        while b"\r\n" not in answer and (chunk := sock.recv(4096)):
-            answer += chunk
-    return int(answer.split()[1])
+    return post_raw(app.url + "/slack/events", b"".join(parts), headers)
 
 
 def _environ(stream, content_length: str | None) -> dict:
@@ -259,6 +244,34 @@ def _call(application, environ) -> str:
     seen: list[str] = []
     b"".join(application(environ, lambda status, headers: seen.append(status)))
     return seen[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        urlencode({"command": "/deal", "text": "new Acme\x00", "team_id": TEAM, "user_id": "U1"}),
+        json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": TEAM,
+                "event": {"type": "message", "text": "\x00"},
+            }
+        ),
+        json.dumps({"type": "event_callback", "team_id": TEAM, "event": {"type": "\ud800"}}),
+    ],
+)
+def test_text_no_database_can_store_is_refused_with_400(app, body):
+    """Slack sends no NUL (PostgreSQL refuses it) and no half surrogate pair (not UTF-8)."""
+    kind = slackreq.JSON if body.startswith("{") else slackreq.FORM
+    data = body.encode()
+    assert post(app, data, slackreq.sign(data, SECRET, content_type=kind)) == 400
+    assert deal_count(app) == 0
+
+
+def test_a_nul_in_a_command_typed_in_the_console_is_a_friendly_error():
+    with pytest.raises(InvalidInput) as err:
+        parse("deal", "new Acme\x00", today=TODAY)
+    assert err.value.key == "grammar.nul_character"
 
 
 # --- events --------------------------------------------------------------------------------
