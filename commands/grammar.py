@@ -234,8 +234,13 @@ def _limited(what: str) -> Parser:
     return read
 
 
-_title, _company, _contact, _name = (_limited(w) for w in ("title", "company", "contact", "name"))
-_source, _status, _pipeline = (_limited(w) for w in ("source", "status", "pipeline"))
+_title = _limited("title")
+_company = _limited("company")
+_contact = _limited("contact")
+_name = _limited("name")
+_source = _limited("source")
+_status = _limited("status")
+_pipeline = _limited("pipeline")
 
 
 def _stage(value: str, today: date) -> c.StageRef:
