@@ -27,6 +27,7 @@ from storage.db import session_scope
 from storage.models import Activity, Company, Deal, Member, Person, StageHistory
 from tests import slackreq
 from tests.factories import T0, deal, member, workspace
+from tests.fakeslack import FakeSlack
 from tests.fuzzing import post_raw, settle, watch_crashes
 from tests.slackapp import SECRET, TEAM, running_app, settings_for
 
@@ -127,29 +128,23 @@ class CountingInput:
         return data
 
 
-@pytest.mark.parametrize("content_length", [None, "", "abc", "-1", "1e3", "99999999999999999999"])
-def test_without_a_usable_content_length_at_most_the_cap_and_one_byte_is_read(
-    engine, db_url, content_length
-):
-    from tests.fakeslack import FakeSlack
-
+@pytest.fixture
+def wsgi(engine, db_url):
+    """The WSGI application itself, called with a hand-made environ (no server around it)."""
     with FakeSlack(team_id=TEAM) as slack:
-        application = wsgi_app(settings_for(slack, db_url), engine=engine)
-        body = CountingInput(4 * MAX_BODY)
-        environ = _environ(body, content_length)
-        status = _call(application, environ)
-    assert status.startswith("413")
+        yield wsgi_app(settings_for(slack, db_url), engine=engine)
+
+
+@pytest.mark.parametrize("content_length", [None, "", "abc", "-1", "1e3", "99999999999999999999"])
+def test_without_a_usable_content_length_at_most_the_cap_and_one_byte_is_read(wsgi, content_length):
+    body = CountingInput(4 * MAX_BODY)
+    assert _call(wsgi, _environ(body, content_length)).startswith("413")
     assert body.read_bytes <= MAX_BODY + 1
 
 
-def test_a_content_length_over_the_cap_is_refused_before_reading_anything(engine, db_url):
-    from tests.fakeslack import FakeSlack
-
-    with FakeSlack(team_id=TEAM) as slack:
-        application = wsgi_app(settings_for(slack, db_url), engine=engine)
-        body = CountingInput(4 * MAX_BODY)
-        status = _call(application, _environ(body, str(32 * 1024 * 1024)))
-    assert status.startswith("413")
+def test_a_content_length_over_the_cap_is_refused_before_reading_anything(wsgi):
+    body = CountingInput(4 * MAX_BODY)
+    assert _call(wsgi, _environ(body, str(32 * 1024 * 1024))).startswith("413")
     assert body.read_bytes == 0
 
 
