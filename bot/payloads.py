@@ -1,5 +1,13 @@
 """Slack's payloads, parsed at the edge into small typed values.
 
+**Ids and timestamps.** A Slack id (``T0123ABCD``, ``U024BE7LH``, ``C1``) is upper-case ASCII
+letters and digits, at most 32 characters (the size of every id column in storage/models.py);
+a message ts (``1700000000.000100``) is whole seconds, a dot and at most six digits of
+microseconds, the form Slack uses as a message's id. :func:`slack_id` and :func:`slack_ts` give
+None for anything else (``42``, ``"u1"``, ``"1e308"``), so a hostile value means "not found" to
+the code behind the edge, never a traceback (STYLE.md).
+
+**Values we wrote.**
 Button values, select options, block ids and ``private_metadata`` come back from Slack as
 strings we wrote — or as anything at all from someone who crafts a request with a valid
 signature. Each parser here either returns a typed value or raises
@@ -22,15 +30,46 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.errors import NotFound
 
-MAX_ID = 2**31 - 1  # the tables' INTEGER ids and numbers
+MAX_ROW_ID = 2**31 - 1  # the tables' INTEGER ids and numbers
 MAX_SNOOZE_DAYS = 365
 _NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII digits only: "²".isdigit() is true
-_SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
+
+
+MAX_ID = 32  # characters of a Slack id
+_ID = re.compile(rf"[A-Z0-9]{{1,{MAX_ID}}}")
+_TS = re.compile(r"([0-9]{1,10})\.([0-9]{1,6})")
+
+
+def slack_id(value: object) -> str | None:
+    """``"U024BE7LH"`` -> itself; anything else (``42``, ``""``, ``"u1"``, 40 letters) -> None."""
+    return value if isinstance(value, str) and _ID.fullmatch(value) else None
+
+
+@dataclass(frozen=True)
+class SlackTs:
+    """A message timestamp: ``text`` exactly as Slack wrote it (it is the message's id)."""
+
+    text: str
+
+    @property
+    def at(self) -> datetime:
+        seconds, _, fraction = self.text.partition(".")
+        return datetime.fromtimestamp(int(seconds), tz=UTC).replace(
+            microsecond=int(fraction.ljust(6, "0"))
+        )
+
+
+def slack_ts(value: object) -> SlackTs | None:
+    """``"1700000000.000100"`` -> a :class:`SlackTs`; ``"1e308"``, ``1.5``, ``None`` -> None."""
+    if isinstance(value, str) and _TS.fullmatch(value):
+        return SlackTs(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -45,7 +84,7 @@ class DealKey:
         return f"D{self.number}" if self.number is not None else f"#{self.id}"
 
 
-def _int(text: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+def _int(text: str, *, minimum: int = 1, maximum: int = MAX_ROW_ID) -> int | None:
     if not isinstance(text, str) or not _NUMBER.fullmatch(text):
         return None
     value = int(text)
@@ -112,10 +151,10 @@ class ModalMeta(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    channel: str | None = Field(default=None, max_length=32, pattern=_SLACK_ID.pattern)
-    deal: int | None = Field(default=None, ge=1, le=MAX_ID)  # the deal's number
-    deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)  # legacy: the row id
-    pipeline_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    channel: str | None = Field(default=None, max_length=32, pattern=_ID.pattern)
+    deal: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # the deal's number
+    deal_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # legacy: the row id
+    pipeline_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
 
     @classmethod
     def parse(cls, raw: object) -> ModalMeta:

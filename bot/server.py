@@ -9,6 +9,29 @@ The server starts whether or not the database answers: ``/healthz`` says 503 and
 answer "can't reach the database" until it is back (a schema that could not be brought up to
 date at start is upgraded then, see :func:`cli.main.engine_for`). The process's outbox
 drainer starts and stops with the server.
+
+**Before Bolt.** What is not a request from Slack is answered here, with an HTTP status and
+one line in the log, never a traceback (Bolt would raise on a timestamp like ``abc`` or a
+payload like ``[1, 2]``, and its error handler would turn that into a 200):
+
+* **413** for a body over :data:`MAX_BODY`, 1 MiB. Slack's requests are a few kilobytes (a
+  modal's view with every input's state is the biggest, far below 100 KB), so 1 MiB is
+  generous and bounds what one request can make us hold. A ``Content-Length`` over the cap is
+  refused before anything is read; without a usable one at most ``MAX_BODY + 1`` bytes are
+  read. waitress holds the same cap (``max_request_body_size``), so it stops buffering a
+  bigger body, chunked or not, before the app is even called.
+* **401** unless Slack signed it: ``X-Slack-Request-Timestamp`` is whole seconds in ASCII
+  digits within five minutes of now, ``X-Slack-Signature`` is ``v0=`` and 64 hex digits, and
+  the HMAC matches (slack_sdk's ``SignatureVerifier``, the signing secret Bolt uses). Slack
+  signs UTF-8 text; a body that is not UTF-8 cannot carry its signature and is a 401 too.
+* **400** for a signed body that is not one of Slack's three requests: a slash command
+  (form fields), an interaction (a form field ``payload`` holding a JSON object) or an Events
+  API delivery (a JSON object). Their envelope must hold what Bolt and our middleware read:
+  Slack ids where ids go (:mod:`bot.payloads`), objects where objects go. No text in it
+  may hold a NUL (PostgreSQL cannot store one) or half a surrogate pair (not UTF-8, so no
+  database can): Slack sends neither.
+
+Everything else goes to Bolt as it came; Bolt checks the signature again.
 """
 
 from __future__ import annotations
@@ -16,21 +39,34 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import BoltRequest
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
+from bot.payloads import slack_id
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # bytes; see the module docstring
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # int() would also take " 1", "+1", "1_0" and "١"
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 def wsgi_app(settings: Settings, *, engine, clock=None):
     bolt_app = create_app(settings, engine=engine, clock=clock)
-    bolt = SlackRequestHandler(bolt_app, EVENTS_PATH)
+    gate = Gate(settings.signing_secret)
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -38,11 +74,19 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _health(engine, start_response)
         if path == EVENTS_PATH and method == "POST":
-            return bolt(environ, start_response)
+            try:
+                request = gate.admit(environ)
+            except Refused as refused:
+                return refused.answer(start_response)
+            response = bolt_app.dispatch(request)
+            answer = WsgiHttpResponse(response.status, response.headers, response.body)
+            start_response(answer.status, answer.get_headers())
+            return answer.get_body()
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 
     application.deps = bolt_app.salesbot_deps  # tests tune the ack budget
+    application.bolt = bolt_app  # tests wait for its listeners to finish
     return application
 
 
@@ -54,6 +98,208 @@ def start_drainer(deps) -> None:
 def stop_drainer(deps) -> None:
     if deps.drainer is not None:
         deps.drainer.stop()
+
+
+class Refused(Exception):
+    """A request answered before Bolt: its HTTP status and, for the log, why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+    def answer(self, start_response):
+        # Signed but unreadable is worth a warning (Slack changed, or the secret leaked);
+        # unsigned and oversized requests are the internet's background noise.
+        level = logging.WARNING if self.status == 400 else logging.INFO
+        log.log(level, "refused a request with %s: %s", self.status, self.reason)
+        answer = WsgiHttpResponse(self.status, {"content-type": ["text/plain"]}, self.reason)
+        start_response(answer.status, answer.get_headers())
+        return answer.get_body()
+
+
+class Gate:
+    """Admits Slack's requests to Bolt and refuses the rest (see the module docstring)."""
+
+    def __init__(self, signing_secret: str | None) -> None:
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+
+    def admit(self, environ) -> BoltRequest:
+        body = read_body(environ)
+        headers = WsgiHttpRequest(environ).get_headers()
+        text = self.signed_text(body, headers)
+        content_type = headers.get("content-type")
+        data = read_payload(text, content_type)
+        try:
+            request = BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
+            if request.body != data:
+                # Bolt reads any form body containing the letters "payload" as an interaction,
+                # so "/deal note 1 payload shipped" would reach it as {}: give it the fields.
+                request.body = data
+                request.context = build_context(BoltContext(), data)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise Refused(400, f"Bolt cannot read this request ({type(exc).__name__})") from None
+        for key in ("team_id", "user_id", "enterprise_id", "channel_id"):
+            value = request.context.get(key)
+            if value and slack_id(value) is None:  # empty ones are absent to everyone
+                raise Refused(400, f"{key} is not a Slack id")
+        return request
+
+    def signed_text(self, body: bytes, headers: dict) -> str:
+        """The body as text, if Slack signed it; Refused(401) otherwise."""
+        timestamp = headers.get("x-slack-request-timestamp") or ""
+        signature = headers.get("x-slack-signature") or ""
+        if self.verifier is None:
+            raise Refused(401, "no signing secret is configured")
+        if not _TIMESTAMP.fullmatch(timestamp):
+            raise Refused(401, "the request timestamp is not a number of seconds")
+        if not _SIGNATURE.fullmatch(signature):
+            raise Refused(401, "the signature is missing or malformed")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused(401, "the body is not UTF-8, so Slack did not sign it") from None
+        if not self.verifier.is_valid(text, timestamp, signature):
+            raise Refused(401, "invalid or expired signature")
+        return text
+
+
+def read_body(environ) -> bytes:
+    """The request body, at most :data:`MAX_BODY` bytes; Refused(413) past the cap."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    declared = (environ.get("CONTENT_LENGTH") or "").strip()
+    length = int(declared) if declared.isascii() and declared.isdigit() else None
+    if length is not None and length > MAX_BODY:
+        raise Refused(413, f"the body is over {MAX_BODY} bytes")
+    body = stream.read(MAX_BODY + 1 if length is None else length)
+    if len(body) > MAX_BODY:
+        raise Refused(413, f"the body is over {MAX_BODY} bytes")
+    return body
+
+
+def read_payload(text: str, content_type: str | None) -> dict:
+    """The request as Slack sends it, as a dict; Refused(400) for anything else."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    try:
+        if kind == JSON:
+            data = _object(json.loads(text), "a JSON body")
+            problem = _events_api_problem(data)
+        elif kind == FORM:
+            fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
+            if "payload" in fields:
+                data = _object(json.loads(fields["payload"]), "the payload")
+                problem = _interaction_problem(data)
+            else:
+                data = fields
+                problem = _slash_command_problem(fields)
+        else:
+            raise Refused(400, "Slack sends form-encoded or JSON bodies")
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and parse_qsl's are ValueErrors
+        raise Refused(400, f"the body cannot be read ({type(exc).__name__})") from None
+    if problem is None:
+        problem = _ids_problem(data) or _unstorable_text(data)
+    if problem is not None:
+        raise Refused(400, problem)
+    return data
+
+
+def _object(value, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise Refused(400, f"{what} is not a JSON object")
+    return value
+
+
+def _slash_command_problem(fields: dict) -> str | None:
+    if "ssl_check" in fields:
+        return None  # Slack's certificate check: Bolt answers it
+    missing = [key for key in ("command", "team_id", "user_id") if not fields.get(key)]
+    return f"a slash command without {', '.join(missing)}" if missing else None
+
+
+def _events_api_problem(data: dict) -> str | None:
+    kind = data.get("type")
+    if kind in ("url_verification", "app_rate_limited"):
+        return None  # Bolt answers the first, and ignores the second
+    if kind != "event_callback":
+        return "a JSON body that is not an Events API delivery"
+    event = data.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return "an event_callback without an event"
+    if slack_id(data.get("team_id")) is None:
+        return "an event_callback without a team_id"
+    if not isinstance(data.get("authorizations", []), list):
+        return "authorizations is not a list"
+    user = event.get("user")
+    if isinstance(user, str) and user and slack_id(user) is None:
+        return "event.user is not a Slack id"
+    return None
+
+
+def _interaction_problem(data: dict) -> str | None:
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        return "an interaction without a type"
+    user, team = data.get("user"), data.get("team")
+    if not isinstance(user, dict):
+        return "an interaction without a user"
+    if not (isinstance(team, dict) and team.get("id")) and not user.get("team_id"):
+        return "an interaction without a team"  # org-wide installs send team: null
+    for key in ("team", "enterprise", "channel", "view", "container", "message"):
+        if data.get(key) is not None and not isinstance(data.get(key), dict):
+            return f"{key} is not an object"
+    for key in ("response_url", "trigger_id"):
+        if data.get(key) is not None and not isinstance(data.get(key), str):
+            return f"{key} is not text"
+    if not isinstance(data.get("response_urls", []), list):
+        return "response_urls is not a list"
+    if kind == "block_actions":
+        actions = data.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            return "an action without an action_id"
+    if kind in ("view_submission", "view_closed"):
+        view = data.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return f"{kind} without a view"
+    return None
+
+
+# Where our middleware (bot.context) reads the workspace and the acting user.
+_ID_PATHS = (("team_id",), ("user_id",), ("team", "id"), ("user", "id"), ("user", "team_id"))
+
+
+def _ids_problem(data: dict) -> str | None:
+    for key in ("team", "user"):
+        if data.get(key) is not None and not isinstance(data.get(key), dict):
+            return f"{key} is not an object"
+    for path in _ID_PATHS:
+        value = data.get(path[0])
+        if len(path) == 2:
+            value = value.get(path[1]) if isinstance(value, dict) else None
+        if value and slack_id(value) is None:  # the middleware reads empty ones as absent
+            return f"{'.'.join(path)} is not a Slack id"
+    return None
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(data: dict) -> str | None:
+    """A NUL or a lone surrogate anywhere in the request (keys too); iterative, since a deep
+    JSON body would take a recursive walk past Python's recursion limit."""
+    stack: list = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            return "text with a NUL or a lone surrogate, which no database stores"
+    return None
 
 
 def _health(engine, start_response):
@@ -83,8 +329,10 @@ def make_server(settings: Settings, *, engine, host: str, port: int, clock=None,
         threads=threads,
         ident="salesbot",
         clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY + 1,  # waitress refuses from this size on: 413
     )
     server.salesbot_deps = application.deps
+    server.salesbot_bolt = application.bolt
     return server
 
 

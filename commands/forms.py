@@ -68,32 +68,41 @@ def _clip(text: str) -> str:
 
 
 def _element(values: dict, block: str) -> dict[str, Any]:
-    actions = values.get(block) or {}
-    if "value" in actions:
-        return actions["value"] or {}
-    return next(iter(actions.values()), None) or {}
+    """One input's state. What Slack would never send (a block that is not an object, an
+    element that is not one) reads as an untouched input."""
+    actions = values.get(block) if isinstance(values, dict) else None
+    if not isinstance(actions, dict):
+        return {}
+    element = actions["value"] if "value" in actions else next(iter(actions.values()), None)
+    return element if isinstance(element, dict) else {}
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _text(values: dict, block: str) -> str:
     """A plain_text_input's value, stripped; an untouched input is ``""``."""
-    return (_element(values, block).get("value") or "").strip()
+    return (_string(_element(values, block).get("value")) or "").strip()
 
 
 def _option(values: dict, block: str) -> dict[str, Any] | None:
-    return _element(values, block).get("selected_option") or None
+    option = _element(values, block).get("selected_option")
+    return option if isinstance(option, dict) and _string(option.get("value")) else None
 
 
 def _user(values: dict, block: str) -> str | None:
-    return _element(values, block).get("selected_user") or None
+    return _string(_element(values, block).get("selected_user"))
 
 
 def _users(values: dict, block: str) -> list[str]:
-    return list(_element(values, block).get("selected_users") or [])
+    users = _element(values, block).get("selected_users")
+    return [u for u in users if _string(u)] if isinstance(users, list) else []
 
 
 def _conversation(values: dict, block: str) -> str | None:
     element = _element(values, block)
-    return element.get("selected_conversation") or element.get("selected_channel") or None
+    return _string(element.get("selected_conversation")) or _string(element.get("selected_channel"))
 
 
 class _Errors:
@@ -307,7 +316,8 @@ def settings_form(values: dict, *, locale: str) -> SettingsForm:
     """The settings modal; the same checks domain.settings.update_settings makes, per field."""
     errors = _Errors(locale)
     digest_time = errors.read(
-        "digest_time", lambda: clean_time(_element(values, "digest_time").get("selected_time"))
+        "digest_time",
+        lambda: clean_time(_string(_element(values, "digest_time").get("selected_time"))),
     )
     timezone = errors.read("timezone", lambda: clean_timezone(_text(values, "timezone")))
     language = errors.read("locale", lambda: clean_locale(_selected_value(values, "locale")))

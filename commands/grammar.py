@@ -17,6 +17,13 @@ their reference is one word: a number, a quoted title or a one-word prefix.
 Nothing here touches the database: names of stages, pipelines and people stay unresolved.
 Every mistake raises :class:`InvalidInput` with a ``grammar.*`` key, the offending text as
 ``value`` and the ``usage`` line of the sub-command, and nothing else is ever raised.
+
+Lengths are checked here too, so whatever passes fits its column and makes a sane query: every
+free text (a title, a company, a note, a search, a reference, a name…) against
+:data:`commands.values.TEXT_LIMITS`, with a message that says the limit, and the whole text
+against :data:`MAX_COMMAND_TEXT` (4,000 characters) before it is even read. The longest single
+value, a note, is 3,000 characters, so 4,000 leave room for the rest of the command; a
+50 KB command is a paste gone wrong or a probe, and is refused before the lexer sees it.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 from commands import types as c
 from commands.lexer import Token, key_at, next_token, plain, rest, shown, tokens
 from commands.values import (
+    MAX_SLACK_ID,
     is_number_ref,
     is_user,
     parse_amount,
@@ -42,10 +50,12 @@ from commands.values import (
     parse_reps,
     parse_user,
     parse_winrate,
+    within_limit,
 )
 from domain.errors import InvalidInput
 
 COMMANDS = ("lead", "deal", "pipeline")
+MAX_COMMAND_TEXT = 4000  # characters of a whole command's text (see the module docstring)
 
 # Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).
 SUBCOMMANDS: dict[str, dict[str, str]] = {
@@ -134,6 +144,10 @@ def parse(command: str, text: str, *, today: date) -> c.Command:
     if name not in COMMANDS:
         raise InvalidInput("grammar.unknown_command", value=shown(command))
     text = text or ""
+    if len(text) > MAX_COMMAND_TEXT:
+        raise InvalidInput("grammar.text_too_long", limit=MAX_COMMAND_TEXT, length=len(text))
+    if "\x00" in text:  # PostgreSQL stores no NUL; Slack never sends one, a paste might
+        raise InvalidInput("grammar.nul_character")
     usage = name
     try:
         first = next_token(text, 0)
@@ -211,8 +225,26 @@ def _text(value: str, today: date) -> str:
     return " ".join(plain(value).split())
 
 
+def _limited(what: str) -> Parser:
+    """A ``key:value`` text no longer than its column (``company:``, ``source:``…)."""
+
+    def read(value: str, today: date) -> str:
+        return within_limit(_text(value, today), what)
+
+    return read
+
+
+_title = _limited("title")
+_company = _limited("company")
+_contact = _limited("contact")
+_name = _limited("name")
+_source = _limited("source")
+_status = _limited("status")
+_pipeline = _limited("pipeline")
+
+
 def _stage(value: str, today: date) -> c.StageRef:
-    return c.StageRef(_text(value, today))
+    return c.StageRef(within_limit(_text(value, today), "stage"))
 
 
 def _amount(value: str, today: date) -> c.Amount:
@@ -224,11 +256,21 @@ def _date(value: str, today: date) -> date:
 
 
 def _owner(value: str, today: date) -> c.UserRef:
-    return parse_user(value, bare=True)
+    return _user(value, bare=True)
+
+
+def _user(text: str, *, bare: bool = False) -> c.UserRef:
+    """A person, with a name no longer than a member's and an id no longer than Slack's."""
+    user = parse_user(text, bare=bare)
+    if user.slack_id is not None and len(user.slack_id) > MAX_SLACK_ID:
+        raise InvalidInput("grammar.bad_user", value=shown(plain(text)))
+    if user.name is not None:
+        within_limit(user.name, "user")
+    return user
 
 
 def _email(value: str, today: date) -> str:
-    return parse_email(value)
+    return within_limit(parse_email(value), "email")
 
 
 def _size(value: str, today: date) -> int:
@@ -308,14 +350,20 @@ def _deal_ref(words: list[Token]) -> c.DealRef:
     _check_number_ref(words)
     if not words:
         raise InvalidInput("grammar.missing_deal")
-    return parse_deal_ref(_joined(words))
+    ref = parse_deal_ref(_joined(words))
+    if ref.text is not None:
+        within_limit(ref.text, "deal")
+    return ref
 
 
 def _lead_ref(words: list[Token]) -> c.LeadRef:
     _check_number_ref(words)
     if not words:
         raise InvalidInput("grammar.missing_lead")
-    return parse_lead_ref(_joined(words))
+    ref = parse_lead_ref(_joined(words))
+    if ref.text is not None:
+        within_limit(ref.text, "lead")
+    return ref
 
 
 def _check_number_ref(words: list[Token]) -> None:
@@ -357,7 +405,7 @@ def _user_filter(words: list[Token], values: dict[str, Any]) -> tuple[bool, c.Us
         elif is_user(word.text):
             if owner is not None:
                 raise _extra(word)
-            owner = parse_user(word.text)
+            owner = _user(word.text)
         else:
             raise _extra(word)
     if mine and owner is not None:
@@ -372,13 +420,13 @@ def _owner_text(owner: c.UserRef) -> str:
 # --- /lead -----------------------------------------------------------------------------
 
 LEAD_NEW_KEYS: dict[str, Parser] = {
-    "company": _text,
+    "company": _company,
     "email": _email,
-    "source": _text,
+    "source": _source,
     "size": _size,
     "owner": _owner,
-    "status": _text,
-    "name": _text,
+    "status": _status,
+    "name": _name,
 }
 
 
@@ -390,28 +438,28 @@ def lead_new(text: str, pos: int, today: date) -> c.Command:
     name = values.pop("name", None)
     if name and words:
         raise _extra(words[0])
-    name = name or _joined(words)
+    name = name or within_limit(_joined(words), "name")
     if not name:
         raise InvalidInput("grammar.missing_name")
     return c.LeadNew(name=name, **values)
 
 
 def lead_status(text: str, pos: int, today: date) -> c.Command:
-    words, values = _read(_all_tokens(text, pos), {"status": _text}, today)
+    words, values = _read(_all_tokens(text, pos), {"status": _status}, today)
     if "status" in values:
         return c.LeadStatus(lead=_lead_ref(words), status=values["status"])
     ref, status = _split_last(words)
     lead = _lead_ref(ref)
     if not status:
         raise InvalidInput("grammar.missing_status")
-    return c.LeadStatus(lead=lead, status=_joined(status))
+    return c.LeadStatus(lead=lead, status=within_limit(_joined(status), "status"))
 
 
 LEAD_CONVERT_KEYS: dict[str, Parser] = {
     "amount": _amount,
-    "pipeline": _text,
+    "pipeline": _pipeline,
     "stage": _stage,
-    "title": _text,
+    "title": _title,
     "close": _date,
 }
 
@@ -422,7 +470,7 @@ def lead_convert(text: str, pos: int, today: date) -> c.Command:
 
 
 def lead_list(text: str, pos: int, today: date) -> c.Command:
-    spec: dict[str, Parser] = {"status": _text, "owner": _owner}
+    spec: dict[str, Parser] = {"status": _status, "owner": _owner}
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     mine, owner = _user_filter(words, values)
     return c.LeadList(status=values.get("status"), mine=mine, owner=owner)
@@ -438,12 +486,12 @@ def lead_show(text: str, pos: int, today: date) -> c.Command:
 DEAL_NEW_KEYS: dict[str, Parser] = {
     "amount": _amount,
     "stage": _stage,
-    "pipeline": _text,
+    "pipeline": _pipeline,
     "close": _date,
     "owner": _owner,
-    "company": _text,
-    "contact": _text,
-    "title": _text,
+    "company": _company,
+    "contact": _contact,
+    "title": _title,
 }
 
 
@@ -455,7 +503,7 @@ def deal_new(text: str, pos: int, today: date) -> c.Command:
     title = values.pop("title", None)
     if title and words:
         raise _extra(words[0])
-    title = title or _joined(words)
+    title = title or within_limit(_joined(words), "title")
     if not title:
         raise InvalidInput("grammar.missing_title")
     return c.DealNew(title=title, **values)
@@ -469,7 +517,7 @@ def deal_move(text: str, pos: int, today: date) -> c.Command:
     deal = _deal_ref(ref)
     if not stage:
         raise InvalidInput("grammar.missing_stage")
-    return c.DealMove(deal=deal, stage=c.StageRef(_joined(stage)))
+    return c.DealMove(deal=deal, stage=c.StageRef(within_limit(_joined(stage), "stage")))
 
 
 def deal_won(text: str, pos: int, today: date) -> c.Command:
@@ -511,15 +559,15 @@ def deal_lost(text: str, pos: int, today: date) -> c.Command:
 
 
 def _reason(value: str) -> str:
-    return plain(value).strip()
+    return within_limit(plain(value).strip(), "reason")
 
 
 DEAL_SET_KEYS: dict[str, Parser] = {
     "amount": _amount,
     "close": _date,
     "owner": _owner,
-    "title": _text,
-    "company": _text,
+    "title": _title,
+    "company": _company,
 }
 
 
@@ -546,7 +594,7 @@ def deal_note(text: str, pos: int, today: date) -> c.Command:
     note = plain(rest(text, first.end)).strip()
     if not note:
         raise InvalidInput("grammar.missing_note")
-    return c.DealNote(deal=_deal_ref([first]), text=note)
+    return c.DealNote(deal=_deal_ref([first]), text=within_limit(note, "note"))
 
 
 def deal_show(text: str, pos: int, today: date) -> c.Command:
@@ -555,7 +603,7 @@ def deal_show(text: str, pos: int, today: date) -> c.Command:
 
 
 def deal_list(text: str, pos: int, today: date) -> c.Command:
-    spec: dict[str, Parser] = {"stage": _stage, "pipeline": _text, "owner": _owner}
+    spec: dict[str, Parser] = {"stage": _stage, "pipeline": _pipeline, "owner": _owner}
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     stalled = any(w.text.lower() in STALLED_WORDS and not w.quoted for w in words)
     others = [w for w in words if not (w.text.lower() in STALLED_WORDS and not w.quoted)]
@@ -573,7 +621,7 @@ def deal_find(text: str, pos: int, today: date) -> c.Command:
     query = " ".join(plain(rest(text, pos)).split())
     if not query:
         raise InvalidInput("grammar.missing_query")
-    return c.DealFind(query=query)
+    return c.DealFind(query=within_limit(query, "query"))
 
 
 def deal_snooze(text: str, pos: int, today: date) -> c.Command:
@@ -603,7 +651,7 @@ def deal_snooze(text: str, pos: int, today: date) -> c.Command:
 def pipeline_board(text: str, pos: int, today: date) -> c.Command:
     """``/pipeline``, ``/pipeline Renewals``, ``/pipeline board "New business"``."""
     words, _ = _read(_all_tokens(text, pos), {}, today)
-    return c.PipelineBoard(name=_joined(words) or None)
+    return c.PipelineBoard(name=within_limit(_joined(words), "pipeline") or None)
 
 
 def _forecast_by(value: str, today: date) -> str:
@@ -614,7 +662,7 @@ def _forecast_by(value: str, today: date) -> str:
 
 
 def pipeline_forecast(text: str, pos: int, today: date) -> c.Command:
-    spec: dict[str, Parser] = {"pipeline": _text, "by": _forecast_by}
+    spec: dict[str, Parser] = {"pipeline": _pipeline, "by": _forecast_by}
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     by = values.get("by")
     for word in words:
@@ -627,14 +675,14 @@ def pipeline_forecast(text: str, pos: int, today: date) -> c.Command:
 
 def pipeline_metrics(text: str, pos: int, today: date) -> c.Command:
     """``/pipeline metrics Renewals period:90d @kim``; a free ``90d`` is the period too."""
-    spec: dict[str, Parser] = {"pipeline": _text, "period": _period, "owner": _owner}
+    spec: dict[str, Parser] = {"pipeline": _pipeline, "period": _period, "owner": _owner}
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     names: list[Token] = []
     for word in words:
         if is_user(word.text) and not word.quoted:
             if "owner" in values:
                 raise _extra(word)
-            values["owner"] = parse_user(word.text)
+            values["owner"] = _user(word.text)
         elif "period" not in values and (period := _free_period(word, today)) is not None:
             values["period"] = period
         else:
@@ -642,7 +690,7 @@ def pipeline_metrics(text: str, pos: int, today: date) -> c.Command:
     if names and "pipeline" in values:
         raise _extra(names[0])
     if names:
-        values["pipeline"] = _joined(names)
+        values["pipeline"] = within_limit(_joined(names), "pipeline")
     return c.PipelineMetrics(**values)
 
 
@@ -681,7 +729,7 @@ def pipeline_new(text: str, pos: int, today: date) -> c.Command:
 
 def pipeline_edit(text: str, pos: int, today: date) -> c.Command:
     words, _ = _read(_all_tokens(text, pos), {}, today)
-    name = _joined(words)
+    name = within_limit(_joined(words), "pipeline")
     if not name:
         raise InvalidInput("grammar.missing_pipeline")
     return c.PipelineEdit(name=name)
@@ -709,7 +757,7 @@ def pipeline_role(text: str, pos: int, today: date) -> c.Command:
     role = ROLES.get(plain(others[0].text).lower())
     if role is None:
         raise InvalidInput("grammar.bad_role", value=shown(plain(others[0].text)))
-    return c.Role(user=parse_user(users[0].text), role=role)
+    return c.Role(user=_user(users[0].text), role=role)
 
 
 _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {

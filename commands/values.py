@@ -371,3 +371,39 @@ def parse_email(text: str) -> str:
     if _EMAIL.fullmatch(value):
         return value
     raise InvalidInput("grammar.bad_email", value=shown(value))
+
+
+# --- lengths ---------------------------------------------------------------------------
+
+# The longest text each kind of value may be, in characters: the size of the column it is
+# stored in or compared with (storage/models.py), so a value that passes is never cut short
+# or refused by the database, and a search never asks for more than a column can hold.
+TEXT_LIMITS = {
+    "title": 200,  # deal.title
+    "company": 200,  # company.name
+    "contact": 200,  # person.name
+    "name": 200,  # lead.name
+    "email": 320,  # lead.email, person.email
+    "source": 100,  # lead.source
+    "status": 100,  # a lead status is a stage: stage.name
+    "stage": 100,  # stage.name
+    "pipeline": 100,  # pipeline.name
+    "reason": 500,  # deal.lost_reason
+    "note": 3000,  # domain.deals.MAX_NOTE (activity.text holds 4,000)
+    "query": 200,  # /deal find: a part of a title or company name
+    "deal": 200,  # a deal reference: the start of a title
+    "lead": 200,  # a lead reference: the start of a name
+    "user": 200,  # member.name (a mention's Slack id is checked by its own pattern)
+}
+
+
+MAX_SLACK_ID = 32  # member.slack_user_id; a mention with a longer id is not a person
+
+
+def within_limit(value: str, what: str) -> str:
+    """``value`` when it is at most ``TEXT_LIMITS[what]`` characters long; otherwise
+    InvalidInput ``grammar.too_long.<what>`` saying the limit and the length written."""
+    limit = TEXT_LIMITS[what]
+    if len(value) > limit:
+        raise InvalidInput(f"grammar.too_long.{what}", limit=limit, length=len(value))
+    return value

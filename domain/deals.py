@@ -34,6 +34,7 @@ from storage.models import (
 
 MAX_AMOUNT = Decimal(10) ** 15
 MAX_TITLE = 200
+MAX_NAME = 200  # company.name, person.name
 
 
 @dataclass
@@ -77,16 +78,20 @@ def _next_number(session: Session, workspace_id: int, column) -> int:
 
 
 def get_or_create_company(*, session: Session, workspace_id: int, name: str | None):
-    name = (name or "").strip()
-    if not name:
+    """The workspace's company called ``name`` (case aside), created if there is none.
+
+    The name is trimmed once and that one string is looked up and stored: first as written
+    (what the unique constraint compares), then case-insensitively with the database folding
+    both sides (SQLite's ``lower()`` folds ASCII only, Python's folds ``Ä`` too). A name
+    longer than the column is refused, never cut: two names sharing their first 200
+    characters would otherwise be stored as one and looked up as two.
+    """
+    name = _entity_name(name, "deal.company_too_long")
+    if name is None:
         return None
-    company = session.exec(
-        select(Company).where(
-            Company.workspace_id == workspace_id, sa.func.lower(Company.name) == name.lower()
-        )
-    ).first()
+    company = _named(session, Company, name, Company.workspace_id == workspace_id)
     if company is None:
-        company = Company(workspace_id=workspace_id, name=name[:200])
+        company = Company(workspace_id=workspace_id, name=name)
         session.add(company)
         session.flush()
     return company
@@ -95,22 +100,39 @@ def get_or_create_company(*, session: Session, workspace_id: int, name: str | No
 def get_or_create_person(
     *, session: Session, workspace_id: int, name: str | None, company_id: int | None, email=None
 ):
-    name = (name or "").strip()
-    if not name:
+    """The company's contact called ``name``, created if there is none (as companies are)."""
+    name = _entity_name(name, "deal.contact_too_long")
+    if name is None:
         return None
-    person = session.exec(
-        select(Person).where(
-            Person.workspace_id == workspace_id,
-            sa.func.lower(Person.name) == name.lower(),
-            Person.company_id == company_id,
-        )
-    ).first()
+    person = _named(
+        session,
+        Person,
+        name,
+        Person.workspace_id == workspace_id,
+        Person.company_id == company_id,
+    )
     if person is None:
-        person = Person(workspace_id=workspace_id, name=name[:200], company_id=company_id)
+        person = Person(workspace_id=workspace_id, name=name, company_id=company_id)
         person.email = email
         session.add(person)
         session.flush()
     return person
+
+
+def _entity_name(name: str | None, too_long: str) -> str | None:
+    name = (name or "").strip()
+    if len(name) > MAX_NAME:
+        raise InvalidInput(too_long, limit=MAX_NAME)
+    return name or None
+
+
+def _named(session: Session, table, name: str, *where):
+    """The row called exactly ``name``, else one whose name folds to the same."""
+    exact = session.exec(select(table).where(*where, table.name == name)).first()
+    if exact is not None:
+        return exact
+    folded = sa.func.lower(table.name) == sa.func.lower(sa.literal(name, sa.String))
+    return session.exec(select(table).where(*where, folded).order_by(table.id)).first()
 
 
 def _activity(session, deal: Deal, kind: str, actor: Member | None, at: datetime, **params):
@@ -225,7 +247,18 @@ def move_deal(
     now: datetime,
     lost_reason: str | None = None,
 ) -> Change:
+    """Move the deal into a stage (by name or id), ending its current stay and opening one.
+
+    The move happens at ``now``, or, when another move of this deal committed a later time
+    while this one waited for the row lock, at that time: the handler read its clock before
+    the lock, so two concurrent moves can hold their times in the opposite order of their
+    turns. Taking ``max(now, stage_entered_at)`` of the locked deal means a stay never ends
+    before it began and ``stage_entered_at`` is always the open stay's ``at``, whatever the
+    clocks of concurrent requests (or replicas) say. A fixed clock in tests still moves at
+    exactly the time it gives, since time only moves forward within one deal.
+    """
     deal = lock_deal(session, deal)
+    now = max(now, deal.stage_entered_at)
     require_can_change(actor, deal)
     stages = stages_of(session=session, pipeline_id=deal.pipeline_id)
     if stage_id is not None:

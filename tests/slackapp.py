@@ -145,6 +145,7 @@ def running_app(
         try:
             harness = Harness(url=running.url, slack=fake, engine=engine)
             harness.deps = running.server.salesbot_deps
+            harness.bolt = running.server.salesbot_bolt
             yield harness
         finally:
             running.close()
