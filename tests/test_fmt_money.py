@@ -58,3 +58,28 @@ def test_a_missing_summary_figure_is_a_dash():
 def test_the_rounded_value_is_available_for_charts_and_sums():
     assert fmt.summary_amount(Decimal("360515972"), "KRW") == Decimal("360520000")
     assert fmt.summary_amount(Decimal("12000.50"), "usd") == Decimal("12001")
+
+
+def test_report_figures_use_the_summary_style_velocity_included():
+    from datetime import UTC, datetime
+
+    from domain.metrics import Metrics
+    from views import reports as rv
+    from views.text import render
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    data = Metrics(
+        start=now,
+        end=now,
+        now=now,
+        won_count=3,
+        won_amount=Decimal("360515972"),
+        avg_deal_size=Decimal("120171990.67"),
+        velocity_per_day=Decimal("27985972.4"),
+        weighted_forecast=Decimal("12000.50"),
+    )
+    ko = render(rv.metrics(data, name="New business", period="90d", currency="KRW", locale="ko"))
+    assert "하루 2,799만원" in ko and "3억 6,052만원" in ko and "1억 2,017만원" in ko
+    assert "5,972원" not in ko and "1,990원" not in ko
+    en = render(rv.metrics(data, name="New business", period="90d", currency="USD", locale="en"))
+    assert "$27,985,972 per day" in en and "$12,001" in en and ".50" not in en
