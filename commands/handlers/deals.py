@@ -8,6 +8,7 @@ from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
+from commands.readback import read_back
 from domain import deal_reads, deals
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
@@ -81,7 +82,9 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
         company_name=cmd.company,
         contact_name=cmd.contact,
     )
-    return announce(ctx, change, new=True)
+    outcome = announce(ctx, change, new=True)
+    read_back(outcome.reply, ctx, cmd.amount, "deal.read_back")
+    return outcome
 
 
 @handles(c.DealMove)
@@ -131,7 +134,9 @@ def set_(cmd: c.DealSet, ctx: Ctx) -> Outcome:
         title=cmd.title,
         company_name=cmd.company,
     )
-    return announce(ctx, change)
+    outcome = announce(ctx, change)
+    read_back(outcome.reply, ctx, cmd.amount, "deal.read_back")
+    return outcome
 
 
 @handles(c.DealRenewal)
@@ -145,7 +150,9 @@ def renewal(cmd: c.DealRenewal, ctx: Ctx) -> Outcome:
         renewal_date=getattr(cmd, "date", None),
         mrr=cmd.mrr.value if cmd.mrr else None,
     )
-    return announce(ctx, change)
+    outcome = announce(ctx, change)
+    read_back(outcome.reply, ctx, cmd.mrr, "deal.read_back")
+    return outcome
 
 
 @handles(c.DealNote)

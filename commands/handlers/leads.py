@@ -7,6 +7,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
 from commands.outcome import Outcome
+from commands.readback import read_back
 from domain import leads
 from domain.refs import find_lead, match_stage
 from i18n import t
@@ -79,6 +80,7 @@ def convert(cmd: c.LeadConvert, ctx: Ctx) -> Outcome:
             title=change.deal.title,
         )
     )
+    read_back(outcome.reply, ctx, cmd.amount, "deal.read_back")
     return outcome
 
 
