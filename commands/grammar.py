@@ -329,21 +329,42 @@ def _read(
             i += 1
         if not plain(raw).strip():
             raise InvalidInput("grammar.missing_value", value=shown(tok.key + ":"))
-        while spec[key] is _amount and i < len(toks) and _continues_amount(toks[i]):
-            raw = f"{raw} {toks[i].text}"  # "amount:1억 2천만", "amount:12000 USD"
+        while i < len(toks) and _continues(spec[key], raw, toks[i]):
+            raw = f"{raw} {toks[i].text}"  # "amount:1억 2천만", "close:다음 주 금요일"
             i += 1
         values[key] = spec[key](raw, today)
     return words, values
 
 
 _AMOUNT_TAIL = re.compile(
-    r"[0-9,.]*[조억만천백십][조억만천백십0-9,.]*(원|달러)?|원|달러|usd|krw", re.IGNORECASE
+    r"[0-9,.일이삼사오육칠팔구]*[조억만천백십][조억만천백십0-9,.일이삼사오육칠팔구]*(원|달러)?"
+    r"|원|달러|usd|krw",
+    re.IGNORECASE,
 )
+_GROUP = re.compile(r"[0-9][0-9,]*(원|달러)?")  # "1억 5000": a group after 억 or 조 belongs to it
+_DATE_TAIL = re.compile(
+    r"[0-9]{1,2}[.월일]?|주|달|말|말일|[월화수목금토일](요일)?|주[월화수목금토일](요일)?"
+    r"|달말일?|of|the|month|next|(mon|tue|wed|thu|fri|sat|sun)[a-z]*",
+    re.IGNORECASE,
+)
+_PERIOD_TAIL = re.compile(r"[0-9]{1,4}(일|개월|달)(간|동안)?|간|동안|분기|달|month|quarter|year")
 
 
-def _continues_amount(word: Token) -> bool:
-    """A free word that can only be the rest of an amount: ``2천만``, ``5천원``, ``USD``."""
-    return word.key is None and not word.quoted and bool(_AMOUNT_TAIL.fullmatch(word.text))
+def _continues(parser: Parser, raw: str, word: Token) -> bool:
+    """A free word that can only be the rest of the value before it, written with spaces:
+    ``2천만``, ``5천원``, ``USD`` after an amount (and ``5000`` after ``1억``); ``31일``,
+    ``12.``, ``주``, ``금요일``, ``friday`` after a date; ``30일``, ``분기`` after a period."""
+    if word.key is not None or word.quoted:
+        return False
+    text = word.text
+    if parser is _amount:
+        after_eok = plain(raw).strip().endswith(("억", "조"))
+        return bool(_AMOUNT_TAIL.fullmatch(text) or (after_eok and _GROUP.fullmatch(text)))
+    if parser is _date:
+        return bool(_DATE_TAIL.fullmatch(text))
+    if parser is _period:
+        return bool(_PERIOD_TAIL.fullmatch(text))
+    return False
 
 
 def _deal_ref(words: list[Token]) -> c.DealRef:
@@ -630,14 +651,16 @@ def deal_snooze(text: str, pos: int, today: date) -> c.Command:
     words, values = _read(toks, {"until": _date}, today)
     if "until" in values:
         until = values["until"]
-        keyed = [t.text for t in toks if KEY_ALIASES.get(t.key or "", t.key) == "until"]
-        written = keyed[0] or until.isoformat()
+        at = [KEY_ALIASES.get(t.key or "", t.key) for t in toks].index("until")
+        written = " ".join(t.text for t in toks[at:]) or until.isoformat()  # "until:다음 주 월요일"
     else:
-        words, when = (words[:-1], words[-1]) if len(words) > 1 else (words, None)
+        # After a number or a quoted title every other word is the date (42 다음주 금요일).
+        cut = 1 if len(words) > 1 and (_is_number(words[0]) or words[0].quoted) else -1
+        words, when = (words[:cut], words[cut:]) if len(words) > 1 else (words, [])
         _deal_ref(words)
-        if when is None:
+        if not when:
             raise InvalidInput("grammar.missing_date")
-        written = when.text
+        written = " ".join(w.text for w in when)
         until = parse_date(plain(written).strip().removesuffix("까지"), today=today)
     deal = _deal_ref(words)
     if until <= today:
@@ -678,11 +701,16 @@ def pipeline_metrics(text: str, pos: int, today: date) -> c.Command:
     spec: dict[str, Parser] = {"pipeline": _pipeline, "period": _period, "owner": _owner}
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     names: list[Token] = []
-    for word in words:
+    words = list(words)
+    while words:
+        word = words.pop(0)
         if is_user(word.text) and not word.quoted:
             if "owner" in values:
                 raise _extra(word)
             values["owner"] = _user(word.text)
+        elif "period" not in values and words and (two := _free_period(word, today, words[0])):
+            values["period"] = two  # 최근 30일, 지난 분기
+            words.pop(0)
         elif "period" not in values and (period := _free_period(word, today)) is not None:
             values["period"] = period
         else:
@@ -694,12 +722,18 @@ def pipeline_metrics(text: str, pos: int, today: date) -> c.Command:
     return c.PipelineMetrics(**values)
 
 
-def _free_period(word: Token, today: date) -> c.Period | None:
-    """A free word that can only be a period (``90d``, ``2026-Q3``); a bare year is a name."""
+def _free_period(word: Token, today: date, then: Token | None = None) -> c.Period | None:
+    """A free word (or two: ``최근 30일``) that can only be a period (``90d``, ``2026-Q3``);
+    a bare year is a name."""
     if word.quoted or word.text.isdigit():
         return None
+    text = word.text
+    if then is not None:
+        if then.quoted or then.key is not None or not _PERIOD_TAIL.fullmatch(then.text):
+            return None
+        text = f"{text} {then.text}"
     try:
-        return parse_period(word.text, today=today)
+        return parse_period(text, today=today)
     except InvalidInput:
         return None
 

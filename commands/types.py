@@ -15,6 +15,8 @@ from decimal import Decimal
 class Amount:
     value: Decimal
     currency: str | None = None  # None: the workspace's currency
+    # Read by a rule rather than as written (``1억5천`` is 1억 5천만): the reply confirms it.
+    interpreted: bool = False
 
 
 @dataclass(frozen=True)

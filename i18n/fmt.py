@@ -3,6 +3,17 @@
 Korean won is written the way Korean teams say it: 7,590,000 -> ``759만원``,
 3,795,000 -> ``379만 5천원``, 120,000,000 -> ``1억 2천만원``. Everything else uses CLDR
 (Babel) for the locale: ``₩3,795,000``, ``$12,000``, ``$12,000.50``.
+
+**Two money styles, one rule.** A figure about one deal (its card, a list row, an amount
+someone typed being read back) is exact: ``379만 5천원``, ``₩3,795,000``, ``$12,000.50``.
+A figure that sums or averages many deals (board and list totals, forecast, metrics, plan,
+digests, the weekly summary, per-day velocity) is a summary, ``money(..., summary=True)``:
+
+* KRW rounds to the nearest 만원 (10,000 won, half up) in both languages, so a Korean and an
+  English reader see the same figure: 360,515,972 is ``3억 6,052만원`` / ``₩360,520,000``,
+  never ``3억 6,051만 5,972원``; a velocity of 27,985,972 a day is ``2,799만원``. Below 1만원
+  there is nothing to round to and the won are kept (``9,500원``).
+* Every other currency rounds to whole units (half up): ``$12,001``, never ``$12,000.50``.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ _BABEL = {"en": "en_US", "ko": "ko_KR"}
 # Currencies written without minor units (ISO 4217 exponent 0).
 _NO_MINOR = {"KRW", "JPY", "VND", "CLP", "ISK", "TWD", "HUF"}
 EMPTY = "—"
+_MAN = Decimal(10_000)
 
 
 def _babel(locale: str | None) -> str:
@@ -42,12 +54,21 @@ def korean_units(n: int) -> str:
     return " ".join(parts)
 
 
-def money(amount: Decimal | int | float | None, currency: str, locale: str | None = None) -> str:
+def money(
+    amount: Decimal | int | float | None,
+    currency: str,
+    locale: str | None = None,
+    *,
+    summary: bool = False,
+) -> str:
+    """``amount`` in ``currency`` for ``locale``; ``summary`` rounds it (module docstring)."""
     if amount is None:
         return EMPTY
     amount = Decimal(amount)
     loc = normalize_locale(locale)
     currency = (currency or "KRW").upper()
+    if summary:
+        amount = summary_amount(amount, currency)
     if currency in _NO_MINOR:
         amount = amount.quantize(Decimal(1), ROUND_HALF_UP)
     if loc == "ko" and currency == "KRW":
@@ -61,6 +82,13 @@ def money(amount: Decimal | int | float | None, currency: str, locale: str | Non
             ["$", ""]
         )
     return format_currency(amount, currency, fmt, locale=_babel(loc), currency_digits=False)
+
+
+def summary_amount(amount: Decimal, currency: str) -> Decimal:
+    """The rounded value a summary shows: KRW to 만원 (from 1만원 up), others to whole units."""
+    if currency.upper() == "KRW" and abs(amount) >= _MAN:
+        return (amount / _MAN).quantize(Decimal(1), ROUND_HALF_UP) * _MAN
+    return amount.quantize(Decimal(1), ROUND_HALF_UP)
 
 
 def currency_symbol(currency: str, locale: str | None = None) -> str:

@@ -146,7 +146,7 @@ BRIEF_DECISIONS = [
     ("deal new Acme", c.DealNew(title="Acme")),
     ("/deal new Acme amount:$12,000.50", c.DealNew(title="Acme", amount=amount("12000.50", "USD"))),
     ("/deal new Acme amount:759만원", c.DealNew(title="Acme", amount=amount("7590000", "KRW"))),
-    ("/deal new Acme 금액:759만", c.DealNew(title="Acme", amount=amount("7590000"))),
+    ("/deal new Acme 금액:759만", c.DealNew(title="Acme", amount=amount("7590000", "KRW"))),
     ("/deal new Acme close:tomorrow", c.DealNew(title="Acme", close=date(2026, 11, 24))),
     ("/deal new Acme close:+30d", c.DealNew(title="Acme", close=date(2026, 12, 23))),
     # deal references
@@ -295,7 +295,7 @@ BRIEF_DECISIONS = [
     (
         "/pipeline plan target:1억 reps:10 period:last-quarter avg:5m winrate:80%",
         c.PipelinePlan(
-            target=amount("100000000"),
+            target=amount("100000000", "KRW"),
             reps=10,
             period=c.Period(start=date(2026, 7, 1), end=date(2026, 10, 1), label="2026-Q3"),
             avg=amount("5000000"),
@@ -373,7 +373,7 @@ KOREAN = [
     ("/deal 메모 42 다음 주 미팅", c.DealNote(deal=D42, text="다음 주 미팅")),
     ("/deal 미루기 42 모레", c.DealSnooze(deal=D42, until=date(2026, 11, 25))),
     ("/lead 상태 L7 MQL", c.LeadStatus(lead=L7, status="MQL")),
-    ("/lead 전환 L7 금액:1억 2천만", c.LeadConvert(lead=L7, amount=amount("120000000"))),
+    ("/lead 전환 L7 금액:1억 2천만", c.LeadConvert(lead=L7, amount=amount("120000000", "KRW"))),
     ("/pipeline 예측 분기별", c.PipelineForecast("quarter")),
     (
         "/pipeline 지표 기간:지난분기",
@@ -384,7 +384,7 @@ KOREAN = [
     ("/pipeline 역할 @kim 매니저", c.Role(c.UserRef(name="kim"), "manager")),
     (
         "/pipeline 계획 목표:1억 인원:5 성사율:20%",
-        c.PipelinePlan(amount("100000000"), reps=5, winrate=Decimal("0.2")),
+        c.PipelinePlan(amount("100000000", "KRW"), reps=5, winrate=Decimal("0.2")),
     ),
 ]
 
@@ -395,10 +395,96 @@ def test_korean_sub_commands_and_keys_are_aliases(line, expected):
 
 
 def test_an_amount_may_keep_the_spaces_people_write_in_it():
-    assert run("/deal new Acme amount:1억 2천만 close:tomorrow").amount == amount("120000000")
+    assert run("/deal new Acme amount:1억 2천만 close:tomorrow").amount == amount(
+        "120000000", "KRW"
+    )
     assert run("/deal set 42 amount:379만 5천원").amount == amount("3795000", "KRW")
     assert run("/deal set 42 amount:12000 USD").amount == amount("12000", "USD")
     assert run("/deal renewal 42 mrr: 50만 원").mrr == amount("500000", "KRW")
+
+
+def _interpreted(value: str) -> c.Amount:
+    return c.Amount(Decimal(value), "KRW", interpreted=True)
+
+
+SPACED_VALUES = [
+    # amounts: the group after 억 counts 만, spaced or not, Hangul numerals too
+    ("/deal new Acme amount:1억5천", c.DealNew(title="Acme", amount=_interpreted("150000000"))),
+    ("/deal new Acme amount:1억 5천", c.DealNew(title="Acme", amount=_interpreted("150000000"))),
+    ("/deal new Acme amount:1억 5000", c.DealNew(title="Acme", amount=_interpreted("150000000"))),
+    ("/deal set 42 amount:일억 오천", c.DealSet(deal=D42, amount=_interpreted("150000000"))),
+    ("/deal set 42 금액:천오백만원", c.DealSet(deal=D42, amount=amount("15000000", "KRW"))),
+    ("/deal renewal 42 mrr:오십만", c.DealRenewal(deal=D42, mrr=amount("500000", "KRW"))),
+    (
+        "/lead convert L7 amount:3억 2천5백",
+        c.LeadConvert(lead=L7, amount=_interpreted("325000000")),
+    ),
+    (
+        "/pipeline plan target:1억5천 avg:오백만",
+        c.PipelinePlan(_interpreted("150000000"), avg=amount("5000000", "KRW")),
+    ),
+    # dates as Korean spreadsheets and people write them, with their spaces
+    ("/deal new Acme close:2026. 12. 31.", c.DealNew(title="Acme", close=date(2026, 12, 31))),
+    ("/deal new Acme close:12월 31일", c.DealNew(title="Acme", close=date(2026, 12, 31))),
+    ("/deal new Acme close:2026년 12월 31일", c.DealNew(title="Acme", close=date(2026, 12, 31))),
+    ("/deal new Acme 마감일:다음 주 금요일", c.DealNew(title="Acme", close=date(2026, 12, 4))),
+    ("/deal set 42 close:다음주 금요일", c.DealSet(deal=D42, close=date(2026, 12, 4))),
+    ("/deal set 42 close:이번 달 말", c.DealSet(deal=D42, close=date(2026, 11, 30))),
+    ("/deal set 42 close:다음 달 15일", c.DealSet(deal=D42, close=date(2026, 12, 15))),
+    ("/deal set 42 close:end of month", c.DealSet(deal=D42, close=date(2026, 11, 30))),
+    ("/deal set 42 close:next friday", c.DealSet(deal=D42, close=date(2026, 12, 4))),
+    (
+        "/deal set 42 close:12/31 amount:1억 5천",
+        c.DealSet(deal=D42, close=date(2026, 12, 31), amount=_interpreted("150000000")),
+    ),
+    ("/lead convert L7 close:20261231", c.LeadConvert(lead=L7, close=date(2026, 12, 31))),
+    ("/deal renewal 42 date:다음 달 말", c.DealRenewal(deal=D42, date=date(2026, 12, 31))),
+    ("/deal snooze 42 다음주 금요일", c.DealSnooze(deal=D42, until=date(2026, 12, 4))),
+    ("/deal snooze 42 until:다음 주 월요일", c.DealSnooze(deal=D42, until=date(2026, 11, 30))),
+    (
+        '/deal snooze "Acme ERP" 12월 1일',
+        c.DealSnooze(c.DealRef(text="Acme ERP"), date(2026, 12, 1)),
+    ),
+    # periods
+    ("/pipeline metrics period:30일", c.PipelineMetrics(period=c.Period(days=30, label="30d"))),
+    ("/pipeline metrics 기간:최근 30일", c.PipelineMetrics(period=c.Period(days=30, label="30d"))),
+    ("/pipeline metrics 최근 30일", c.PipelineMetrics(period=c.Period(days=30, label="30d"))),
+    (
+        "/pipeline metrics Renewals 지난 30일",
+        c.PipelineMetrics(pipeline="Renewals", period=c.Period(days=30, label="30d")),
+    ),
+    (
+        "/pipeline metrics period:최근 3개월",
+        c.PipelineMetrics(period=c.Period(start=date(2026, 8, 23), end=date(2026, 11, 24))),
+    ),
+    (
+        "/pipeline plan target:1억 period:최근 90일 동안",
+        c.PipelinePlan(amount("100000000", "KRW"), period=c.Period(days=90, label="90d")),
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), SPACED_VALUES, ids=lambda x: str(x)[:50])
+def test_korean_amounts_dates_and_periods_keep_the_spaces_people_write(line, expected):
+    assert run(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value"),
+    [
+        ("/deal new Acme amount:1억 5", "grammar.amount_ambiguous", "1억 5"),
+        ("/deal new Acme close:2/30", "grammar.bad_date", "2/30"),
+        ("/deal new Acme close:12월 32일", "grammar.bad_date", "12월 32일"),
+        ("/deal set 42 close:다음 주 someday", "grammar.bad_date", "다음 주"),
+        ("/deal snooze 42 이번주 월요일", "grammar.snooze_past", "이번주 월요일"),
+        ("/pipeline metrics period:0일", "grammar.bad_period", "0일"),
+    ],
+)
+def test_a_spaced_value_that_cannot_be_meant_is_quoted_whole(line, key, value):
+    with pytest.raises(InvalidInput) as caught:
+        run(line)
+    assert (caught.value.key, caught.value.params["value"]) == (key, value)
+    assert caught.value.render("en") and caught.value.render("ko")
 
 
 def test_a_pipeline_named_like_a_sub_command_still_shows_its_board():
@@ -598,6 +684,8 @@ FRAGMENTS = st.sampled_from(
         "mine stalled month quarter admin 이동 amount: stage: close: owner: company: title: "
         "reason: date: mrr: until: target: reps: avg: winrate: period: pipeline: status: email: "
         "size: 금액: colour: 42 D42 #42 L7 0 -5 1.234 7,590,000 7.59m 12k 759만 759만원 억 천만 "
+        "1억5천 1억5 5000 오천 일억 12/31 2/30 12월 31일 다음주 다음 주 금요일 달 말 next friday "
+        "end of month 최근 30일 3개월 2026. 12. 31. "
         "$12,000.50 $5만원 ₩7,590,000 2026-12-31 2026-13-45 today tomorrow +30d +2w +1m "
         '+99999y 90d 2026-Q3 80% " “ ” ‘ ’ <@U123|kim> <@U123> <#C1|deals> '
         "<https://acme.kr|site> <mailto:a@b.kr|a@b.kr> &amp; &lt; @kim kim@acme.kr : :: < > | ` "

@@ -132,10 +132,11 @@ def test_plan_without_history_asks_for_the_missing_figures(session, ws, boss):
 
 def test_board_in_korean_writes_won_the_korean_way(session, ws, boss, busy):
     text = reply(run(c.PipelineBoard(), ctx_for(session, ws, boss, "ko")))
-    assert "379만 5천원" in text  # 7,590,000 at 50 %
+    # 7,590,000 at 50 % is 3,795,000: a board figure is a summary, rounded to 만원.
+    assert "예상 매출 380만원" in text and "379만 5천원" not in text
     assert "정체된 딜 1건" in text  # the 30-day-old deal in Contact (7 stall days)
     en = reply(run(c.PipelineBoard(), ctx_for(session, ws, boss, "en")))
-    assert "₩3,795,000" in en and "Stalled 1" in en
+    assert "₩3,800,000" in en and "₩3,795,000" not in en and "Stalled 1" in en
 
 
 def test_board_of_a_named_pipeline_and_an_unknown_one(session, ws, boss, busy):
@@ -197,7 +198,7 @@ def test_forecast_by_month_with_its_chart(session, ws, boss, busy, locale):
     if locale == "en":
         assert "Oct 2026" in text and "Dec 2026" in text and "1 past the expected close" in text
     else:
-        assert "2026년 10월" in text and "2026년 12월" in text and "379만 5천원" in text
+        assert "2026년 10월" in text and "2026년 12월" in text and "380만원" in text
     [upload] = out.uploads
     assert_png(chart_specs.render(upload.chart))
 

@@ -51,7 +51,8 @@ def _sections(lines: Sequence[str]) -> list[dict]:
 
 
 def _money(currency: str, locale: str):
-    return lambda value: fmt.money(value, currency, locale)
+    """Every figure of a report sums or averages deals: the summary style (i18n/fmt.py)."""
+    return lambda value: fmt.money(value, currency, locale, summary=True)
 
 
 # --- board -------------------------------------------------------------------------------------

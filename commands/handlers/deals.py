@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import select
 
 from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
+from commands.readback import read_back
 from domain import deal_reads, deals
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
@@ -118,7 +121,8 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
         company_name=cmd.company,
         contact_name=cmd.contact,
     )
-    return announce(ctx, change, new=True)
+    outcome = announce(ctx, change, new=True)
+    return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.amount, "deal.read_back"))
 
 
 @handles(c.DealMove)
@@ -173,7 +177,8 @@ def set_(cmd: c.DealSet, ctx: Ctx) -> Outcome:
         title=cmd.title,
         company_name=cmd.company,
     )
-    return announce(ctx, change)
+    outcome = announce(ctx, change)
+    return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.amount, "deal.read_back"))
 
 
 @handles(c.DealRenewal)
@@ -187,7 +192,8 @@ def renewal(cmd: c.DealRenewal, ctx: Ctx) -> Outcome:
         renewal_date=getattr(cmd, "date", None),
         mrr=cmd.mrr.value if cmd.mrr else None,
     )
-    return announce(ctx, change)
+    outcome = announce(ctx, change)
+    return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.mrr, "deal.read_back"))
 
 
 @handles(c.DealNote)

@@ -9,6 +9,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
 from commands.outcome import Outcome
+from commands.readback import read_back
 from domain import leads
 from domain.refs import find_lead, match_stage
 from i18n import t
@@ -78,7 +79,8 @@ def convert(cmd: c.LeadConvert, ctx: Ctx) -> Outcome:
         ref=f"D{change.deal.number}",
         title=change.deal.title,
     )
-    return replace(announce(ctx, change, new=True), reply=Message(text=text))
+    reply = read_back(Message(text=text), ctx, cmd.amount, "deal.read_back")
+    return replace(announce(ctx, change, new=True), reply=reply)
 
 
 @handles(c.LeadList)

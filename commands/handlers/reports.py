@@ -27,6 +27,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome, Upload
+from commands.readback import read_back
 from domain import metrics as m
 from domain.errors import InvalidInput, NotFound
 from domain.refs import find_pipeline
@@ -192,4 +193,6 @@ def plan(cmd: c.PipelinePlan, ctx: Ctx) -> Outcome:
         currency=ctx.workspace.currency,
         locale=ctx.locale,
     )
+    message = read_back(message, ctx, cmd.target, "reports.plan.target_read_back")
+    message = read_back(message, ctx, cmd.avg, "reports.plan.avg_read_back")
     return Outcome(reply=message)
