@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import string
+
 import pytest
 
 import i18n
-from i18n import josa
+from domain import deals
+from i18n import catalog, josa, t
+from tests.factories import T0, deal, member, workspace
+from views.deals import change_text
 
 # How each word ends when a Korean reader says it, and so which kind of ending it has:
 # "C" a final consonant other than ㄹ, "L" final ㄹ, "V" a vowel, None not known.
@@ -224,3 +230,153 @@ def test_a_misspelt_particle_fails_loudly():
 def test_numbers_are_read_whatever_their_type():
     assert josa.attach(201, "을/를") == "201을"
     assert josa.attach(42, "이/가") == "42가"
+
+
+# --- the formatter in t() --------------------------------------------------------------------
+
+
+def test_templates_name_the_particle_in_the_format_spec():
+    moved = t("ko", "deal.change.moved", actor="<@U1>", ref="D201", **{"from": "A", "to": "B"})
+    assert moved == "<@U1>님이 D201을 A 단계에서 B 단계로 옮겼습니다."
+    updated = t("ko", "deal.change.updated", actor="<@U1>", ref="D42", changes="금액")
+    assert updated == "<@U1>님이 D42를 수정했습니다: 금액."
+
+
+def test_an_unknown_reading_writes_both_forms_instead_of_failing():
+    text = t("ko", "deal.change.updated", actor="<@U1>", ref="Acme", changes="금액")
+    assert text == "<@U1>님이 Acme을(를) 수정했습니다: 금액."
+
+
+def test_templates_without_particles_keep_plain_str_format():
+    assert t("ko", "reports.days", days="3") == "3일"
+    assert not i18n._has_particles("{count:,}건 · {name}")
+    assert i18n._has_particles("{ref:을/를} 옮겼습니다")
+
+
+# --- the ko catalogs -------------------------------------------------------------------------
+
+
+def test_no_ko_string_writes_both_particle_forms_any_more():
+    left = {k: v for k, v in catalog("ko").items() if any(p in v for p in OLD_PATTERNS)}
+    assert left == {}
+
+
+def particle_fields(locale):
+    fields = set()
+    for key, template in catalog(locale).items():
+        for _, name, spec, _ in string.Formatter().parse(template):
+            if name is not None and spec and josa.is_particle_spec(spec):
+                fields.add((key, name, spec))
+    return fields
+
+
+def test_particles_follow_only_fields_whose_reading_is_known():
+    """Refs, numbers, role names and currency codes. Free text (stage names, titles, people,
+    whatever a user typed) gets sentences that need no particle."""
+    assert particle_fields("ko") == {
+        ("deal.already_in_stage", "number", "은/는"),
+        ("deal.not_yours", "number", "은/는"),
+        ("deal.change.moved", "ref", "을/를"),
+        ("deal.change.updated", "ref", "을/를"),
+        ("lead.converted", "lead", "을/를"),
+        ("lead.converted", "ref", "으로/로"),
+        ("lead.bad_size", "value", "은/는"),  # str(int)
+        ("lead.already_status", "number", "은/는"),
+        ("lead.already_converted", "number", "은/는"),
+        ("lead.not_yours", "number", "은/는"),
+        ("lead.not_found_number", "number", "이/가"),
+        ("pipeline.bad_probability", "value", "은/는"),  # an int
+        ("pipeline.bad_stall_days", "value", "은/는"),  # an int
+        ("reports.plan_currency", "workspace", "으로/로"),  # KRW, USD
+        ("workspace.role_set", "role", "으로/로"),  # 관리자, 매니저, 영업 담당자
+    }
+    assert particle_fields("en") == set()
+
+
+def test_role_names_have_a_known_reading():
+    for role in ("admin", "manager", "rep"):
+        assert josa.particle(t("ko", f"workspace.role.{role}"), "으로/로") == "로"
+
+
+def test_hard_coded_particles_after_a_field_are_gone():
+    """``{lead}를`` was right for L42 and wrong for L41: a field is followed by a particle spec
+    or by a word, never by a fixed particle."""
+    fixed = re.compile(r"\}[`”*_)]*(을|를|이|가|은|는|와|과|로|으로)(?![가-힣])")
+    assert {k: v for k, v in catalog("ko").items() if fixed.search(v)} == {}
+
+
+# --- the sentences of the issue ---------------------------------------------------------------
+
+
+def test_the_move_confirmation_reads_naturally(session):
+    ws = workspace(session)
+    rep = member(session, ws, "U1")
+    d = deal(session, ws, rep)
+    d.number = 201
+    change = deals.move_deal(session=session, actor=rep, deal=d, stage_text="Qual", now=T0)
+    assert (
+        change_text(change, "ko", {})
+        == "<@U1>님이 D201을 Contact 단계에서 Qualification 단계로 옮겼습니다."
+    )
+    assert change_text(change, "en", {}) == t(
+        "en",
+        "deal.change.moved",
+        actor="<@U1>",
+        ref="D201",
+        **{"from": "Contact", "to": "Qualification"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "converted", "already", "missing"),
+    [
+        (
+            41,
+            "리드 L41을 딜 D201로 전환했습니다: *Acme ERP*",
+            "L41은 이미 Working 상태입니다.",
+            "L41이 없습니다",
+        ),
+        (
+            42,
+            "리드 L42를 딜 D201로 전환했습니다: *Acme ERP*",
+            "L42는 이미 Working 상태입니다.",
+            "L42가 없습니다",
+        ),
+        (
+            43,
+            "리드 L43을 딜 D201로 전환했습니다: *Acme ERP*",
+            "L43은 이미 Working 상태입니다.",
+            "L43이 없습니다",
+        ),
+    ],
+)
+def test_lead_messages_for_l41_l42_l43(number, converted, already, missing):
+    assert t("ko", "lead.converted", lead=f"L{number}", ref="D201", title="Acme ERP") == converted
+    assert t("ko", "lead.already_status", number=number, status="Working") == already
+    assert missing in t("ko", "lead.not_found_number", number=number)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("manager", "<@U2>님의 역할이 매니저로 바뀌었습니다."),
+        ("admin", "<@U2>님의 역할이 관리자로 바뀌었습니다."),
+        ("rep", "<@U2>님의 역할이 영업 담당자로 바뀌었습니다."),
+    ],
+)
+def test_the_role_change(role, expected):
+    name = t("ko", f"workspace.role.{role}")
+    assert t("ko", "workspace.role_set", user="<@U2>", role=name) == expected
+
+
+def test_free_text_sentences_need_no_particle():
+    assert t("ko", "deal.not_found_text", text="Qualification").startswith(
+        "“Qualification”: 이 말로 시작하는 딜이 없습니다."
+    )
+    assert t("ko", "grammar.bad_amount", value="abc").startswith(
+        "금액으로 읽을 수 없습니다: `abc`."
+    )
+    assert t("ko", "member.ambiguous", name="kim").startswith("이름이 @kim인 사람이 여러 명입니다.")
+    assert t("ko", "reports.plan_currency", currency="USD", workspace="KRW").endswith(
+        "목표를 KRW로 입력해 주세요."
+    )
