@@ -70,8 +70,15 @@ class ConsoleSurface:
         return None  # what was printed before a crash is gone with the terminal
 
     def upload(self, channel, thread_ts, filename: str, content: bytes, title: str) -> None:
-        path = Path(tempfile.gettempdir()) / filename
-        path.write_bytes(content)
+        # A new file per upload, created exclusively with a random part in its name: two people
+        # (or two reports) saving "funnel.png" into the shared temp dir never overwrite each other.
+        name = Path(filename).name or "upload"
+        stem, suffix = Path(name).stem, Path(name).suffix
+        with tempfile.NamedTemporaryFile(
+            prefix=f"salesbot-{stem}-", suffix=suffix, delete=False
+        ) as fh:
+            fh.write(content)
+            path = Path(fh.name)
         print(t(self.locale, "console.upload", title=title, path=path), file=self.out)
 
 

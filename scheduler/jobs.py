@@ -299,8 +299,9 @@ def _charts(summary, locale: str) -> list[dict[str, Any]]:
         key=lambda p: (-p.open_amount, p.pipeline_id),
     )[:MAX_CHARTS]
     uploads = []
+    week = t(locale, "scheduler.weekly.chart_title", start=start, end=end)
     for p in ranked:
-        png = board_png(p.source, locale, summary.currency)
+        png = board_png(p.source, locale, summary.currency, period=week)
         uploads.append(
             {
                 "key": f"chart{p.pipeline_id}",

@@ -41,16 +41,24 @@ def _rows(items) -> list[dict[str, Any]]:
     ]
 
 
-def forecast(rows, locale: str, currency: str, by: str) -> dict[str, Any]:
+def forecast(rows, locale: str, currency: str, by: str, *, name: str | None = None) -> dict:
+    """:func:`views.charts.forecast_png`'s arguments; ``name`` titles it (the pipeline)."""
     return {
         "chart": "forecast",
         "rows": _rows(rows),
-        "args": {"locale": locale, "currency": currency, "by": by},
+        "args": {"locale": locale, "currency": currency, "by": by, "name": name},
     }
 
 
-def funnel(stages, locale: str) -> dict[str, Any]:
-    return {"chart": "funnel", "rows": _rows(stages), "args": {"locale": locale}}
+def funnel(
+    stages, locale: str, *, name: str | None = None, owner: str | None = None, period=None
+) -> dict[str, Any]:
+    """:func:`views.charts.funnel_png`'s arguments: the pipeline, the rep, the period."""
+    return {
+        "chart": "funnel",
+        "rows": _rows(stages),
+        "args": {"locale": locale, "name": name, "owner": owner, "period": period},
+    }
 
 
 def render(spec: dict[str, Any]) -> bytes:

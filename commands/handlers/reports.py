@@ -134,7 +134,13 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
             Upload(
                 "funnel.png",
                 t(ctx.locale, "reports.funnel.upload_title", name=name),
-                chart_specs.funnel(data.stages, ctx.locale),
+                chart_specs.funnel(
+                    data.stages,
+                    ctx.locale,
+                    name=name,
+                    owner=(owner.name or owner.slack_user_id) if owner else None,
+                    period=span.text,
+                ),
                 ctx.member.slack_user_id,
             )
         )
@@ -158,7 +164,7 @@ def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
     message = rv.forecast(rows, name=name, by=by, currency=currency, locale=ctx.locale)
     uploads = []
     if rows:
-        spec = chart_specs.forecast(rows, ctx.locale, currency, by)
+        spec = chart_specs.forecast(rows, ctx.locale, currency, by, name=name)
         title = t(ctx.locale, "reports.forecast.upload_title", name=name)
         uploads.append(Upload(f"forecast-{by}.png", title, spec, ctx.member.slack_user_id))
     return Outcome(reply=message, uploads=tuple(uploads))
