@@ -72,6 +72,16 @@ def db_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_db(request) -> Iterator[str]:
+    """The PostgreSQL test database alone (tests of a network database's outages)."""
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    engine = make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
 def engine(db_url):
     engine = make_engine(db_url)
     yield engine

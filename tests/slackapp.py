@@ -109,6 +109,17 @@ class Harness:
         return slackreq.post(self.url + "/slack/events", body, headers)
 
 
+def wait(predicate, timeout: float = 15.0, what: str = "the app"):
+    """Poll ``predicate`` until it gives something truthy (returned), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def _json(text: str):
     try:
         return json.loads(text) if text else {}

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from i18n import t
 from storage.db import make_engine
-from tests.conftest import _truncate_all
 from tests.fakeslack import FakeSlack
 from tests.netproxy import Proxy
 from tests.processes import harness, health, serving
@@ -25,12 +24,8 @@ pytestmark = pytest.mark.postgres_only  # deselected when TEST_DATABASE_URL is n
 
 
 @pytest.fixture
-def pg_url(request):
-    url = request.getfixturevalue("postgres_url")
-    yield url
-    engine = make_engine(url)
-    _truncate_all(engine)
-    engine.dispose()
+def pg_url(postgres_db):
+    return postgres_db
 
 
 @pytest.fixture

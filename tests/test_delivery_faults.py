@@ -19,19 +19,9 @@ from storage.db import make_engine
 from storage.models import Deal, Outbox
 from tests.fakeslack import FakeSlack
 from tests.processes import harness, serving
-from tests.slackapp import running_app
+from tests.slackapp import running_app, wait
 
 CHANNEL = "CDEALS"
-
-
-def wait(predicate, timeout: float = 15.0, what: str = "the app"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def rows(engine) -> list[Outbox]:

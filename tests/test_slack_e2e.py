@@ -16,7 +16,7 @@ from storage.models import Activity, Deal, Stage, StageHistory
 from tests import slackreq
 from tests.conftest import SLOWEST_COMMANDS
 from tests.fakeslack.blockkit import validate_message
-from tests.slackapp import SECRET, TEAM, running_app
+from tests.slackapp import SECRET, TEAM, running_app, wait
 
 
 @pytest.fixture
@@ -37,16 +37,6 @@ def deal_one(app) -> Deal:
 def stage_name(app, stage_id: int) -> str:
     with Session(app.engine) as session:
         return session.get(Stage, stage_id).name
-
-
-def wait(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for the app")
 
 
 def test_lead_to_won_deal_with_card_thread_and_timeline(app):
