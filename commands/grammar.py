@@ -88,10 +88,14 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("edit", "편집"), "edit"),
         **dict.fromkeys(("settings", "설정"), "settings"),
         **dict.fromkeys(("role", "역할"), "role"),
+        **dict.fromkeys(("coach", "코치", "코칭"), "coach"),
+        **dict.fromkeys(("quota", "쿼터", "할당"), "quota"),
+        **dict.fromkeys(("calibrate", "보정"), "calibrate"),
     },
 }
 HELP_WORDS = frozenset({"help", "?", "도움말", "도움"})
 MINE_WORDS = frozenset({"mine", "me", "my", "내꺼", "내것", "내"})
+TEAM_WORDS = frozenset({"team", "팀", "전체", "all"})
 STALLED_WORDS = frozenset({"stalled", "stuck", "정체"})
 FORECAST_BY = {
     **dict.fromkeys(("month", "monthly", "월", "월별"), "month"),
@@ -794,6 +798,58 @@ def pipeline_role(text: str, pos: int, today: date) -> c.Command:
     return c.Role(user=_user(users[0].text), role=role)
 
 
+def pipeline_coach(text: str, pos: int, today: date) -> c.Command:
+    """``/pipeline coach``, ``coach me``, ``coach @lee``, ``coach team``."""
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    if len(words) > 1:
+        raise _extra(words[1])
+    if not words:
+        return c.PipelineCoach()
+    word = words[0]
+    low = plain(word.text).lower()
+    if not word.quoted and low in MINE_WORDS | {"나"}:
+        return c.PipelineCoach()
+    if not word.quoted and low in TEAM_WORDS:
+        return c.PipelineCoach(team=True)
+    return c.PipelineCoach(user=_user(word.text, bare=True))
+
+
+def pipeline_quota(text: str, pos: int, today: date) -> c.Command:
+    """``@lee 3억 period:2027-Q1``, ``team 10억 2027-Q1``: who, how much, when."""
+    words, values = _read(
+        _all_tokens(text, pos), {"period": _period, "amount": _amount}, today, flags_anywhere=True
+    )
+    who: list[Token] = []
+    amount: list[Token] = []
+    for word in words:
+        low = plain(word.text).lower()
+        if not word.quoted and (is_user(word.text) or low in TEAM_WORDS) and not who:
+            who.append(word)
+        elif "period" not in values and (period := _free_period(word, today)) is not None:
+            values["period"] = period
+        elif "amount" not in values:
+            amount.append(word)
+        else:
+            raise _extra(word)
+    if not who:
+        raise InvalidInput("grammar.quota_missing_who")
+    if amount:
+        values["amount"] = parse_amount(_joined(amount))
+    if "amount" not in values:
+        raise InvalidInput("grammar.quota_missing_amount")
+    user = None if plain(who[0].text).lower() in TEAM_WORDS else _user(who[0].text)
+    return c.PipelineQuota(amount=values["amount"], user=user, period=values.get("period"))
+
+
+def pipeline_calibrate(text: str, pos: int, today: date) -> c.Command:
+    """``Proposal pipeline:"New business"``."""
+    words, values = _read(_all_tokens(text, pos), {"pipeline": _pipeline}, today)
+    stage = within_limit(_joined(words), "stage")
+    if not stage:
+        raise InvalidInput("grammar.calibrate_missing_stage")
+    return c.PipelineCalibrate(stage=stage, pipeline=values.get("pipeline"))
+
+
 _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_new": lead_new,
     "lead_status": lead_status,
@@ -819,4 +875,7 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_edit": pipeline_edit,
     "pipeline_settings": pipeline_settings,
     "pipeline_role": pipeline_role,
+    "pipeline_coach": pipeline_coach,
+    "pipeline_quota": pipeline_quota,
+    "pipeline_calibrate": pipeline_calibrate,
 }

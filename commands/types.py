@@ -236,6 +236,31 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
+class PipelineCoach:
+    """``/pipeline coach [me|@user|team]``: ``user`` None and ``team`` False is me."""
+
+    user: UserRef | None = None
+    team: bool = False
+
+
+@dataclass(frozen=True)
+class PipelineQuota:
+    """``/pipeline quota @lee 3억 period:2027-Q1`` (``team`` for the team's target)."""
+
+    amount: Amount
+    user: UserRef | None = None  # None: the team
+    period: Period | None = None  # None: this quarter
+
+
+@dataclass(frozen=True)
+class PipelineCalibrate:
+    """``/pipeline calibrate Proposal pipeline:"New business"``: apply the measured value."""
+
+    stage: str
+    pipeline: str | None = None
+
+
+@dataclass(frozen=True)
 class Role:
     """``/pipeline role @user manager`` (admins only)."""
 
@@ -269,6 +294,9 @@ Command = (
     | PipelineEdit
     | PipelineSettings
     | Role
+    | PipelineCoach
+    | PipelineQuota
+    | PipelineCalibrate
 )
 
 __all__ = ["Command", "field"]

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from domain import metrics as m
 from domain.isolate import each_pipeline
+from domain.metrics.calibration import StageCalibration, calibration, flagged
 from domain.metrics.sql import _raw
 from domain.refs import deal_pipelines
 from storage.models import Deal, Stage, StageHistory, Workspace
@@ -75,6 +76,7 @@ class WeeklySummary:
     currency: str
     pipelines: tuple[PipelineWeek, ...]
     failed: tuple[str, ...] = ()  # pipelines that could not be computed (domain.isolate)
+    calibration: tuple[StageCalibration, ...] = ()  # stages whose probability is off
 
     @property
     def has_deals(self) -> bool:
@@ -146,6 +148,9 @@ def compute(
     pipelines = deal_pipelines(session=session, workspace_id=workspace.id)
     weeks, failed = each_pipeline(session, pipelines, week)
     return WeeklySummary(
+        calibration=tuple(
+            flagged(calibration(session=session, workspace_id=workspace.id, now=now))
+        ),
         start=start.astimezone(zone).date(),
         end=(end.astimezone(zone) - timedelta(days=1)).date(),
         currency=workspace.currency,

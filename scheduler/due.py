@@ -288,7 +288,7 @@ def task_period(task: TaskRow) -> str:
 HOURLY_JOBS = ("stall-warnings",)
 QUARTER_HOUR_JOBS = ("task-reminders",)
 DAILY_JOBS = ("stall-digest", "renewal-alerts")
-WEEKLY_JOBS = ("weekly-summary",)
+WEEKLY_JOBS = ("weekly-summary", "pipeline-coach")
 
 
 def _floor(at: datetime, minutes: int) -> datetime:

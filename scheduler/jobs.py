@@ -15,6 +15,7 @@ stall-digest      ``ch:<digest>`` · ``dm:<mgr>``  local date ``2026-12-01`` (``
 renewal-alerts    thread · dm owner · channel     ``d<deal>/<renewal date>/<offset>``
 weekly-summary    ``ch:<digest>``                 ISO week ``2026-W49`` (parts, ``#chart…``)
 task-reminders    ``dm:<owner>``                  ``t<task>/<due time>``
+pipeline-coach    ``dm:<rep>``                    ISO week ``2026-W49``
 ================  ==============================  =========================================
 
 A post split into several messages (a big digest) is recorded as a first row and replies
@@ -55,6 +56,7 @@ STALL_DIGEST = "stall-digest"
 RENEWAL_ALERTS = "renewal-alerts"
 WEEKLY_SUMMARY = "weekly-summary"
 TASK_REMINDERS = "task-reminders"
+PIPELINE_COACH = "pipeline-coach"
 MAX_WARNINGS_PER_RUN = 500  # new stall episodes warned per workspace per hourly run
 MAX_CHARTS = 5  # board charts attached to a weekly summary (largest pipelines first)
 
@@ -327,12 +329,38 @@ def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bo
     return posts
 
 
+def plan_pipeline_coach(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """Monday morning: each rep with a target gets their coaching by DM, once a week."""
+    from domain import coach
+    from views.coach import coaching
+
+    period = due.weekly_due(at, ws.timezone, ws.digest_time, force=force)
+    if period is None:
+        return []
+    reps = coach.reps(session=session, workspace=ws)
+    posts = []
+    for member in reps:
+        data = coach.coach(
+            session=session, workspace=ws, member=member, now=at, team_size=len(reps)
+        )
+        if data.month.amount is None and data.quarter.amount is None:
+            continue  # nothing to coach towards: no quota for them or the team
+        locale = member_locale(member, ws)
+        message = coaching(
+            data, currency=ws.currency, locale=locale, title_key="coach.monday_title"
+        )
+        to = {"dm": member.slack_user_id}
+        posts.append(Post(f"dm:{member.slack_user_id}", period, message_payload(to, message)))
+    return posts
+
+
 PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Planned]]] = {
     STALL_WARNINGS: plan_stall_warnings,
     STALL_DIGEST: plan_stall_digest,
     RENEWAL_ALERTS: plan_renewal_alerts,
     WEEKLY_SUMMARY: plan_weekly_summary,
     TASK_REMINDERS: plan_task_reminders,
+    PIPELINE_COACH: plan_pipeline_coach,
 }
 NAMES = tuple(PLANNERS)
 

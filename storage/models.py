@@ -256,6 +256,22 @@ class Task(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Quota(SQLModel, table=True):
+    """A sales target for one member (``scope`` ``m<member id>``) or the team (``team``) in
+    one calendar month (``2027-01``) or quarter (``2027-Q1``): the pipeline coach's goal."""
+
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "scope", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    scope: str = Field(max_length=16)
+    member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE")
+    period: str = Field(max_length=8)
+    amount: Decimal = Field(sa_type=Money, nullable=False)
+    currency: str = Field(default="KRW", max_length=3)
+    set_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    updated_at: datetime = _created()
+
+
 class SlackEvent(SQLModel, table=True):
     """Event ids already handled: Slack retries events, Bolt does not deduplicate."""
 

@@ -292,6 +292,9 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("deal.read_back", "amount", "으로/로"),  # fmt.money: 1억 5천만원, $12,000
         ("reports.plan.target_read_back", "amount", "으로/로"),
         ("reports.plan.avg_read_back", "amount", "으로/로"),
+        ("coach.quota_read_back", "amount", "으로/로"),
+        ("coach.calibration.line", "configured", "으로/로"),  # a percentage: 퍼센트
+        ("coach.calibration.apply", "measured", "으로/로"),
     }
     assert particle_fields("en") == set()
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from i18n import fmt, t
 from views import blocks as b
+from views.coach import calibration_blocks
 from views.ids import Action
 from views.message import Message
 
@@ -432,6 +433,7 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
         for p in pipes
     ]
     head.extend(b.section(chunk) for chunk in _chunk_lines(lines))
+    head.extend(calibration_blocks(summary.calibration, locale))
     text = t(
         locale,
         "scheduler.weekly.text",

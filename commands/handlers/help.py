@@ -35,6 +35,9 @@ TOPICS = {
         "pipeline_edit",
         "pipeline_settings",
         "pipeline_role",
+        "pipeline_coach",
+        "pipeline_quota",
+        "pipeline_calibrate",
     ],
 }
 BUTTONS = {

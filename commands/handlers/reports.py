@@ -30,6 +30,7 @@ from commands.outcome import Outcome, Upload
 from commands.readback import read_back
 from domain import metrics as m
 from domain.errors import InvalidInput, NotFound
+from domain.metrics import calibration
 from domain.refs import find_pipeline
 from i18n import fmt, t
 from storage.models import Pipeline
@@ -128,6 +129,7 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
         locale=ctx.locale,
         owner=f"<@{owner.slack_user_id}>" if owner else None,
     )
+    message = _with_calibration(message, ctx, pipeline)
     uploads = []
     if any(s.entered for s in data.stages):
         uploads.append(
@@ -145,6 +147,25 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
             )
         )
     return Outcome(reply=message, uploads=tuple(uploads))
+
+
+def _with_calibration(message, ctx: Ctx, pipeline: Pipeline | None):
+    """Stages whose probability is off from what the team measures (docs/metrics.md)."""
+    from views.coach import calibration_blocks
+    from views.message import Message
+
+    rows = calibration.flagged(
+        calibration.calibration(
+            session=ctx.session,
+            workspace_id=ctx.workspace.id,
+            now=ctx.now(),
+            pipeline_id=pipeline.id if pipeline else None,
+        )
+    )
+    extra = calibration_blocks(rows, ctx.locale)
+    if not extra or len(message.blocks) + len(extra) > 50:
+        return message
+    return Message(text=message.text, blocks=[*message.blocks, *extra])
 
 
 @handles(c.PipelineForecast)
