@@ -49,6 +49,11 @@ def find_deal(
     if len(rows) == 1:
         return rows[0]
     if not rows:
+        if (shorter := _without_particle(query)) is not None:  # "/deal move 한빛소프트를 협상"
+            try:
+                return find_deal(session=session, workspace_id=workspace_id, text=shorter)
+            except NotFound:
+                pass
         raise NotFound("deal.not_found_text", text=query)
     raise Ambiguous("deal.ambiguous", text=query, candidates=rows[:MAX_CANDIDATES])
 
@@ -79,8 +84,19 @@ def find_lead(
     if len(rows) == 1:
         return rows[0]
     if not rows:
+        if (shorter := _without_particle(query)) is not None:
+            try:
+                return find_lead(session=session, workspace_id=workspace_id, text=shorter)
+            except NotFound:
+                pass
         raise NotFound("lead.not_found_text", text=query)
     raise Ambiguous("lead.ambiguous", text=query, candidates=rows[:MAX_CANDIDATES])
+
+
+def _without_particle(text: str) -> str | None:
+    """``한빛소프트를`` → ``한빛소프트``: what to try when the text as written matches nothing."""
+    tries = names.variants(text)
+    return tries[1] if len(tries) > 1 else None
 
 
 def stages_of(*, session: Session, pipeline_id: int) -> list[Stage]:

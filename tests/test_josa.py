@@ -278,6 +278,7 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("deal.not_yours", "number", "은/는"),
         ("deal.change.moved", "ref", "을/를"),
         ("deal.change.updated", "ref", "을/를"),
+        ("lead.created", "ref", "을/를"),  # L41을 만들었습니다
         ("lead.converted", "lead", "을/를"),
         ("lead.converted", "ref", "으로/로"),
         ("lead.bad_size", "value", "은/는"),  # str(int)

@@ -199,6 +199,21 @@ def test_input_particles_are_stripped(ko, en):
     assert en.say("/deal show 201번").startswith("D201 · 한빛소프트 ERP\n")
 
 
+def test_pipelines_answer_to_either_name(ko, en):
+    assert en.say("/pipeline 갱신").startswith("Pipeline: Renewals\n")
+    assert en.say("/pipeline 신규 영업").startswith("Pipeline: New business\n")
+    assert ko.say("/pipeline Renewals").startswith("파이프라인: 갱신 관리\n")
+    assert ko.say("/deal list pipeline:renewals") == "조건에 맞는 딜이 없습니다: 갱신 관리."
+
+
+def test_a_title_with_a_particle_after_it(ko):
+    ko.say("/deal new 한빛소프트 ERP")
+    assert ko.say('/deal move "한빛소프트 ERP를" 협상으로') == (
+        "@U1님이 D201을 컨택 단계에서 협상 단계로 옮겼습니다."
+    )
+    assert ko.say("/deal show 한빛소프트를").startswith("D201 · 한빛소프트 ERP\n")
+
+
 def test_an_english_named_korean_workspace_keeps_its_names_and_takes_korean_ones(engine):
     old = Team(engine, "ko", stage_names="en")  # created before Korean defaults existed
     old.say("/deal new 한빛소프트 ERP")
@@ -209,7 +224,7 @@ def test_an_english_named_korean_workspace_keeps_its_names_and_takes_korean_ones
 
 
 def test_lead_statuses_by_either_name_and_called_statuses(ko, en):
-    assert ko.say("/lead new 김민수") == "리드 L41 생성: *김민수*\n[딜로 전환]"
+    assert ko.say("/lead new 김민수") == "리드 L41을 만들었습니다: *김민수*\n[딜로 전환]"
     en.say("/lead new Kim Minsu")
     assert ko.say("/lead status L41을 MQL로") == "L41: 상태 신규 → MQL"
     assert ko.say("/lead status 41번 Nurturing") == "L41: 상태 MQL → 육성"
