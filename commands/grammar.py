@@ -407,7 +407,12 @@ def _split_last(words: list[Token]) -> tuple[list[Token], list[Token]]:
         return words, []
     if _is_number(words[0]) or words[0].quoted:
         return words[:1], words[1:]
+    if len(words) > 2 and _STAGE_WORD.fullmatch(words[-1].text) and not words[-1].quoted:
+        return words[:-2], words[-2:]  # "acme erp 협상 단계로": the stage is two words
     return words[:-1], words[-1:]
+
+
+_STAGE_WORD = re.compile(r"단계(?:로|으로|에|를|을)?")
 
 
 def _no_words(words: list[Token]) -> None:

@@ -430,8 +430,11 @@ def year_period(year: int) -> Period:
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^<>|]*))?>")
 _BARE_NAME = re.compile(r"@([^\s@<>|]+)")
 _PLAIN_NAME = re.compile(r"[^\s@<>|#]+")
-_DEAL_NUMBER = re.compile(r"#?d?([0-9]{1,12})", re.IGNORECASE)
-_LEAD_NUMBER = re.compile(r"#?l?([0-9]{1,12})", re.IGNORECASE)
+# A number may carry what Koreans write after it: 번 and a particle (``205번``, ``201을``,
+# ``L41번을``, ``42번에``); the number is the same.
+_AFTER_NUMBER = r"(?:번)?(?:을|를|은|는|이|가|의|에|에서|로|으로|도|만)?"
+_DEAL_NUMBER = re.compile(r"#?d?([0-9]{1,12})" + _AFTER_NUMBER, re.IGNORECASE)
+_LEAD_NUMBER = re.compile(r"#?l?([0-9]{1,12})" + _AFTER_NUMBER, re.IGNORECASE)
 
 
 def parse_user(text: str, *, bare: bool = False) -> UserRef:

@@ -63,7 +63,7 @@ def create_lead(
     if size is not None and size < 0:
         raise InvalidInput("lead.bad_size", value=str(size), usage="lead_new")
     statuses = lead_statuses(session=session, workspace_id=workspace.id)
-    stage = match_stage(statuses, status) if status else statuses[0]
+    stage = match_stage(statuses, status, errors="lead.status") if status else statuses[0]
     company = get_or_create_company(session=session, workspace_id=workspace.id, name=company_name)
     if company is not None and size is not None:
         company.employees = size
@@ -99,7 +99,7 @@ def set_status(
 ) -> tuple[Stage, Stage]:
     _require_can_change(actor, lead)
     statuses = lead_statuses(session=session, workspace_id=lead.workspace_id)
-    target = match_stage(statuses, status)
+    target = match_stage(statuses, status, errors="lead.status")
     source = next(s for s in statuses if s.id == lead.status_id)
     if target.id == source.id:
         raise InvalidInput("lead.already_status", number=lead.number, status=target.name)

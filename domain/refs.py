@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain import names
 from domain.errors import Ambiguous, NotFound
 from storage.models import Deal, Lead, Member, Pipeline, PipelineKind, Role, Stage
 
@@ -48,6 +49,11 @@ def find_deal(
     if len(rows) == 1:
         return rows[0]
     if not rows:
+        if (shorter := _without_particle(query)) is not None:  # "/deal move 한빛소프트를 협상"
+            try:
+                return find_deal(session=session, workspace_id=workspace_id, text=shorter)
+            except NotFound:
+                pass
         raise NotFound("deal.not_found_text", text=query)
     raise Ambiguous("deal.ambiguous", text=query, candidates=rows[:MAX_CANDIDATES])
 
@@ -78,8 +84,19 @@ def find_lead(
     if len(rows) == 1:
         return rows[0]
     if not rows:
+        if (shorter := _without_particle(query)) is not None:
+            try:
+                return find_lead(session=session, workspace_id=workspace_id, text=shorter)
+            except NotFound:
+                pass
         raise NotFound("lead.not_found_text", text=query)
     raise Ambiguous("lead.ambiguous", text=query, candidates=rows[:MAX_CANDIDATES])
+
+
+def _without_particle(text: str) -> str | None:
+    """``한빛소프트를`` → ``한빛소프트``: what to try when the text as written matches nothing."""
+    tries = names.variants(text)
+    return tries[1] if len(tries) > 1 else None
 
 
 def stages_of(*, session: Session, pipeline_id: int) -> list[Stage]:
@@ -102,21 +119,39 @@ def stage_names(*, session: Session, pipeline_id: int) -> list[tuple[int, str]]:
     ]
 
 
-def match_stage(stages: list[Stage], text: str) -> Stage:
-    """By exact name, then case-insensitive prefix, then 1-based position."""
-    query = text.strip().lower()
-    for stage in stages:
-        if stage.name.lower() == query:
-            return stage
-    prefixed = [s for s in stages if s.name.lower().startswith(query)] if query else []
-    if len(prefixed) == 1:
-        return prefixed[0]
-    names = ", ".join(s.name for s in stages)
-    if len(prefixed) > 1:
-        raise Ambiguous("pipeline.stage_ambiguous", text=text, stages=names, candidates=prefixed)
+def match_stage(stages: list[Stage], text: str, *, errors: str = "pipeline.stage") -> Stage:
+    """By exact name, then the other language's default name (``협상`` for Negotiation), then
+    the same without Korean particles (``Meeting으로``, ``협상 단계``), then a unique
+    case-insensitive prefix of a name or alias, then 1-based position.
+
+    ``errors`` names the messages: lead statuses are called statuses (``lead.status``)."""
+    tries = names.variants(text)
+    for query in tries:
+        found = _named(stages, query, lambda s: (names.key(s.name),), first=True)
+        found = found or _named(stages, query, lambda s: names.aliases(s.name))
+        if found:
+            return found
+    stage_names = ", ".join(s.name for s in stages)
+    for query in (tries[0], tries[-1]):
+        prefixed = [s for s in stages if any(a.startswith(query) for a in names.aliases(s.name))]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if len(prefixed) > 1:
+            raise Ambiguous(
+                f"{errors}_ambiguous", text=text, stages=stage_names, candidates=prefixed
+            )
+    query = tries[-1].removesuffix("번")
     if query.isdigit() and 1 <= int(query) <= len(stages):
         return stages[int(query) - 1]
-    raise NotFound("pipeline.stage_not_found", text=text, stages=names)
+    raise NotFound(f"{errors}_not_found", text=text, stages=stage_names)
+
+
+def _named(rows, query: str, names_of, *, first: bool = False):
+    """The one row one of whose names is ``query`` (the first, with ``first``), else None."""
+    if not query:
+        return None
+    matches = [r for r in rows if query in names_of(r)]
+    return matches[0] if len(matches) == 1 or (first and matches) else None
 
 
 def deal_pipelines(*, session: Session, workspace_id: int) -> list[Pipeline]:
@@ -151,17 +186,20 @@ def find_pipeline(
         if pipelines:
             return pipelines[0]
         raise NotFound("pipeline.none")
-    query = name.strip().lower()
-    exact = [p for p in pipelines if p.name.lower() == query]
-    if exact:
-        return exact[0]
-    prefixed = [p for p in pipelines if p.name.lower().startswith(query)]
-    if len(prefixed) == 1:
-        return prefixed[0]
-    names = ", ".join(p.name for p in pipelines)
-    if prefixed:
-        raise Ambiguous("pipeline.ambiguous", text=name, names=names, candidates=prefixed)
-    raise NotFound("pipeline.not_found", text=name, names=names)
+    tries = names.variants(name)
+    for query in tries:
+        found = _named(pipelines, query, lambda p: (names.key(p.name),), first=True)
+        found = found or _named(pipelines, query, lambda p: names.aliases(p.name))
+        if found:
+            return found
+    listed = ", ".join(p.name for p in pipelines)
+    for query in (tries[0], tries[-1]):
+        prefixed = [p for p in pipelines if any(a.startswith(query) for a in names.aliases(p.name))]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if prefixed:
+            raise Ambiguous("pipeline.ambiguous", text=name, names=listed, candidates=prefixed)
+    raise NotFound("pipeline.not_found", text=name, names=listed)
 
 
 def find_member(

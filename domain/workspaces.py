@@ -6,37 +6,41 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from domain import names
 from domain.errors import InvalidInput, NotAllowed, NotFound
+from i18n import normalize_locale
 from storage.models import Member, Outcome, Pipeline, PipelineKind, Role, Stage, Workspace
 
-# PRODUCT.md §1: (name, probability %, stall days, outcome)
-NEW_BUSINESS = (
-    ("Contact", 10, 7, Outcome.open),
-    ("Qualification", 20, 10, Outcome.open),
-    ("Meeting", 40, 14, Outcome.open),
-    ("Proposal", 60, 14, Outcome.open),
-    ("Negotiation", 80, 10, Outcome.open),
-    ("Won", 100, None, Outcome.won),
-    ("Lost", 0, None, Outcome.lost),
+# PRODUCT.md §1: (names, probability %, stall days, outcome); the names by language are in
+# domain.names, and a new workspace gets them in its language (Negotiation or 협상).
+NEW_BUSINESS = tuple(
+    zip(
+        names.NEW_BUSINESS,
+        (10, 20, 40, 60, 80, 100, 0),
+        (7, 10, 14, 14, 10, None, None),
+        (*[Outcome.open] * 5, Outcome.won, Outcome.lost),
+        strict=True,
+    )
 )
-RENEWALS = (
-    ("Renewal due", 70, 14, Outcome.open),
-    ("Upgraded", 100, None, Outcome.won),
-    ("Downgraded", 100, None, Outcome.won),
-    ("Renewed", 100, None, Outcome.won),
-    ("Churned", 0, None, Outcome.lost),
+RENEWALS = tuple(
+    zip(
+        names.RENEWALS,
+        (70, 100, 100, 100, 0),
+        (14, None, None, None, None),
+        (Outcome.open, Outcome.won, Outcome.won, Outcome.won, Outcome.lost),
+        strict=True,
+    )
 )
-LEAD_STATUSES = (
-    ("NEW", 0, None, Outcome.open),
-    ("Nurturing", 0, None, Outcome.open),
-    ("MQL", 0, None, Outcome.open),
-    ("Working", 0, None, Outcome.open),
-    ("Convert", 0, None, Outcome.open),
-    ("SQL", 0, None, Outcome.won),
+LEAD_STATUSES = tuple(
+    zip(
+        names.LEAD_STATUSES,
+        (0,) * 6,
+        (None,) * 6,
+        (*[Outcome.open] * 5, Outcome.won),
+        strict=True,
+    )
 )
-NEW_BUSINESS_NAME = "New business"
-RENEWALS_NAME = "Renewals"
-LEADS_NAME = "Leads"
+NEW_BUSINESS_NAME, RENEWALS_NAME, LEADS_NAME = names.PIPELINES
 
 
 @dataclass(frozen=True)
@@ -48,20 +52,25 @@ class WorkspaceDefaults:
     currency: str = "KRW"
     deals_channel: str | None = None
     digest_channel: str | None = None
+    stage_names: str | None = None  # "en" or "ko"; None: the locale's language
 
 
-def _add_pipeline(session, ws, name, kind, stages, position, is_default):
+def _add_pipeline(session, ws, pipeline_names, kind, stages, position, is_default, *, language):
     pipeline = Pipeline(
-        workspace_id=ws.id, name=name, kind=kind, position=position, is_default=is_default
+        workspace_id=ws.id,
+        name=names.default_name(pipeline_names, language),
+        kind=kind,
+        position=position,
+        is_default=is_default,
     )
     session.add(pipeline)
     session.flush()
-    for pos, (stage_name, prob, stall, outcome) in enumerate(stages, start=1):
+    for pos, (stage_names, prob, stall, outcome) in enumerate(stages, start=1):
         session.add(
             Stage(
                 workspace_id=ws.id,
                 pipeline_id=pipeline.id,
-                name=stage_name,
+                name=names.default_name(stage_names, language),
                 position=pos,
                 probability=prob,
                 stall_days=stall,
@@ -90,9 +99,12 @@ def get_or_create_workspace(
     )
     session.add(ws)
     session.flush()
-    _add_pipeline(session, ws, NEW_BUSINESS_NAME, PipelineKind.deal, NEW_BUSINESS, 1, True)
-    _add_pipeline(session, ws, RENEWALS_NAME, PipelineKind.deal, RENEWALS, 2, False)
-    _add_pipeline(session, ws, LEADS_NAME, PipelineKind.lead, LEAD_STATUSES, 1, True)
+    # Default names in the workspace's language; the other language's names stay aliases.
+    lang = d.stage_names or normalize_locale(d.locale)
+    deal, lead = PipelineKind.deal, PipelineKind.lead
+    _add_pipeline(session, ws, NEW_BUSINESS_NAME, deal, NEW_BUSINESS, 1, True, language=lang)
+    _add_pipeline(session, ws, RENEWALS_NAME, deal, RENEWALS, 2, False, language=lang)
+    _add_pipeline(session, ws, LEADS_NAME, lead, LEAD_STATUSES, 1, True, language=lang)
     session.flush()
     return ws
 

@@ -15,6 +15,10 @@ of a user, merely clumsy. So a template uses a particle only after a field whose
 known reading, and words sentences about free text (stage names, titles, people's names)
 without one (``{to} 단계로``); tests/test_josa.py checks the catalogs keep to that. A particle
 name that is not one of :data:`i18n.josa.PARTICLES` raises, like any bad format spec.
+
+**English plurals.** A spec with a bar names the singular and the plural noun:
+``"{count:deal|deals}"`` renders ``1 deal``, ``2 deals``, ``1,200 deals`` (the count may be
+an int or an already formatted number), so no catalog writes ``1 deals``.
 """
 
 from __future__ import annotations
@@ -66,28 +70,39 @@ def t(locale: str | None, key: str, /, **params: Any) -> str:
         raise KeyError(f"missing translation key {key!r}")
     if not params:
         return template
-    if _has_particles(template):
-        return _PARTICLE_FORMATTER.vformat(template, (), params)
+    if _has_specs(template):
+        return _FORMATTER.vformat(template, (), params)
     return template.format(**params)
 
 
-class _ParticleFormatter(string.Formatter):
-    """``str.format`` plus particle specs: ``{ref:을/를}`` → ``D201을``."""
+class _Formatter(string.Formatter):
+    """``str.format`` plus particle specs (``{ref:을/를}`` → ``D201을``) and plural specs
+    (``{count:deal|deals}`` → ``1 deal``)."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if josa.is_particle_spec(format_spec):
             return josa.attach(value, format_spec)
+        if _PLURAL.fullmatch(format_spec):
+            return plural(value, *format_spec.split("|"))
         return super().format_field(value, format_spec)
 
 
-_PARTICLE_FORMATTER = _ParticleFormatter()
-_PARTICLE_SPEC = re.compile(r"\{[^{}:]*:[^{}]*[가-힣][^{}]*\}")
+def plural(count: Any, one: str, other: str) -> str:
+    """``1 deal``, ``0 deals``, ``1,200 deals``: the count as given, then the right noun."""
+    written = str(count)
+    is_one = written.replace(",", "").strip() in ("1", "1.0")
+    return f"{written} {one if is_one else other}"
+
+
+_FORMATTER = _Formatter()
+_PLURAL = re.compile(r"[^{}|/:]+\|[^{}|/:]+")
+_SPECS = re.compile(r"\{[^{}:]*:(?:[^{}]*[가-힣][^{}]*|[^{}|]+\|[^{}|]+)\}")
 
 
 @cache
-def _has_particles(template: str) -> bool:
-    """Most templates have none and keep the faster ``str.format``."""
-    return bool(_PARTICLE_SPEC.search(template))
+def _has_specs(template: str) -> bool:
+    """Most templates have no particle or plural spec and keep the faster ``str.format``."""
+    return bool(_SPECS.search(template))
 
 
 def has(key: str) -> bool:

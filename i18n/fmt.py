@@ -119,7 +119,13 @@ def day(value: date | None, locale: str | None = None) -> str:
 def moment(value: datetime | None, tz: str, locale: str | None = None) -> str:
     if value is None:
         return EMPTY
-    return format_datetime(value, "medium", tzinfo=ZoneInfo(tz), locale=_babel(locale))
+    # To the minute, like the dates beside it (issue 13): 2026년 12월 3일 오전 11:06, Dec 3, 2026, 11:06 AM.
+    pattern = MOMENT_KO if normalize_locale(locale) == "ko" else MOMENT_EN
+    return format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=_babel(locale))
+
+
+MOMENT_KO = "y년 M월 d일 a h:mm"
+MOMENT_EN = "MMM d, y, h:mm a"
 
 
 def local_date(value: datetime, tz: str) -> date:

@@ -6,14 +6,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from domain import deals
-from domain.workspaces import get_or_create_member, get_or_create_workspace
+from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from storage.models import Member, Role, Workspace
 
 T0 = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)  # Monday 09:30 in Seoul
 
 
 def workspace(session, team_id: str = "T1", **settings) -> Workspace:
-    ws = get_or_create_workspace(session=session, team_id=team_id, name=team_id)
+    # Most tests were written against the English stage names; test_names.py covers ko ones.
+    stage_names = settings.pop("stage_names", "en")
+    ws = get_or_create_workspace(
+        session=session,
+        team_id=team_id,
+        name=team_id,
+        defaults=WorkspaceDefaults(stage_names=stage_names),
+    )
     for key, value in settings.items():
         setattr(ws, key, value)
     session.add(ws)

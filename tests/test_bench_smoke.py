@@ -78,7 +78,7 @@ def test_generator_fills_a_workspace_the_app_can_keep_using(db_url):
         made = session.exec(select(Deal).where(Deal.title == "After the bench")).one()
         assert made.number == DEALS + 1
         board = run(c.PipelineBoard(), ctx).reply
-        assert board.blocks and "Contact" in str(board.blocks)
+        assert board.blocks and "컨택" in str(board.blocks)  # a ko workspace: Korean stages
     engine.dispose()
 
 

@@ -284,7 +284,7 @@ def test_english_charts_keep_their_words_and_font():
     drawn(fig)
     shown = strings(fig)
     assert "Open deals by stage: Sales" in shown
-    assert {"Deals", "Stalled", "Amount", "Weighted", "Qualification", "₩40M"} <= set(shown)
+    assert {"Deals", "Stalled", "Amount", "Expected revenue", "Qualification", "₩40M"} <= set(shown)
     dejavu = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
     assert {font_file(a) for a in texts(fig)} == {dejavu}
 

@@ -224,7 +224,7 @@ def test_a_misspelt_particle_fails_loudly():
     with pytest.raises(ValueError):
         josa.attach("D1", "을/가")
     with pytest.raises(ValueError):
-        i18n._PARTICLE_FORMATTER.vformat("{ref:을/가} 옮겼습니다", (), {"ref": "D1"})
+        i18n._FORMATTER.vformat("{ref:을/가} 옮겼습니다", (), {"ref": "D1"})
 
 
 def test_numbers_are_read_whatever_their_type():
@@ -249,8 +249,8 @@ def test_an_unknown_reading_writes_both_forms_instead_of_failing():
 
 def test_templates_without_particles_keep_plain_str_format():
     assert t("ko", "reports.days", days="3") == "3일"
-    assert not i18n._has_particles("{count:,}건 · {name}")
-    assert i18n._has_particles("{ref:을/를} 옮겼습니다")
+    assert not i18n._has_specs("{count:,}건 · {name}")
+    assert i18n._has_specs("{ref:을/를} 옮겼습니다")
 
 
 # --- the ko catalogs -------------------------------------------------------------------------
@@ -278,6 +278,7 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("deal.not_yours", "number", "은/는"),
         ("deal.change.moved", "ref", "을/를"),
         ("deal.change.updated", "ref", "을/를"),
+        ("lead.created", "ref", "을/를"),  # L41을 만들었습니다
         ("lead.converted", "lead", "을/를"),
         ("lead.converted", "ref", "으로/로"),
         ("lead.bad_size", "value", "은/는"),  # str(int)

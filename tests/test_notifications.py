@@ -201,7 +201,7 @@ def test_en_and_ko_scheduler_strings_have_the_same_keys_and_placeholders():
     def flat(locale):
         data = tomllib.loads((root / locale / "scheduler.toml").read_text(encoding="utf-8"))
         return {
-            f"{table}.{key}": set(re.findall(r"{(\w+)}", value))
+            f"{table}.{key}": set(re.findall(r"{(\w+)(?::[^{}]*)?}", value))
             for table, entries in data.items()
             for key, value in entries.items()
         }

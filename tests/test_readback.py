@@ -36,11 +36,11 @@ def test_deal_new_reads_1eok_5cheon_back_as_1eok_5cheonman_in_both_languages(db_
     engine = make_engine(db_url)
     ko = console(engine, "ko").command("deal", "new Acme amount:1억5천")
     assert ko.reply.text == (
-        "<@U1>님이 D1 “Acme” (1억 5천만원) 딜을 Contact 단계로 만들었습니다.\n"
+        "<@U1>님이 D1 “Acme” (1억 5천만원) 딜을 컨택 단계로 만들었습니다.\n"
         "1억 5천만원으로 기록했습니다."
     )
     assert render(ko.reply) == (
-        "@U1님이 D1 “Acme” (1억 5천만원) 딜을 Contact 단계로 만들었습니다.\n"
+        "@U1님이 D1 “Acme” (1억 5천만원) 딜을 컨택 단계로 만들었습니다.\n"
         "1억 5천만원으로 기록했습니다."
     )
     en = console(engine, "en").command("deal", "new Acme amount:1억5천")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import select
 
-from domain.workspaces import get_or_create_member, get_or_create_workspace
+from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from storage import db
 from storage.db import current_revision, session_scope
 from storage.models import Member, Pipeline, Role, Stage, Workspace
@@ -21,7 +21,10 @@ def test_migrations_reach_head(engine):
 
 
 def test_new_workspace_gets_the_default_pipelines(session):
-    ws = get_or_create_workspace(session=session, team_id="T1")
+    # An English workspace gets English names (test_names.py: a Korean one, Korean names).
+    ws = get_or_create_workspace(
+        session=session, team_id="T1", defaults=WorkspaceDefaults(locale="en")
+    )
     session.commit()
     pipelines = session.exec(select(Pipeline).where(Pipeline.workspace_id == ws.id)).all()
     names = {p.name: p for p in pipelines}

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from domain import names
 from domain.deal_reads import DealCard, DealPage, DealRow
 from domain.deals import Change
 from i18n import fmt, t
@@ -32,12 +33,17 @@ def ref(deal) -> str:
 
 
 def _stage_label(name: str, probability: int, outcome: str, locale: str) -> str:
-    closed = "" if outcome == Outcome.open else t(locale, f"deal.outcome.{outcome}")
+    # "Renewed (100%) · Won", but not "Won (100%) · Won": the outcome only when it says more.
+    says_it = outcome == Outcome.open or outcome in names.aliases(name)
+    closed = "" if says_it else t(locale, f"deal.outcome.{outcome}")
     return f"{name} ({probability}%)" + (f" · {closed}" if closed else "")
 
 
-def stall_text(row: DealRow, locale: str) -> str:
-    if row.stall.threshold is None or row.outcome != Outcome.open:
+def stall_text(row: DealRow, locale: str, tz: str = "UTC") -> str:
+    if row.outcome != Outcome.open:  # a closed deal is not waiting in its stage: say when
+        closed = fmt.day(fmt.local_date(row.stage_entered_at, tz), locale)
+        return t(locale, f"deal.closed_{row.outcome}", date=closed)
+    if row.stall.threshold is None:
         return t(locale, "deal.in_stage", days=row.stall.days_in_stage)
     key = "deal.stalled" if row.stall.stalled else "deal.in_stage_of"
     return t(locale, key, days=row.stall.days_in_stage, threshold=row.stall.threshold)
@@ -71,7 +77,7 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
                 mrr=fmt.money(row.mrr, cur, locale),
             )
         )
-    context = [stall_text(row, locale)]
+    context = [stall_text(row, locale, workspace.timezone)]
     if row.lost_reason:
         context.append(t(locale, "deal.lost_reason", reason=row.lost_reason))
     blocks = [
@@ -134,7 +140,16 @@ def change_text(change: Change, locale: str, members: dict[int, Member]) -> str:
     if change.kind == "created":
         params["amount"] = fmt.money(deal.amount, deal.currency, locale)
         params["title"] = deal.title
-    return t(locale, f"deal.change.{change.kind}", actor=actor, ref=ref(deal), **params).strip()
+    key = _closed_key(change.kind, params.get("to"))
+    return t(locale, f"deal.change.{key}", actor=actor, ref=ref(deal), **params).strip()
+
+
+def _closed_key(kind: str, stage: str | None) -> str:
+    """``won``/``lost`` name the closing stage only when it says more than the outcome does:
+    "won D201: Upgraded", but not "won D201 (Won)"."""
+    if kind not in ("won", "lost") or not stage or kind in names.aliases(stage):
+        return kind
+    return f"{kind}_in"
 
 
 def _field_change(field, old, new, currency, locale, members) -> str:
@@ -150,7 +165,16 @@ def _field_change(field, old, new, currency, locale, members) -> str:
     return t(locale, f"deal.field_change.{field}", old=old or fmt.EMPTY, new=new or fmt.EMPTY)
 
 
-def row_line(row: DealRow, locale: str) -> str:
+def _row_stall(row: DealRow, locale: str, tz: str) -> str:
+    """A list row already starts with 🔴 when stalled: no second 🔴 and "Stalled:" after it."""
+    if row.outcome == Outcome.open and row.stall.stalled and row.stall.threshold is not None:
+        return t(
+            locale, "deal.row_stalled", days=row.stall.days_in_stage, threshold=row.stall.threshold
+        )
+    return stall_text(row, locale, tz)
+
+
+def row_line(row: DealRow, locale: str, tz: str = "UTC") -> str:
     stall = "🔴 " if row.stall.stalled else ""
     company = f" · {row.company_name}" if row.company_name is not None else ""
     return t(
@@ -163,12 +187,16 @@ def row_line(row: DealRow, locale: str) -> str:
         amount=fmt.money(row.amount, row.currency, locale),
         stage=row.stage_name,
         owner=who_id(row.owner_slack_id),
-        days=stall_text(row, locale),
+        days=_row_stall(row, locale, tz),
     )
 
 
-def deal_list(page: DealPage, title: str, workspace: Workspace, locale: str) -> Message:
-    """At most 20 rows in one section each; the rest summarised (Block Kit: 50 blocks)."""
+def deal_list(
+    page: DealPage, title: str, workspace: Workspace, locale: str, empty: str | None = None
+) -> Message:
+    """At most 20 rows in one section each; the rest summarised (Block Kit: 50 blocks).
+
+    ``empty`` is what to say when there are no rows (a search says what it searched for)."""
     header = t(
         locale,
         "deal.list_header",
@@ -177,9 +205,9 @@ def deal_list(page: DealPage, title: str, workspace: Workspace, locale: str) -> 
         amount=fmt.money(page.total_amount, workspace.currency, locale),
     )
     if not page.rows:
-        text = t(locale, "deal.list_empty", title=title)
+        text = empty or t(locale, "deal.list_empty", title=title)
         return Message(text=text, blocks=[b.section(text)])
-    lines = [row_line(r, locale) for r in page.rows]
+    lines = [row_line(r, locale, workspace.timezone) for r in page.rows]
     blocks = [b.section(header)]
     chunk: list[str] = []
     for line in lines:
@@ -210,9 +238,9 @@ def activity_line(
             params = {}
         body = t(
             locale,
-            f"deal.activity.{activity.kind}",
+            f"deal.activity.{_closed_key(activity.kind, params.get('to'))}",
             **_activity_params(activity.kind, params, currency, locale),
-        )
+        ).strip()
     return f"• {when} · {author}: {body}"
 
 
@@ -225,6 +253,8 @@ def _activity_params(kind: str, params: dict, currency: str, locale: str) -> dic
     for key in MONEY_KEYS.get(kind, ()):
         if params.get(key) not in (None, ""):
             out[key] = fmt.money(Decimal(str(params[key])), currency, locale)
+    if kind == "lost" and params.get("reason"):
+        out["reason"] = t(locale, "deal.lost_reason", reason=params["reason"])
     for key in DATE_KEYS.get(kind, ()):
         if params.get(key) not in (None, ""):
             out[key] = fmt.day(date.fromisoformat(str(params[key])[:10]), locale)
@@ -236,6 +266,7 @@ def _activity_params(kind: str, params: dict, currency: str, locale: str) -> dic
     out.setdefault("until", "")
     out.setdefault("date", "")
     out.setdefault("mrr", "")
+    out.setdefault("reason", "")
     return out
 
 

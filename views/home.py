@@ -107,7 +107,7 @@ def _deal_blocks(home: HomePage, workspace: Workspace, loc: str) -> list[dict[st
     if stalled:
         heading += t(loc, "home.deals.stalled", count=fmt.number(stalled, loc))
     blocks = [b.section(heading)]
-    blocks += _lines_in_sections([row_line(row, loc) for row in page.rows])
+    blocks += _lines_in_sections([row_line(row, loc, workspace.timezone) for row in page.rows])
     if page.total > len(page.rows):
         blocks.append(
             b.context(

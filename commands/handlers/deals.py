@@ -276,4 +276,5 @@ def find(cmd: c.DealFind, ctx: Ctx) -> Outcome:
         rows=rows, total=len(rows), total_amount=sum((r.amount for r in rows), 0)
     )
     title = t(ctx.locale, "deal.find_title", query=cmd.query)
-    return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))
+    empty = t(ctx.locale, "deal.find_empty", query=cmd.query)
+    return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale, empty))

@@ -86,7 +86,7 @@ def convert(cmd: c.LeadConvert, ctx: Ctx) -> Outcome:
 @handles(c.LeadList)
 def list_(cmd: c.LeadList, ctx: Ctx) -> Outcome:
     statuses = leads.lead_statuses(session=ctx.session, workspace_id=ctx.workspace.id)
-    status = match_stage(statuses, cmd.status) if cmd.status else None
+    status = match_stage(statuses, cmd.status, errors="lead.status") if cmd.status else None
     owner = ctx.member if cmd.mine else resolve_user(ctx, cmd.owner)
     rows = leads.lead_rows(
         session=ctx.session,
