@@ -180,7 +180,7 @@ def test_a_stage_with_too_few_deals_is_not_calibrated(session, ws, boss, reached
     with pytest.raises(InvalidInput) as err:
         said(session, ws, boss, "calibrate Meeting")
     assert err.value.render("en").startswith(
-        "Only 1 closed deals reached Meeting in the last 180 days; at least 20 are needed"
+        "Only 1 closed deal reached Meeting in the last 180 days; at least 20 are needed"
     )
     assert stage(session, ws, "Meeting").probability == 40
 
@@ -263,12 +263,12 @@ def test_coach_me_in_english(session, ws, lee):
         "Your last 180 days: win rate 50% · average deal ₩20,000,000 · sales cycle 40 days",
         "This month (2026-11): target ₩100,000,000 (your quota) · won ₩20,000,000 · "
         "₩80,000,000 to go",
-        "Open deals closing by then: 2, weighted ₩31,000,000 · not yet covered: ₩49,000,000",
+        "Open deals closing by then: 2, expected revenue ₩31,000,000 · not yet covered: ₩49,000,000",
         "To close the gap: win 4 more deals, from 8 leads; add 5 new deals to your pipeline",
         "This quarter (2026-Q4): target ₩300,000,000 (your quota) · won ₩80,000,000",
-        "• :warning: D12 D · Contact (stalled) · weighted ₩1,000,000 · closes Nov 30, 2026",
-        "• D9 A · Proposal · weighted ₩30,000,000 · closes Nov 20, 2026",
-        "• D11 C · Negotiation · weighted ₩24,000,000 · no close date",
+        "• :warning: D12 D · Contact (stalled) · expected revenue ₩1,000,000 · closes Nov 30, 2026",
+        "• D9 A · Proposal · expected revenue ₩30,000,000 · closes Nov 20, 2026",
+        "• D11 C · Negotiation · expected revenue ₩24,000,000 · no close date",
     ]:
         assert line in text, line
 
