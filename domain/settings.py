@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.numbers import is_currency
 from sqlmodel import Session, select
 
 from domain.errors import InvalidInput, NotAllowed
@@ -68,6 +69,13 @@ def clean_timezone(text: str) -> str:
     return value
 
 
+def zone_like(text: str) -> str | None:
+    """The one zone a place name means (``Seoul`` → ``Asia/Seoul``), for a hint; else None."""
+    place = (text or "").strip().lower().replace(" ", "_")
+    found = [z for low, z in _zones_by_lower_name().items() if low.rsplit("/", 1)[-1] == place]
+    return found[0] if len(found) == 1 else None
+
+
 def clean_time(text: str | None) -> str:
     """``HH:MM`` on the 24-hour clock; ``9:05`` becomes ``09:05``."""
     value = (text or "").strip()
@@ -80,7 +88,7 @@ def clean_time(text: str | None) -> str:
 def clean_currency(text: str | None) -> str:
     """Three letters (ISO 4217 style): ``krw`` becomes ``KRW``."""
     value = (text or "").strip().upper()
-    if not _CURRENCY.fullmatch(value):
+    if not _CURRENCY.fullmatch(value) or not is_currency(value):
         raise InvalidInput("form.bad_currency", value=value[:16])
     return value
 
