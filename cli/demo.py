@@ -85,7 +85,7 @@ PRODUCTS = [
     "Pilot",
     "Annual subscription",
 ]
-REPS = [("UDEMO1", "김영업"), ("UDEMO2", "이세일즈"), ("UDEMO3", "박딜"), ("UDEMO4", "Jane Kim")]
+REPS = [("UDEMO1", "김영업"), ("UDEMO2", "이세일즈"), ("UDEMO3", "박딜"), ("UDEMO4", "kim")]
 MANAGER = ("UDEMOM", "최매니저")
 SOURCES = ["webinar", "referral", "website", "event", "outbound", "partner"]
 
