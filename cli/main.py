@@ -268,10 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:  # one line per loaded Alembic plugin says nothing to an operator
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if quiet:  # "run time of job … was missed" on a busy laptop is not the console user's news
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
         settings = Settings.from_env()
-        if args.func is cmd_auto and settings.slack_started:
+        if args.func is cmd_auto and settings.slack_started:  # a server after all: its logs
             logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+            logging.getLogger("apscheduler").setLevel(logging.NOTSET)
         return args.func(args, settings) or 0
     except ConfigError as err:
         print(err.header, file=sys.stderr)
