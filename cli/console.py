@@ -13,6 +13,9 @@ import itertools
 import shlex
 import sys
 import tempfile
+import threading
+import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -38,13 +41,55 @@ MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same b
 }
 
 
-class ConsoleSurface:
-    """Where posts go in the console: printed, with a fake channel/ts so threads work."""
+class Held:
+    """Scheduled posts the console did not print (the stall warnings of 200 demo deals would
+    fill the screen at start): kept to show on ``:jobs``, announced in one line."""
 
-    def __init__(self, out: TextIO, locale: str) -> None:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.posts: list[tuple[str, str, Message]] = []  # (job, channel, message)
+        self.unannounced: Counter[str] = Counter()
+        self.last = 0.0  # time.monotonic() of the latest post held
+
+    def add(self, job: str, channel: str, message: Message) -> None:
+        with self.lock:
+            self.posts.append((job, channel, message))
+            self.unannounced[job] += 1
+            self.last = time.monotonic()
+
+    def announce(self, quiet_for: float = 0.0) -> Counter[str]:
+        """What was held since the last announcement, once nothing came for ``quiet_for`` s."""
+        with self.lock:
+            if time.monotonic() - self.last < quiet_for:
+                return Counter()
+            counts, self.unannounced = self.unannounced, Counter()
+            return counts
+
+    def take(self) -> list[tuple[str, str, Message]]:
+        with self.lock:
+            posts, self.posts = self.posts, []
+            self.unannounced.clear()
+            return posts
+
+
+class ConsoleSurface:
+    """Where posts go in the console: printed, with a fake channel/ts so threads work.
+
+    With ``held``, posts of scheduled jobs (outbox keys ``<job>:…``) are kept there instead of
+    printed; what someone typed, and ``:jobs run``, always print.
+    """
+
+    def __init__(self, out: TextIO, locale: str, held: Held | None = None) -> None:
         self.out = out
         self.locale = locale
+        self.held = held
         self._ts = itertools.count(1)
+
+    def _job(self, key: str) -> str | None:
+        from scheduler.jobs import NAMES
+
+        job = key.split(":", 1)[0]
+        return job if self.held is not None and job in NAMES else None
 
     def _say(self, key: str, channel: str, message: Message) -> None:
         body = render(message).replace("\n", "\n    ")
@@ -54,7 +99,11 @@ class ConsoleSurface:
     def post(
         self, channel: str, message: Message, thread_ts: str | None = None, *, key: str = ""
     ) -> str:
-        self._say("thread" if thread_ts else "posted", channel, message)
+        job = self._job(key)
+        if job is not None:
+            self.held.add(job, channel, message)
+        else:
+            self._say("thread" if thread_ts else "posted", channel, message)
         return f"{datetime.now().timestamp():.0f}.{next(self._ts):06d}"
 
     def update(self, channel: str, ts: str, message: Message) -> None:
@@ -103,6 +152,8 @@ class Console:
         self.clock = clock or SystemClock()
         self.defaults = defaults
         self.out = out
+        self.held = Held()
+        self._print = threading.Lock()  # the scheduler's thread prints too
 
     # --- context ---------------------------------------------------------------------------
 
@@ -120,7 +171,27 @@ class Console:
             return self._ctx(session).locale
 
     def say(self, text: str) -> None:
-        print(text, file=self.out)
+        with self._print:
+            print(text, file=self.out, flush=True)
+
+    def surface(self, locale: str, *, hold: bool = True) -> ConsoleSurface:
+        return ConsoleSurface(self.out, locale, self.held if hold else None)
+
+    def announce_held(self, quiet_for: float = 0.0) -> None:
+        """One line for scheduled posts held back since the last one: "3 stall warnings would
+        be sent; `:jobs` to see them"."""
+        counts = self.held.announce(quiet_for)
+        if not counts:
+            return
+        locale = self.locale()
+        from scheduler.jobs import NAMES
+
+        parts = [
+            t(locale, f"console.held_{'one' if counts[job] == 1 else 'many'}.{job}", count=n)
+            for job in NAMES
+            if (n := counts.get(job, 0))
+        ]
+        self.say(t(locale, "console.held", posts=t(locale, "console.held_join").join(parts)))
 
     # --- lines -----------------------------------------------------------------------------
 
@@ -176,9 +247,10 @@ class Console:
         from scheduler.drain import drain
 
         try:
-            drain(self.engine, ConsoleSurface(self.out, locale), workspace_id=workspace_id)
+            drain(self.engine, self.surface(locale), workspace_id=workspace_id)
         except Exception as exc:
             self.say(user_message(exc, locale))
+        self.announce_held()
 
     def _meta(self, line: str) -> bool:
         words = shlex.split(line) if line.strip() else ["help"]
@@ -194,27 +266,48 @@ class Console:
                 role = t(ctx.locale, f"workspace.role.{ctx.member.role}")
             self.say(t(locale, "console.as_user", user=self.user_name, role=role))
             return True
+        if verb == "jobs" and not args:
+            self._show_held(locale)
+            return True
         if verb == "jobs" and len(args) >= 2 and args[0] == "run":
-            self._run_job(args[1], args[2] if len(args) > 2 else None, locale)
+            self._run_job(args[1], args[2:], locale)
             return True
         self.say(t(locale, "console.meta_help"))
         return True
 
-    def _run_job(self, name: str, at_text: str | None, locale: str) -> None:
+    def _show_held(self, locale: str) -> None:
+        posts = self.held.take()
+        if not posts:
+            self.say(t(locale, "console.held_none"))
+            return
+        surface = self.surface(locale, hold=False)
+        for _job, channel, message in posts:
+            surface.post(channel, message)
+
+    def _run_job(self, name: str, rest: list[str], locale: str) -> None:
+        """``:jobs run NAME [TIME]`` or ``--at TIME``, as ``salesbot jobs run`` takes it."""
+        from cli.jobs import BadInstant, parse_instant
         from scheduler import runner
         from scheduler.jobs import NAMES
 
         if name not in NAMES:
             self.say(t(locale, "console.job_unknown", name=name, names=", ".join(NAMES)))
             return
+        if rest and rest[0] == "--at":
+            rest = rest[1:]
+        if len(rest) > 1:
+            self.say(t(locale, "console.job_usage"))
+            return
         try:
-            at = datetime.fromisoformat(at_text) if at_text else self.clock.now()
-            if at.tzinfo is None:
-                raise ValueError("the time needs a UTC offset, like 2026-12-01T09:00+09:00")
+            at = parse_instant(rest[0]) if rest else self.clock.now()
+        except BadInstant as err:
+            self.say(t(locale, f"console.bad_time_{err.reason}", value=err.text))
+            return
+        try:
             report = runner.run_job(
                 name,
                 engine=self.engine,
-                sender=ConsoleSurface(self.out, locale),
+                sender=self.surface(locale, hold=False),
                 at=at,
                 team_id=self.team_id,
             )
@@ -242,20 +335,40 @@ class Console:
             if not self.handle(line):
                 break
 
-    def repl(self, stdin: TextIO = sys.stdin, *, scheduler: bool = True) -> None:
-        """Interactive: the scheduler runs alongside and its posts print here as they go."""
-        self.welcome()
-        background = None
-        if scheduler:
-            from scheduler import runner
+    def start_scheduler(self, *, tick_seconds: float = 60.0):
+        """The schedule of this console's workspace only, running alongside; what it would
+        send is held and announced in one line (see :class:`Held`)."""
+        from scheduler import runner
 
-            background = runner.start(
-                engine=self.engine, sender=ConsoleSurface(self.out, self.locale())
-            )
+        background = runner.start(
+            engine=self.engine,
+            sender=self.surface(self.locale()),
+            team_id=self.team_id,
+            tick_seconds=tick_seconds,
+        )
+        stop = threading.Event()
+
+        def announce() -> None:  # the drainer sends in bursts; one line after each
+            while not stop.wait(0.5):
+                self.announce_held(quiet_for=1.0)
+
+        threading.Thread(target=announce, name="salesbot-console-held", daemon=True).start()
+        background.stop_announcing = stop
+        return background
+
+    def repl(self, stdin: TextIO = sys.stdin, *, scheduler: bool = True) -> None:
+        """Interactive: the scheduler runs alongside; line editing and history when the
+        terminal allows."""
+        self.welcome()
+        background = self.start_scheduler() if scheduler else None
+        if stdin is sys.stdin:
+            _line_editing()
         try:
             self._loop(stdin)
         finally:
             if background is not None:
+                background.stop_announcing.set()
+                background.drainer.stop(timeout=1)
                 background.shutdown(wait=False)
 
     def _loop(self, stdin: TextIO) -> None:
@@ -269,3 +382,26 @@ class Console:
                 return
             if not self.handle(line):
                 return
+
+
+HISTORY = Path.home() / ".salesbot_history"
+
+
+def _line_editing() -> None:
+    """Arrow keys, Ctrl-R and a history kept between sessions (readline, where there is one)."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input() still works
+        return
+    import atexit
+    import contextlib
+
+    readline.set_history_length(1000)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(HISTORY)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(HISTORY)
+
+    atexit.register(save)

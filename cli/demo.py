@@ -20,7 +20,7 @@ from domain import leads as lead_ops
 from domain.refs import find_pipeline, stages_of
 from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from storage.db import session_scope
-from storage.models import Company, Deal, Lead, Member, Outcome, Role
+from storage.models import Company, Deal, Lead, Member, Outcome, Role, Workspace
 
 COMPANIES = [
     "Acme Korea",
@@ -85,9 +85,32 @@ PRODUCTS = [
     "Pilot",
     "Annual subscription",
 ]
-REPS = [("UDEMO1", "김영업"), ("UDEMO2", "이세일즈"), ("UDEMO3", "박딜"), ("UDEMO4", "Jane Kim")]
+REPS = [("UDEMO1", "김영업"), ("UDEMO2", "이세일즈"), ("UDEMO3", "박딜"), ("UDEMO4", "kim")]
 MANAGER = ("UDEMOM", "최매니저")
 SOURCES = ["webinar", "referral", "website", "event", "outbound", "partner"]
+
+
+DEMO_URL = "sqlite:///salesbot-demo.db"
+
+
+def demo_settings(settings):
+    """Demo data lives in a file of its own (``./salesbot-demo.db``) unless DATABASE_URL says
+    where: a later ``salesbot serve`` on ``./salesbot.db`` never finds demo deals to post."""
+    from dataclasses import replace
+
+    if settings.database_configured:
+        return settings
+    return replace(settings, database_url=DEMO_URL)
+
+
+def demo_team(engine) -> str | None:
+    """The team id of a demo workspace in this database (found by its demo manager), if any."""
+    with session_scope(engine, readonly=True) as session:
+        return session.exec(
+            select(Workspace.team_id)
+            .join(Member, Member.workspace_id == Workspace.id)
+            .where(Member.slack_user_id == MANAGER[0])
+        ).first()
 
 
 @dataclass

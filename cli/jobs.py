@@ -17,17 +17,35 @@ from scheduler import jobs as job_names
 log = logging.getLogger(__name__)
 
 
-def _instant(text: str) -> datetime:
-    """``2026-12-01T09:00+09:00``; a time without an offset is refused (whose 09:00?)."""
+class BadInstant(ValueError):
+    """Not an instant ``jobs run`` takes: ``reason`` is ``format`` or ``offset``."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text, self.reason = text, reason
+        super().__init__(text, reason)
+
+
+def parse_instant(text: str) -> datetime:
+    """``2026-12-01T09:00+09:00`` (or ``…Z``); a time without an offset is refused (whose
+    09:00?). The console's ``:jobs run`` takes exactly the same forms."""
     try:
-        value = datetime.fromisoformat(text)
+        value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from None
+        raise BadInstant(text, "format") from None
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} needs a UTC offset, e.g. 2026-12-01T09:00+09:00"
-        )
+        raise BadInstant(text, "offset")
     return value
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except BadInstant as err:
+        if err.reason == "offset":
+            raise argparse.ArgumentTypeError(
+                f"{text!r} needs a UTC offset, e.g. 2026-12-01T09:00+09:00"
+            ) from None
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from None
 
 
 def _engine(settings):

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from domain.clock import SystemClock
 from i18n import t
 from storage.db import current_revision, make_engine, unreachable, upgrade
@@ -76,7 +76,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def cmd_auto(args, settings: Settings) -> int:
-    if settings.slack_configured:
+    if settings.slack_started:  # a token or a secret: Slack is meant, so it must be complete
+        settings.check_slack("auto")
         if settings.signing_secret:
             return cmd_serve(args, settings)
         return cmd_socket(args, settings)
@@ -87,12 +88,30 @@ def cmd_auto(args, settings: Settings) -> int:
     return cmd_console(args, settings)
 
 
+def slack_engine(settings: Settings):
+    """The engine a Slack app serves from: never one holding the demo workspace."""
+    from cli.demo import demo_team
+
+    engine = engine_for(settings, serving=True)
+    try:
+        team = demo_team(engine)
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        return engine  # checked again by nobody: a database that is down holds nothing yet
+    if team is not None:
+        raise ConfigError([t(settings.defaults.locale, "startup.demo_database", team=team)])
+    return engine
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from bot.server import serve
 
+    settings.check_slack("serve")
+    engine = slack_engine(settings)
     serve(
         settings,
-        engine=engine_for(settings, serving=True),
+        engine=engine,
         host=getattr(args, "host", "0.0.0.0"),
         port=getattr(args, "port", 3000),
         scheduler=not getattr(args, "no_scheduler", False),
@@ -103,9 +122,11 @@ def cmd_serve(args, settings: Settings) -> int:
 def cmd_socket(args, settings: Settings) -> int:
     from bot.socket import run
 
+    settings.check_slack("socket")
+    engine = slack_engine(settings)
     run(
         settings,
-        engine=engine_for(settings, serving=True),
+        engine=engine,
         scheduler=not getattr(args, "no_scheduler", False),
     )
     return 0
@@ -113,9 +134,10 @@ def cmd_socket(args, settings: Settings) -> int:
 
 def cmd_console(args, settings: Settings) -> int:
     from cli.console import Console
-    from cli.demo import fill
+    from cli.demo import demo_settings, fill
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # the console shows replies, not logs
+    if getattr(args, "demo", False):
+        settings = demo_settings(settings)
     engine = engine_for(settings)
     team = getattr(args, "team", "TLOCAL")
     user = getattr(args, "user", "ULOCAL")
@@ -149,8 +171,9 @@ def cmd_console(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    from cli.demo import fill
+    from cli.demo import demo_settings, fill
 
+    settings = demo_settings(settings)
     engine = engine_for(settings)
     summary = fill(
         engine,
@@ -203,10 +226,20 @@ def parser() -> argparse.ArgumentParser:
     console.add_argument("--script", help="run commands from FILE ('-' for stdin) and exit")
     console.add_argument("--team", default="TLOCAL", help="workspace (Slack team id)")
     console.add_argument("--user", default="ULOCAL", help="act as this Slack user id")
-    console.add_argument("--demo", action="store_true", help="fill the workspace with demo data")
+    console.add_argument(
+        "--demo",
+        action="store_true",
+        help="fill the workspace with demo data (in ./salesbot-demo.db unless DATABASE_URL is set)",
+    )
+    console.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show the logs"
+    )
     console.set_defaults(func=cmd_console)
 
-    demo = sub.add_parser("demo", help="fill a workspace with realistic sample data")
+    demo = sub.add_parser(
+        "demo",
+        help="fill a workspace with sample data (in ./salesbot-demo.db unless DATABASE_URL is set)",
+    )
     demo.add_argument("--team", default="TLOCAL")
     demo.add_argument("--deals", type=int, default=200)
     demo.set_defaults(func=cmd_demo)
@@ -226,15 +259,28 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # The console (and ``salesbot`` alone, which opens it without Slack) shows replies, not
+    # logs: only warnings, unless -v asks for everything.
+    quiet = args.func in (cmd_console, cmd_auto) and not args.verbose
+    level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     if not args.verbose:  # one line per loaded Alembic plugin says nothing to an operator
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    settings = Settings.from_env()
-    return args.func(args, settings) or 0
+    if quiet:  # "run time of job … was missed" on a busy laptop is not the console user's news
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    try:
+        settings = Settings.from_env()
+        if args.func is cmd_auto and settings.slack_started:  # a server after all: its logs
+            logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+            logging.getLogger("apscheduler").setLevel(logging.NOTSET)
+        return args.func(args, settings) or 0
+    except ConfigError as err:
+        print(err.header, file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -778,10 +778,42 @@ def pipeline_edit(text: str, pos: int, today: date) -> c.Command:
     return c.PipelineEdit(name=name)
 
 
+# ``/pipeline settings key:value``: each key (and its aliases) -> the setting it changes. The
+# values are checked by domain.settings.change_settings, which knows what each may be.
+SETTING_KEYS = {
+    **dict.fromkeys(("deals", "deals-channel", "deals_channel", "딜채널"), "deals_channel"),
+    **dict.fromkeys(("digest", "digest-channel", "digest_channel", "요약채널"), "digest_channel"),
+    **dict.fromkeys(("digest-time", "digest_time", "time", "요약시각", "시각"), "digest_time"),
+    **dict.fromkeys(("timezone", "tz", "시간대"), "timezone"),
+    **dict.fromkeys(("language", "lang", "locale", "언어"), "locale"),
+    **dict.fromkeys(("currency", "통화"), "currency"),
+    **dict.fromkeys(("stall", "stall-days", "stall_days", "정체기준"), "stall_days"),
+    **dict.fromkeys(("holidays", "holiday-country", "공휴일"), "holiday_country"),
+}
+
+
+_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]{1,31})(?:\|[^>]*)?>")
+
+
+def _setting(key: str) -> Parser:
+    def read(value: str, today: date) -> tuple[str, str]:
+        if match := _CHANNEL_MENTION.fullmatch(value.strip()):  # Slack's <#C123|deals>
+            return key, match[1]
+        return key, within_limit(_text(value, today), "name")
+
+    return read
+
+
 def pipeline_settings(text: str, pos: int, today: date) -> c.Command:
-    words, _ = _read(_all_tokens(text, pos), {}, today)
+    spec = {alias: _setting(key) for alias, key in SETTING_KEYS.items()}
+    words, values = _read(_all_tokens(text, pos), spec, today)
     _no_words(words)
-    return c.PipelineSettings()
+    changes: dict[str, str] = {}
+    for alias, (key, value) in values.items():
+        if key in changes:
+            raise InvalidInput("grammar.duplicate_key", value=shown(alias + ":"))
+        changes[key] = value
+    return c.PipelineSettings(changes=tuple(changes.items()))
 
 
 def pipeline_role(text: str, pos: int, today: date) -> c.Command:

@@ -232,7 +232,10 @@ class PipelineEdit:
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    pass
+    """``/pipeline settings`` opens the form; with ``key:value`` pairs (``timezone:Asia/Seoul
+    language:en``) it changes those settings at once. ``changes``: (setting, text) in order."""
+
+    changes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

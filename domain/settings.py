@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.numbers import is_currency
 from sqlmodel import Session, select
 
 from domain.errors import InvalidInput, NotAllowed
@@ -68,6 +69,13 @@ def clean_timezone(text: str) -> str:
     return value
 
 
+def zone_like(text: str) -> str | None:
+    """The one zone a place name means (``Seoul`` → ``Asia/Seoul``), for a hint; else None."""
+    place = (text or "").strip().lower().replace(" ", "_")
+    found = [z for low, z in _zones_by_lower_name().items() if low.rsplit("/", 1)[-1] == place]
+    return found[0] if len(found) == 1 else None
+
+
 def clean_time(text: str | None) -> str:
     """``HH:MM`` on the 24-hour clock; ``9:05`` becomes ``09:05``."""
     value = (text or "").strip()
@@ -80,7 +88,7 @@ def clean_time(text: str | None) -> str:
 def clean_currency(text: str | None) -> str:
     """Three letters (ISO 4217 style): ``krw`` becomes ``KRW``."""
     value = (text or "").strip().upper()
-    if not _CURRENCY.fullmatch(value):
+    if not _CURRENCY.fullmatch(value) or not is_currency(value):
         raise InvalidInput("form.bad_currency", value=value[:16])
     return value
 
@@ -147,3 +155,84 @@ def _apply_roles(
         if member.role != role:
             member.role = role
             session.add(member)
+
+
+# --- /pipeline settings key:value (issue 13) ------------------------------------------------
+
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{1,31}")
+_NONE_WORDS = frozenset({"none", "off", "-", "없음", "해제"})
+_LANGUAGES = {"english": "en", "영어": "en", "korean": "ko", "한국어": "ko", "한국말": "ko"}
+_STALL_CLOCKS = {
+    **dict.fromkeys(("business", "business-days", "weekdays", "영업일"), True),
+    **dict.fromkeys(("calendar", "calendar-days", "all", "달력", "모든날"), False),
+}
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One setting changed: what it was and what it is now (as stored)."""
+
+    key: str
+    old: object
+    new: object
+
+
+def _clean_channel(text: str) -> str | None:
+    value = text.strip()
+    if value.lower() in _NONE_WORDS:
+        return None
+    if not _CHANNEL_ID.fullmatch(value):
+        raise InvalidInput("settings.bad_channel", value=value[:40])
+    return value
+
+
+def _clean_stall(text: str) -> bool:
+    value = _STALL_CLOCKS.get(text.strip().lower())
+    if value is None:
+        raise InvalidInput("settings.bad_stall", value=text.strip()[:32])
+    return value
+
+
+def _clean_country(text: str) -> str:
+    import holidays
+
+    value = text.strip().upper()
+    if value not in holidays.list_supported_countries():
+        raise InvalidInput("settings.bad_country", value=value[:16])
+    return value
+
+
+_CHECKS = {
+    "deals_channel": _clean_channel,
+    "digest_channel": _clean_channel,
+    "digest_time": clean_time,
+    "timezone": clean_timezone,
+    "locale": lambda text: clean_locale(_LANGUAGES.get(text.strip().lower(), text)),
+    "currency": clean_currency,
+    "stall_days": _clean_stall,
+    "holiday_country": _clean_country,
+}
+_FIELDS = {"stall_days": "stall_business_days"}  # setting -> Workspace column, where they differ
+SETTING_NAMES = tuple(_CHECKS)
+
+
+def change_settings(
+    *, session: Session, actor: Member, workspace: Workspace, changes: list[tuple[str, str]]
+) -> list[SettingChange]:
+    """``/pipeline settings timezone:Asia/Seoul language:en``: admins only; every value is
+    checked before any changes, so a refused command leaves the workspace as it was. Returns
+    the settings whose value really changed, in the order given."""
+    require_admin(actor)
+    if actor.workspace_id != workspace.id:
+        raise NotAllowed("workspace.admin_only")
+    cleaned = [(key, _CHECKS[key](text)) for key, text in changes]
+    done = []
+    for key, value in cleaned:
+        column = _FIELDS.get(key, key)
+        old = getattr(workspace, column)
+        if old != value:
+            setattr(workspace, column, value)
+            done.append(SettingChange(key, old, value))
+    session.add(workspace)
+    session.flush()
+    return done

@@ -334,9 +334,11 @@ class Drainer:
         lease: timedelta = outbox.LEASE,
         backoff_base: float | None = None,
         now: Callable[[], datetime] = utcnow,
+        workspace_id: int | None = None,
     ) -> None:
         self.engine = engine
         self.sender = sender
+        self.workspace_id = workspace_id  # one workspace's rows only (the console), or all
         self.workers = workers
         self.poll = poll
         self.lease = lease
@@ -380,6 +382,7 @@ class Drainer:
             self.engine,
             self.sender,
             now=self.now,
+            workspace_id=self.workspace_id,
             max_rows=500,
             lease=self.lease,
             backoff_base=self.backoff_base,

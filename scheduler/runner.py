@@ -130,8 +130,10 @@ class Ticker:
         *,
         now: Callable[[], datetime] = utcnow,
         wake: Callable[[], None] | None = None,
+        team_id: str | None = None,
     ):
         self.engine = engine
+        self.team_id = team_id  # one workspace only (the console's), or every one
         self.sender = sender
         self.now = now
         self.wake = wake
@@ -151,7 +153,7 @@ class Ticker:
         try:
             at = at or self.now()
             reports = []
-            for ws in workspaces(self.engine):
+            for ws in workspaces(self.engine, self.team_id):
                 for name in jobs.NAMES:
                     slot = due.job_slot(name, at, ws.timezone, ws.digest_time)
                     if slot is None or self.done.get((ws.id, name)) == slot:
@@ -199,6 +201,7 @@ def start(
     drainer: Drainer | None = None,
     tick_seconds: float = TICK_SECONDS,
     blocking: bool = False,
+    team_id: str | None = None,
 ):
     """Start the scheduler: a ``BackgroundScheduler`` (or a blocking one) that plans every
     minute (``tick_seconds``) and wakes ``drainer`` when it recorded posts.
@@ -206,7 +209,8 @@ def start(
     Inside the app, pass the app's ``drainer``. Alone (``salesbot scheduler``, the console),
     give ``settings`` (the engine and a Slack sender are made from it) or ``engine`` and
     ``sender``, and a drainer of its own is started (``scheduler.drainer``). The first tick
-    runs at once, so a restart catches up what it missed.
+    runs at once, so a restart catches up what it missed. ``team_id`` limits the schedule
+    (and the drainer) to one workspace: the console's.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -224,8 +228,10 @@ def start(
         options = {}
         if settings is not None:
             options = {"lease": settings.outbox_lease, "backoff_base": settings.outbox_backoff}
+        if team_id is not None:
+            options["workspace_id"] = _workspace_id(engine, team_id)
         drainer = Drainer(engine, sender, **options).start()
-    ticker = Ticker(engine, drainer.sender, wake=drainer.wake)
+    ticker = Ticker(engine, drainer.sender, wake=drainer.wake, team_id=team_id)
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(timezone=UTC)
     scheduler.add_job(
@@ -243,6 +249,11 @@ def start(
     log.info("scheduler started: ticking every %ss", tick_seconds)
     scheduler.start()
     return scheduler
+
+
+def _workspace_id(engine: Engine, team_id: str) -> int | None:
+    found = workspaces(engine, team_id)
+    return found[0].id if found else None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.deliver import Request, deliver, fail, reply
 from bot.listeners.guard import guarded
 from commands.dispatch import reads_only, run_command
 from commands.grammar import parse
+from commands.types import PipelineSettings
 from i18n import t
 from views.message import Message
 
@@ -37,7 +38,10 @@ def register(app, deps) -> None:
         cmd = parse(name, text, today=deps.today(context))
         work = partial(run_command, cmd=cmd, command=name, text=text)
         if not reads_only(cmd):
-            deliver(deps.perform(context, request, work), request, wake=deps.wake)
+            outcome = deps.perform(context, request, work)
+            if isinstance(cmd, PipelineSettings):  # language, timezone: known afresh at once
+                deps.forget(context.get("team_id") or "")
+            deliver(outcome, request, wake=deps.wake)
             return
         future = deps.readers.submit(deps.perform, context, request, work, readonly=True)
         try:

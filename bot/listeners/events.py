@@ -1,4 +1,4 @@
-"""Events: thread messages onto the deal's timeline, and App Home.
+"""Events: thread messages onto the deal's timeline, direct messages as commands, App Home.
 
 Slack retries an event it thinks we missed (``X-Slack-Retry-Num``); Bolt does not
 de-duplicate, so every event id is stored once (``slack_event``) and a repeat is dropped.
@@ -18,11 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.payloads import slack_id, slack_ts
+from commands import direct
+from commands.failures import user_message
+from commands.outcome import Outcome, Post, PostKind
+from commands.record import record
 from domain import deals
-from storage.db import session_scope
+from storage.db import session_scope, unreachable
 from storage.dedupe import first_time
 from storage.models import Member
 from views.home import home
+from views.message import Message
 
 log = logging.getLogger(__name__)
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join"}
@@ -61,6 +66,33 @@ class ThreadMessage:
         return cls(event_id, channel, thread.text, ts.text, ts.at, text)
 
 
+@dataclass(frozen=True)
+class DirectMessage:
+    """A person writing to Salesbot in its Messages tab: read as a command without the slash
+    (commands/direct.py)."""
+
+    event_id: str | None
+    channel: str
+    user: str
+    text: str
+
+    @classmethod
+    def read(cls, body: dict, event: dict) -> DirectMessage | None:
+        """The DM, or None: Salesbot's own messages (and any bot's), edits, joins and other
+        subtypes, thread replies, anything not in a DM."""
+        if event.get("channel_type") != "im" or event.get("bot_id") or "subtype" in event:
+            return None
+        if event.get("thread_ts") is not None:
+            return None
+        channel, user, text = slack_id(event.get("channel")), event.get("user"), event.get("text")
+        event_id = body.get("event_id")
+        if channel is None or slack_id(user) is None or not isinstance(text, str):
+            return None
+        if not _is_event_id(event_id) or not text.strip():
+            return None
+        return cls(event_id, channel, user, text)
+
+
 def _is_event_id(value: object) -> bool:
     """Slack's ``Ev0123ABCD``; a missing one only means no de-duplication by event id."""
     return value is None or (isinstance(value, str) and 0 < len(value) <= MAX_EVENT_ID)
@@ -76,6 +108,10 @@ def home_user(event: dict) -> str | None:
 def register(app, deps) -> None:
     @app.event("message")
     def on_message(body, event, context):
+        direct = DirectMessage.read(body, event)
+        if direct is not None:
+            answer_dm(deps, context, direct)
+            return
         message = ThreadMessage.read(body, event)
         if message is None:
             return
@@ -110,3 +146,39 @@ def register(app, deps) -> None:
                 session=ctx.session, workspace=ctx.workspace, member=ctx.member, now=ctx.now()
             )
         client.views_publish(user_id=user, view=view)
+
+
+def answer_dm(deps, context, dm: DirectMessage) -> None:
+    """Run the DM as a command and answer in the DM through the outbox, once per event
+    (Slack retries an event it thinks we missed). A mistake is answered like a slash
+    command's, in the DM; a database that is down raises, so Slack retries (503)."""
+    workspace_id = context.get("salesbot_workspace_id")
+    if workspace_id is None or context.get("salesbot_member_id") is None:
+        return
+    try:
+        with deps.acting(context, channel=dm.channel) as ctx:
+            if not first_time(ctx.session, dm.event_id, workspace_id):
+                return
+            outcome = direct.answer(ctx, dm.text)
+            record(
+                ctx.session,
+                workspace_id=workspace_id,
+                outcome=outcome,
+                now=ctx.now(),
+                reply_to=dm.user,
+            )
+    except Exception as exc:
+        if unreachable(exc):
+            raise
+        text = user_message(exc, context.get("salesbot_locale"))
+        with session_scope(deps.engine) as session:  # nothing of the command was kept
+            if not first_time(session, dm.event_id, workspace_id):
+                return
+            post = Post(PostKind.dm, Message(text=text), user=dm.user)
+            record(
+                session,
+                workspace_id=workspace_id,
+                outcome=Outcome(posts=(post,)),
+                now=deps.clock.now(),
+            )
+    deps.wake()

@@ -9,11 +9,13 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome
+from domain import settings as domain_settings
 from domain import workspaces
 from domain.refs import find_pipeline, stages_of
 from i18n import t
 from storage.models import Member, Role
 from views import modals
+from views import settings as settings_view
 from views.deals import who
 from views.message import Message
 
@@ -45,8 +47,20 @@ def role_members(ctx: Ctx, role: Role) -> list[str]:
 @handles(c.PipelineSettings)
 def settings(cmd: c.PipelineSettings, ctx: Ctx) -> Outcome:
     workspaces.require_admin(ctx.member)
+    if cmd.changes:
+        return change_settings(cmd, ctx)
     view = modals.settings(ctx, role_members(ctx, Role.manager), role_members(ctx, Role.admin))
     return Outcome(modal=view)
+
+
+def change_settings(cmd: c.PipelineSettings, ctx: Ctx) -> Outcome:
+    """``/pipeline settings language:en timezone:America/New_York``; the reply is in the
+    language the workspace speaks now (switching to English answers in English)."""
+    changed = domain_settings.change_settings(
+        session=ctx.session, actor=ctx.member, workspace=ctx.workspace, changes=list(cmd.changes)
+    )
+    locale = workspaces.member_locale(ctx.member, ctx.workspace)
+    return Outcome(reply=Message(text=settings_view.changed(changed, locale)))
 
 
 @handles(c.Role)
