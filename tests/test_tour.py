@@ -49,23 +49,23 @@ EXPECTED = {
         "@ULOCAL moved D201 from Contact to Qualification.",
         "@ULOCAL updated D201: expected close — → Dec 2, 2026; owner @ULOCAL → @UDEMO4.",
         "@ULOCAL added a note to D201: Called the CFO, they want a pilot first",
-        "🎉 @ULOCAL won D201 (Won).",
+        "🎉 @ULOCAL won D201.",
         "*@ULOCAL · stalled*: 9 deals, ₩357,160,000",
         "Pipeline: New business",
         "Forecast by quarter: New business",
         "Pipeline metrics: New business",
     ],
     "ko": [
-        "리드 L41 생성: *Kim Minsu*",
+        "리드 L41을 만들었습니다: *Kim Minsu*",
         "리드 L41을 딜 D201로 전환했습니다: *Hanbit Cloud — Kim Minsu*",
-        "@ULOCAL님이 D201을 Contact 단계에서 Qualification 단계로 옮겼습니다.",
+        "@ULOCAL님이 D201을 컨택 단계에서 니즈 파악 단계로 옮겼습니다.",
         "@ULOCAL님이 D201을 수정했습니다: 예상 마감일 — → 2026년 12월 2일; 담당자 @ULOCAL → @UDEMO4.",
         "@ULOCAL님이 D201에 메모를 남겼습니다: Called the CFO, they want a pilot first",
-        "🎉 @ULOCAL님이 D201 딜을 성사시켰습니다 (Won).",
+        "🎉 @ULOCAL님이 D201 딜을 성사시켰습니다.",
         "*@ULOCAL · 정체된 딜*: 딜 9건, 3억 5,716만원",
-        "파이프라인: New business",
-        "분기별 매출 예측: New business",
-        "파이프라인 지표: New business",
+        "파이프라인: 신규 영업",
+        "분기별 매출 예측: 신규 영업",
+        "파이프라인 지표: 신규 영업",
     ],
 }
 
@@ -111,11 +111,10 @@ def test_switching_the_demo_to_english_after_the_korean_tour(toured):
     out = io.StringIO()
     console = Console(engine, team_id="TLOCAL", user_id="ULOCAL", clock=FixedClock(T0), out=out)
     console.run_script(io.StringIO("/pipeline settings language:en\n/pipeline\n"))
-    assert replies(out.getvalue())[:4] == [
+    assert replies(out.getvalue())[:3] == [
         "Settings changed:",
         "• language: 한국어 → English",
-        "Pipeline: New business",
-        "=" * 44,
+        "Pipeline: 신규 영업",  # the replies switch language; the team's names stay its own
     ]
     engine.dispose()
 
@@ -140,5 +139,5 @@ def test_dev_start_console_demo_script_tour_txt_in_a_fresh_directory(tmp_path):
     said = replies(done.stdout)
     assert said[0] == "Demo data: 200 deals, 40 leads, 30 companies in workspace TLOCAL."
     assert "Lead L41 converted into deal D201 *Hanbit Cloud — Kim Minsu*." in said
-    assert "🎉 @ULOCAL won D201 (Won)." in said
+    assert "🎉 @ULOCAL won D201." in said
     assert (tmp_path / "salesbot-demo.db").exists() and not (tmp_path / "salesbot.db").exists()
