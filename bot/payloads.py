@@ -155,6 +155,7 @@ class ModalMeta(BaseModel):
     deal: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # the deal's number
     deal_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # legacy: the row id
     pipeline_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    stage_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # the cadence editor's
 
     @classmethod
     def parse(cls, raw: object) -> ModalMeta:

@@ -35,6 +35,8 @@ MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same b
     "lead_new": "lead_new",
     "pipeline_edit": "pipeline_edit",
     "settings": "pipeline_settings",
+    "cadence_edit": "pipeline_cadence",
+    "workflows": "pipeline_workflows",
 }
 
 

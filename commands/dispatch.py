@@ -28,6 +28,8 @@ READ_ONLY = (
     c.PipelineNew,
     c.PipelineEdit,
     c.PipelineSettings,
+    c.PipelineCadence,
+    c.PipelineWorkflows,
 )
 
 

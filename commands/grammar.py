@@ -88,6 +88,8 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("edit", "편집"), "edit"),
         **dict.fromkeys(("settings", "설정"), "settings"),
         **dict.fromkeys(("role", "역할"), "role"),
+        **dict.fromkeys(("cadence", "cadences", "케이던스"), "cadence"),
+        **dict.fromkeys(("workflows", "workflow", "워크플로우"), "workflows"),
     },
 }
 HELP_WORDS = frozenset({"help", "?", "도움말", "도움"})
@@ -794,6 +796,21 @@ def pipeline_role(text: str, pos: int, today: date) -> c.Command:
     return c.Role(user=_user(users[0].text), role=role)
 
 
+def pipeline_cadence(text: str, pos: int, today: date) -> c.Command:
+    """``/pipeline cadence Contact`` or ``/pipeline cadence Renewal due pipeline:Renewals``."""
+    words, values = _read(_all_tokens(text, pos), {"pipeline": _pipeline}, today)
+    stage = within_limit(_joined(words), "stage")
+    if not stage:
+        raise InvalidInput("cadence.missing_stage")
+    return c.PipelineCadence(stage=stage, pipeline=values.get("pipeline"))
+
+
+def pipeline_workflows(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    _no_words(words)
+    return c.PipelineWorkflows()
+
+
 _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_new": lead_new,
     "lead_status": lead_status,
@@ -819,4 +836,6 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_edit": pipeline_edit,
     "pipeline_settings": pipeline_settings,
     "pipeline_role": pipeline_role,
+    "pipeline_cadence": pipeline_cadence,
+    "pipeline_workflows": pipeline_workflows,
 }

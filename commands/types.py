@@ -236,6 +236,19 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
+class PipelineCadence:
+    """``/pipeline cadence Contact [pipeline:Renewals]``: the stage's cadence editor."""
+
+    stage: str
+    pipeline: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineWorkflows:
+    """``/pipeline workflows``: the workflows modal."""
+
+
+@dataclass(frozen=True)
 class Role:
     """``/pipeline role @user manager`` (admins only)."""
 

@@ -90,11 +90,26 @@ def get_or_create_workspace(
     )
     session.add(ws)
     session.flush()
-    _add_pipeline(session, ws, NEW_BUSINESS_NAME, PipelineKind.deal, NEW_BUSINESS, 1, True)
+    new_business = _add_pipeline(
+        session, ws, NEW_BUSINESS_NAME, PipelineKind.deal, NEW_BUSINESS, 1, True
+    )
     _add_pipeline(session, ws, RENEWALS_NAME, PipelineKind.deal, RENEWALS, 2, False)
     _add_pipeline(session, ws, LEADS_NAME, PipelineKind.lead, LEAD_STATUSES, 1, True)
     session.flush()
+    _add_automation(session, ws, new_business)
+    session.flush()
     return ws
+
+
+def _add_automation(session: Session, ws: Workspace, new_business: Pipeline) -> None:
+    """The playbook cadence on New business's first stage, and the default workflows."""
+    from domain import cadences, workflows
+
+    first = session.exec(
+        select(Stage).where(Stage.pipeline_id == new_business.id).order_by(Stage.position)
+    ).first()
+    cadences.add_playbook(session=session, workspace=ws, stage=first)
+    workflows.add_defaults(session=session, workspace=ws, new_business=new_business)
 
 
 def get_workspace(*, session: Session, team_id: str) -> Workspace:

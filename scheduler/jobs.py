@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import deal_reads, tasks, weekly
+from domain import automation, deal_reads, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names
@@ -140,6 +140,13 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     # goes out MAX_WARNINGS_PER_RUN episodes an hour, which is faster than Slack lets one
     # workspace post anyway, and keeps each run's memory and time bounded.
     fresh.sort(key=lambda i: (i.status.days_over, i.deal.id))
+    # Issue 14: "deal stalled" workflows, once per episode, in this run's transaction.
+    automation.deals_stalled(
+        session=session,
+        workspace=ws,
+        stalls=[(i.deal.id, due.stall_warning_period(i)) for i in fresh[:MAX_WARNINGS_PER_RUN]],
+        now=at,
+    )
     stages: dict[int, list[tuple[int, str]]] = {}
     posts = []
     for item in fresh[:MAX_WARNINGS_PER_RUN]:
@@ -237,6 +244,13 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
         session=session, workspace=ws, today=today, horizon_days=max(offsets)
     )
     items = due.renewals_due(rows, at=at, tz=ws.timezone, offsets=offsets)
+    # Issue 14: "renewal date approaching" workflows, once per alert.
+    automation.renewals_approaching(
+        session=session,
+        workspace=ws,
+        renewals=[(i.deal.id, due.renewal_period(i)) for i in items],
+        now=at,
+    )
     posts = []
     channel = _channel(ws)
     for item in items:

@@ -296,3 +296,57 @@ class Outbox(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# ---------------------------------------------------------------- cadences and workflows (0009)
+
+
+class Cadence(SQLModel, table=True):
+    """A stage's follow-up plan: its steps become the owner's tasks when a deal enters it."""
+
+    __table_args__ = (sa.UniqueConstraint("stage_id", name="uq_cadence_stage"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    stage_id: int = Field(foreign_key="stage.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class CadenceStep(SQLModel, table=True):
+    __tablename__ = "cadence_step"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    cadence_id: int = Field(foreign_key="cadence.id", index=True, ondelete="CASCADE")
+    position: int
+    day_offset: int
+    kind: str = Field(max_length=16)
+    text: str = Field(max_length=1000)
+
+
+class Workflow(SQLModel, table=True):
+    """trigger + conditions → actions (domain.workflows); ``conditions`` and ``actions`` are
+    JSON, ``fired`` counts the changes it ran for, ``turn`` is its round-robin cursor."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    trigger: str = Field(max_length=32)
+    stage_id: int | None = Field(default=None, foreign_key="stage.id", ondelete="CASCADE")
+    conditions: str = Field(default="{}", sa_type=sa.Text)
+    actions: str = Field(default="[]", sa_type=sa.Text)
+    active: bool = True
+    fired: int = 0
+    turn: int = 0
+    created_at: datetime = _created()
+
+
+class WorkflowRun(SQLModel, table=True):
+    """A workflow ran for one change (``change``: the history row, lead, episode…): once."""
+
+    __tablename__ = "workflow_run"
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "change", name="uq_workflow_run"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    workflow_id: int = Field(foreign_key="workflow.id", ondelete="CASCADE")
+    change: str = Field(max_length=128)
+    at: datetime = _created()

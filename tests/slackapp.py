@@ -64,6 +64,7 @@ class Harness:
         channel: str | None = "CDEALS",
         message=None,
         response_url: str | None = "",
+        view: dict | None = None,
     ):
         """A signed click; ``response_url=None`` for App Home (none), "" for a fresh one."""
         if response_url == "":
@@ -74,6 +75,7 @@ class Harness:
             user_id=user,
             channel_id=channel,
             message=message,
+            view=view,
             response_url=response_url,
             secret=SECRET,
         )

@@ -18,6 +18,7 @@ class Action(StrEnum):
     # help buttons: value = "/deal new" etc.
     help_run = "help.run"
     lead_convert = "lead.convert"  # value = "L<lead number>"
+    cadence_edit = "cadence.edit"  # a button in the pipeline editor; value = the stage id
 
 
 class View(StrEnum):
@@ -27,3 +28,5 @@ class View(StrEnum):
     deal_note = "deal_note"
     pipeline_edit = "pipeline_edit"
     settings = "settings"
+    cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
+    workflows = "workflows"

@@ -10,7 +10,7 @@ from typing import Any
 
 from i18n import t
 from views import blocks as b
-from views.ids import View
+from views.ids import Action, View
 
 MODAL_TITLE = 24
 
@@ -185,6 +185,18 @@ def pipeline_edit(locale: str, pipeline=None, stages=()) -> dict[str, Any]:
         ),
         b.context(t(locale, "modal.pipeline.help")),
     ]
+    # Issue 14: each open stage's cadence editor, pushed over this one.
+    open_stages = [s for s in stages if s.outcome == "open" and s.id is not None]
+    if open_stages:
+        buttons = [
+            b.button(
+                t(locale, "cadence.edit_button", stage=s.name),
+                f"{Action.cadence_edit}:{i}",
+                str(s.id),
+            )
+            for i, s in enumerate(open_stages[: b.ACTIONS_ELEMENTS])
+        ]
+        blocks.append(b.actions(buttons))
     heading = "modal.pipeline.edit_heading" if pipeline else "modal.pipeline.new_heading"
     return _modal(
         View.pipeline_edit,

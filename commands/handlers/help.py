@@ -35,6 +35,8 @@ TOPICS = {
         "pipeline_edit",
         "pipeline_settings",
         "pipeline_role",
+        "pipeline_cadence",
+        "pipeline_workflows",
     ],
 }
 BUTTONS = {

@@ -1,0 +1,107 @@
+"""The one place changes to deals and leads set cadences and workflows going.
+
+:mod:`domain.deals` calls :func:`stage_entered` for every path a deal enters a stage (created
+in it, moved, won, lost; a converted lead and a workflow's renewal are created deals too);
+:mod:`domain.leads` calls :func:`lead_created` and :func:`lead_status_changed`. All of it
+runs in the caller's transaction: the change and what it set going are stored together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from domain import cadences, workflows
+from storage.models import Deal, Lead, Member, Outcome, Stage, StageHistory, Workspace
+
+
+def stage_entered(
+    *,
+    session: Session,
+    deal: Deal,
+    history: StageHistory,
+    target: Stage,
+    actor: Member | None,
+    now: datetime,
+    source: Stage | None = None,
+) -> None:
+    """``deal`` entered ``target`` (its stay: ``history``), coming from ``source`` (None: the
+    deal was just created in it)."""
+    workspace = session.get(Workspace, deal.workspace_id)
+    if source is not None:
+        cadences.left(session=session, deal=deal, stage_id=source.id, now=now)
+    cadences.entered(
+        session=session, workspace=workspace, deal=deal, history_id=history.id, entered_at=now
+    )
+    change = f"h{history.id}"
+    fire = {"session": session, "workspace": workspace, "now": now, "deal": deal, "actor": actor}
+    if source is None:
+        workflows.fire(trigger="deal_created", change=f"d{deal.id}", **fire)
+    workflows.fire(trigger="deal_stage", change=change, stage_id=target.id, **fire)
+    if target.outcome == Outcome.won:
+        workflows.fire(trigger="deal_won", change=change, **fire)
+    elif target.outcome == Outcome.lost:
+        workflows.fire(trigger="deal_lost", change=change, **fire)
+
+
+def lead_created(
+    *, session: Session, workspace: Workspace, lead: Lead, actor: Member | None, now: datetime
+) -> None:
+    workflows.fire(
+        session=session,
+        workspace=workspace,
+        trigger="lead_created",
+        change=f"l{lead.id}",
+        now=now,
+        lead=lead,
+        actor=actor,
+    )
+
+
+def lead_status_changed(
+    *, session: Session, lead: Lead, activity_id: int, actor: Member | None, now: datetime
+) -> None:
+    workflows.fire(
+        session=session,
+        workspace=session.get(Workspace, lead.workspace_id),
+        trigger="lead_status",
+        change=f"l{lead.id}/a{activity_id}",
+        now=now,
+        lead=lead,
+        stage_id=lead.status_id,
+        actor=actor,
+    )
+
+
+def deals_stalled(
+    *, session: Session, workspace: Workspace, stalls: list[tuple[int, str]], now: datetime
+) -> None:
+    """From the stall-warnings job: ``(deal id, episode)`` pairs, each fired once."""
+    _from_job(session, workspace, "deal_stalled", stalls, now)
+
+
+def renewals_approaching(
+    *, session: Session, workspace: Workspace, renewals: list[tuple[int, str]], now: datetime
+) -> None:
+    """From the renewal-alerts job: ``(deal id, alert period)`` pairs, each fired once."""
+    _from_job(session, workspace, "renewal_due", renewals, now)
+
+
+def _from_job(session, workspace, trigger: str, items: list[tuple[int, str]], now) -> None:
+    if not items or not workflows.any_active(
+        session=session, workspace_id=workspace.id, trigger=trigger
+    ):
+        return
+    for deal_id, period in items:
+        deal = session.get(Deal, deal_id)
+        if deal is None:
+            continue
+        workflows.fire(
+            session=session,
+            workspace=workspace,
+            trigger=trigger,
+            change=period,
+            now=now,
+            deal=deal,
+        )
