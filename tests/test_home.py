@@ -96,6 +96,7 @@ def test_300_deals_stay_within_100_blocks_and_slack_limits(session):
         session.add(
             Task(
                 workspace_id=ws.id,
+                number=i + 1,
                 owner_id=me.id,
                 text="Call back <the CFO> & send the deck " * 20,
                 due_at=T0 - timedelta(hours=i),
@@ -154,15 +155,16 @@ def test_tasks_due_by_the_end_of_today_in_the_workspace_timezone(session):
         ("Done already", T0 - timedelta(hours=1), True, me),
         ("Someone else's", T0, False, other),
     ]
-    for text, at, done, owner in due:
+    for number, (text, at, done, owner) in enumerate(due, 1):
         session.add(
             Task(
                 workspace_id=ws.id,
+                number=number,
                 owner_id=owner.id,
                 deal_id=d.id,
                 text=text,
                 due_at=at,
-                done=done,
+                status="done" if done else "open",
             )
         )
     session.flush()
@@ -267,7 +269,7 @@ def test_the_home_view_renders_what_the_domain_read(session):
     ws = workspace(session, locale="en")
     me = member(session, ws, "U1")
     deal(session, ws, me, title="Sleepy deal", now=T0 - timedelta(days=30))
-    session.add(Task(workspace_id=ws.id, owner_id=me.id, text="Call the CFO", due_at=T0))
+    session.add(Task(workspace_id=ws.id, number=1, owner_id=me.id, text="Call the CFO", due_at=T0))
     session.flush()
     page = home_page(session=session, workspace=ws, member=me, now=T0, deal_rows=20, task_rows=10)
     session.close()  # nothing left to query with

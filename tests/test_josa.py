@@ -292,6 +292,10 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("deal.read_back", "amount", "으로/로"),  # fmt.money: 1억 5천만원, $12,000
         ("reports.plan.target_read_back", "amount", "으로/로"),
         ("reports.plan.avg_read_back", "amount", "으로/로"),
+        # tasks (issue 14): T-numbers are ints
+        ("task.not_found", "number", "이/가"),
+        ("task.not_yours", "number", "은/는"),
+        ("task.already_closed", "number", "은/는"),
     }
     assert particle_fields("en") == set()
 
