@@ -254,8 +254,8 @@ def test_a_negative_day_is_refused_in_korean(app_ko):
     assert refuse_negative_day(app_ko) == {
         "response_action": "errors",
         "errors": {
-            "steps": "2번째 단계: 일차 -1은(는) 0에서 365 사이여야 합니다 (단계에 들어온 날로부터 "
-            "며칠 뒤인지이므로 음수는 안 됩니다)."
+            "steps": "2번째 단계: 일차는 0에서 365 사이여야 합니다 (입력한 값: -1). 단계에 들어온 "
+            "날로부터 며칠 뒤인지를 쓰므로 음수는 안 됩니다."
         },
     }
 

@@ -45,7 +45,7 @@ def test_a_bad_cadence_line_is_named_under_the_steps_in_the_users_language():
     with pytest.raises(FieldErrors) as err:
         af.cadence_form(state(name="P", steps="1 | call | ok\nsoon | call | x"), locale="ko")
     assert err.value.errors == {
-        "steps": "2번째 줄: “soon”은(는) 일차가 아닙니다. 단계에 들어온 날로부터 며칠 뒤인지 "
+        "steps": "2번째 줄: 일차를 읽을 수 없습니다: “soon”. 단계에 들어온 날로부터 며칠 뒤인지 "
         "`1`, `4일`처럼 정수로 입력해 주세요."
     }
 
