@@ -18,6 +18,10 @@ class Action(StrEnum):
     # help buttons: value = "/deal new" etc.
     help_run = "help.run"
     lead_convert = "lead.convert"  # value = "L<lead number>"
+    # tasks (issue 14): value = "/task done T3", re-run as typed
+    task_run = "task.run"  # action_id "task.run:<what>" (unique within a block)
+    task_open = "task.open"  # a link button to the deal's card; nothing to do on click
+    task_add = "task.add"  # the card's "Add task": value = "D<deal number>", opens the modal
 
 
 class View(StrEnum):
@@ -27,3 +31,4 @@ class View(StrEnum):
     deal_note = "deal_note"
     pipeline_edit = "pipeline_edit"
     settings = "settings"
+    task_new = "task_new"
