@@ -29,7 +29,7 @@ from storage.db import session_scope
 from views.message import Message
 from views.text import render
 
-COMMANDS = ("lead", "deal", "pipeline")
+COMMANDS = ("lead", "deal", "pipeline", "task")
 MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same by text
     "deal_new": "deal_new",
     "lead_new": "lead_new",
@@ -37,6 +37,7 @@ MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same b
     "settings": "pipeline_settings",
     "cadence_edit": "pipeline_cadence",
     "workflows": "pipeline_workflows",
+    "task_new": "task_new",
 }
 
 

@@ -54,7 +54,7 @@ from commands.values import (
 )
 from domain.errors import InvalidInput
 
-COMMANDS = ("lead", "deal", "pipeline")
+COMMANDS = ("lead", "deal", "pipeline", "task")
 MAX_COMMAND_TEXT = 4000  # characters of a whole command's text (see the module docstring)
 
 # Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).
@@ -135,6 +135,13 @@ KEY_ALIASES = {
     "win-rate": "winrate",
     "win_rate": "winrate",
     "기준": "by",
+    # /task (issue 14)
+    "기한": "due",
+    "언제": "due",
+    "딜": "deal",
+    "리드": "lead",
+    "종류": "kind",
+    "내용": "text",
 }
 
 Parser = Callable[[str, date], Any]
@@ -366,7 +373,8 @@ def _continues(parser: Parser, raw: str, word: Token) -> bool:
         return bool(_DATE_TAIL.fullmatch(text))
     if parser is _period:
         return bool(_PERIOD_TAIL.fullmatch(text))
-    return False
+    tail = getattr(parser, "tail", None)  # a parser may say which words continue its value
+    return bool(tail is not None and tail.fullmatch(text))
 
 
 def _deal_ref(words: list[Token]) -> c.DealRef:
@@ -839,3 +847,9 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_cadence": pipeline_cadence,
     "pipeline_workflows": pipeline_workflows,
 }
+
+# /task lives in its own module, on the pieces above (issue 14).
+from commands import task_grammar  # noqa: E402
+
+SUBCOMMANDS["task"] = task_grammar.SUBCOMMANDS
+_PARSERS.update(task_grammar.PARSERS)

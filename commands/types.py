@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from domain.due_times import Due
+
 
 @dataclass(frozen=True)
 class Amount:
@@ -256,6 +258,48 @@ class Role:
     role: str
 
 
+# --- /task (issue 14) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskNew:
+    text: str | None  # None with no other arguments: open the modal
+    due: Due | None = None  # None: tomorrow 09:00 (domain.due_times.DEFAULT_DUE)
+    deal: DealRef | None = None
+    lead: LeadRef | None = None
+    owner: UserRef | None = None  # None: the one who asks
+    kind: str | None = None  # None: read from the text ("call", "콜" -> call), else todo
+
+
+@dataclass(frozen=True)
+class TaskList:
+    mine: bool = False
+    owner: UserRef | None = None
+    deal: DealRef | None = None
+    window: str | None = None  # "overdue" | "today" | "week" | None (every open task)
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    number: int
+
+
+@dataclass(frozen=True)
+class TaskSnooze:
+    number: int
+    due: Due
+
+
+@dataclass(frozen=True)
+class TaskShow:
+    number: int
+
+
+@dataclass(frozen=True)
+class TaskMorning:
+    on: bool
+
+
 Command = (
     Help
     | LeadNew
@@ -282,6 +326,12 @@ Command = (
     | PipelineEdit
     | PipelineSettings
     | Role
+    | TaskNew
+    | TaskList
+    | TaskDone
+    | TaskSnooze
+    | TaskShow
+    | TaskMorning
 )
 
 __all__ = ["Command", "field"]

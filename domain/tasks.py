@@ -56,7 +56,7 @@ def create_task(
     in the workspace, the task made the first time (nothing new)."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("task.text_required", usage="task.new")
+        raise InvalidInput("task.text_required", usage="task_new")
     if len(text) > MAX_TEXT:
         raise InvalidInput("task.text_too_long", limit=MAX_TEXT)
     if origin is not None and len(origin) > MAX_ORIGIN:
@@ -138,7 +138,7 @@ def snooze_task(
     if task.status != TaskStatus.open:
         raise Conflict("task.already_closed", number=task.number)
     if due_at <= now:
-        raise InvalidInput("task.due_in_past", usage="task.snooze")
+        raise InvalidInput("task.due_in_past", usage="task_snooze")
     task.due_at = due_at
     session.add(task)
     session.flush()
@@ -320,3 +320,47 @@ def overdue_counts(*, session: Session, workspace: Workspace, now: datetime) -> 
         .group_by(Task.owner_id)
     ).all()
     return {owner_id: int(n) for owner_id, n in rows}
+
+
+# --- people's tasks ---------------------------------------------------------------------
+
+
+def member_timezone(member: Member, workspace: Workspace) -> str:
+    """The member's own timezone, else the workspace's: due times are read and shown in it."""
+    return member.timezone or workspace.timezone
+
+
+def add_task(
+    *,
+    session: Session,
+    workspace: Workspace,
+    actor: Member,
+    text: str,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    owner: Member | None = None,
+    deal: Deal | None = None,
+    lead: Lead | None = None,
+) -> Task:
+    """A task someone writes (``/task new``, the modal, a mention in a deal's thread): due
+    in the future, for ``owner`` (default: the one who writes it)."""
+    if due_at <= now:
+        raise InvalidInput("task.due_in_past", usage="task_new")
+    return create_task(
+        session=session,
+        workspace=workspace,
+        owner=owner or actor,
+        text=text,
+        kind=kind,
+        due_at=due_at,
+        deal=deal,
+        lead=lead,
+        created_by=actor,
+    )
+
+
+def set_morning(*, session: Session, member: Member, on: bool) -> None:
+    member.task_morning = on
+    session.add(member)
+    session.flush()

@@ -296,6 +296,7 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("task.not_found", "number", "이/가"),
         ("task.not_yours", "number", "은/는"),
         ("task.already_closed", "number", "은/는"),
+        ("task.added", "number", "을/를"),
     }
     assert particle_fields("en") == set()
 

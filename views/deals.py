@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from domain.deal_reads import DealCard, DealPage, DealRow
 from domain.deals import Change
+from domain.tasks import TaskPage
 from i18n import fmt, t
 from storage.models import Activity, Member, Outcome, Stage, Workspace
 from views import blocks as b
+from views import tasks as task_views
 from views.ids import Action
 from views.message import Message
 
@@ -106,6 +108,7 @@ def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
         b.button(t(locale, "deal.action.won"), Action.deal_won, deal_id, style="primary"),
         b.button(t(locale, "deal.action.lost"), Action.deal_lost, deal_id, style="danger"),
         b.button(t(locale, "deal.action.note"), Action.deal_note, deal_id),
+        b.button(t(locale, "task.button.add"), Action.task_add, deal_id),
     ]
 
 
@@ -246,9 +249,16 @@ def deal_details(
     workspace: Workspace,
     locale: str,
     permalink: str | None,
+    tasks: TaskPage | None = None,
+    now: datetime | None = None,
 ) -> Message:
     message = card(data, workspace, locale)
     blocks = message.blocks[:3]
+    if tasks is not None and tasks.rows:
+        tz = workspace.timezone
+        lines = [task_views.line(row, locale, tz, now) for row in tasks.rows]
+        head = t(locale, "task.on_deal", count=fmt.number(tasks.total, locale))
+        blocks.append(b.section(head + "\n" + "\n".join(lines)))
     if activities:
         lines = [
             activity_line(a, locale, members, workspace.timezone, data.row.currency)

@@ -19,6 +19,10 @@ class Action(StrEnum):
     help_run = "help.run"
     lead_convert = "lead.convert"  # value = "L<lead number>"
     cadence_edit = "cadence.edit"  # a button in the pipeline editor; value = the stage id
+    # tasks (issue 14): value = "/task done T3", re-run as typed
+    task_run = "task.run"  # action_id "task.run:<what>" (unique within a block)
+    task_open = "task.open"  # a link button to the deal's card; nothing to do on click
+    task_add = "task.add"  # the card's "Add task": value = "D<deal number>", opens the modal
 
 
 class View(StrEnum):
@@ -30,3 +34,4 @@ class View(StrEnum):
     settings = "settings"
     cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
     workflows = "workflows"
+    task_new = "task_new"

@@ -285,3 +285,37 @@ def settings(ctx, managers: list[str], admins: list[str]) -> dict[str, Any]:
     return _modal(
         View.settings, t(loc, "modal.settings.heading"), t(loc, "modal.save"), blocks, loc
     )
+
+
+# --- tasks (issue 14) -------------------------------------------------------------------
+
+TASK_KINDS = ("call", "email", "meeting", "todo")
+
+
+def task_new(ctx, deal=None) -> dict[str, Any]:
+    """``/task new`` alone, and the deal card's "Add task" (``deal`` filled in)."""
+    loc = ctx.locale
+    kinds = [b.option(t(loc, f"task.kind.{k}"), k) for k in TASK_KINDS]
+    blocks = [
+        text_input("text", t(loc, "task.modal.text"), max_length=1000),
+        text_input(
+            "due",
+            t(loc, "task.modal.due"),
+            optional=True,
+            placeholder=t(loc, "task.modal.due_hint"),
+        ),
+        select_input("kind", t(loc, "task.modal.kind"), kinds, initial=kinds[-1]),
+        user_input("owner", t(loc, "task.modal.owner"), initial=ctx.member.slack_user_id),
+        text_input(
+            "deal",
+            t(loc, "task.modal.deal"),
+            optional=True,
+            initial=f"D{deal.number}" if deal is not None else None,
+            placeholder="D42",
+            max_length=200,
+        ),
+    ]
+    meta = {"channel": ctx.channel_id}
+    return _modal(
+        View.task_new, t(loc, "task.modal.heading"), t(loc, "modal.create"), blocks, loc, meta
+    )

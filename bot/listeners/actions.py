@@ -26,7 +26,7 @@ from storage.models import Deal, Lead
 from views import modals
 from views.ids import Action
 
-ACTIONS = re.compile(r"^(deal\.|pick|help\.run|lead\.convert)")
+ACTIONS = re.compile(r"^(deal\.|pick|help\.run|lead\.convert|task\.)")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,9 @@ def step_for(action: dict):
         return ("snooze", key, days)
     if action_id == Action.lead_convert:
         return ("convert", payloads.lead_key(value))
-    if action_id in (Action.pick, Action.help_run) and isinstance(value, str):
+    if action_id == Action.task_add:
+        return OpenModal(action_id, payloads.deal_key(value))
+    if action_id in (Action.pick, Action.help_run, Action.task_run) and isinstance(value, str):
         name, _, text = value.lstrip("/").partition(" ")
         return Rerun(name, text)
     return None
@@ -116,6 +118,8 @@ def work_for(step, ctx):
 def _modal(step: OpenModal, ctx) -> dict:
     ref = deal_ref(ctx, step.deal)
     deal = find_deal(session=ctx.session, workspace_id=ctx.workspace.id, number=ref.number)
+    if step.kind == Action.task_add:
+        return modals.task_new(ctx, deal)
     build = modals.deal_lost if step.kind == Action.deal_lost else modals.deal_note
     return build(deal, ctx.locale)
 

@@ -107,6 +107,22 @@ def register(app, deps) -> None:
         ack()
         deliver(outcome, request, wake=deps.wake)
 
+    @app.view(View.task_new)
+    @guarded(deps)
+    @field_errors(forms.task_field)
+    def on_task_form(ack, body, view, client, context):
+        meta = ModalMeta.parse(view.get("private_metadata"))
+        values = _values(view)
+        request = Request.from_body(body, client=client)
+        request.channel_id = meta.channel
+
+        def work(ctx) -> Outcome:
+            return run(forms.task_new(values, locale=ctx.locale, today=ctx.today()), ctx)
+
+        outcome = deps.perform(context, request, work)
+        ack()
+        deliver(outcome, request, wake=deps.wake)
+
     @app.view(View.pipeline_edit)
     @guarded(deps)
     @field_errors(_pipeline_field)

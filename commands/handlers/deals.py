@@ -11,7 +11,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
 from commands.readback import read_back
-from domain import deal_reads, deals
+from domain import deal_reads, deals, tasks
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
 from storage.models import Company, Member
@@ -230,7 +230,10 @@ def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
     activities = deals.timeline(session=ctx.session, deal=deal, limit=8)
     members = members_by_id(ctx, [a.author_id for a in activities])
     link = deal.thread_permalink  # stored when the card was posted: the reply rides in the ack
-    message = dv.deal_details(data, activities, members, ctx.workspace, ctx.locale, link)
+    open_tasks = tasks.list_tasks(session=ctx.session, workspace=ctx.workspace, deal=deal, limit=10)
+    message = dv.deal_details(
+        data, activities, members, ctx.workspace, ctx.locale, link, open_tasks, ctx.now()
+    )
     return Outcome(reply=message)
 
 

@@ -38,6 +38,7 @@ TOPICS = {
         "pipeline_cadence",
         "pipeline_workflows",
     ],
+    "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
 }
 BUTTONS = {
     "lead": [("lead_new", "/lead new"), ("lead_list", "/lead list mine")],
@@ -50,6 +51,11 @@ BUTTONS = {
         ("pipeline_board", "/pipeline"),
         ("pipeline_forecast", "/pipeline forecast"),
         ("pipeline_metrics", "/pipeline metrics"),
+    ],
+    "task": [
+        ("task_new", "/task new"),
+        ("task_list_mine", "/task list mine"),
+        ("task_list_today", "/task list mine today"),
     ],
 }
 
