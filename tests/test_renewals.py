@@ -86,7 +86,7 @@ def test_only_a_won_deal_gets_a_renewal(session):
         create_renewal(session=session, deal=open_deal, now=f.T0)
     assert e.value.render("en") == "D1 is not won: only a won deal gets a renewal deal."
     assert e.value.render("ko") == (
-        "갱신 딜은 수주한 딜에만 만들 수 있습니다. D1 딜은 아직 수주 전입니다."
+        "갱신 딜은 성사된 딜에만 만들 수 있습니다. D1 딜은 아직 성사 전입니다."
     )
     with pytest.raises(InvalidInput) as e:
         create_renewal(session=session, deal=open_deal, now=f.T0, months=0)

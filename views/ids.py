@@ -18,6 +18,11 @@ class Action(StrEnum):
     # help buttons: value = "/deal new" etc.
     help_run = "help.run"
     lead_convert = "lead.convert"  # value = "L<lead number>"
+    # issue 13 (views/closing.py, views/deals.py): confirmations, the renewal offer, paging
+    deal_confirm = "deal.confirm"  # value = JSON {"do", "deal", "stage", "reason"}
+    deal_cancel = "deal.cancel"  # value = "D<number>"
+    deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
+    deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
 
 
 class View(StrEnum):
