@@ -78,6 +78,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("list", "ls", "목록"), "list"),
         **dict.fromkeys(("find", "search", "검색"), "find"),
         **dict.fromkeys(("snooze", "미루기"), "snooze"),
+        **dict.fromkeys(("reopen", "재개", "다시열기"), "reopen"),  # issue 13
     },
     "pipeline": {
         **dict.fromkeys(("board", "보드"), "board"),
@@ -109,6 +110,7 @@ KEY_ALIASES = {
     "단계": "stage",
     "마감일": "close",
     "마감": "close",
+    "정렬": "sort",
     "close-date": "close",
     "close_date": "close",
     "담당자": "owner",
@@ -551,6 +553,17 @@ def deal_move(text: str, pos: int, today: date) -> c.Command:
     return c.DealMove(deal=deal, stage=c.StageRef(within_limit(_joined(stage), "stage")))
 
 
+def deal_reopen(text: str, pos: int, today: date) -> c.Command:
+    """``42``, ``42 Proposal`` or ``"Acme ERP" Proposal``: a closed deal back into a stage."""
+    words, values = _read(_all_tokens(text, pos), {"stage": _stage}, today)
+    if "stage" in values:
+        return c.DealReopen(deal=_deal_ref(words), stage=values["stage"])
+    if len(words) > 1 and (_is_number(words[0]) or words[0].quoted):
+        stage = c.StageRef(within_limit(_joined(words[1:]), "stage"))
+        return c.DealReopen(deal=_deal_ref(words[:1]), stage=stage)
+    return c.DealReopen(deal=_deal_ref(words))
+
+
 def deal_won(text: str, pos: int, today: date) -> c.Command:
     words, _ = _read(_all_tokens(text, pos), {}, today)
     return c.DealWon(deal=_deal_ref(words))
@@ -633,8 +646,38 @@ def deal_show(text: str, pos: int, today: date) -> c.Command:
     return c.DealShow(deal=_deal_ref(words))
 
 
+LIST_CLOSE = {  # issue 13: /deal list close:this-month
+    **dict.fromkeys(("this-month", "thismonth", "이번달", "이번-달"), "this-month"),
+    **dict.fromkeys(("next-month", "nextmonth", "다음달", "다음-달"), "next-month"),
+    **dict.fromkeys(("this-quarter", "thisquarter", "이번분기", "이번-분기"), "this-quarter"),
+    **dict.fromkeys(("overdue", "past", "지연", "지남"), "overdue"),
+}
+LIST_SORT = {
+    **dict.fromkeys(("amount", "금액"), "amount"),
+    **dict.fromkeys(("close", "마감일", "마감"), "close"),
+    **dict.fromkeys(("age", "stalled", "정체"), None),
+}
+
+
+def _list_close(value: str, today: date) -> str:
+    found = LIST_CLOSE.get(plain(value).strip().lower())
+    if found is None:
+        raise InvalidInput("grammar.bad_list_close", value=shown(plain(value)))
+    return found
+
+
+def _list_sort(value: str, today: date) -> str | None:
+    key = plain(value).strip().lower()
+    if key not in LIST_SORT:
+        raise InvalidInput("grammar.bad_list_sort", value=shown(plain(value)))
+    return LIST_SORT[key]
+
+
 def deal_list(text: str, pos: int, today: date) -> c.Command:
-    spec: dict[str, Parser] = {"stage": _stage, "pipeline": _pipeline, "owner": _owner}
+    spec: dict[str, Parser] = {
+        **{"stage": _stage, "pipeline": _pipeline, "owner": _owner},
+        **{"close": _list_close, "sort": _list_sort},
+    }
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     stalled = any(w.text.lower() in STALLED_WORDS and not w.quoted for w in words)
     others = [w for w in words if not (w.text.lower() in STALLED_WORDS and not w.quoted)]
@@ -645,6 +688,8 @@ def deal_list(text: str, pos: int, today: date) -> c.Command:
         stage=values.get("stage"),
         pipeline=values.get("pipeline"),
         stalled=stalled,
+        close=values.get("close"),
+        sort=values.get("sort"),
     )
 
 
@@ -836,6 +881,7 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "deal_list": deal_list,
     "deal_find": deal_find,
     "deal_snooze": deal_snooze,
+    "deal_reopen": deal_reopen,
     "pipeline_board": pipeline_board,
     "pipeline_forecast": pipeline_forecast,
     "pipeline_metrics": pipeline_metrics,

@@ -117,21 +117,49 @@ class DealNew:
     contact: str | None = None
 
 
+# Won, lost and a move across open/closed ask first (``confirmed`` False: an ephemeral with
+# Confirm/Cancel); the Confirm button, the card's Won button (a Block Kit confirm dialog) and
+# the Lost modal run them confirmed (issue 13).
 @dataclass(frozen=True)
 class DealMove:
     deal: DealRef
     stage: StageRef
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
 class DealWon:
     deal: DealRef
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
 class DealLost:
     deal: DealRef
     reason: str | None = None
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class DealReopen:
+    """``/deal reopen 5 [stage]``: explicit, so it needs no confirmation."""
+
+    deal: DealRef
+    stage: StageRef | None = None
+
+
+@dataclass(frozen=True)
+class DealCancel:
+    """The Cancel button of a confirmation: nothing changes."""
+
+    deal: DealRef
+
+
+@dataclass(frozen=True)
+class DealRenewalCreate:
+    """The "Create its renewal deal" button after a win (domain.renewals)."""
+
+    deal: DealRef
 
 
 @dataclass(frozen=True)
@@ -169,6 +197,9 @@ class DealList:
     stage: StageRef | None = None
     pipeline: str | None = None
     stalled: bool = False
+    close: str | None = None  # this-month, next-month, this-quarter, overdue (issue 13)
+    sort: str | None = None  # amount, close, age (the default: stalled first, oldest in stage)
+    offset: int = 0  # the page's first row (Next/Previous buttons)
 
 
 @dataclass(frozen=True)
@@ -313,6 +344,9 @@ Command = (
     | DealLost
     | DealSet
     | DealRenewal
+    | DealReopen
+    | DealCancel
+    | DealRenewalCreate
     | DealNote
     | DealShow
     | DealList

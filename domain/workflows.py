@@ -241,7 +241,11 @@ def _act(session, workspace, rule, action, change, now, deal, lead, actor) -> No
         from domain import renewals
 
         renewals.create_renewal(
-            session=session, deal=deal, months=int(action.get("months") or 12), now=now
+            session=session,
+            deal=deal,
+            months=int(action.get("months") or 12),
+            now=now,
+            actor=actor,
         )
 
 

@@ -178,6 +178,8 @@ class Deal(SQLModel, table=True):
         # The weekly summary's "new this week"; its biggest movers, largest deals first.
         sa.Index("ix_deal_created", "workspace_id", "created_at"),
         sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "amount"),
+        # A won deal has at most one renewal deal (domain.renewals, migration 0010).
+        sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
@@ -204,6 +206,8 @@ class Deal(SQLModel, table=True):
     version: int = 0
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # The won deal this renewal deal renews (domain.renewals.create_renewal).
+    renewal_of_id: int | None = Field(default=None, foreign_key="deal.id")
 
 
 ENTERED_COLUMNS = (

@@ -23,6 +23,11 @@ class Action(StrEnum):
     task_run = "task.run"  # action_id "task.run:<what>" (unique within a block)
     task_open = "task.open"  # a link button to the deal's card; nothing to do on click
     task_add = "task.add"  # the card's "Add task": value = "D<deal number>", opens the modal
+    # issue 13 (views/closing.py, views/deals.py): confirmations, the renewal offer, paging
+    deal_confirm = "deal.confirm"  # value = JSON {"do", "deal", "stage", "reason"}
+    deal_cancel = "deal.cancel"  # value = "D<number>"
+    deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
+    deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
 
 
 class View(StrEnum):

@@ -10,7 +10,7 @@ modal first: the trigger id is only good for 3 seconds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
@@ -19,6 +19,7 @@ from bot.deliver import Request, deliver
 from bot.listeners.guard import guarded
 from commands import types as c
 from commands.dispatch import execute
+from commands.grammar import parse
 from commands.handlers import run
 from domain.errors import NotFound
 from domain.refs import find_deal
@@ -56,8 +57,14 @@ def step_for(action: dict):
     if action_id == Action.deal_stage:
         key = payloads.block_deal(action.get("block_id"))
         return ("move", key, payloads.stage_id(value))
-    if action_id == Action.deal_won:
+    if action_id == Action.deal_won:  # the card's button asks in a confirm dialog first
         return ("won", payloads.deal_key(value))
+    if action_id == Action.deal_confirm:
+        return ("confirm", payloads.confirm_value(value))
+    if action_id in (Action.deal_cancel, Action.deal_renew):
+        return (action_id.removeprefix("deal."), payloads.deal_key(value))
+    if action_id == Action.deal_page:
+        return ("page", payloads.page_value(value))
     if action_id in (Action.deal_lost, Action.deal_note):
         return OpenModal(action_id, payloads.deal_key(value))
     if action_id == Action.deal_show:
@@ -101,18 +108,39 @@ def work_for(step, ctx):
     if isinstance(step, Rerun):
         return execute(ctx, step.command, step.text)
     verb, key, *rest = step
+    if verb == "confirm":
+        return run(_confirmed(ctx, key), ctx)
+    if verb == "page":
+        cmd = parse("deal", f"list {key.text}", today=ctx.today())
+        if not isinstance(cmd, c.DealList):
+            raise NotFound("deal.not_found_number", number="?")
+        return replace(run(replace(cmd, offset=key.offset), ctx), replace=True)
     if verb == "convert":
         return run(c.LeadConvert(_lead_ref(ctx, key)), ctx)
     ref = deal_ref(ctx, key)
     if verb == "move":
         return run(c.DealMove(ref, c.StageRef(text="", id=rest[0])), ctx)
     if verb == "won":
-        return run(c.DealWon(ref), ctx)
+        return run(c.DealWon(ref, confirmed=True), ctx)
+    if verb == "cancel":
+        return run(c.DealCancel(ref), ctx)
+    if verb == "renew":
+        return run(c.DealRenewalCreate(ref), ctx)
     if verb == "show":
         return run(c.DealShow(ref), ctx)
     if verb == "snooze":
         return run(c.DealSnooze(ref, ctx.today() + timedelta(days=rest[0])), ctx)
     raise ValueError(f"unknown action step {verb!r}")
+
+
+def _confirmed(ctx, value: payloads.ConfirmValue):
+    """The command a Confirm button confirms (views/closing.py)."""
+    ref = c.DealRef(number=value.deal)
+    if value.do == "won":
+        return c.DealWon(ref, confirmed=True)
+    if value.do == "lost":
+        return c.DealLost(ref, value.reason, confirmed=True)
+    return c.DealMove(ref, c.StageRef(text="", id=value.stage), confirmed=True)
 
 
 def _modal(step: OpenModal, ctx) -> dict:

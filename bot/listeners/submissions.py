@@ -76,7 +76,7 @@ def form_command(kind: str, meta: ModalMeta, values: dict, ctx):
         return forms.lead_new(values, locale=ctx.locale)
     ref = deal_ref(ctx, meta.deal_key)
     if kind == View.deal_lost:
-        return c.DealLost(ref, forms.lost_reason(values))
+        return c.DealLost(ref, forms.lost_reason(values), confirmed=True)  # the modal asked
     return c.DealNote(ref, forms.note_text(values, locale=ctx.locale))
 
 

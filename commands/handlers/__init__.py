@@ -35,6 +35,7 @@ def _load() -> None:
     # Importing the modules registers their handlers.
     from commands.handlers import (  # noqa: F401
         automation,
+        closing,
         deals,
         help,
         leads,

@@ -25,10 +25,13 @@ TOPICS = {
         "deal_list",
         "deal_find",
         "deal_snooze",
+        "deal_reopen",
+        "deal_list_close",
     ],
     "pipeline": [
         "pipeline_board",
         "pipeline_forecast",
+        "pipeline_forecast_rep",
         "pipeline_metrics",
         "pipeline_plan",
         "pipeline_new",
