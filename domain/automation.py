@@ -8,12 +8,28 @@ runs in the caller's transaction: the change and what it set going are stored to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlmodel import Session
 
 from domain import cadences, workflows
 from storage.models import Deal, Lead, Member, Outcome, Stage, StageHistory, Workspace
+
+_PAUSED = "salesbot.automation_paused"  # session.info key
+
+
+@contextmanager
+def paused(session: Session) -> Iterator[None]:
+    """Replaying history (the demo's past months, an import of old deals): no cadence, no
+    workflow for the changes made inside."""
+    before = session.info.get(_PAUSED, False)
+    session.info[_PAUSED] = True
+    try:
+        yield
+    finally:
+        session.info[_PAUSED] = before
 
 
 def stage_entered(
@@ -27,13 +43,13 @@ def stage_entered(
     source: Stage | None = None,
 ) -> None:
     """``deal`` entered ``target`` (its stay: ``history``), coming from ``source`` (None: the
-    deal was just created in it)."""
+    deal was just created in it): the old stay's cadence tasks are skipped, the workflows
+    run, then the stage's cadence starts (for the owner the workflows may have set)."""
+    if session.info.get(_PAUSED):
+        return
     workspace = session.get(Workspace, deal.workspace_id)
     if source is not None:
         cadences.left(session=session, deal=deal, stage_id=source.id, now=now)
-    cadences.entered(
-        session=session, workspace=workspace, deal=deal, history_id=history.id, entered_at=now
-    )
     change = f"h{history.id}"
     fire = {"session": session, "workspace": workspace, "now": now, "deal": deal, "actor": actor}
     if source is None:
@@ -43,11 +59,17 @@ def stage_entered(
         workflows.fire(trigger="deal_won", change=change, **fire)
     elif target.outcome == Outcome.lost:
         workflows.fire(trigger="deal_lost", change=change, **fire)
+    # After the workflows: an owner a workflow just set gets the stage's cadence.
+    cadences.entered(
+        session=session, workspace=workspace, deal=deal, history_id=history.id, entered_at=now
+    )
 
 
 def lead_created(
     *, session: Session, workspace: Workspace, lead: Lead, actor: Member | None, now: datetime
 ) -> None:
+    if session.info.get(_PAUSED):
+        return
     workflows.fire(
         session=session,
         workspace=workspace,
@@ -62,6 +84,8 @@ def lead_created(
 def lead_status_changed(
     *, session: Session, lead: Lead, activity_id: int, actor: Member | None, now: datetime
 ) -> None:
+    if session.info.get(_PAUSED):
+        return
     workflows.fire(
         session=session,
         workspace=session.get(Workspace, lead.workspace_id),
@@ -89,8 +113,10 @@ def renewals_approaching(
 
 
 def _from_job(session, workspace, trigger: str, items: list[tuple[int, str]], now) -> None:
-    if not items or not workflows.any_active(
-        session=session, workspace_id=workspace.id, trigger=trigger
+    if (
+        session.info.get(_PAUSED)
+        or not items
+        or not workflows.any_active(session=session, workspace_id=workspace.id, trigger=trigger)
     ):
         return
     for deal_id, period in items:

@@ -231,7 +231,13 @@ def _act(session, workspace, rule, action, change, now, deal, lead, actor) -> No
             leads.convert(session=session, workspace=workspace, actor=owner, lead=lead, now=now)
     elif do == "owner" and subject is not None:
         member = _next_owner(session, rule, action.get("members") or [])
-        if member is not None:
+        if member is not None and member.id != subject.owner_id:
+            if deal is not None:  # told in the deal's timeline, by Salesbot
+                from domain.deals import _activity
+
+                _activity(session, deal, "owner", None, now, old=deal.owner_id, new=member.id)
+                deal.version += 1
+                deal.updated_at = now
             subject.owner_id = member.id
             session.add(subject)
             session.flush()

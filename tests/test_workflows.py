@@ -14,7 +14,7 @@ from domain.errors import InvalidInput, NotAllowed
 from domain.workflows import WorkflowSpec
 from scheduler import jobs
 from storage.db import session_scope
-from storage.models import Deal, Outbox, Role, Task, Workflow, WorkflowRun
+from storage.models import Cadence, Deal, Outbox, Role, Task, Workflow, WorkflowRun
 from tests import factories as f
 
 T0 = f.T0
@@ -110,6 +110,19 @@ def test_round_robin_takes_turns_and_a_named_member_gets_the_task(engine, world)
         assert [t.owner_id for t in calls] == owners, "the task goes to the owner just set"
         checks = s.exec(select(Task).where(Task.text == "Check")).all()
         assert {t.owner_id for t in checks} == {m["UADMIN"].id}
+
+
+def test_a_deal_handed_to_another_owner_brings_its_cadence_along(engine, world):
+    with session_scope(engine) as s:
+        ws, admin, m = ctx(s, world)
+        s.exec(select(Cadence)).one().active = True  # the playbook on Contact
+        add(s, ws, admin, "deal_created", [{"do": "owner", "members": [m["UB"].id]}])
+        deal = f.deal(s, ws, m["UA"], title="Acme ERP")
+        assert deal.owner_id == m["UB"].id
+        made = s.exec(select(Task).where(Task.deal_id == deal.id)).all()
+        assert len(made) == 6 and {t.owner_id for t in made} == {m["UB"].id}
+        (line,) = [a for a in deals.timeline(session=s, deal=deal) if a.kind == "owner"]
+        assert line.author_id is None, "Salesbot did it"
 
 
 def test_a_post_goes_through_the_outbox_once_per_change(engine, world):
