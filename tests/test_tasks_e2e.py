@@ -173,3 +173,69 @@ def test_bad_input_is_explained_in_the_users_language_and_changes_nothing(db_url
                 assert any("가" <= ch <= "힣" for ch in reply["text"]), reply["text"]
         assert tasks_in_db(app) == 0
         assert app.slack.calls_to("chat.postMessage") == []
+
+
+# --- the thread is the workplace: @Salesbot in a deal's thread -----------------------------
+
+
+def mention(app, text: str, *, event_id: str, thread_ts: str | None, retry_num=None, user="U1"):
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "channel": "CDEALS",
+        "ts": f"1796000000.{abs(hash(event_id)) % 1000000:06d}",
+        "text": f"<@UBOT> {text}",
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    status, _ = app.event(event, event_id=event_id, retry_num=retry_num)
+    assert status == 200
+
+
+def in_thread(app, ts: str) -> list[str]:
+    return [
+        c.args["text"]
+        for c in app.slack.calls_to("chat.postMessage")
+        if c.args.get("thread_ts") == ts
+    ]
+
+
+def ephemerals(app) -> list[str]:
+    return [c.args["text"] for c in app.slack.calls_to("chat.postEphemeral")]
+
+
+def test_a_mention_in_a_deals_thread_acts_on_that_deal_once_however_often_slack_retries(app):
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    card = app.slack.wait_for("chat.postMessage")[0]
+    ts = card.response["ts"]
+    wait(lambda: card_link(app), what="the card's permalink")
+
+    mention(app, "task 내일 10시 CFO 콜", event_id="EvTask", thread_ts=ts)
+    mention(app, "task 내일 10시 CFO 콜", event_id="EvTask", thread_ts=ts, retry_num=1)
+    line = "*T1* 📞 CFO 콜 · Tue, Nov 3, 10:00 AM · D1 Acme ERP · <@U1>"
+    wait(lambda: f"📌 <@U1> added a task: {line}" in in_thread(app, ts), what="the task")
+    assert tasks_in_db(app) == 1
+
+    mention(app, "remind <@U2> in 3 days to send the quote", event_id="EvRemind", thread_ts=ts)
+    wait(lambda: tasks_in_db(app) == 2, what="the reminder task")
+    with Session(app.engine) as session:
+        task = session.exec(select(Task).where(Task.number == 2)).one()
+        assert (task.text, task.due_at.isoformat()) == (
+            "send the quote",
+            "2026-11-05T00:30:00+00:00",
+        )
+
+    mention(app, "move Proposal", event_id="EvMove", thread_ts=ts)
+    wait(lambda: any("Proposal" in t for t in in_thread(app, ts)), what="the move")
+
+    mention(app, "hello there", event_id="EvHello", thread_ts=ts)
+    (said,) = wait(lambda: ephemerals(app), what="the ephemeral answer")
+    assert said.startswith("I did not understand `hello there`.")
+    mention(app, "won", event_id="EvOutside", thread_ts=None)
+    wait(lambda: len(ephemerals(app)) == 2, what="the second ephemeral")
+    assert ephemerals(app)[1] == (
+        "Mention me in a deal's thread to act on that deal, or use `/deal` and `/task`."
+    )
+    with Session(app.engine) as session:
+        assert session.exec(select(Deal.closed_at)).one() is None, "nothing was won outside"
+    assert tasks_in_db(app) == 2
