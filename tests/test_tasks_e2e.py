@@ -14,8 +14,9 @@ from sqlmodel import Session, func, select
 from domain.clock import FixedClock
 from storage.models import Deal, Task
 from tests import factories as f
+from tests import slackreq
 from tests.processes import run_cli
-from tests.slackapp import running_app, wait
+from tests.slackapp import SECRET, TEAM, running_app, wait
 
 TUESDAY_10 = "2026-11-03T10:00+09:00"  # "tomorrow 10:00" for a command run at f.T0 (Mon 09:30)
 
@@ -49,9 +50,9 @@ def tasks_in_db(app) -> int:
         return session.exec(select(func.count()).select_from(Task)).one()
 
 
-def task_status(app) -> str:
+def task_status(app, number: int = 1) -> str:
     with Session(app.engine) as session:
-        return session.exec(select(Task.status)).one()
+        return session.exec(select(Task.status).where(Task.number == number)).one()
 
 
 def card_link(app) -> str | None:
@@ -239,3 +240,32 @@ def test_a_mention_in_a_deals_thread_acts_on_that_deal_once_however_often_slack_
     with Session(app.engine) as session:
         assert session.exec(select(Deal.closed_at)).one() is None, "nothing was won outside"
     assert tasks_in_db(app) == 2
+
+
+# --- App Home: my tasks, with Done and Snooze ----------------------------------------------
+
+
+def test_app_home_lists_my_tasks_and_done_there_takes_it_off(app):
+    app.command("/task", 'new "Call the CFO" due:tomorrow 10:00')
+    app.command("/task", 'new "Send the deck" due:+3d')
+    status, _ = app.event({"type": "app_home_opened", "user": "U1", "tab": "home"}, event_id="EvH")
+    published = app.slack.wait_for("views.publish")[0].args["view"]
+    texts = section_texts(published["blocks"])
+    assert "*My tasks* (2)" in texts
+    assert "*T1* 📞 Call the CFO · Tue, Nov 3, 10:00 AM · <@U1>" in texts
+    assert "*T2* ☑️ Send the deck · Thu, Nov 5, 9:30 AM · <@U1>" in texts
+    (row,) = [blk for blk in published["blocks"] if blk.get("block_id") == "task:T1"]
+    body, headers = slackreq.block_actions(
+        [{**row["elements"][0], "block_id": "task:T1"}],
+        team_id=TEAM,
+        user_id="U1",
+        view={**published, "id": "VHOME"},
+        secret=SECRET,
+    )
+    status, _ = slackreq.post(app.url + "/slack/events", body, headers)
+    assert status == 200
+    again = app.slack.wait_for("views.publish", count=2)[1].args["view"]
+    texts = section_texts(again["blocks"])
+    assert "*My tasks* (1)" in texts
+    assert not any("Call the CFO" in text for text in texts)
+    assert task_status(app, 1) == "done"
