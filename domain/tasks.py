@@ -252,12 +252,15 @@ def tasks_came_due(
 
 def mark_reminded(*, session: Session, rows: list[TaskRow]) -> None:
     """Remember each task's due time as reminded (the outbox keeps the reminder once-only;
-    this keeps the next run from reading it again)."""
-    for row in rows:
+    this keeps the next run from reading it again). One statement per 500 tasks; a task
+    snoozed since it was read keeps its new due time unreminded."""
+    ids = [row.id for row in rows]
+    latest = max((row.due_at for row in rows), default=None)
+    for i in range(0, len(ids), 500):
         session.execute(
             sa.update(Task)
-            .where(Task.id == row.id, Task.due_at == row.due_at)
-            .values(reminded_due_at=row.due_at)
+            .where(Task.id.in_(ids[i : i + 500]), Task.due_at <= latest)
+            .values(reminded_due_at=Task.due_at)
             .execution_options(synchronize_session=False)
         )
 
