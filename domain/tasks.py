@@ -252,12 +252,15 @@ def tasks_came_due(
 
 def mark_reminded(*, session: Session, rows: list[TaskRow]) -> None:
     """Remember each task's due time as reminded (the outbox keeps the reminder once-only;
-    this keeps the next run from reading it again)."""
-    for row in rows:
+    this keeps the next run from reading it again). One statement per 500 tasks; a task
+    snoozed since it was read keeps its new due time unreminded."""
+    ids = [row.id for row in rows]
+    latest = max((row.due_at for row in rows), default=None)
+    for i in range(0, len(ids), 500):
         session.execute(
             sa.update(Task)
-            .where(Task.id == row.id, Task.due_at == row.due_at)
-            .values(reminded_due_at=row.due_at)
+            .where(Task.id.in_(ids[i : i + 500]), Task.due_at <= latest)
+            .values(reminded_due_at=Task.due_at)
             .execution_options(synchronize_session=False)
         )
 
@@ -312,14 +315,65 @@ def list_tasks(
     return TaskPage(_rows(session, _select(*where).limit(limit)), int(total))
 
 
-def overdue_counts(*, session: Session, workspace: Workspace, now: datetime) -> dict[int, int]:
-    """Open tasks past due, per owner id (the stall digest shows them per rep)."""
+def overdue_counts(*, session: Session, workspace: Workspace, now: datetime) -> dict[str, int]:
+    """Open tasks past due, per owner's Slack id (the stall digest shows them per rep)."""
     rows = session.execute(
-        sa.select(Task.owner_id, sa.func.count())
+        sa.select(Member.slack_user_id, sa.func.count())
+        .select_from(Task)
+        .join(Member, Member.id == Task.owner_id)
         .where(Task.workspace_id == workspace.id, _open(), Task.due_at < now)
+        .group_by(Member.slack_user_id)
+    ).all()
+    return {slack_id: int(n) for slack_id, n in rows}
+
+
+@dataclass(frozen=True)
+class MorningOwner:
+    """An owner who gets the morning DM, with their tasks due by tonight (overdue first)."""
+
+    slack_id: str
+    locale: str | None
+    rows: list[TaskRow]
+    total: int
+
+
+def morning_owners(
+    *, session: Session, workspace: Workspace, now: datetime, until: datetime, per_owner: int
+) -> list[MorningOwner]:
+    """Owners (with the morning DM on) who have open tasks due before ``until``: at most
+    ``per_owner`` rows each, earliest first, and how many they have."""
+    where = [
+        Task.workspace_id == workspace.id,
+        _open(),
+        Task.due_at < until,
+        Member.task_morning.is_(True),
+    ]
+    counts = session.execute(
+        sa.select(Task.owner_id, sa.func.count())
+        .select_from(Task)
+        .join(Member, Member.id == Task.owner_id)
+        .where(*where)
         .group_by(Task.owner_id)
     ).all()
-    return {owner_id: int(n) for owner_id, n in rows}
+    if not counts:
+        return []
+    rank = (
+        sa.func.row_number()
+        .over(partition_by=Task.owner_id, order_by=(Task.due_at, Task.id))
+        .label("rank")
+    )
+    inner = _select(*where).add_columns(rank).order_by(None).subquery()
+    query = sa.select(*[inner.c[i] for i in range(len(_COLUMNS))]).where(inner.c.rank <= per_owner)
+    by_owner: dict[int, list[TaskRow]] = {}
+    for row in session.execute(query.order_by(inner.c[2], inner.c[0])).all():
+        task = TaskRow(*row)
+        by_owner.setdefault(task.owner_id, []).append(task)
+    out = []
+    for owner_id, total in counts:
+        rows = by_owner.get(owner_id, [])
+        if rows:
+            out.append(MorningOwner(rows[0].owner_slack_id, rows[0].owner_locale, rows, int(total)))
+    return sorted(out, key=lambda o: o.slack_id)
 
 
 # --- people's tasks ---------------------------------------------------------------------

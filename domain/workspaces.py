@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
@@ -127,8 +128,10 @@ def get_or_create_member(
     name: str = "",
     is_workspace_admin: bool = False,
     locale: str | None = None,
+    timezone: str | None = None,
 ) -> Member:
-    """The member for a Slack user, created on first contact.
+    """The member for a Slack user, created on first contact (with Slack's timezone for
+    them, when it is one we know: their tasks' due times are read in it).
 
     Slack workspace admins and the first member (the installing user) start as admins;
     everyone else starts as a rep (PRODUCT.md §3 Roles).
@@ -152,10 +155,22 @@ def get_or_create_member(
         name=name or slack_user_id,
         role=Role.admin if (is_workspace_admin or first) else Role.rep,
         locale=locale,
+        timezone=known_timezone(timezone),
     )
     session.add(member)
     session.flush()
     return member
+
+
+def known_timezone(name: str | None) -> str | None:
+    """``name`` if it is an IANA timezone this system knows (and fits the column), else None."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return name
 
 
 def set_role(*, session: Session, actor: Member, member: Member, role: str) -> Member:

@@ -128,4 +128,4 @@ def test_overdue_counts_per_owner(session, team):
     _new(session, ws, rep, due=f.T0 + HOUR)
     done = _new(session, ws, other, due=f.T0 - DAY)
     tasks.complete_task(session=session, task=done, actor=other, now=f.T0)
-    assert tasks.overdue_counts(session=session, workspace=ws, now=f.T0) == {rep.id: 2}
+    assert tasks.overdue_counts(session=session, workspace=ws, now=f.T0) == {"UREP": 2}

@@ -95,3 +95,34 @@ def task_list(page: TaskPage, title: str, loc: str, tz: str, now: datetime) -> M
             b.context(t(loc, "task.list_more", count=fmt.number(page.total - LIST_ROWS, loc)))
         )
     return Message(text=head, blocks=blocks)
+
+
+# --- scheduled: the reminder and the morning DM ------------------------------------------
+
+
+def reminder(row: TaskRow, loc: str, tz: str) -> Message:
+    """The DM when a task comes due: the task, Done / Snooze 1d / Snooze 1w / Open deal."""
+    headline = t(loc, "task.reminder.title", when=fmt.due(row.due_at, tz, loc))
+    message = task_message(row, loc, tz, headline)
+    text = t(loc, "task.reminder.text", number=row.number, text=row.text)
+    return Message(text=b.clip(text, 3000), blocks=message.blocks)
+
+
+def morning(rows: list[TaskRow], total: int, loc: str, tz: str, now: datetime, day: str) -> Message:
+    """The working-morning DM: today's and overdue tasks, each with Done / Snooze."""
+    overdue = [r for r in rows if r.due_at <= now]
+    today = [r for r in rows if r.due_at > now]
+    blocks = [b.header(t(loc, "task.morning.header", day=day))]
+    for key, group in (("overdue", overdue), ("today", today)):
+        if not group:
+            continue
+        blocks.append(b.section(t(loc, f"task.morning.{key}", count=fmt.number(len(group), loc))))
+        for row in group:
+            blocks.append(b.section(line(row, loc, tz, now)))
+            blocks.append(b.actions(buttons(row, loc), block_id=f"task:T{row.number}"))
+    if total > len(rows):
+        blocks.append(
+            b.context(t(loc, "task.morning.more", count=fmt.number(total - len(rows), loc)))
+        )
+    blocks.append(b.context(t(loc, "task.morning.off_hint")))
+    return Message(text=t(loc, "task.morning.text", count=fmt.number(total, loc)), blocks=blocks)

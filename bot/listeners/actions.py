@@ -25,6 +25,7 @@ from domain.errors import NotFound
 from domain.refs import find_deal
 from storage.models import Deal, Lead
 from views import modals
+from views.home import home
 from views.ids import Action
 
 ACTIONS = re.compile(r"^(deal\.|pick|help\.run|lead\.convert|task\.)")
@@ -168,3 +169,17 @@ def register(app, deps) -> None:
             return
         outcome = deps.perform(context, request, partial(work_for, step))
         deliver(outcome, request, wake=deps.wake)
+        if _on_home(body) and str(action.get("action_id", "")).startswith(Action.task_run):
+            _republish_home(deps, context, client, request.user_id)
+
+
+def _on_home(body: dict) -> bool:
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
+def _republish_home(deps, context, client, user_id: str) -> None:
+    """A task done or snoozed from App Home leaves (or moves in) the list at once."""
+    with deps.acting(context, readonly=True) as ctx:
+        view = home(session=ctx.session, workspace=ctx.workspace, member=ctx.member, now=ctx.now())
+    client.views_publish(user_id=user_id, view=view)
