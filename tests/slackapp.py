@@ -111,6 +111,20 @@ class Harness:
         return slackreq.post(self.url + "/slack/events", body, headers)
 
 
+def quiet_automation(harness: Harness) -> None:
+    """The workspace made (a help command), with its default cadence and workflows (issue 14)
+    switched off: for tests about something else that count tasks or deals."""
+    from sqlmodel import Session, select
+
+    from storage.models import Workspace
+    from tests.factories import quiet
+
+    harness.command("/deal", "help")
+    with Session(harness.engine) as session:
+        quiet(session, session.exec(select(Workspace).where(Workspace.team_id == TEAM)).one())
+        session.commit()
+
+
 def wait(predicate, timeout: float = 15.0, what: str = "the app"):
     """Poll ``predicate`` until it gives something truthy (returned), or fail after ``timeout``."""
     deadline = time.monotonic() + timeout

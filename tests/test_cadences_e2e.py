@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session, select
 
 from bot.sender import SlackSender
-from domain import automation, tasks
+from domain import automation, tasks, workflows
 from domain.clock import FixedClock
 from scheduler.runner import run_job
 from storage.db import session_scope
@@ -258,3 +259,48 @@ def test_deal_won_creates_the_renewal_once_even_when_slack_delivers_the_click_ag
     assert any("90" in c.args["text"] for c in alerts)
     again = run_job("renewal-alerts", engine=app.engine, sender=sender, at=at, team_id=TEAM)
     assert again.recorded == 0, "once per alert"
+
+
+def mention(app, text: str, *, event_id: str, thread_ts: str, retry_num=None) -> None:
+    event = {
+        "type": "app_mention",
+        "user": "U1",
+        "channel": "CDEALS",
+        "ts": "1796000000.000100",
+        "thread_ts": thread_ts,
+        "text": f"<@UBOT> {text}",
+    }
+    assert app.event(event, event_id=event_id, retry_num=retry_num)[0] == 200
+
+
+def test_a_workflow_fires_once_per_change_when_slack_retries_the_event(app):
+    with session_scope(app.engine) as session:
+        proposal = session.exec(select(Stage).where(Stage.name == "Proposal")).one()
+        admin = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
+        from storage.models import Workspace
+
+        workflows.add_workflow(
+            session=session,
+            actor=admin,
+            workspace=session.exec(select(Workspace)).one(),
+            spec=workflows.WorkflowSpec(
+                "deal_stage",
+                [{"do": "task", "text": "Send the quote", "kind": "email", "days": 2}],
+                {},
+                stage_id=proposal.id,
+            ),
+        )
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    deal = wait(lambda: deal_number(app, 1).thread_ts and deal_number(app, 1))
+    mention(app, "move Proposal", event_id="EvMove", thread_ts=deal.thread_ts)
+    mention(app, "move Proposal", event_id="EvMove", thread_ts=deal.thread_ts, retry_num=1)
+    mention(app, "move Proposal", event_id="EvMove", thread_ts=deal.thread_ts, retry_num=2)
+    wait(lambda: the_tasks(app, text="Send the quote"), what="the workflow's task")
+    app.settle()
+    time.sleep(0.3)  # retries, if they were going to act, would have by now
+    (task,) = the_tasks(app, text="Send the quote")
+    assert (task.kind, task.due_at) == ("email", seoul(11, 4))
+    assert deal_number(app, 1).stage_id == proposal.id
+    with Session(app.engine) as session:
+        assert session.get(Workflow, 4).fired == 1
+        assert len(session.exec(select(WorkflowRun).where(WorkflowRun.workflow_id == 4)).all()) == 1

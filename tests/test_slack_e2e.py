@@ -106,7 +106,7 @@ def test_lead_to_won_deal_with_card_thread_and_timeline(app):
     assert stage_name(app, deal_one(app).stage_id) == "Won"
     with Session(app.engine) as session:
         rows = session.exec(select(func.count()).select_from(StageHistory)).one()
-    assert rows == 4  # Contact (converted), Qualification, Meeting, Won
+    assert rows == 5  # Contact (converted), Qualification, Meeting, Won; D2's Renewal due
     app.slack.wait_for("chat.update", count=3)
 
     app.settle()

@@ -16,7 +16,7 @@ from storage.models import Deal, Task
 from tests import factories as f
 from tests import slackreq
 from tests.processes import run_cli
-from tests.slackapp import SECRET, TEAM, running_app, wait
+from tests.slackapp import SECRET, TEAM, quiet_automation, running_app, wait
 
 TUESDAY_10 = "2026-11-03T10:00+09:00"  # "tomorrow 10:00" for a command run at f.T0 (Mon 09:30)
 
@@ -25,6 +25,7 @@ TUESDAY_10 = "2026-11-03T10:00+09:00"  # "tomorrow 10:00" for a command run at f
 def app(db_url):
     with running_app(db_url, clock=FixedClock(f.T0)) as harness:
         harness.slack.users["U1"] = {"locale": "en-US"}  # the fake's people are Korean
+        quiet_automation(harness)  # no playbook tasks on the deals made here (cadences branch)
         yield harness
         assert harness.slack.problems == [], "every Web API call passes Block Kit validation"
 
