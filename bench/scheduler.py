@@ -19,29 +19,42 @@ one untimed warm-up, each run in its own session that is rolled back, at a fixed
   every stalled deal is checked against the outbox, the newest ``MAX_WARNINGS_PER_RUN``
   episodes are rendered).
 
+- ``task_reminders``: the 15-minute job (:func:`scheduler.jobs.plan_task_reminders`) over
+  ``--tasks`` open tasks (default 100,000) spread over the 1,000 members, due from 30 days ago
+  to 60 days ahead, those due before the last quarter hour already reminded: what a run in a
+  steady state reads, renders and marks. ``task_backlog``: the same run when nothing was
+  reminded yet (every task due in the 7-day lookback reminds at once), and ``task_morning``:
+  the working-morning "today" DM for every owner (next working day, 09:05 local). The tasks
+  are added to the filled database once (``ensure_tasks``).
+
 Targets: both ``stall_digest`` and ``weekly_summary`` under 1 s at 100k deals, growing
-linearly. Output: a table per size, then one JSON line.
+linearly; ``task_reminders`` under 1 s with 100k open tasks. Output: a table per size, then
+one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bench.reports import _shown, ensure_filled, peak_rss_mb, url_for
 from domain import deal_reads, weekly
+from domain.stall import is_business_day
 from scheduler import due, jobs
 from storage.db import make_engine, normalize_url
-from storage.models import Deal, Workspace
+from storage.models import Deal, Member, Task, Workspace
 from views import notifications as views
 
 TEAM = "TBENCH"
@@ -88,6 +101,82 @@ def stall_warnings(session: Session, ws: Workspace, at: datetime) -> dict:
     return {"posts": len(jobs.plan_stall_warnings(session, ws, at, True))}
 
 
+def task_reminders(session: Session, ws: Workspace, at: datetime) -> dict:
+    return {"posts": len(jobs.plan_task_reminders(session, ws, at, True))}
+
+
+def task_backlog(session: Session, ws: Workspace, at: datetime) -> dict:
+    """Nothing reminded yet (rolled back with the run): the first run after an outage."""
+    session.execute(sa.update(Task).where(Task.workspace_id == ws.id).values(reminded_due_at=None))
+    began = time.perf_counter()
+    posts = len(jobs.plan_task_reminders(session, ws, at, True))
+    return {"posts": posts, "plan_ms": round((time.perf_counter() - began) * 1000, 1)}
+
+
+def task_morning(session: Session, ws: Workspace, at: datetime) -> dict:
+    return {"posts": len(jobs.morning_dms(session, ws, _working_morning(ws, at)))}
+
+
+def _working_morning(ws: Workspace, at: datetime) -> datetime:
+    """09:05 local on the first working day after ``at``."""
+    day = due.local_today(at, ws.timezone) + timedelta(days=1)
+    while not is_business_day(day, ws.holiday_country):
+        day += timedelta(days=1)
+    return datetime.combine(day, dtime(9, 5), tzinfo=ZoneInfo(ws.timezone))
+
+
+def ensure_tasks(url: str, count: int, out) -> int:
+    """Add ``count`` open tasks to TBENCH once (a database that has them is left alone)."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            ws = _workspace(session)
+            have = session.exec(
+                select(sa.func.count()).select_from(Task).where(Task.workspace_id == ws.id)
+            ).one()
+            if have >= count:
+                return have
+            at = _at(session, ws)
+            members = list(session.exec(select(Member.id).where(Member.workspace_id == ws.id)))
+            deal_ids = list(
+                session.exec(select(Deal.id).where(Deal.workspace_id == ws.id).limit(20_000))
+            )
+            rng = random.Random(14)
+            began = time.perf_counter()
+            quarter = at - timedelta(minutes=15)
+            for start in range(have, count, 10_000):
+                rows = []
+                for number in range(start + 1, min(count, start + 10_000) + 1):
+                    due_at = at + timedelta(minutes=rng.uniform(-30 * 1440, 60 * 1440))
+                    rows.append(
+                        {
+                            "workspace_id": ws.id,
+                            "number": number,
+                            "owner_id": rng.choice(members),
+                            "deal_id": rng.choice(deal_ids) if rng.random() < 0.6 else None,
+                            "kind": rng.choice(("call", "email", "meeting", "todo")),
+                            "text": f"Follow up {number}",
+                            "due_at": due_at,
+                            "status": "open",
+                            "reminded_due_at": due_at if due_at <= quarter else None,
+                            "created_at": at,
+                        }
+                    )
+                session.execute(sa.insert(Task), rows)
+            session.execute(
+                sa.update(Workspace).where(Workspace.id == ws.id).values(next_task_number=count)
+            )
+            session.commit()
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(sa.text("ANALYZE task"))
+                session.commit()
+            took = time.perf_counter() - began
+            print(f"added {count - have:,} open tasks in {took:.1f}s", file=out)
+            return count
+    finally:
+        engine.dispose()
+
+
 def stalled_count(session: Session, ws: Workspace, at: datetime) -> dict:
     rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
     items = due.stalled(
@@ -105,7 +194,11 @@ COMPUTATIONS: dict[str, Callable[[Session, Workspace, datetime], dict]] = {
     "weekly_summary": weekly_summary,
     "weekly_charts": weekly_charts,
     "stall_warnings": stall_warnings,
+    "task_reminders": task_reminders,
+    "task_backlog": task_backlog,
+    "task_morning": task_morning,
 }
+TASK_COMPUTATIONS = ("task_reminders", "task_backlog", "task_morning")
 
 
 def time_all(url: str, repeat: int, only: list[str]) -> tuple[dict[str, dict], dict]:
@@ -149,6 +242,7 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
     parser.add_argument("--reuse", action="store_true", help="keep a database already of that size")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--tasks", type=int, default=100_000, help="open tasks for task_*")
     parser.add_argument(
         "--only", help=f"comma-separated computations (default all: {', '.join(COMPUTATIONS)})"
     )
@@ -160,6 +254,8 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
     for n in sizes:
         url = url_for(args.url, n, len(sizes) > 1)
         ensure_filled(url, n, reuse=args.reuse, out=out)
+        if any(name in TASK_COMPUTATIONS for name in only):
+            ensure_tasks(url, args.tasks, out)
         timings, facts = time_all(url, args.repeat, only)
         result["sizes"][str(n)] = {"url": _shown(url), "facts": facts, "timings": timings}
         _table(dialect, n, facts, timings, out)
@@ -182,6 +278,8 @@ def _table(dialect: str, n: int, facts: dict, timings: dict[str, dict], out) -> 
         target = ""
         if name in ("stall_digest", "weekly_summary") and n >= 100_000:
             target = "ok" if t["median_ms"] < TARGET_MS * n / 100_000 else "OVER"
+        if name == "task_reminders":
+            target = "ok" if t["median_ms"] < TARGET_MS else "OVER"
         print(
             f"{name:<16}{t['median_ms']:>11,.1f}{t['min_ms']:>9,.1f}{t['max_ms']:>9,.1f}"
             f"{t['first_ms']:>9,.1f}  {target}",

@@ -161,6 +161,7 @@ def _profile(client, user_id: str) -> dict:
     return {
         "name": user.get("real_name") or user.get("name") or user_id,
         "locale": user.get("locale"),
+        "timezone": user.get("tz"),
         "is_admin": bool(user.get("is_admin") or user.get("is_owner")),
     }
 
@@ -202,6 +203,7 @@ def _first_contact(deps: Deps, client, team_id: str, user_id: str | None) -> Kno
                 name=profile.get("name", ""),
                 is_workspace_admin=profile.get("is_admin", False),
                 locale=profile.get("locale"),
+                timezone=profile.get("timezone"),
             )
         return Known(
             ws.id,

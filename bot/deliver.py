@@ -101,13 +101,15 @@ def reply(
     *,
     public: bool = False,
     by_dm: Callable[[Message], None] | None = None,
+    replace: bool = False,
 ) -> None:
-    """Answer the person: in the ack, else the response_url, else ephemeral, else ``by_dm``."""
+    """Answer the person: in the ack, else the response_url (``replace``: in place of the
+    message whose button was pressed), else ephemeral, else ``by_dm``."""
     if request.acknowledge(**as_response(message, public=public)):
         return
     if request.response_url and request.respond is not None:
         try:
-            answer = request.respond(**as_response(message, public=public, replace=False))
+            answer = request.respond(**as_response(message, public=public, replace=replace))
             status = getattr(answer, "status_code", 200)
             if status == 200:
                 return
@@ -134,7 +136,7 @@ def deliver(outcome: Outcome, request: Request, *, wake: Callable[[], None]) -> 
         request.acknowledge()
         request.client.views_open(trigger_id=request.trigger_id, view=outcome.modal)
     elif outcome.reply is not None and not request.replies_by_dm:
-        reply(request, outcome.reply, public=outcome.public)
+        reply(request, outcome.reply, public=outcome.public, replace=outcome.replace)
     else:
         request.acknowledge()
     if outcome.has_posts or (outcome.reply is not None and request.replies_by_dm):

@@ -155,6 +155,7 @@ class ModalMeta(BaseModel):
     deal: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # the deal's number
     deal_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # legacy: the row id
     pipeline_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    stage_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # the cadence editor's
 
     @classmethod
     def parse(cls, raw: object) -> ModalMeta:
@@ -179,3 +180,45 @@ class ModalMeta(BaseModel):
         if self.deal_id is not None:
             return DealKey(id=self.deal_id)
         raise NotFound("deal.not_found_number", number="?")
+
+
+# ---------------------------------------------------------------- issue 13: confirm, pages
+
+
+class ConfirmValue(BaseModel):
+    """A confirmation's Confirm button (views/closing.py): what to do, to which deal."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    do: str = Field(pattern=r"^(won|lost|move)$")
+    deal: int = Field(ge=1, le=MAX_ROW_ID)
+    stage: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def confirm_value(value: object) -> ConfirmValue:
+    try:
+        data = json.loads(value) if isinstance(value, str) else None
+        found = ConfirmValue.model_validate(data)
+    except (ValueError, ValidationError):
+        raise NotFound("deal.not_found_number", number=_shown(value)) from None
+    if found.do == "move" and found.stage is None:
+        raise NotFound("deal.not_found_number", number=_shown(value))
+    return found
+
+
+class PageValue(BaseModel):
+    """A list's Next/Previous button (views/deals.py): the list's text and the page's start."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    text: str = Field(default="", max_length=1500)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
+def page_value(value: object) -> PageValue:
+    try:
+        data = json.loads(value) if isinstance(value, str) else None
+        return PageValue.model_validate(data)
+    except (ValueError, ValidationError):
+        raise NotFound("deal.not_found_number", number=_shown(value)) from None

@@ -32,12 +32,15 @@ from storage.db import session_scope
 from views.message import Message
 from views.text import render
 
-COMMANDS = ("lead", "deal", "pipeline")
+COMMANDS = ("lead", "deal", "pipeline", "task")
 MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same by text
     "deal_new": "deal_new",
     "lead_new": "lead_new",
     "pipeline_edit": "pipeline_edit",
     "settings": "pipeline_settings",
+    "cadence_edit": "pipeline_cadence",
+    "workflows": "pipeline_workflows",
+    "task_new": "task_new",
 }
 
 
@@ -154,6 +157,7 @@ class Console:
         self.out = out
         self.held = Held()
         self._print = threading.Lock()  # the scheduler's thread prints too
+        self.buttons: list[dict] = []  # the last reply's buttons, for :click N (issue 13)
 
     # --- context ---------------------------------------------------------------------------
 
@@ -234,9 +238,39 @@ class Console:
             self._send(locale, workspace_id)
         return outcome
 
+    def click(self, which: str) -> Outcome | None:
+        """Press the ``which``-th button of the last reply, as Slack would send it."""
+        from bot.listeners.actions import OpenModal, step_for, work_for
+
+        locale = "en"
+        n = int(which) if which.isdigit() else 0
+        if not 1 <= n <= len(self.buttons):
+            self.say(t(self.locale(), "sales.console.no_button", n=which))
+            return None
+        try:
+            with session_scope(self.engine) as session:
+                ctx = self._ctx(session)
+                locale, workspace_id = ctx.locale, ctx.workspace.id
+                step = step_for(self.buttons[n - 1])
+                if step is None or isinstance(step, OpenModal):
+                    self.say(t(locale, "console.modal", usage=""))
+                    return None
+                outcome = work_for(step, ctx)
+                record(session, workspace_id=workspace_id, outcome=outcome, now=ctx.now())
+        except Exception as exc:  # the one error path: rendered, never a traceback
+            self.say(user_message(exc, locale))
+            return None
+        self._show(outcome, locale)
+        if outcome.has_posts:
+            self._send(locale, workspace_id)
+        return outcome
+
     def _show(self, outcome: Outcome, locale: str) -> None:
         if outcome.reply is not None:
             self.say(render(outcome.reply))
+            self.buttons = buttons_of(outcome.reply)
+            if self.buttons:
+                self.say(buttons_hint(self.buttons, locale))
         if outcome.modal is not None:
             usage = MODAL_USAGE.get(outcome.modal.get("callback_id", ""), "")
             hint = t(locale, f"grammar.usage.{usage}") if usage else ""
@@ -268,6 +302,8 @@ class Console:
             return True
         if verb == "jobs" and not args:
             self._show_held(locale)
+        if verb == "click" and args:
+            self.click(args[0])
             return True
         if verb == "jobs" and len(args) >= 2 and args[0] == "run":
             self._run_job(args[1], args[2:], locale)
@@ -405,3 +441,22 @@ def _line_editing() -> None:
             readline.write_history_file(HISTORY)
 
     atexit.register(save)
+
+
+def buttons_of(message: Message) -> list[dict]:
+    """The buttons in a message's actions blocks, in order (what ``:click N`` presses)."""
+    return [
+        element
+        for block in message.blocks or []
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("type") == "button" and not element.get("url")
+    ]
+
+
+def buttons_hint(buttons: list[dict], locale: str) -> str:
+    labels = [
+        t(locale, "sales.console.button", n=n, label=b["text"]["text"])
+        for n, b in enumerate(buttons, start=1)
+    ]
+    return t(locale, "sales.console.buttons", buttons=", ".join(labels))

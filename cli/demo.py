@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlmodel import func, select
 
+from domain import automation
 from domain import deals as deal_ops
 from domain import leads as lead_ops
 from domain.refs import find_pipeline, stages_of
@@ -165,10 +166,12 @@ def fill(
             if rep.role == Role.admin and admin:
                 rep.role = Role.rep
                 session.add(rep)
-        _leads(session, ws, reps, rng, now)
         owners = reps + [you] if you else reps  # so "/deal list mine" has something to show
-        for i in range(deals):
-            _deal(session, ws, owners, manager, rng, now, i)
+        # Past months replayed: no cadence tasks overdue since spring, no renewals of them.
+        with automation.paused(session):
+            _leads(session, ws, reps, rng, now)
+            for i in range(deals):
+                _deal(session, ws, owners, manager, rng, now, i)
         return _summary(session, ws, created=True)
 
 

@@ -28,12 +28,16 @@ READ_ONLY = (
     c.PipelineNew,
     c.PipelineEdit,
     c.PipelineSettings,
+    c.PipelineCadence,
+    c.PipelineWorkflows,
+    c.TaskList,
+    c.TaskShow,
 )
 
 
 def reads_only(cmd: object) -> bool:
     """Commands that only read (and ``new`` without arguments, which opens a modal)."""
-    if isinstance(cmd, c.DealNew | c.LeadNew):
+    if isinstance(cmd, c.DealNew | c.LeadNew | c.TaskNew):
         return cmd == type(cmd)(None)
     if isinstance(cmd, c.PipelineSettings):
         return not cmd.changes

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from commands import values as v
 from commands.lexer import shown
-from commands.types import DealNew, LeadNew, StageRef, UserRef
+from commands.types import DealNew, LeadNew, StageRef, TaskNew, UserRef
+from commands.when import parse_due
 from domain.errors import InvalidInput, SalesbotError
 from domain.pipelines import MAX_NAME, StageSpec, validate
 from domain.settings import (
@@ -40,6 +41,8 @@ __all__ = [
     "note_text",
     "pipeline_form",
     "settings_form",
+    "task_field",
+    "task_new",
 ]
 
 ERROR_LIMIT = 2000  # Slack's limit for one field's error message
@@ -376,3 +379,42 @@ def field_for(error: SalesbotError) -> str | None:
         if key.startswith(prefix):
             return block
     return None
+
+
+# --- tasks (issue 14) -------------------------------------------------------------------
+
+
+def task_new(values: dict, *, locale: str, today: date) -> TaskNew:
+    """The new-task modal: the same readers as ``/task new`` (a due time, a deal reference)."""
+    errors = _Errors(locale)
+    text = _required(errors, values, "text", "task.text_required")
+    due_text = _text(values, "due")
+    due = errors.read("due", lambda: parse_due(due_text, today=today)) if due_text else None
+    kind = (_option(values, "kind") or {}).get("value") or None
+    owner = _user(values, "owner")
+    deal_text = _text(values, "deal")
+    deal = errors.read("deal", lambda: v.parse_deal_ref(deal_text)) if deal_text else None
+    errors.raise_any()
+    return TaskNew(
+        text=text,
+        due=due,
+        deal=deal,
+        kind=kind if kind in ("call", "email", "meeting", "todo") else None,
+        owner=UserRef(slack_id=owner) if owner else None,
+    )
+
+
+TASK_FIELDS = (
+    ("task.text", "text"),
+    ("task.due", "due"),
+    ("grammar.bad_due", "due"),
+    ("deal.", "deal"),
+    ("grammar.missing_deal", "deal"),
+    ("member.", "owner"),
+)
+
+
+def task_field(error: SalesbotError) -> str:
+    """The new-task modal's block a domain error belongs to (the text by default)."""
+    key = error.key or ""
+    return next((block for prefix, block in TASK_FIELDS if key.startswith(prefix)), "text")

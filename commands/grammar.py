@@ -54,7 +54,7 @@ from commands.values import (
 )
 from domain.errors import InvalidInput
 
-COMMANDS = ("lead", "deal", "pipeline")
+COMMANDS = ("lead", "deal", "pipeline", "task")
 MAX_COMMAND_TEXT = 4000  # characters of a whole command's text (see the module docstring)
 
 # Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).
@@ -78,6 +78,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("list", "ls", "목록"), "list"),
         **dict.fromkeys(("find", "search", "검색"), "find"),
         **dict.fromkeys(("snooze", "미루기"), "snooze"),
+        **dict.fromkeys(("reopen", "재개", "다시열기"), "reopen"),  # issue 13
     },
     "pipeline": {
         **dict.fromkeys(("board", "보드"), "board"),
@@ -91,6 +92,8 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("coach", "코치", "코칭"), "coach"),
         **dict.fromkeys(("quota", "쿼터", "할당"), "quota"),
         **dict.fromkeys(("calibrate", "보정"), "calibrate"),
+        **dict.fromkeys(("cadence", "cadences", "케이던스"), "cadence"),
+        **dict.fromkeys(("workflows", "workflow", "워크플로우"), "workflows"),
     },
 }
 HELP_WORDS = frozenset({"help", "?", "도움말", "도움"})
@@ -111,6 +114,7 @@ KEY_ALIASES = {
     "단계": "stage",
     "마감일": "close",
     "마감": "close",
+    "정렬": "sort",
     "close-date": "close",
     "close_date": "close",
     "담당자": "owner",
@@ -137,6 +141,13 @@ KEY_ALIASES = {
     "win-rate": "winrate",
     "win_rate": "winrate",
     "기준": "by",
+    # /task (issue 14)
+    "기한": "due",
+    "언제": "due",
+    "딜": "deal",
+    "리드": "lead",
+    "종류": "kind",
+    "내용": "text",
 }
 
 Parser = Callable[[str, date], Any]
@@ -368,7 +379,8 @@ def _continues(parser: Parser, raw: str, word: Token) -> bool:
         return bool(_DATE_TAIL.fullmatch(text))
     if parser is _period:
         return bool(_PERIOD_TAIL.fullmatch(text))
-    return False
+    tail = getattr(parser, "tail", None)  # a parser may say which words continue its value
+    return bool(tail is not None and tail.fullmatch(text))
 
 
 def _deal_ref(words: list[Token]) -> c.DealRef:
@@ -550,6 +562,17 @@ def deal_move(text: str, pos: int, today: date) -> c.Command:
     return c.DealMove(deal=deal, stage=c.StageRef(within_limit(_joined(stage), "stage")))
 
 
+def deal_reopen(text: str, pos: int, today: date) -> c.Command:
+    """``42``, ``42 Proposal`` or ``"Acme ERP" Proposal``: a closed deal back into a stage."""
+    words, values = _read(_all_tokens(text, pos), {"stage": _stage}, today)
+    if "stage" in values:
+        return c.DealReopen(deal=_deal_ref(words), stage=values["stage"])
+    if len(words) > 1 and (_is_number(words[0]) or words[0].quoted):
+        stage = c.StageRef(within_limit(_joined(words[1:]), "stage"))
+        return c.DealReopen(deal=_deal_ref(words[:1]), stage=stage)
+    return c.DealReopen(deal=_deal_ref(words))
+
+
 def deal_won(text: str, pos: int, today: date) -> c.Command:
     words, _ = _read(_all_tokens(text, pos), {}, today)
     return c.DealWon(deal=_deal_ref(words))
@@ -632,8 +655,38 @@ def deal_show(text: str, pos: int, today: date) -> c.Command:
     return c.DealShow(deal=_deal_ref(words))
 
 
+LIST_CLOSE = {  # issue 13: /deal list close:this-month
+    **dict.fromkeys(("this-month", "thismonth", "이번달", "이번-달"), "this-month"),
+    **dict.fromkeys(("next-month", "nextmonth", "다음달", "다음-달"), "next-month"),
+    **dict.fromkeys(("this-quarter", "thisquarter", "이번분기", "이번-분기"), "this-quarter"),
+    **dict.fromkeys(("overdue", "past", "지연", "지남"), "overdue"),
+}
+LIST_SORT = {
+    **dict.fromkeys(("amount", "금액"), "amount"),
+    **dict.fromkeys(("close", "마감일", "마감"), "close"),
+    **dict.fromkeys(("age", "stalled", "정체"), None),
+}
+
+
+def _list_close(value: str, today: date) -> str:
+    found = LIST_CLOSE.get(plain(value).strip().lower())
+    if found is None:
+        raise InvalidInput("grammar.bad_list_close", value=shown(plain(value)))
+    return found
+
+
+def _list_sort(value: str, today: date) -> str | None:
+    key = plain(value).strip().lower()
+    if key not in LIST_SORT:
+        raise InvalidInput("grammar.bad_list_sort", value=shown(plain(value)))
+    return LIST_SORT[key]
+
+
 def deal_list(text: str, pos: int, today: date) -> c.Command:
-    spec: dict[str, Parser] = {"stage": _stage, "pipeline": _pipeline, "owner": _owner}
+    spec: dict[str, Parser] = {
+        **{"stage": _stage, "pipeline": _pipeline, "owner": _owner},
+        **{"close": _list_close, "sort": _list_sort},
+    }
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     stalled = any(w.text.lower() in STALLED_WORDS and not w.quoted for w in words)
     others = [w for w in words if not (w.text.lower() in STALLED_WORDS and not w.quoted)]
@@ -644,6 +697,8 @@ def deal_list(text: str, pos: int, today: date) -> c.Command:
         stage=values.get("stage"),
         pipeline=values.get("pipeline"),
         stalled=stalled,
+        close=values.get("close"),
+        sort=values.get("sort"),
     )
 
 
@@ -887,6 +942,21 @@ def pipeline_calibrate(text: str, pos: int, today: date) -> c.Command:
     return c.PipelineCalibrate(stage=stage, pipeline=values.get("pipeline"))
 
 
+def pipeline_cadence(text: str, pos: int, today: date) -> c.Command:
+    """``/pipeline cadence Contact`` or ``/pipeline cadence Renewal due pipeline:Renewals``."""
+    words, values = _read(_all_tokens(text, pos), {"pipeline": _pipeline}, today)
+    stage = within_limit(_joined(words), "stage")
+    if not stage:
+        raise InvalidInput("cadence.missing_stage")
+    return c.PipelineCadence(stage=stage, pipeline=values.get("pipeline"))
+
+
+def pipeline_workflows(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    _no_words(words)
+    return c.PipelineWorkflows()
+
+
 _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_new": lead_new,
     "lead_status": lead_status,
@@ -904,6 +974,7 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "deal_list": deal_list,
     "deal_find": deal_find,
     "deal_snooze": deal_snooze,
+    "deal_reopen": deal_reopen,
     "pipeline_board": pipeline_board,
     "pipeline_forecast": pipeline_forecast,
     "pipeline_metrics": pipeline_metrics,
@@ -915,4 +986,12 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_coach": pipeline_coach,
     "pipeline_quota": pipeline_quota,
     "pipeline_calibrate": pipeline_calibrate,
+    "pipeline_cadence": pipeline_cadence,
+    "pipeline_workflows": pipeline_workflows,
 }
+
+# /task lives in its own module, on the pieces above (issue 14).
+from commands import task_grammar  # noqa: E402
+
+SUBCOMMANDS["task"] = task_grammar.SUBCOMMANDS
+_PARSERS.update(task_grammar.PARSERS)

@@ -59,6 +59,9 @@ class Outcome:
     posts: tuple[Post, ...] = ()
     modal: dict[str, Any] | None = None  # a view to open with the trigger id
     uploads: tuple[Upload, ...] = field(default_factory=tuple)
+    # A button's answer that takes the place of the message the button was on (a list's
+    # next page, a confirmation once confirmed or cancelled): replace_original.
+    replace: bool = False
 
     @property
     def has_posts(self) -> bool:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from domain.due_times import Due
+
 
 @dataclass(frozen=True)
 class Amount:
@@ -115,21 +117,49 @@ class DealNew:
     contact: str | None = None
 
 
+# Won, lost and a move across open/closed ask first (``confirmed`` False: an ephemeral with
+# Confirm/Cancel); the Confirm button, the card's Won button (a Block Kit confirm dialog) and
+# the Lost modal run them confirmed (issue 13).
 @dataclass(frozen=True)
 class DealMove:
     deal: DealRef
     stage: StageRef
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
 class DealWon:
     deal: DealRef
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
 class DealLost:
     deal: DealRef
     reason: str | None = None
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class DealReopen:
+    """``/deal reopen 5 [stage]``: explicit, so it needs no confirmation."""
+
+    deal: DealRef
+    stage: StageRef | None = None
+
+
+@dataclass(frozen=True)
+class DealCancel:
+    """The Cancel button of a confirmation: nothing changes."""
+
+    deal: DealRef
+
+
+@dataclass(frozen=True)
+class DealRenewalCreate:
+    """The "Create its renewal deal" button after a win (domain.renewals)."""
+
+    deal: DealRef
 
 
 @dataclass(frozen=True)
@@ -167,6 +197,9 @@ class DealList:
     stage: StageRef | None = None
     pipeline: str | None = None
     stalled: bool = False
+    close: str | None = None  # this-month, next-month, this-quarter, overdue (issue 13)
+    sort: str | None = None  # amount, close, age (the default: stalled first, oldest in stage)
+    offset: int = 0  # the page's first row (Next/Previous buttons)
 
 
 @dataclass(frozen=True)
@@ -264,11 +297,66 @@ class PipelineCalibrate:
 
 
 @dataclass(frozen=True)
+class PipelineCadence:
+    """``/pipeline cadence Contact [pipeline:Renewals]``: the stage's cadence editor."""
+
+    stage: str
+    pipeline: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineWorkflows:
+    """``/pipeline workflows``: the workflows modal."""
+
+
+@dataclass(frozen=True)
 class Role:
     """``/pipeline role @user manager`` (admins only)."""
 
     user: UserRef
     role: str
+
+
+# --- /task (issue 14) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskNew:
+    text: str | None  # None with no other arguments: open the modal
+    due: Due | None = None  # None: tomorrow 09:00 (domain.due_times.DEFAULT_DUE)
+    deal: DealRef | None = None
+    lead: LeadRef | None = None
+    owner: UserRef | None = None  # None: the one who asks
+    kind: str | None = None  # None: read from the text ("call", "콜" -> call), else todo
+
+
+@dataclass(frozen=True)
+class TaskList:
+    mine: bool = False
+    owner: UserRef | None = None
+    deal: DealRef | None = None
+    window: str | None = None  # "overdue" | "today" | "week" | None (every open task)
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    number: int
+
+
+@dataclass(frozen=True)
+class TaskSnooze:
+    number: int
+    due: Due
+
+
+@dataclass(frozen=True)
+class TaskShow:
+    number: int
+
+
+@dataclass(frozen=True)
+class TaskMorning:
+    on: bool
 
 
 Command = (
@@ -284,6 +372,9 @@ Command = (
     | DealLost
     | DealSet
     | DealRenewal
+    | DealReopen
+    | DealCancel
+    | DealRenewalCreate
     | DealNote
     | DealShow
     | DealList
@@ -300,6 +391,12 @@ Command = (
     | PipelineCoach
     | PipelineQuota
     | PipelineCalibrate
+    | TaskNew
+    | TaskList
+    | TaskDone
+    | TaskSnooze
+    | TaskShow
+    | TaskMorning
 )
 
 __all__ = ["Command", "field"]

@@ -546,6 +546,7 @@ TEXT_LIMITS = {
     "deal": 200,  # a deal reference: the start of a title
     "lead": 200,  # a lead reference: the start of a name
     "user": 200,  # member.name (a mention's Slack id is checked by its own pattern)
+    "task": 1000,  # task.text (issue 14)
 }
 
 

@@ -97,6 +97,7 @@ class DealPage:
     rows: list[DealRow]
     total: int
     total_amount: Decimal
+    offset: int = 0  # the first row's position in the whole list (paging)
 
 
 @dataclass(frozen=True)
@@ -294,12 +295,18 @@ def list_deals(
     stalled: bool = False,
     include_closed: bool = False,
     limit: int = 20,
+    offset: int = 0,
+    close: tuple[date | None, date | None] | None = None,
+    sort: str | None = None,
 ) -> DealPage:
     """Open deals (or all in a closed stage when one is asked for), stalled first.
 
     ``stalled`` narrows in SQL with the workspace's exact stall rule
     (:func:`domain.stall.stalled_condition`), so the total counts every stalled deal.
-    ``limit=0`` counts without reading rows.
+    ``limit=0`` counts without reading rows. ``close`` keeps deals expected to close in a
+    date range (either end open; see :func:`close_range`); ``sort`` is ``amount`` (largest
+    first), ``close`` (soonest first, no date last) or None (stalled first, then longest in
+    its stage). The order is total (ties by number), so ``offset`` pages never overlap.
     """
     where = [Deal.workspace_id == workspace.id]
     if owner_id is not None:
@@ -314,15 +321,53 @@ def list_deals(
         where.append(Deal.closed_at.is_(None))
         stages = _open_stages(session, workspace.id, with_threshold=True)
         where.append(stalled_condition(stages, workspace=workspace, now=now))
+    if close is not None:
+        start, end = close
+        where.append(Deal.expected_close.is_not(None))
+        if start is not None:
+            where.append(Deal.expected_close >= start)
+        if end is not None:
+            where.append(Deal.expected_close <= end)
     total, total_amount = session.execute(
         sa.select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
     ).one()
     rows = []
     if limit > 0:
-        query = _select().where(*where).order_by(Deal.stage_entered_at, Deal.number)
-        rows = _rows(session, workspace, query.limit(limit * 3), now=now)
-        rows.sort(key=lambda r: (not r.stall.stalled, r.stage_entered_at))
-    return DealPage(rows=rows[:limit], total=total, total_amount=total_amount or Decimal(0))
+        query = _select().where(*where).order_by(*_list_order(session, workspace, now, sort))
+        rows = _rows(session, workspace, query.offset(offset).limit(limit), now=now)
+    return DealPage(rows=rows, total=total, total_amount=total_amount or Decimal(0), offset=offset)
+
+
+def _list_order(session: Session, workspace: Workspace, now: datetime, sort: str | None):
+    if sort == "amount":
+        return (Deal.amount.desc(), Deal.number)
+    if sort == "close":
+        return (Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
+    stages = _open_stages(session, workspace.id, with_threshold=True)
+    stalled = sa.and_(
+        Deal.closed_at.is_(None), stalled_condition(stages, workspace=workspace, now=now)
+    )
+    return (sa.case((stalled, 0), else_=1), Deal.stage_entered_at, Deal.number)
+
+
+CLOSE_RANGES = ("this-month", "next-month", "this-quarter", "overdue")
+
+
+def close_range(name: str, today: date) -> tuple[date | None, date | None]:
+    """``this-month`` … as (first day, last day); ``overdue``: before today (open deals)."""
+    if name == "overdue":
+        return None, today - timedelta(days=1)
+    if name == "this-quarter":
+        first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+        months = 3
+    else:
+        first = today.replace(day=1)
+        months = 1
+        if name == "next-month":
+            first = (first + timedelta(days=32)).replace(day=1)
+    end_month = first.month - 1 + months
+    after = date(first.year + end_month // 12, end_month % 12 + 1, 1)
+    return first, after - timedelta(days=1)
 
 
 def find_deals(

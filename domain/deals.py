@@ -196,19 +196,35 @@ def create_deal(
     )
     session.add(deal)
     session.flush()
-    session.add(
-        StageHistory(
-            workspace_id=workspace.id,
-            deal_id=deal.id,
-            from_stage_id=None,
-            to_stage_id=stage.id,
-            by_member_id=actor.id,
-            at=now,
-        )
+    history = StageHistory(
+        workspace_id=workspace.id,
+        deal_id=deal.id,
+        from_stage_id=None,
+        to_stage_id=stage.id,
+        by_member_id=actor.id,
+        at=now,
     )
+    session.add(history)
     _activity(session, deal, "created", actor, now, stage=stage.name)
     session.flush()
+    _entered(session, deal, history, stage, actor, now)
     return Change(deal=deal, kind="created", actor=actor, params={"stage": stage.name})
+
+
+def _entered(session, deal, history, target, actor, now, source=None) -> None:
+    """Every path into a stage ends here: the stage's cadence and the workflows
+    (:mod:`domain.automation`; imported late, since its actions create deals too)."""
+    from domain import automation
+
+    automation.stage_entered(
+        session=session,
+        deal=deal,
+        history=history,
+        target=target,
+        actor=actor,
+        now=now,
+        source=source,
+    )
 
 
 def _first_open(stages: list[Stage]) -> Stage:
@@ -286,23 +302,23 @@ def move_deal(
     session.add(deal)
     _close_stay(session, deal.id, target, stages, now)
     h = StageHistory
-    session.add(
-        StageHistory(
-            workspace_id=deal.workspace_id,
-            deal_id=deal.id,
-            from_stage_id=source.id,
-            to_stage_id=target.id,
-            by_member_id=actor.id,
-            at=now,
-            prev_entry_at=session.execute(
-                sa.select(sa.func.max(h.at)).where(h.deal_id == deal.id, h.to_stage_id == target.id)
-            ).scalar(),
-        )
+    history = StageHistory(
+        workspace_id=deal.workspace_id,
+        deal_id=deal.id,
+        from_stage_id=source.id,
+        to_stage_id=target.id,
+        by_member_id=actor.id,
+        at=now,
+        prev_entry_at=session.execute(
+            sa.select(sa.func.max(h.at)).where(h.deal_id == deal.id, h.to_stage_id == target.id)
+        ).scalar(),
     )
+    session.add(history)
     kind = {"won": "won", "lost": "lost"}.get(target.outcome, "moved")
     params = {"from": source.name, "to": target.name, "reason": deal.lost_reason or ""}
     _activity(session, deal, kind, actor, now, **params)
     session.flush()
+    _entered(session, deal, history, target, actor, now, source)
     return Change(deal=deal, kind=kind, actor=actor, params=params)
 
 

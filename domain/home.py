@@ -1,18 +1,21 @@
-"""What App Home shows a member: their open deals (stalled first), their tasks due today and
-the default pipeline's board, read in one place so the view only renders."""
+"""What App Home shows a member: their open deals (stalled first), their tasks due by the end
+of this week (overdue first, then today, then the rest of the week) and the default
+pipeline's board, read in one place so the view only renders."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from domain import metrics
 from domain.deal_reads import DealPage, list_deals
+from domain.due_times import local
 from domain.errors import NotFound
 from domain.refs import find_pipeline
-from domain.tasks import TaskPage, tasks_due_today
+from domain.tasks import TaskPage, list_tasks, member_timezone
 from storage.models import Member, Workspace
 
 
@@ -20,8 +23,10 @@ from storage.models import Member, Workspace
 class HomePage:
     deals: DealPage  # the member's open deals, stalled first, at most ``deal_rows``
     stalled: int  # how many of all their open deals are stalled
-    tasks: TaskPage  # their open tasks due by the end of today, at most ``task_rows``
+    tasks: TaskPage  # their open tasks due by the end of this week, at most ``task_rows``
     board: metrics.Board | None  # the default pipeline's; None when there is no pipeline
+    today_ends: datetime  # the member's next local midnight: "today" or "this week"
+    timezone: str  # the member's (their tasks' due times are shown in it)
 
 
 def home_page(
@@ -46,11 +51,21 @@ def home_page(
             stalled=True,
             limit=0,
         ).total
-    tasks = tasks_due_today(
-        session=session, workspace=workspace, member=member, now=now, limit=task_rows
+    tz = member_timezone(member, workspace)
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    today_ends = local(today + timedelta(days=1), datetime.min.time(), zone)
+    week_ends = local(today + timedelta(days=7 - today.weekday()), datetime.min.time(), zone)
+    tasks = list_tasks(
+        session=session, workspace=workspace, owner=member, until=week_ends, limit=task_rows
     )
     return HomePage(
-        deals, stalled, tasks, default_board(session=session, workspace=workspace, now=now)
+        deals,
+        stalled,
+        tasks,
+        default_board(session=session, workspace=workspace, now=now),
+        today_ends,
+        tz,
     )
 
 

@@ -91,6 +91,9 @@ def create_lead(
     )
     session.add(lead)
     session.flush()
+    from domain import automation
+
+    automation.lead_created(session=session, workspace=workspace, lead=lead, actor=actor, now=now)
     return lead
 
 
@@ -106,17 +109,21 @@ def set_status(
     lead.status_id = target.id
     lead.status_changed_at = now
     session.add(lead)
-    session.add(
-        Activity(
-            workspace_id=lead.workspace_id,
-            lead_id=lead.id,
-            kind="status",
-            text=f"{source.name} → {target.name}",
-            author_id=actor.id,
-            at=now,
-        )
+    activity = Activity(
+        workspace_id=lead.workspace_id,
+        lead_id=lead.id,
+        kind="status",
+        text=f"{source.name} → {target.name}",
+        author_id=actor.id,
+        at=now,
     )
+    session.add(activity)
     session.flush()
+    from domain import automation
+
+    automation.lead_status_changed(
+        session=session, lead=lead, activity_id=activity.id, actor=actor, now=now
+    )
     return source, target
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
@@ -102,11 +103,26 @@ def get_or_create_workspace(
     # Default names in the workspace's language; the other language's names stay aliases.
     lang = d.stage_names or normalize_locale(d.locale)
     deal, lead = PipelineKind.deal, PipelineKind.lead
-    _add_pipeline(session, ws, NEW_BUSINESS_NAME, deal, NEW_BUSINESS, 1, True, language=lang)
+    new_business = _add_pipeline(
+        session, ws, NEW_BUSINESS_NAME, deal, NEW_BUSINESS, 1, True, language=lang
+    )
     _add_pipeline(session, ws, RENEWALS_NAME, deal, RENEWALS, 2, False, language=lang)
     _add_pipeline(session, ws, LEADS_NAME, lead, LEAD_STATUSES, 1, True, language=lang)
     session.flush()
+    _add_automation(session, ws, new_business)
+    session.flush()
     return ws
+
+
+def _add_automation(session: Session, ws: Workspace, new_business: Pipeline) -> None:
+    """The playbook cadence on New business's first stage, and the default workflows."""
+    from domain import cadences, workflows
+
+    first = session.exec(
+        select(Stage).where(Stage.pipeline_id == new_business.id).order_by(Stage.position)
+    ).first()
+    cadences.add_playbook(session=session, workspace=ws, stage=first)
+    workflows.add_defaults(session=session, workspace=ws, new_business=new_business)
 
 
 def get_workspace(*, session: Session, team_id: str) -> Workspace:
@@ -124,8 +140,10 @@ def get_or_create_member(
     name: str = "",
     is_workspace_admin: bool = False,
     locale: str | None = None,
+    timezone: str | None = None,
 ) -> Member:
-    """The member for a Slack user, created on first contact.
+    """The member for a Slack user, created on first contact (with Slack's timezone for
+    them, when it is one we know: their tasks' due times are read in it).
 
     Slack workspace admins and the first member (the installing user) start as admins;
     everyone else starts as a rep (PRODUCT.md §3 Roles).
@@ -149,10 +167,22 @@ def get_or_create_member(
         name=name or slack_user_id,
         role=Role.admin if (is_workspace_admin or first) else Role.rep,
         locale=locale,
+        timezone=known_timezone(timezone),
     )
     session.add(member)
     session.flush()
     return member
+
+
+def known_timezone(name: str | None) -> str | None:
+    """``name`` if it is an IANA timezone this system knows (and fits the column), else None."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return name
 
 
 def set_role(*, session: Session, actor: Member, member: Member, role: str) -> Member:

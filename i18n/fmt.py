@@ -130,3 +130,17 @@ MOMENT_EN = "MMM d, y, h:mm a"
 
 def local_date(value: datetime, tz: str) -> date:
     return value.astimezone(ZoneInfo(tz)).date()
+
+
+# --- due times (issue 14) ---------------------------------------------------------------
+
+_DUE_PATTERNS = {"en": "EEE, MMM d, h:mm a", "ko": "M월 d일 (E) a h:mm"}
+
+
+def due(value: datetime | None, tz: str, locale: str | None = None) -> str:
+    """A task's due time, short, with the weekday: ``Fri, Dec 4, 10:00 AM`` /
+    ``12월 4일 (금) 오전 10:00``. The year is left out: due times are near."""
+    if value is None:
+        return EMPTY
+    pattern = _DUE_PATTERNS[normalize_locale(locale)]
+    return format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=_babel(locale))

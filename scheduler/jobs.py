@@ -30,16 +30,17 @@ import base64
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import deal_reads, tasks, weekly
+from domain import automation, deal_reads, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names
+from domain.stall import is_business_day
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
 from scheduler import due
@@ -47,6 +48,7 @@ from storage import outbox
 from storage.db import session_scope
 from storage.models import Outbox, Workspace
 from views import notifications as views
+from views import tasks as task_views
 from views.message import Message
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,13 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     # goes out MAX_WARNINGS_PER_RUN episodes an hour, which is faster than Slack lets one
     # workspace post anyway, and keeps each run's memory and time bounded.
     fresh.sort(key=lambda i: (i.status.days_over, i.deal.id))
+    # Issue 14: "deal stalled" workflows, once per episode, in this run's transaction.
+    automation.deals_stalled(
+        session=session,
+        workspace=ws,
+        stalls=[(i.deal.id, due.stall_warning_period(i)) for i in fresh[:MAX_WARNINGS_PER_RUN]],
+        now=at,
+    )
     stages: dict[int, list[tuple[int, str]]] = {}
     posts = []
     for item in fresh[:MAX_WARNINGS_PER_RUN]:
@@ -201,6 +210,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
         return []
     day = due.local_today(at, ws.timezone)
     groups = due.group_by_owner(items)
+    overdue_tasks = tasks.overdue_counts(session=session, workspace=ws, now=at)
     rendered: dict[str, list[Message]] = {}
 
     def render(locale: str) -> list[Message]:
@@ -213,6 +223,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
                     locale=locale,
                     currency=ws.currency,
                     failed=failed,
+                    overdue_tasks=overdue_tasks,
                 )
             else:
                 rendered[locale] = [views.all_clear(day=day, locale=locale)]
@@ -239,6 +250,13 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
         session=session, workspace=ws, today=today, horizon_days=max(offsets)
     )
     items = due.renewals_due(rows, at=at, tz=ws.timezone, offsets=offsets)
+    # Issue 14: "renewal date approaching" workflows, once per alert.
+    automation.renewals_approaching(
+        session=session,
+        workspace=ws,
+        renewals=[(i.deal.id, due.renewal_period(i)) for i in items],
+        now=at,
+    )
     posts = []
     channel = _channel(ws)
     for item in items:
@@ -315,16 +333,58 @@ def _charts(summary, locale: str) -> list[dict[str, Any]]:
     return uploads
 
 
+MORNING_ROWS = 10  # tasks listed in a morning DM (4 + 2 a row of the 50 blocks a message holds)
+MORNING_WINDOW = timedelta(hours=2)  # after the digest time, when the morning DM may go
+
+
 def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
-    """Tasks that came due: a DM to their owner, once per task and due time."""
+    """Tasks that came due: a DM to their owner, once per task and due time (the due time
+    is then marked reminded, so later runs do not read it again). From the workspace's
+    digest time on a working day, each owner also gets one "today" DM (morning_dms)."""
     rows = tasks.tasks_came_due(session=session, workspace=ws, now=at, lookback=due.TASK_LOOKBACK)
     posts = []
-    for task in due.tasks_due(rows, at=at):
+    came_due = due.tasks_due(rows, at=at)
+    for task in came_due:
         locale = task.owner_locale or ws.locale
-        message = views.task_reminder(task=task, locale=locale, tz=ws.timezone)
+        message = task_views.reminder(task, locale, task.owner_timezone or ws.timezone)
         to = {"dm": task.owner_slack_id}
         posts.append(
             Post(f"dm:{task.owner_slack_id}", due.task_period(task), message_payload(to, message))
+        )
+    tasks.mark_reminded(session=session, rows=came_due)
+    return posts + morning_dms(session, ws, at)
+
+
+def morning_dms(session: Session, ws: Workspace, at: datetime) -> list[Post]:
+    """One DM per owner on a working day, from the digest time for ``MORNING_WINDOW`` (a
+    scheduler down all morning sends none: a "today" list at 3 pm is noise): the tasks due
+    today and overdue. The outbox key (owner, local date) keeps it to one. Owners who
+    turned it off (``/task morning off``) get none."""
+    period = due.digest_due(at, ws.timezone, ws.digest_time)
+    day = due.local_today(at, ws.timezone)
+    if period is None or not is_business_day(day, ws.holiday_country):
+        return []
+    start = datetime.combine(
+        day, due.parse_digest_time(ws.digest_time), tzinfo=due.zone(ws.timezone)
+    )
+    if at >= start + MORNING_WINDOW:
+        return []
+    owners = tasks.morning_owners(
+        session=session,
+        workspace=ws,
+        now=at,
+        until=tasks.end_of_today(ws, at),
+        per_owner=MORNING_ROWS,
+    )
+    posts = []
+    for owner in owners:
+        locale = owner.locale or ws.locale
+        message = task_views.morning(
+            owner.rows, owner.total, locale, ws.timezone, at, fmt.day(day, locale)
+        )
+        to = {"dm": owner.slack_id}
+        posts.append(
+            Post(f"dm:{owner.slack_id}", f"morning/{period}", message_payload(to, message))
         )
     return posts
 

@@ -33,6 +33,19 @@ class PipelineKind(StrEnum):
     lead = "lead"
 
 
+class TaskKind(StrEnum):
+    call = "call"
+    email = "email"
+    meeting = "meeting"
+    todo = "todo"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
+    skipped = "skipped"  # closed without being done (a cadence step of a stage the deal left)
+
+
 def _ws() -> int:
     return Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
 
@@ -57,6 +70,7 @@ class Workspace(SQLModel, table=True):
     renewal_offsets: str = Field(default="90,60,30,7", max_length=64)
     next_deal_number: int = 0
     next_lead_number: int = 0
+    next_task_number: int = 0
     created_at: datetime = _created()
 
 
@@ -68,6 +82,10 @@ class Member(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     role: Role = Field(default=Role.rep, sa_type=sa.String(16))
     locale: str | None = Field(default=None, max_length=8)
+    # The member's own timezone (None: the workspace's): due times are read and shown in it.
+    timezone: str | None = Field(default=None, max_length=64)
+    # The morning "today" DM of their tasks (``/task morning off`` turns it off).
+    task_morning: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = _created()
 
 
@@ -160,6 +178,8 @@ class Deal(SQLModel, table=True):
         # The weekly summary's "new this week"; its biggest movers, largest deals first.
         sa.Index("ix_deal_created", "workspace_id", "created_at"),
         sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "amount"),
+        # A won deal has at most one renewal deal (domain.renewals, migration 0010).
+        sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
@@ -186,6 +206,8 @@ class Deal(SQLModel, table=True):
     version: int = 0
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # The won deal this renewal deal renews (domain.renewals.create_renewal).
+    renewal_of_id: int | None = Field(default=None, foreign_key="deal.id")
 
 
 ENTERED_COLUMNS = (
@@ -244,15 +266,46 @@ class Activity(SQLModel, table=True):
 
 
 class Task(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_task_due", "workspace_id", "done", "due_at"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "number", name="uq_task_number"),
+        # A generated task (cadence step, workflow action) is made once: its origin is its key.
+        sa.UniqueConstraint("workspace_id", "origin", name="uq_task_origin"),
+        sa.Index("ix_task_due", "workspace_id", "status", "due_at"),
+        sa.Index("ix_task_owner", "workspace_id", "owner_id", "status", "due_at"),
+        sa.Index("ix_task_deal", "deal_id", "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
+    number: int
     owner_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
     deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="CASCADE")
     lead_id: int | None = Field(default=None, foreign_key="lead.id", ondelete="CASCADE")
+    kind: TaskKind = Field(default=TaskKind.todo, sa_type=sa.String(8))
     text: str = Field(max_length=1000)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    done: bool = False
+    status: TaskStatus = Field(default=TaskStatus.open, sa_type=sa.String(8))
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The due time already reminded: a snooze sets a new due time, which reminds again.
+    reminded_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What generated the task, e.g. "cadence:<cadence>:<stage stay>:<step>" (None: a person).
+    origin: str | None = Field(default=None, max_length=255)
+    created_by_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("member.id", name="fk_task_created_by_id_member", ondelete="SET NULL"),
+            nullable=True,
+        ),
+    )
+    # The stage a cadence task belongs to: leaving the stage skips its open tasks.
+    stage_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("stage.id", name="fk_task_stage_id_stage", ondelete="SET NULL"),
+            nullable=True,
+        ),
+    )
     created_at: datetime = _created()
 
 
@@ -312,3 +365,57 @@ class Outbox(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# ---------------------------------------------------------------- cadences and workflows (0009)
+
+
+class Cadence(SQLModel, table=True):
+    """A stage's follow-up plan: its steps become the owner's tasks when a deal enters it."""
+
+    __table_args__ = (sa.UniqueConstraint("stage_id", name="uq_cadence_stage"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    stage_id: int = Field(foreign_key="stage.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class CadenceStep(SQLModel, table=True):
+    __tablename__ = "cadence_step"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    cadence_id: int = Field(foreign_key="cadence.id", index=True, ondelete="CASCADE")
+    position: int
+    day_offset: int
+    kind: str = Field(max_length=16)
+    text: str = Field(max_length=1000)
+
+
+class Workflow(SQLModel, table=True):
+    """trigger + conditions → actions (domain.workflows); ``conditions`` and ``actions`` are
+    JSON, ``fired`` counts the changes it ran for, ``turn`` is its round-robin cursor."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    trigger: str = Field(max_length=32)
+    stage_id: int | None = Field(default=None, foreign_key="stage.id", ondelete="CASCADE")
+    conditions: str = Field(default="{}", sa_type=sa.Text)
+    actions: str = Field(default="[]", sa_type=sa.Text)
+    active: bool = True
+    fired: int = 0
+    turn: int = 0
+    created_at: datetime = _created()
+
+
+class WorkflowRun(SQLModel, table=True):
+    """A workflow ran for one change (``change``: the history row, lead, episode…): once."""
+
+    __tablename__ = "workflow_run"
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "change", name="uq_workflow_run"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    workflow_id: int = Field(foreign_key="workflow.id", ondelete="CASCADE")
+    change: str = Field(max_length=128)
+    at: datetime = _created()

@@ -64,6 +64,7 @@ class Harness:
         channel: str | None = "CDEALS",
         message=None,
         response_url: str | None = "",
+        view: dict | None = None,
     ):
         """A signed click; ``response_url=None`` for App Home (none), "" for a fresh one."""
         if response_url == "":
@@ -74,6 +75,7 @@ class Harness:
             user_id=user,
             channel_id=channel,
             message=message,
+            view=view,
             response_url=response_url,
             secret=SECRET,
         )
@@ -107,6 +109,20 @@ class Harness:
             event, team_id=TEAM, event_id=event_id, secret=SECRET, retry_num=retry_num
         )
         return slackreq.post(self.url + "/slack/events", body, headers)
+
+
+def quiet_automation(harness: Harness) -> None:
+    """The workspace made (a help command), with its default cadence and workflows (issue 14)
+    switched off: for tests about something else that count tasks or deals."""
+    from sqlmodel import Session, select
+
+    from storage.models import Workspace
+    from tests.factories import quiet
+
+    harness.command("/deal", "help")
+    with Session(harness.engine) as session:
+        quiet(session, session.exec(select(Workspace).where(Workspace.team_id == TEAM)).one())
+        session.commit()
 
 
 def wait(predicate, timeout: float = 15.0, what: str = "the app"):

@@ -103,12 +103,14 @@ def test_reports_benchmark_prints_its_figures(db_url):
 def test_scheduler_benchmark_times_the_digest_and_the_weekly_summary(db_url):
     out = io.StringIO()
     result = scheduler_bench.main(
-        ["--url", db_url, "--deals", str(DEALS), "--repeat", "1"], out=out
+        ["--url", db_url, "--deals", str(DEALS), "--repeat", "1", "--tasks", "3000"], out=out
     )
     printed = json.loads(out.getvalue().strip().splitlines()[-1])
     assert printed == json.loads(json.dumps(result))
     timings = printed["sizes"][str(DEALS)]["timings"]
-    for name in ("stall_digest", "weekly_summary"):
+    assert timings["task_backlog"]["posts"] > timings["task_reminders"]["posts"]
+    assert timings["task_morning"]["posts"] > 0
+    for name in ("stall_digest", "weekly_summary", "task_reminders"):
         assert timings[name]["median_ms"] > 0 and timings[name]["runs"] == 1
     assert printed["sizes"][str(DEALS)]["facts"]["stalled"] > 0
 

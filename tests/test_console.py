@@ -26,6 +26,7 @@ SCRIPT = """\
 /deal move D1 Qualification
 /deal move 1 Meet
 /deal won #1
+:click 1
 """
 
 
@@ -51,7 +52,7 @@ def test_script_lead_convert_three_stages_won_leaves_four_history_rows(db_url):
     text = out.getvalue()
     assert "Traceback" not in text
     with Session(engine) as session:
-        deal = session.exec(select(Deal)).one()
+        deal = session.exec(select(Deal).where(Deal.number == 1)).one()
         assert session.get(Stage, deal.stage_id).name == "Won"
         assert deal.closed_at is not None
         history = session.exec(
@@ -124,8 +125,12 @@ def test_plan_uses_the_measured_average_deal_size_and_win_rate(db_url):
     clock = FixedClock(T0 - timedelta(days=20))
     c, out = console(engine, clock=clock)
     # Four deals of 500,000 won and one lost in the last 90 days: 500,000 average, 80 % win rate.
-    lines = [f'/deal new "Won {i}" amount:500000\n/deal won "Won {i}"\n' for i in range(4)]
-    lines.append('/deal new "Lost one" amount:900000\n/deal lost "Lost one" reason:budget\n')
+    lines = [
+        f'/deal new "Won {i}" amount:500000\n/deal won "Won {i}"\n:click 1\n' for i in range(4)
+    ]
+    lines.append(
+        '/deal new "Lost one" amount:900000\n/deal lost "Lost one" reason:budget\n:click 1\n'
+    )
     c.run_script(io.StringIO("".join(lines)))
     clock.advance(days=20)
     out.truncate(0)
@@ -150,7 +155,8 @@ def test_console_command_runs_a_script_file_in_a_fresh_process(tmp_path, db_url)
     assert "D1" in done.stdout and "Traceback" not in done.stdout + done.stderr
     engine = make_engine(db_url)
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(StageHistory)).one() == 4
+        # D1's four stays, and its renewal's (the default workflow) in Renewal due.
+        assert session.exec(select(func.count()).select_from(StageHistory)).one() == 5
         assert session.exec(select(Member).where(Member.slack_user_id == "ULOCAL")).first()
     engine.dispose()
 

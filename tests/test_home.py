@@ -36,7 +36,7 @@ def test_an_empty_workspace_renders_a_valid_home_in_english(session):
     assert validate_view(view) == []
     text = all_text(view)
     assert "You have no open deals" in text
-    assert "Nothing due today" in text
+    assert "No tasks due this week. `/task new` adds one." in text
     assert "Board: New business" in text
     assert "No open deals in this pipeline yet" in text
 
@@ -96,6 +96,7 @@ def test_300_deals_stay_within_100_blocks_and_slack_limits(session):
         session.add(
             Task(
                 workspace_id=ws.id,
+                number=i + 1,
                 owner_id=me.id,
                 text="Call back <the CFO> & send the deck " * 20,
                 due_at=T0 - timedelta(hours=i),
@@ -107,7 +108,7 @@ def test_300_deals_stay_within_100_blocks_and_slack_limits(session):
     assert validate_view(view) == []
     text = all_text(view)
     assert "300건 중 20건" in text  # showing 20 of 300
-    assert "할 일 40개 중 10개" in text
+    assert "할 일 40개 중 12개" in text
     assert "&lt;the CFO&gt; &amp; send" in text  # people's words escaped for mrkdwn
     board = next(s for s in section_texts(view) if "Contact" in s and "(10%)" in s)
     assert "딜 300건" in board
@@ -142,8 +143,8 @@ def test_only_my_open_deals_are_listed_but_the_board_counts_everyones(session):
     assert "2 open · ₩3,000,000" in text  # the board: both open deals
 
 
-def test_tasks_due_by_the_end_of_today_in_the_workspace_timezone(session):
-    ws = workspace(session, locale="en", timezone="Asia/Seoul")  # T0 is 09:30 in Seoul
+def test_my_tasks_overdue_first_then_today_then_this_week_with_done_and_snooze(session):
+    ws = workspace(session, locale="en", timezone="Asia/Seoul")  # T0 is Monday 09:30 in Seoul
     me = member(session, ws, "U1")
     other = member(session, ws, "U2")
     d = deal(session, ws, me, title="Acme ERP")
@@ -151,31 +152,48 @@ def test_tasks_due_by_the_end_of_today_in_the_workspace_timezone(session):
         ("Overdue call", T0 - timedelta(days=1), False, me),
         ("Send proposal tonight", T0 + timedelta(hours=14), False, me),  # 23:30 Seoul
         ("Tomorrow's meeting", T0 + timedelta(hours=15), False, me),  # 00:30 next day
+        ("Sunday night", T0 + timedelta(days=6, hours=14), False, me),  # Sun 23:30 Seoul
+        ("Next Monday", T0 + timedelta(days=6, hours=15), False, me),  # Mon 00:30: next week
         ("Done already", T0 - timedelta(hours=1), True, me),
         ("Someone else's", T0, False, other),
     ]
-    for text, at, done, owner in due:
+    for number, (text, at, done, owner) in enumerate(due, 1):
         session.add(
             Task(
                 workspace_id=ws.id,
+                number=number,
                 owner_id=owner.id,
                 deal_id=d.id,
                 text=text,
                 due_at=at,
-                done=done,
+                status="done" if done else "open",
             )
         )
     session.flush()
     view = home(session=session, workspace=ws, member=me, now=T0)
-    tasks = next(s for s in section_texts(view) if "Overdue call" in s)
-    assert "Send proposal tonight" in tasks
-    assert "Tomorrow's meeting" not in tasks
-    assert "Done already" not in tasks
-    assert "Someone else's" not in tasks
-    first, second = tasks.splitlines()
-    assert "overdue" in first and "D1" in first
-    assert "overdue" not in second
-    assert "*Tasks due today*: 2" in all_text(view)
+    blocks = view["blocks"]
+    start = next(i for i, blk in enumerate(blocks) if "*My tasks* (4)" in str(blk))
+    shown = [
+        blk["text"]["text"] if blk["type"] == "section" else blk["elements"][0]["text"]
+        for blk in blocks[start + 1 : start + 12]
+        if blk["type"] in ("section", "context")
+    ]
+    assert shown == [
+        "*Overdue*",
+        "*T1* ☑️ Overdue call · Sun, Nov 1, 9:30 AM · D1 Acme ERP · <@U1>",
+        "*Today*",
+        "*T2* ☑️ Send proposal tonight · Mon, Nov 2, 11:30 PM · D1 Acme ERP · <@U1>",
+        "*This week*",
+        "*T3* ☑️ Tomorrow's meeting · Tue, Nov 3, 12:30 AM · D1 Acme ERP · <@U1>",
+        "*T4* ☑️ Sunday night · Sun, Nov 8, 11:30 PM · D1 Acme ERP · <@U1>",
+    ]
+    (first_buttons,) = [blk for blk in blocks if blk.get("block_id") == "task:T1"]
+    assert [e["value"] for e in first_buttons["elements"]] == [
+        "/task done T1",
+        "/task snooze T1 +1d",
+        "/task snooze T1 +1w",
+    ]
+    assert validate_view(view) == []
 
 
 def test_the_member_locale_wins_over_the_workspace_locale(session):
@@ -267,7 +285,7 @@ def test_the_home_view_renders_what_the_domain_read(session):
     ws = workspace(session, locale="en")
     me = member(session, ws, "U1")
     deal(session, ws, me, title="Sleepy deal", now=T0 - timedelta(days=30))
-    session.add(Task(workspace_id=ws.id, owner_id=me.id, text="Call the CFO", due_at=T0))
+    session.add(Task(workspace_id=ws.id, number=1, owner_id=me.id, text="Call the CFO", due_at=T0))
     session.flush()
     page = home_page(session=session, workspace=ws, member=me, now=T0, deal_rows=20, task_rows=10)
     session.close()  # nothing left to query with

@@ -470,7 +470,7 @@ def test_the_whole_command_text_has_a_limit_too():
 
 def test_the_grammar_limits_are_the_column_sizes():
     from commands.values import TEXT_LIMITS
-    from storage.models import Company, Deal, Lead, Member, Person, Pipeline, Stage
+    from storage.models import Company, Deal, Lead, Member, Person, Pipeline, Stage, Task
 
     def size(table, column: str) -> int:
         return table.__table__.c[column].type.length
@@ -491,6 +491,7 @@ def test_the_grammar_limits_are_the_column_sizes():
         "deal": size(Deal, "title"),
         "lead": size(Lead, "name"),
         "user": size(Member, "name"),
+        "task": size(Task, "text"),
     } == TEXT_LIMITS
 
 

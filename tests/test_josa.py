@@ -296,6 +296,11 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("coach.quota_read_back", "amount", "으로/로"),
         ("coach.calibration.line", "configured", "으로/로"),  # a percentage: 퍼센트
         ("coach.calibration.apply", "measured", "으로/로"),
+        # tasks (issue 14): T-numbers are ints
+        ("task.not_found", "number", "이/가"),
+        ("task.not_yours", "number", "은/는"),
+        ("task.already_closed", "number", "은/는"),
+        ("task.added", "number", "을/를"),
     }
     assert particle_fields("en") == set()
 

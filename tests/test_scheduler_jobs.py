@@ -213,6 +213,7 @@ def test_a_task_that_came_due_reminds_its_owner_once(engine):
         s.add(
             Task(
                 workspace_id=ws_id,
+                number=1,
                 owner_id=members["rep"],
                 deal_id=stale_id,
                 text="Send the proposal",
@@ -222,6 +223,7 @@ def test_a_task_that_came_due_reminds_its_owner_once(engine):
         s.add(
             Task(
                 workspace_id=ws_id,
+                number=2,
                 owner_id=members["rep"],
                 text="Later",
                 due_at=LATER + timedelta(hours=2),

@@ -30,8 +30,8 @@ def app(db_url):
 
 
 def deal_one(app) -> Deal:
-    with Session(app.engine) as session:
-        return session.exec(select(Deal)).one()
+    with Session(app.engine) as session:  # D1 (won, it has a renewal D2: the default workflow)
+        return session.exec(select(Deal).where(Deal.number == 1)).one()
 
 
 def stage_name(app, stage_id: int) -> str:
@@ -98,12 +98,15 @@ def test_lead_to_won_deal_with_card_thread_and_timeline(app):
     assert _messages(app, deal.id) == 1
 
     status, reply = app.command("/deal", "won 1")
-    assert status == 200
+    assert status == 200 and reply["response_type"] == "ephemeral"
+    confirm = _buttons(reply["blocks"])[0]  # winning asks first (issue 13)
+    assert deal_one(app).closed_at is None
+    assert app.action([{**confirm, "block_id": "b", "action_ts": "1.1"}])[0] == 200
     wait(lambda: deal_one(app).closed_at is not None)
     assert stage_name(app, deal_one(app).stage_id) == "Won"
     with Session(app.engine) as session:
         rows = session.exec(select(func.count()).select_from(StageHistory)).one()
-    assert rows == 4  # Contact (converted), Qualification, Meeting, Won
+    assert rows == 5  # Contact (converted), Qualification, Meeting, Won; D2's Renewal due
     app.slack.wait_for("chat.update", count=3)
 
     app.settle()
@@ -265,6 +268,10 @@ def test_an_ambiguous_reference_offers_the_candidates_as_buttons_that_finish_the
     chosen = next(b for b in buttons if "CRM" in b["text"]["text"])
     status, _ = app.action([{**chosen, "block_id": "pick", "action_ts": "1.2"}])
     assert status == 200
+    asked = app.slack.wait_for("response_url")[-1].args  # winning asks first (issue 13)
+    assert asked["text"] == "D2 “Acme CRM” (200만원) 딜을 성사로 처리할까요? (Won 단계)"
+    confirm = _buttons(asked["blocks"])[0]
+    assert app.action([{**confirm, "block_id": "b", "action_ts": "1.3"}])[0] == 200
     wait(lambda: _closed(app, 2))
     assert not _closed(app, 1), "only the chosen deal is won"
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from domain import names
 from domain.deal_reads import DealCard, DealPage, DealRow
 from domain.deals import Change
+from domain.tasks import TaskPage
 from i18n import fmt, t
 from storage.models import Activity, Member, Outcome, Stage, Workspace
 from views import blocks as b
+from views import tasks as task_views
+from views.closing import won_dialog
 from views.ids import Action
 from views.message import Message
 
@@ -109,9 +112,13 @@ def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
     current = next((o for o in options if o["value"] == str(data.row.stage_id)), None)
     return [
         b.static_select(t(locale, "deal.action.move"), Action.deal_stage, options, current),
-        b.button(t(locale, "deal.action.won"), Action.deal_won, deal_id, style="primary"),
+        {
+            **b.button(t(locale, "deal.action.won"), Action.deal_won, deal_id, style="primary"),
+            "confirm": won_dialog(locale),  # the click is the confirmation (issue 13)
+        },
         b.button(t(locale, "deal.action.lost"), Action.deal_lost, deal_id, style="danger"),
         b.button(t(locale, "deal.action.note"), Action.deal_note, deal_id),
+        b.button(t(locale, "task.button.add"), Action.task_add, deal_id),
     ]
 
 
@@ -192,11 +199,18 @@ def row_line(row: DealRow, locale: str, tz: str = "UTC") -> str:
 
 
 def deal_list(
-    page: DealPage, title: str, workspace: Workspace, locale: str, empty: str | None = None
+    page: DealPage,
+    title: str,
+    workspace: Workspace,
+    locale: str,
+    empty: str | None = None,
+    pager: str | None = None,
 ) -> Message:
     """At most 20 rows in one section each; the rest summarised (Block Kit: 50 blocks).
 
-    ``empty`` is what to say when there are no rows (a search says what it searched for)."""
+    ``empty`` is what to say when there are no rows (a search says what it searched for).
+    With ``pager`` (the list's ``/deal list`` text), Previous/Next buttons re-run it a page
+    back or on (value: JSON text and offset; the answer replaces the message)."""
     header = t(
         locale,
         "deal.list_header",
@@ -217,11 +231,39 @@ def deal_list(
         chunk.append(line)
     if chunk:
         blocks.append(b.section("\n".join(chunk)))
-    if page.total > len(page.rows):
+    if pager is not None and page.total > len(page.rows):
+        blocks.extend(_pages(page, pager, locale))
+    elif page.total > len(page.rows):
         blocks.append(
             b.context(t(locale, "deal.list_more", shown=len(page.rows), total=page.total))
         )
     return Message(text=header, blocks=blocks)
+
+
+PAGE_SIZE = 20
+
+
+def _pages(page: DealPage, pager: str, locale: str) -> list[dict[str, Any]]:
+    first, last = page.offset + 1, page.offset + len(page.rows)
+    shown = t(
+        locale,
+        "sales.page.range",
+        first=fmt.number(first, locale),
+        last=fmt.number(last, locale),
+        total=fmt.number(page.total, locale),
+    )
+    buttons = []
+    if page.offset > 0:
+        back = max(0, page.offset - PAGE_SIZE)
+        buttons.append(_page_button(t(locale, "sales.page.previous"), pager, back, "prev"))
+    if last < page.total:
+        buttons.append(_page_button(t(locale, "sales.page.next"), pager, last, "next"))
+    return [b.context(shown), b.actions(buttons)] if buttons else [b.context(shown)]
+
+
+def _page_button(label: str, pager: str, offset: int, which: str) -> dict[str, Any]:
+    value = json.dumps({"text": pager, "offset": offset}, ensure_ascii=False)
+    return b.button(label, f"{Action.deal_page}:{which}", value)
 
 
 def activity_line(
@@ -277,9 +319,16 @@ def deal_details(
     workspace: Workspace,
     locale: str,
     permalink: str | None,
+    tasks: TaskPage | None = None,
+    now: datetime | None = None,
 ) -> Message:
     message = card(data, workspace, locale)
     blocks = message.blocks[:3]
+    if tasks is not None and tasks.rows:
+        tz = workspace.timezone
+        lines = [task_views.line(row, locale, tz, now) for row in tasks.rows]
+        head = t(locale, "task.on_deal", count=fmt.number(tasks.total, locale))
+        blocks.append(b.section(head + "\n" + "\n".join(lines)))
     if activities:
         lines = [
             activity_line(a, locale, members, workspace.timezone, data.row.currency)

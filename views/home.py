@@ -20,11 +20,12 @@ from domain.workspaces import member_locale
 from i18n import fmt, t
 from storage.models import Member, Workspace
 from views import blocks as b
+from views import tasks as task_views
 from views.deals import row_line
 from views.ids import Action
 
 DEAL_ROWS = 20
-TASK_ROWS = 10
+TASK_ROWS = 12  # two blocks each: a home view holds 100
 BUTTONS = (
     ("new_deal", "/deal new"),
     ("my_deals", "/deal list mine"),
@@ -125,38 +126,35 @@ def _deal_blocks(home: HomePage, workspace: Workspace, loc: str) -> list[dict[st
 # --- my tasks due ----------------------------------------------------------------------
 
 
-def _escape(text: str) -> str:
-    """People's own words in mrkdwn: Slack needs ``&``, ``<`` and ``>`` escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _task_blocks(home: HomePage, workspace: Workspace, now: datetime, loc: str) -> list[dict]:
-    total, tasks = home.tasks.total, home.tasks.rows
+    """Overdue, then today, then the rest of this week; each task with Done / Snooze."""
+    total, rows = home.tasks.total, home.tasks.rows
     if not total:
         return [
-            b.section(t(loc, "home.tasks.heading_empty")),
-            b.context(t(loc, "home.tasks.empty")),
+            b.section(t(loc, "task.home.heading", count=0)),
+            b.context(t(loc, "task.home.empty")),
         ]
-    lines = [
-        t(
-            loc,
-            "home.tasks.row",
-            overdue=t(loc, "home.tasks.overdue") if task.due_at < now else "",
-            when=fmt.moment(task.due_at, workspace.timezone, loc),
-            text=_escape(b.clip(task.text, 500)),
-            deal=f" · *D{task.deal_number}*" if task.deal_number is not None else "",
-        )
-        for task in tasks
-    ]
-    blocks = [b.section(t(loc, "home.tasks.heading", count=fmt.number(total, loc)))]
-    blocks += _lines_in_sections(lines)
-    if total > len(lines):
+    tz = home.timezone
+    groups = (
+        ("overdue", [r for r in rows if r.due_at <= now]),
+        ("today", [r for r in rows if now < r.due_at < home.today_ends]),
+        ("week", [r for r in rows if r.due_at >= home.today_ends]),
+    )
+    blocks = [b.section(t(loc, "task.home.heading", count=fmt.number(total, loc)))]
+    for key, group in groups:
+        if not group:
+            continue
+        blocks.append(b.context(t(loc, f"task.home.{key}")))
+        for row in group:
+            blocks.append(b.section(task_views.line(row, loc, tz)))
+            blocks.append(b.actions(task_views.buttons(row, loc), block_id=f"task:T{row.number}"))
+    if total > len(rows):
         blocks.append(
             b.context(
                 t(
                     loc,
                     "home.tasks.more",
-                    shown=fmt.number(len(lines), loc),
+                    shown=fmt.number(len(rows), loc),
                     total=fmt.number(total, loc),
                 )
             )

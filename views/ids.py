@@ -18,6 +18,16 @@ class Action(StrEnum):
     # help buttons: value = "/deal new" etc.
     help_run = "help.run"
     lead_convert = "lead.convert"  # value = "L<lead number>"
+    cadence_edit = "cadence.edit"  # a button in the pipeline editor; value = the stage id
+    # tasks (issue 14): value = "/task done T3", re-run as typed
+    task_run = "task.run"  # action_id "task.run:<what>" (unique within a block)
+    task_open = "task.open"  # a link button to the deal's card; nothing to do on click
+    task_add = "task.add"  # the card's "Add task": value = "D<deal number>", opens the modal
+    # issue 13 (views/closing.py, views/deals.py): confirmations, the renewal offer, paging
+    deal_confirm = "deal.confirm"  # value = JSON {"do", "deal", "stage", "reason"}
+    deal_cancel = "deal.cancel"  # value = "D<number>"
+    deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
+    deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
 
 
 class View(StrEnum):
@@ -27,3 +37,6 @@ class View(StrEnum):
     deal_note = "deal_note"
     pipeline_edit = "pipeline_edit"
     settings = "settings"
+    cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
+    workflows = "workflows"
+    task_new = "task_new"

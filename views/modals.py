@@ -10,7 +10,7 @@ from typing import Any
 
 from i18n import t
 from views import blocks as b
-from views.ids import View
+from views.ids import Action, View
 
 MODAL_TITLE = 24
 
@@ -185,6 +185,18 @@ def pipeline_edit(locale: str, pipeline=None, stages=()) -> dict[str, Any]:
         ),
         b.context(t(locale, "modal.pipeline.help")),
     ]
+    # Issue 14: each open stage's cadence editor, pushed over this one.
+    open_stages = [s for s in stages if s.outcome == "open" and s.id is not None]
+    if open_stages:
+        buttons = [
+            b.button(
+                t(locale, "cadence.edit_button", stage=s.name),
+                f"{Action.cadence_edit}:{i}",
+                str(s.id),
+            )
+            for i, s in enumerate(open_stages[: b.ACTIONS_ELEMENTS])
+        ]
+        blocks.append(b.actions(buttons))
     heading = "modal.pipeline.edit_heading" if pipeline else "modal.pipeline.new_heading"
     return _modal(
         View.pipeline_edit,
@@ -272,4 +284,38 @@ def settings(ctx, managers: list[str], admins: list[str]) -> dict[str, Any]:
     ]
     return _modal(
         View.settings, t(loc, "modal.settings.heading"), t(loc, "modal.save"), blocks, loc
+    )
+
+
+# --- tasks (issue 14) -------------------------------------------------------------------
+
+TASK_KINDS = ("call", "email", "meeting", "todo")
+
+
+def task_new(ctx, deal=None) -> dict[str, Any]:
+    """``/task new`` alone, and the deal card's "Add task" (``deal`` filled in)."""
+    loc = ctx.locale
+    kinds = [b.option(t(loc, f"task.kind.{k}"), k) for k in TASK_KINDS]
+    blocks = [
+        text_input("text", t(loc, "task.modal.text"), max_length=1000),
+        text_input(
+            "due",
+            t(loc, "task.modal.due"),
+            optional=True,
+            placeholder=t(loc, "task.modal.due_hint"),
+        ),
+        select_input("kind", t(loc, "task.modal.kind"), kinds, initial=kinds[-1]),
+        user_input("owner", t(loc, "task.modal.owner"), initial=ctx.member.slack_user_id),
+        text_input(
+            "deal",
+            t(loc, "task.modal.deal"),
+            optional=True,
+            initial=f"D{deal.number}" if deal is not None else None,
+            placeholder="D42",
+            max_length=200,
+        ),
+    ]
+    meta = {"channel": ctx.channel_id}
+    return _modal(
+        View.task_new, t(loc, "task.modal.heading"), t(loc, "modal.create"), blocks, loc, meta
     )

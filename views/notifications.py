@@ -13,7 +13,7 @@ Amounts and dates go through :mod:`i18n.fmt`, words through the ``scheduler`` ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -28,7 +28,6 @@ from views.message import Message
 if TYPE_CHECKING:
     from domain.deal_reads import DealRow, RenewalDue, Stalled
     from domain.stall import StallStatus
-    from domain.tasks import TaskRow
     from domain.weekly import PipelineWeek, WeeklySummary
 
 SNOOZE_DAYS = (1, 3, 7, 14)
@@ -223,6 +222,7 @@ def stall_digest(
     currency: str,
     detail_limit: int | None = DIGEST_DEALS,
     failed: Sequence[str] = (),
+    overdue_tasks: Mapping[str, int] | None = None,
 ) -> list[Message]:
     """Stalled deals grouped by owner, with totals; several messages when large. ``failed``
     names the pipelines that could not be computed (domain.isolate): said up front.
@@ -273,6 +273,7 @@ def stall_digest(
             amount=money(sum((i.deal.amount for i in owned), Decimal(0))),
             weighted=money(sum((i.deal.weighted for i in owned), Decimal(0))),
         )
+        owner_line += _overdue_tasks(owner, overdue_tasks, locale)
         owner_lines.append(owner_line)
         if room <= 0:
             continue
@@ -283,6 +284,12 @@ def stall_digest(
             lines.append(t(locale, "scheduler.digest.more", count=more))
         details.append(b.divider())
         details.extend(b.section(chunk) for chunk in _chunk_lines(lines))
+    # Reps with overdue tasks and no stalled deal are counted too (issue 14).
+    listed = {owner for owner, _ in groups}
+    for owner in sorted(set(overdue_tasks or {}) - listed):
+        line = f"*{mention(owner, locale)}*" + _overdue_tasks(owner, overdue_tasks, locale)
+        owner_lines.append(line)
+        details.append(b.section(line))
     if room < 0:
         unlisted = fmt.number(-room, locale)
         details.append(b.context(t(locale, "scheduler.digest.unlisted", count=unlisted)))
@@ -308,6 +315,14 @@ def stall_digest(
         ),
         details_note=t(locale, "scheduler.digest.details_in_thread"),
     )
+
+
+def _overdue_tasks(owner: str | None, counts: Mapping[str, int] | None, locale: str) -> str:
+    """`` · 3 overdue tasks`` after a rep's digest line (nothing when there are none)."""
+    count = (counts or {}).get(owner or "", 0)
+    if not count:
+        return ""
+    return " · " + t(locale, "task.digest.overdue", count=fmt.number(count, locale))
 
 
 def _summary_sections(
@@ -382,23 +397,6 @@ def renewal_alert(*, item: RenewalDue, locale: str, currency: str) -> Message:
                 )
             ),
         ],
-    )
-
-
-# ---------------------------------------------------------------- task reminder
-
-
-def task_reminder(*, task: TaskRow, locale: str, tz: str) -> Message:
-    due = fmt.moment(task.due_at, tz, locale)
-    blocks = [
-        b.section(t(locale, "scheduler.task.title", due=due)),
-        b.section(_escape(t(locale, "scheduler.task.body", task=task.text))),
-    ]
-    if task.deal_number is not None:
-        label = f"D{task.deal_number} {task.deal_title or ''}".strip()
-        blocks.append(b.context(t(locale, "scheduler.task.deal", deal=_escape(label))))
-    return Message(
-        text=b.clip(t(locale, "scheduler.task.text", task=task.text), 3000), blocks=blocks
     )
 
 

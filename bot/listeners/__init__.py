@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.listeners import actions, commands, events, submissions
+from bot.listeners import actions, automation, commands, events, submissions
 
 
 def register(app, deps) -> None:
@@ -10,3 +10,4 @@ def register(app, deps) -> None:
     actions.register(app, deps)
     submissions.register(app, deps)
     events.register(app, deps)
+    automation.register(app, deps)

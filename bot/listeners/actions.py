@@ -10,7 +10,7 @@ modal first: the trigger id is only good for 3 seconds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
@@ -19,14 +19,16 @@ from bot.deliver import Request, deliver
 from bot.listeners.guard import guarded
 from commands import types as c
 from commands.dispatch import execute
+from commands.grammar import parse
 from commands.handlers import run
 from domain.errors import NotFound
 from domain.refs import find_deal
 from storage.models import Deal, Lead
 from views import modals
+from views.home import home
 from views.ids import Action
 
-ACTIONS = re.compile(r"^(deal\.|pick|help\.run|lead\.convert)")
+ACTIONS = re.compile(r"^(deal\.|pick|help\.run|lead\.convert|task\.)")
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,14 @@ def step_for(action: dict):
     if action_id == Action.deal_stage:
         key = payloads.block_deal(action.get("block_id"))
         return ("move", key, payloads.stage_id(value))
-    if action_id == Action.deal_won:
+    if action_id == Action.deal_won:  # the card's button asks in a confirm dialog first
         return ("won", payloads.deal_key(value))
+    if action_id == Action.deal_confirm:
+        return ("confirm", payloads.confirm_value(value))
+    if action_id in (Action.deal_cancel, Action.deal_renew):
+        return (action_id.removeprefix("deal."), payloads.deal_key(value))
+    if action_id == Action.deal_page:
+        return ("page", payloads.page_value(value))
     if action_id in (Action.deal_lost, Action.deal_note):
         return OpenModal(action_id, payloads.deal_key(value))
     if action_id == Action.deal_show:
@@ -67,7 +75,9 @@ def step_for(action: dict):
         return ("snooze", key, days)
     if action_id == Action.lead_convert:
         return ("convert", payloads.lead_key(value))
-    if action_id in (Action.pick, Action.help_run) and isinstance(value, str):
+    if action_id == Action.task_add:
+        return OpenModal(action_id, payloads.deal_key(value))
+    if action_id in (Action.pick, Action.help_run, Action.task_run) and isinstance(value, str):
         name, _, text = value.lstrip("/").partition(" ")
         return Rerun(name, text)
     return None
@@ -99,13 +109,24 @@ def work_for(step, ctx):
     if isinstance(step, Rerun):
         return execute(ctx, step.command, step.text)
     verb, key, *rest = step
+    if verb == "confirm":
+        return run(_confirmed(ctx, key), ctx)
+    if verb == "page":
+        cmd = parse("deal", f"list {key.text}", today=ctx.today())
+        if not isinstance(cmd, c.DealList):
+            raise NotFound("deal.not_found_number", number="?")
+        return replace(run(replace(cmd, offset=key.offset), ctx), replace=True)
     if verb == "convert":
         return run(c.LeadConvert(_lead_ref(ctx, key)), ctx)
     ref = deal_ref(ctx, key)
     if verb == "move":
         return run(c.DealMove(ref, c.StageRef(text="", id=rest[0])), ctx)
     if verb == "won":
-        return run(c.DealWon(ref), ctx)
+        return run(c.DealWon(ref, confirmed=True), ctx)
+    if verb == "cancel":
+        return run(c.DealCancel(ref), ctx)
+    if verb == "renew":
+        return run(c.DealRenewalCreate(ref), ctx)
     if verb == "show":
         return run(c.DealShow(ref), ctx)
     if verb == "snooze":
@@ -113,9 +134,21 @@ def work_for(step, ctx):
     raise ValueError(f"unknown action step {verb!r}")
 
 
+def _confirmed(ctx, value: payloads.ConfirmValue):
+    """The command a Confirm button confirms (views/closing.py)."""
+    ref = c.DealRef(number=value.deal)
+    if value.do == "won":
+        return c.DealWon(ref, confirmed=True)
+    if value.do == "lost":
+        return c.DealLost(ref, value.reason, confirmed=True)
+    return c.DealMove(ref, c.StageRef(text="", id=value.stage), confirmed=True)
+
+
 def _modal(step: OpenModal, ctx) -> dict:
     ref = deal_ref(ctx, step.deal)
     deal = find_deal(session=ctx.session, workspace_id=ctx.workspace.id, number=ref.number)
+    if step.kind == Action.task_add:
+        return modals.task_new(ctx, deal)
     build = modals.deal_lost if step.kind == Action.deal_lost else modals.deal_note
     return build(deal, ctx.locale)
 
@@ -136,3 +169,17 @@ def register(app, deps) -> None:
             return
         outcome = deps.perform(context, request, partial(work_for, step))
         deliver(outcome, request, wake=deps.wake)
+        if _on_home(body) and str(action.get("action_id", "")).startswith(Action.task_run):
+            _republish_home(deps, context, client, request.user_id)
+
+
+def _on_home(body: dict) -> bool:
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
+def _republish_home(deps, context, client, user_id: str) -> None:
+    """A task done or snoozed from App Home leaves (or moves in) the list at once."""
+    with deps.acting(context, readonly=True) as ctx:
+        view = home(session=ctx.session, workspace=ctx.workspace, member=ctx.member, now=ctx.now())
+    client.views_publish(user_id=user_id, view=view)

@@ -1,4 +1,5 @@
-"""Events: thread messages onto the deal's timeline, direct messages as commands, App Home.
+"""Events: thread messages onto the deal's timeline, mentions that act on the thread's deal,
+direct messages as commands, and App Home.
 
 Slack retries an event it thinks we missed (``X-Slack-Retry-Num``); Bolt does not
 de-duplicate, so every event id is stored once (``slack_event``) and a repeat is dropped.
@@ -16,13 +17,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
+from bot.deliver import Request, fail
 from bot.payloads import slack_id, slack_ts
 from commands import direct
 from commands.failures import user_message
+from commands.handlers import run
+from commands.mention import mention_command
 from commands.outcome import Outcome, Post, PostKind
 from commands.record import record
 from domain import deals
+from domain.errors import InvalidInput, SalesbotError
 from storage.db import session_scope, unreachable
 from storage.dedupe import first_time
 from storage.models import Member
@@ -98,6 +104,61 @@ def _is_event_id(value: object) -> bool:
     return value is None or (isinstance(value, str) and 0 < len(value) <= MAX_EVENT_ID)
 
 
+@dataclass(frozen=True)
+class Mention:
+    """``@Salesbot won`` (an ``app_mention``): who, where (the thread names the deal), what."""
+
+    event_id: str | None
+    user: str
+    channel: str
+    thread_ts: str | None
+    text: str
+
+    @classmethod
+    def read(cls, body: dict, event: dict) -> Mention | None:
+        if event.get("bot_id"):
+            return None
+        user, channel = slack_id(event.get("user")), slack_id(event.get("channel"))
+        thread = slack_ts(event.get("thread_ts")) if event.get("thread_ts") is not None else None
+        text, event_id = event.get("text", ""), body.get("event_id")
+        if user is None or channel is None or not isinstance(text, str):
+            return None
+        if not _is_event_id(event_id) or (event.get("thread_ts") is not None and thread is None):
+            return None
+        return cls(event_id, user, channel, thread.text if thread else None, text)
+
+
+def act_on_mention(mention: Mention, ctx) -> Outcome:
+    """Run what the mention asks on the thread's deal; the answer goes into the thread. A
+    repeat of the event (Slack retries) does nothing."""
+    if not first_time(ctx.session, mention.event_id):
+        return Outcome()
+    deal = None
+    if mention.thread_ts is not None:
+        deal = deals.deal_by_thread(
+            session=ctx.session,
+            workspace_id=ctx.workspace.id,
+            channel=mention.channel,
+            thread_ts=mention.thread_ts,
+        )
+    if deal is None:
+        raise InvalidInput("task.mention.not_in_thread")
+    cmd = mention_command(mention.text, deal_number=deal.number, today=ctx.today())
+    outcome = run(cmd, ctx)
+    told = any(p.kind == PostKind.thread and p.deal_id == deal.id for p in outcome.posts)
+    posts = list(outcome.posts)
+    if not told and outcome.reply is not None:  # /deal show, an answer with no change
+        posts.append(
+            Post(
+                PostKind.thread,
+                outcome.reply,
+                deal_id=deal.id,
+                home=(mention.channel, mention.thread_ts),
+            )
+        )
+    return Outcome(posts=tuple(posts))
+
+
 def home_user(event: dict) -> str | None:
     """Whose App Home opened: a user id, for the Home tab only."""
     if event.get("tab", "home") != "home":
@@ -135,6 +196,19 @@ def register(app, deps) -> None:
                 ts=message.ts,
                 at=message.at,
             )
+
+    @app.event("app_mention")
+    def on_mention(body, event, client, context):
+        mention = Mention.read(body, event)
+        if mention is None:
+            return
+        request = Request(user_id=mention.user, channel_id=mention.channel, client=client)
+        try:
+            deps.perform(context, request, partial(act_on_mention, mention))
+        except SalesbotError as exc:  # only the one who asked sees it
+            fail(request, exc, context.get("salesbot_locale"))
+            return
+        deps.wake()
 
     @app.event("app_home_opened")
     def on_home(body, event, client, context):

@@ -76,7 +76,7 @@ def form_command(kind: str, meta: ModalMeta, values: dict, ctx):
         return forms.lead_new(values, locale=ctx.locale)
     ref = deal_ref(ctx, meta.deal_key)
     if kind == View.deal_lost:
-        return c.DealLost(ref, forms.lost_reason(values))
+        return c.DealLost(ref, forms.lost_reason(values), confirmed=True)  # the modal asked
     return c.DealNote(ref, forms.note_text(values, locale=ctx.locale))
 
 
@@ -102,6 +102,22 @@ def register(app, deps) -> None:
             outcome = run(form_command(view["callback_id"], meta, values, ctx), ctx)
             # The card and its thread tell the team; the person hears back there too.
             return Outcome(posts=outcome.posts) if outcome.posts else outcome
+
+        outcome = deps.perform(context, request, work)
+        ack()
+        deliver(outcome, request, wake=deps.wake)
+
+    @app.view(View.task_new)
+    @guarded(deps)
+    @field_errors(forms.task_field)
+    def on_task_form(ack, body, view, client, context):
+        meta = ModalMeta.parse(view.get("private_metadata"))
+        values = _values(view)
+        request = Request.from_body(body, client=client)
+        request.channel_id = meta.channel
+
+        def work(ctx) -> Outcome:
+            return run(forms.task_new(values, locale=ctx.locale, today=ctx.today()), ctx)
 
         outcome = deps.perform(context, request, work)
         ack()

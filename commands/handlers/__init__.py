@@ -33,4 +33,14 @@ def run(cmd: object, ctx: Ctx) -> Outcome:
 
 def _load() -> None:
     # Importing the modules registers their handlers.
-    from commands.handlers import coach, deals, help, leads, pipelines, reports  # noqa: F401
+    from commands.handlers import (  # noqa: F401
+        automation,
+        closing,
+        coach,
+        deals,
+        help,
+        leads,
+        pipelines,
+        reports,
+        tasks,
+    )

@@ -11,7 +11,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
 from commands.readback import read_back
-from domain import deal_reads, deals
+from domain import deal_reads, deals, tasks
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
 from storage.models import Company, Member
@@ -125,41 +125,8 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
     return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.amount, "deal.read_back"))
 
 
-@handles(c.DealMove)
-def move(cmd: c.DealMove, ctx: Ctx) -> Outcome:
-    deal = resolve_deal(ctx, cmd.deal)
-    change = deals.move_deal(
-        session=ctx.session,
-        actor=ctx.member,
-        deal=deal,
-        stage_text=cmd.stage.text,
-        stage_id=cmd.stage.id,
-        now=ctx.now(),
-    )
-    return announce(ctx, change)
-
-
-@handles(c.DealWon)
-def won(cmd: c.DealWon, ctx: Ctx) -> Outcome:
-    deal = resolve_deal(ctx, cmd.deal)
-    change = deals.close_deal(
-        session=ctx.session, actor=ctx.member, deal=deal, won=True, now=ctx.now()
-    )
-    return announce(ctx, change)
-
-
-@handles(c.DealLost)
-def lost(cmd: c.DealLost, ctx: Ctx) -> Outcome:
-    deal = resolve_deal(ctx, cmd.deal)
-    change = deals.close_deal(
-        session=ctx.session,
-        actor=ctx.member,
-        deal=deal,
-        won=False,
-        now=ctx.now(),
-        reason=cmd.reason,
-    )
-    return announce(ctx, change)
+# /deal move, won and lost (and reopen) ask before they close or reopen a deal:
+# commands/handlers/closing.py.
 
 
 @handles(c.DealSet)
@@ -230,7 +197,10 @@ def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
     activities = deals.timeline(session=ctx.session, deal=deal, limit=8)
     members = members_by_id(ctx, [a.author_id for a in activities])
     link = deal.thread_permalink  # stored when the card was posted: the reply rides in the ack
-    message = dv.deal_details(data, activities, members, ctx.workspace, ctx.locale, link)
+    open_tasks = tasks.list_tasks(session=ctx.session, workspace=ctx.workspace, deal=deal, limit=10)
+    message = dv.deal_details(
+        data, activities, members, ctx.workspace, ctx.locale, link, open_tasks, ctx.now()
+    )
     return Outcome(reply=message)
 
 
@@ -253,6 +223,9 @@ def list_(cmd: c.DealList, ctx: Ctx) -> Outcome:
         pipeline_id=pipeline.id if pipeline else None,
         stage_id=stage.id if stage else None,
         stalled=cmd.stalled,
+        offset=cmd.offset,
+        close=deal_reads.close_range(cmd.close, ctx.today()) if cmd.close else None,
+        sort=cmd.sort,
     )
     parts = []
     if owner:
@@ -263,8 +236,38 @@ def list_(cmd: c.DealList, ctx: Ctx) -> Outcome:
         parts.append(stage.name)
     if cmd.stalled:
         parts.append(t(ctx.locale, "deal.filter_stalled"))
+    if cmd.close:
+        parts.append(t(ctx.locale, f"sales.list.close_{cmd.close.replace('-', '_')}"))
+    if cmd.sort:
+        parts.append(t(ctx.locale, f"sales.list.sort_{cmd.sort}"))
     title = " · ".join(parts) or t(ctx.locale, "deal.filter_all")
-    return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))
+    message = dv.deal_list(page, title, ctx.workspace, ctx.locale, pager=list_text(cmd))
+    return Outcome(reply=message)
+
+
+def list_text(cmd: c.DealList) -> str:
+    """The ``/deal list`` text that lists ``cmd`` again (the page buttons re-run it)."""
+    words = []
+    if cmd.mine:
+        words.append("mine")
+    if cmd.owner is not None:
+        who = f"<@{cmd.owner.slack_id}>" if cmd.owner.slack_id else f"@{cmd.owner.name}"
+        words.append(f"owner:{who}")
+    if cmd.pipeline:
+        words.append(f"pipeline:{_quoted(cmd.pipeline)}")
+    if cmd.stage is not None:
+        words.append(f"stage:{_quoted(cmd.stage.text)}")
+    if cmd.stalled:
+        words.append("stalled")
+    if cmd.close:
+        words.append(f"close:{cmd.close}")
+    if cmd.sort:
+        words.append(f"sort:{cmd.sort}")
+    return " ".join(words)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', "") + '"'
 
 
 @handles(c.DealFind)

@@ -25,10 +25,13 @@ TOPICS = {
         "deal_list",
         "deal_find",
         "deal_snooze",
+        "deal_reopen",
+        "deal_list_close",
     ],
     "pipeline": [
         "pipeline_board",
         "pipeline_forecast",
+        "pipeline_forecast_rep",
         "pipeline_metrics",
         "pipeline_plan",
         "pipeline_new",
@@ -38,7 +41,10 @@ TOPICS = {
         "pipeline_coach",
         "pipeline_quota",
         "pipeline_calibrate",
+        "pipeline_cadence",
+        "pipeline_workflows",
     ],
+    "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
 }
 BUTTONS = {
     "lead": [("lead_new", "/lead new"), ("lead_list", "/lead list mine")],
@@ -51,6 +57,11 @@ BUTTONS = {
         ("pipeline_board", "/pipeline"),
         ("pipeline_forecast", "/pipeline forecast"),
         ("pipeline_metrics", "/pipeline metrics"),
+    ],
+    "task": [
+        ("task_new", "/task new"),
+        ("task_list_mine", "/task list mine"),
+        ("task_list_today", "/task list mine today"),
     ],
 }
 

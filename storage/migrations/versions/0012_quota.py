@@ -1,7 +1,7 @@
 """Quotas per member or team and month or quarter, for the pipeline coach
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0010
 Create Date: 2026-12-03 02:30:00
 
 ``/pipeline quota @lee 3억 period:2027-Q1`` sets a member's target; ``/pipeline quota team …``
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision = "0012"
-down_revision = "0005"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
