@@ -72,7 +72,9 @@ def create_renewal(
         return existing
     if not is_won(session=session, deal=deal):
         raise InvalidInput("renewal.not_won", number=deal.number)
-    pipeline = find_pipeline(session=session, workspace_id=deal.workspace_id, name=RENEWALS_NAME)
+    pipeline = find_pipeline(
+        session=session, workspace_id=deal.workspace_id, name=RENEWALS_NAME[0]
+    )  # either language: refs take both
     stage = next(
         (s for s in stages_of(session=session, pipeline_id=pipeline.id) if s.outcome == "open"),
         None,

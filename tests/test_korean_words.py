@@ -58,6 +58,12 @@ class Team:
             return render(outcome.reply)
         return self.console.out.getvalue()[before:].strip()
 
+    def confirmed(self, line: str) -> str:
+        """A command that asks first (won, lost, a closing move), confirmed with its button."""
+        self.say(line)
+        outcome = self.console.click("1")
+        return render(outcome.reply).split("\n[")[0]  # the answer, without its buttons
+
 
 @pytest.fixture
 def engine(db_url):
@@ -241,7 +247,7 @@ def test_lead_statuses_by_either_name_and_called_statuses(ko, en):
 def test_a_closed_deal_says_when_it_closed_not_zero_days_in_its_stage(ko, en):
     for team in (ko, en):
         team.say("/deal new 한빛소프트 ERP amount:759만원")
-        team.say("/deal won 201")
+        team.confirmed("/deal won 201")
     shown_ko, shown_en = ko.say("/deal show 201"), en.say("/deal show 201")
     assert "일째" not in shown_ko and "days in this stage" not in shown_en
     assert "\n  2026년 11월 2일 성사\n" in shown_ko
@@ -261,10 +267,10 @@ def test_won_says_the_stage_only_when_it_says_more_than_won(ko, en):
     for team in (ko, en):
         team.say("/deal new 한빛소프트 ERP")
         team.say("/deal new 한빛소프트 갱신 pipeline:갱신")
-    assert ko.say("/deal won 201") == "🎉 @U1님이 D201 딜을 성사시켰습니다."
-    assert en.say("/deal won 201") == "🎉 @U1 won D201."
-    assert ko.say("/deal move 202 업셀") == "🎉 @U1님이 D202 딜을 성사시켰습니다: 업셀"
-    assert en.say("/deal move 202 업셀") == "🎉 @U1 won D202: Upgraded."
+    assert ko.confirmed("/deal won 201") == "🎉 @U1님이 D201 딜을 성사시켰습니다."
+    assert en.confirmed("/deal won 201") == "🎉 @U1 won D201."
+    assert ko.confirmed("/deal move 202 업셀") == "🎉 @U1님이 D202 딜을 성사시켰습니다: 업셀"
+    assert en.confirmed("/deal move 202 업셀") == "🎉 @U1 won D202: Upgraded."
 
 
 def test_a_search_without_results_says_so_plainly(ko, en):

@@ -95,7 +95,7 @@ def _done(ctx: Ctx, change: deals.Change, confirmed: bool) -> Outcome:
 
 def _offers_renewal(ctx: Ctx, deal: Deal) -> bool:
     pipeline = ctx.session.get(Pipeline, deal.pipeline_id)
-    if pipeline is None or pipeline.name == RENEWALS_NAME:
+    if pipeline is None or pipeline.name in RENEWALS_NAME:
         return False
     return renewals.renewal_of(session=ctx.session, deal=deal) is None
 
@@ -196,7 +196,7 @@ def create_renewal(cmd: c.DealRenewalCreate, ctx: Ctx) -> Outcome:
         session=ctx.session, deal=deal, now=ctx.now(), actor=ctx.member
     )
     pipeline = find_pipeline(
-        session=ctx.session, workspace_id=ctx.workspace.id, name=RENEWALS_NAME
+        session=ctx.session, workspace_id=ctx.workspace.id, name=RENEWALS_NAME[0]
     ).name
 
     def line(locale: str) -> str:
