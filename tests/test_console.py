@@ -125,8 +125,12 @@ def test_plan_uses_the_measured_average_deal_size_and_win_rate(db_url):
     clock = FixedClock(T0 - timedelta(days=20))
     c, out = console(engine, clock=clock)
     # Four deals of 500,000 won and one lost in the last 90 days: 500,000 average, 80 % win rate.
-    lines = [f'/deal new "Won {i}" amount:500000\n/deal won "Won {i}"\n:click 1\n' for i in range(4)]
-    lines.append('/deal new "Lost one" amount:900000\n/deal lost "Lost one" reason:budget\n:click 1\n')
+    lines = [
+        f'/deal new "Won {i}" amount:500000\n/deal won "Won {i}"\n:click 1\n' for i in range(4)
+    ]
+    lines.append(
+        '/deal new "Lost one" amount:900000\n/deal lost "Lost one" reason:budget\n:click 1\n'
+    )
     c.run_script(io.StringIO("".join(lines)))
     clock.advance(days=20)
     out.truncate(0)
