@@ -34,6 +34,7 @@ def console(engine, locale: str, user: str = "U1") -> Console:
         engine,
         team_id="T1",
         user_id=user,
+        user_name=user,
         clock=FixedClock(T0),
         defaults=WorkspaceDefaults(locale=locale),
         out=io.StringIO(),
@@ -369,3 +370,94 @@ def test_a_rep_is_told_before_being_asked_to_confirm_someone_elses_deal(engine):
     assert reply(other, "/deal won 1").startswith("D1 belongs to another rep.")
     assert other.buttons == []
     assert timedelta(0) == timedelta(0)
+
+
+def _losses(c: Console) -> None:
+    for n, (title, reason) in enumerate(
+        (("L1", "Budget"), ("L2", "budget"), ("L3", None), ("L4", "Chose a rival")), start=1
+    ):
+        reply(c, f'/deal new "{title}" amount:{n}00000')
+        reply(c, f"/deal lost {n}" + (f" {reason}" if reason else ""))
+        c.click("1")
+
+
+WHY_LOST = {
+    "en": "*Why deals were lost*\n• Budget: 2 (₩300,000)\n• Chose a rival: 1 (₩400,000)\n"
+    "• no reason given: 1 (₩300,000)",
+    "ko": "*실패 사유*\n• Budget: 2건 (30만원)\n• Chose a rival: 1건 (40만원)\n• 사유 없음: 1건 (30만원)",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_metrics_break_the_lost_deals_down_by_reason(engine, locale):
+    c = console(engine, locale)
+    _losses(c)
+    c.clock.advance(hours=1)
+    message = c.command("pipeline", "metrics").reply
+    assert message.blocks[-1]["text"]["text"] == WHY_LOST[locale]
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_the_weekly_summary_says_why_the_weeks_deals_were_lost(engine, locale):
+    from datetime import datetime
+
+    from domain import weekly
+    from scheduler import due
+    from storage.models import Workspace
+    from views.notifications import weekly_summary
+
+    c = console(engine, locale)
+    _losses(c)
+    at = T0 + timedelta(days=7)  # the Monday after: the summary of the week of T0
+    with Session(engine) as s:
+        ws = s.exec(select(Workspace)).one()
+        start, end = due.week_window(at, ws.timezone)
+        summary = weekly.compute(session=s, workspace=ws, start=start, end=end, now=at)
+        texts = [
+            blk.get("text", {}).get("text")
+            for m in weekly_summary(summary=summary, locale=locale)
+            for blk in m.blocks
+        ]
+    assert WHY_LOST[locale] in texts
+    assert isinstance(at, datetime)
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_one_reps_forecast(engine, locale):
+    lee = console(engine, locale, user="ULEE")
+    reply(lee, '/deal new "Lee deal" amount:1000000 close:2026-12-20')
+    kim = console(engine, locale, user="UKIM")
+    reply(kim, '/deal new "Kim deal" amount:5000000 close:2026-12-20')
+    message = kim.command("pipeline", "forecast <@ULEE>").reply
+    assert (
+        message.blocks[0]["text"]["text"]
+        == {
+            "en": "Forecast by month: New business · ULEE",  # the rep's name
+            "ko": "월별 매출 예측: New business · ULEE",
+        }[locale]
+    )
+    assert "100만원" in str(message.blocks) or "₩1,000,000" in str(message.blocks)
+    assert "500만원" not in str(message.blocks) and "₩5,000,000" not in str(message.blocks)
+
+
+@pytest.mark.parametrize(
+    "text, command",
+    [
+        ("reopen 42", "DealReopen(deal=DealRef(number=42, text=None), stage=None)"),
+        ("reopen 42 Proposal", "StageRef(text='Proposal', id=None)"),
+        ('재개 "Acme ERP" stage:Meeting', "StageRef(text='Meeting', id=None)"),
+        ("list close:next-month sort:close", "close='next-month', sort='close', offset=0"),
+    ],
+)
+def test_the_new_deal_grammar(text, command):
+    from commands.grammar import parse
+
+    assert command in repr(parse("deal", text, today=T0.date()))
+
+
+def test_forecast_takes_a_rep():
+    from commands import types as c
+    from commands.grammar import parse
+
+    cmd = parse("pipeline", "forecast quarter @lee", today=T0.date())
+    assert cmd == c.PipelineForecast("quarter", None, c.UserRef(name="lee"))
