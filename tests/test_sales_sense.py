@@ -271,7 +271,7 @@ def test_the_same_deal_sent_twice_in_a_row_is_created_once(engine, locale):
             "en": "You created D1 with the same title, company and amount a moment ago, so nothing "
             "new was created. `/deal show D1` shows it.",
             "ko": "방금 제목, 회사, 금액이 같은 D1 딜을 만들었으므로 새 딜은 만들지 않았습니다. "
-            "`/deal show D1`로 확인하세요.",
+            "확인: `/deal show D1`",
         }[locale]
     )
     with Session(engine) as s:
