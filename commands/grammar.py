@@ -749,15 +749,19 @@ def _forecast_by(value: str, today: date) -> str:
 
 
 def pipeline_forecast(text: str, pos: int, today: date) -> c.Command:
-    spec: dict[str, Parser] = {"pipeline": _pipeline, "by": _forecast_by}
+    spec: dict[str, Parser] = {"pipeline": _pipeline, "by": _forecast_by, "owner": _owner}
     words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
     by = values.get("by")
+    owner = values.get("owner")
     for word in words:
+        if not word.quoted and is_user(word.text) and owner is None:
+            owner = _user(word.text)  # /pipeline forecast @lee
+            continue
         found = None if word.quoted else FORECAST_BY.get(word.text.lower())
         if found is None or by is not None:
             raise _extra(word)
         by = found
-    return c.PipelineForecast(by=by or "month", pipeline=values.get("pipeline"))
+    return c.PipelineForecast(by=by or "month", pipeline=values.get("pipeline"), owner=owner)
 
 
 def pipeline_metrics(text: str, pos: int, today: date) -> c.Command:

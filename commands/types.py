@@ -225,6 +225,7 @@ class PipelineBoard:
 class PipelineForecast:
     by: str = "month"  # "month" | "quarter"
     pipeline: str | None = None
+    owner: UserRef | None = None  # one rep's forecast: /pipeline forecast @lee (issue 13)
 
 
 @dataclass(frozen=True)

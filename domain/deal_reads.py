@@ -19,6 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from domain.deals import expected_revenue
@@ -428,11 +429,29 @@ def stalled_deals(
 def renewal_deals(
     *, session: Session, workspace: Workspace, today: date, horizon_days: int
 ) -> list[DealRow]:
-    """Open deals whose renewal date is between ``today`` and ``horizon_days`` from it."""
+    """Deals whose renewal date is between ``today`` and ``horizon_days`` from it: open deals,
+    and won deals (a won contract renewing is the normal case, issue 13) unless their renewal
+    deal exists — then that open deal carries the alerts, so a renewal is told once."""
     stage_ids = [sid for sid, _ in _open_stages(session, workspace.id)]
-    query = _open_deals(workspace.id, stage_ids).where(
-        Deal.renewal_date.is_not(None),
-        Deal.renewal_date >= today,
-        Deal.renewal_date <= today + timedelta(days=horizon_days),
+    won_ids = session.execute(
+        sa.select(Stage.id).where(
+            Stage.workspace_id == workspace.id, Stage.outcome == Outcome.won.value
+        )
+    ).scalars()
+    renewal = aliased(Deal)
+    has_renewal = sa.exists().where(renewal.renewal_of_id == Deal.id)
+    query = (
+        _select(shown=False)
+        .where(
+            Deal.workspace_id == workspace.id,
+            sa.or_(
+                sa.and_(Deal.closed_at.is_(None), Deal.stage_id.in_(stage_ids)),
+                sa.and_(Deal.stage_id.in_(list(won_ids)), ~has_renewal),
+            ),
+            Deal.renewal_date.is_not(None),
+            Deal.renewal_date >= today,
+            Deal.renewal_date <= today + timedelta(days=horizon_days),
+        )
+        .order_by(Deal.number)
     )
     return _rows(session, workspace, query)

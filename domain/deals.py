@@ -445,8 +445,11 @@ def set_renewal(
 def snooze(
     *, session: Session, actor: Member, deal: Deal, until: date, today: date, now: datetime
 ) -> Change:
-    """No stall warning for this deal before ``until`` (a local date)."""
+    """No stall warning for this deal before ``until`` (a local date); open deals only."""
     require_can_change(actor, deal)
+    if deal.closed_at is not None:
+        stage = session.get(Stage, deal.stage_id)
+        raise InvalidInput("sales.snooze.closed", ref=f"D{deal.number}", stage=stage.name)
     if until <= today:
         raise InvalidInput("deal.snooze_past", usage="deal_snooze")
     deal.snoozed_until = until

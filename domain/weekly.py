@@ -67,6 +67,7 @@ class PipelineWeek:
     bottleneck_conversion: tuple[str, Decimal | None] | None = None
     bottleneck_slow: tuple[str, float | None] | None = None
     movers: tuple[Mover, ...] = ()
+    lost_reasons: tuple[m.LostReason, ...] = ()  # issue 13: why the week's lost deals were lost
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,17 @@ def compute(
             bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
             bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
             movers=tuple(_movers(session, workspace.id, p.id, start, end)),
+            lost_reasons=tuple(
+                m.lost_reasons(
+                    session=session,
+                    workspace_id=workspace.id,
+                    start=start,
+                    end=end,
+                    pipeline_id=p.id,
+                )
+                if r.lost_count
+                else ()
+            ),
         )
 
     pipelines = deal_pipelines(session=session, workspace_id=workspace.id)

@@ -6,12 +6,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from domain import deals
 from domain.errors import InvalidInput
 from domain.renewals import add_months, create_renewal
-from storage.models import Deal, Pipeline, Stage, StageHistory
+from storage.models import Deal, Outbox, Pipeline, Stage, StageHistory, Workspace
 from tests import factories as f
 
 
@@ -97,7 +97,6 @@ def test_only_a_won_deal_gets_a_renewal(session):
 def test_the_database_allows_one_renewal_per_won_deal(engine):
     """The unique index holds even for a writer that skips the domain's check."""
     from sqlalchemy.exc import IntegrityError
-    from sqlmodel import Session
 
     with Session(engine) as session:
         ws, rep, won = _won(session)
@@ -108,3 +107,57 @@ def test_the_database_allows_one_renewal_per_won_deal(engine):
         session.add(other)
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+# --- renewal alerts for won deals (scheduler) ---------------------------------------------
+
+
+def _alerts(engine, at):
+    from datetime import UTC, datetime
+
+    from scheduler import jobs
+
+    with Session(engine) as s:
+        ws_id = s.exec(select(Workspace)).one().id
+    return jobs.run_for_workspace(
+        engine, jobs.RENEWAL_ALERTS, ws_id, at=at, now=datetime.now(UTC), force=True
+    )
+
+
+def test_a_won_deals_renewal_date_is_alerted_once_per_offset(engine):
+    from datetime import UTC, datetime
+
+    with Session(engine) as s:
+        ws = f.workspace(s, digest_channel="CDIGEST")
+        rep = f.member(s, ws, "UREP")
+        d = f.deal(s, ws, rep)
+        deals.close_deal(session=s, actor=rep, deal=d, won=True, now=f.T0)
+        deals.set_renewal(
+            session=s, actor=rep, deal=d, now=f.T0, renewal_date=date(2027, 1, 1), mrr=Decimal(1)
+        )
+        lost = f.deal(s, ws, rep, title="Lost one")
+        deals.close_deal(session=s, actor=rep, deal=lost, won=False, now=f.T0)
+        deals.set_renewal(session=s, actor=rep, deal=lost, now=f.T0, renewal_date=date(2027, 1, 1))
+        s.commit()
+    thirty_before = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    first = _alerts(engine, thirty_before)
+    assert first.recorded == 2  # the owner's DM and the digest channel; the lost deal: none
+    assert _alerts(engine, thirty_before + timedelta(hours=3)).recorded == 0
+    with Session(engine) as s:
+        periods = {r.period for r in s.exec(select(Outbox))}
+    assert periods == {"d1/2027-01-01/30"}
+
+
+def test_once_the_renewal_deal_exists_it_carries_the_alerts(engine):
+    from datetime import UTC, datetime
+
+    with Session(engine) as s:
+        ws, rep, won = _won(s)
+        renewal = create_renewal(session=s, deal=won, now=f.T0 + timedelta(days=4))
+        renewal_id = renewal.id
+        s.commit()
+    # Renews 2027-11-05; 30 days before is 2027-10-06.
+    result = _alerts(engine, datetime(2027, 10, 6, 9, 0, tzinfo=UTC))
+    assert result.recorded == 1  # the owner's DM (no digest channel, no card thread)
+    with Session(engine) as s:
+        assert {r.period for r in s.exec(select(Outbox))} == {f"d{renewal_id}/2027-11-05/30"}

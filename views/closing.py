@@ -101,3 +101,23 @@ def renewal_created(*, actor: str, renewal, of_number: int, pipeline: str, local
         date=fmt.day(renewal.renewal_date, locale),
         mrr=fmt.money(renewal.mrr, renewal.currency, locale),
     )
+
+
+def with_warnings(message: Message, warnings: list[str]) -> Message:
+    """A reply with warning lines after it (a duplicate, a close date in the past)."""
+    if not warnings:
+        return message
+    text = "\n".join([message.text, *warnings])
+    if not message.blocks:
+        return Message(text=text)
+    return Message(text=text, blocks=[*message.blocks, *(b.section(w) for w in warnings)])
+
+
+def refs(records, prefix: str, limit: int = 5) -> str:
+    shown = [f"{prefix}{r.number}" for r in records[:limit]]
+    more = len(records) - limit
+    return ", ".join(shown) + (f" (+{more})" if more > 0 else "")
+
+
+def past_close(number: int, close, locale: str) -> str:
+    return t(locale, "sales.close.past", date=fmt.day(close, locale), ref=f"D{number}")

@@ -23,6 +23,7 @@ from i18n import fmt, t
 from views import blocks as b
 from views.coach import calibration_blocks
 from views.ids import Action
+from views.losses import lost_reasons_with
 from views.message import Message
 
 if TYPE_CHECKING:
@@ -538,6 +539,9 @@ def _pipeline_blocks(p: PipelineWeek, locale: str, money) -> list[dict]:
     out = [b.section(t(locale, "scheduler.weekly.pipeline", pipeline=_escape(p.name)))]
     out.extend(b.section(chunk) for chunk in _chunk_lines(board))
     out.append(b.section("\n".join(flows)))
+    why = lost_reasons_with(p.lost_reasons, money=money, locale=locale)
+    if why:  # issue 13
+        out.append(b.section(why))
     out.extend(b.section(chunk) for chunk in _chunk_lines(forecast))
     out.append(b.section(metrics))
     out.append(b.section(bottleneck))

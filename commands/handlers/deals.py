@@ -11,10 +11,11 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
 from commands.readback import read_back
-from domain import deal_reads, deals, tasks
+from domain import deal_reads, deals, duplicates, tasks
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
 from storage.models import Company, Member
+from views import closing as cv
 from views import deals as dv
 from views import modals
 from views.message import Message
@@ -121,8 +122,23 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
         company_name=cmd.company,
         contact_name=cmd.contact,
     )
+    similar = duplicates.similar_deals(session=ctx.session, deal=change.deal)
+    duplicates.refuse_exact_repeat(deal=change.deal, similar=similar, now=ctx.now())
     outcome = announce(ctx, change, new=True)
-    return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.amount, "deal.read_back"))
+    reply = read_back(outcome.reply, ctx, cmd.amount, "deal.read_back")
+    return replace(
+        outcome, reply=cv.with_warnings(reply, new_deal_warnings(ctx, change.deal, similar))
+    )
+
+
+def new_deal_warnings(ctx: Ctx, deal, similar) -> list[str]:
+    """Questions about a new deal (issue 13): a close date in the past, a likely duplicate."""
+    warnings = []
+    if deal.expected_close is not None and deal.expected_close < ctx.today():
+        warnings.append(cv.past_close(deal.number, deal.expected_close, ctx.locale))
+    if similar:
+        warnings.append(t(ctx.locale, "sales.duplicate.deal", refs=cv.refs(similar, "D")))
+    return warnings
 
 
 # /deal move, won and lost (and reopen) ask before they close or reopen a deal:

@@ -10,9 +10,10 @@ from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
 from commands.outcome import Outcome
 from commands.readback import read_back
-from domain import leads
+from domain import duplicates, leads
 from domain.refs import find_lead, match_stage
 from i18n import t
+from views import closing as cv
 from views import leads as lv
 from views import modals
 from views.message import Message
@@ -41,7 +42,13 @@ def new(cmd: c.LeadNew, ctx: Ctx) -> Outcome:
         owner=resolve_user(ctx, cmd.owner),
         status=cmd.status,
     )
-    return Outcome(reply=lv.created(lead, ctx.locale))
+    reply = lv.created(lead, ctx.locale)
+    found = duplicates.similar_leads(session=ctx.session, lead=lead)
+    if found is not None:
+        what, others = found
+        warning = t(ctx.locale, f"sales.duplicate.lead_{what}", refs=cv.refs(others, "L"))
+        reply = cv.with_warnings(reply, [warning])
+    return Outcome(reply=reply)
 
 
 @handles(c.LeadStatus)

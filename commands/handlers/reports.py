@@ -34,8 +34,11 @@ from domain.metrics import calibration
 from domain.refs import find_pipeline
 from i18n import fmt, t
 from storage.models import Pipeline
+from views import blocks as b
 from views import chart_specs
+from views import losses as lv
 from views import reports as rv
+from views.message import Message
 
 DEFAULT_DAYS = 90
 ALL_WORDS = {"all", "*", "전체", "모두"}
@@ -129,6 +132,17 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
         locale=ctx.locale,
         owner=f"<@{owner.slack_user_id}>" if owner else None,
     )
+    losses = m.lost_reasons(
+        session=ctx.session,
+        workspace_id=ctx.workspace.id,
+        start=span.start,
+        end=span.end,
+        pipeline_id=pipeline.id if pipeline else None,
+        owner_id=owner.id if owner else None,
+    )
+    why = lv.lost_reasons(losses, currency=ctx.workspace.currency, locale=ctx.locale)
+    if why and len(message.blocks) < b.MESSAGE_BLOCKS:  # issue 13: why deals were lost
+        message = Message(text=message.text, blocks=[*message.blocks, b.section(why)])
     message = _with_calibration(message, ctx, pipeline)
     uploads = []
     if any(s.entered for s in data.stages):
@@ -172,6 +186,7 @@ def _with_calibration(message, ctx: Ctx, pipeline: Pipeline | None):
 def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
     by = "quarter" if cmd.by == "quarter" else "month"
     pipeline = pipeline_or_all(ctx, cmd.pipeline)
+    owner = resolve_user(ctx, cmd.owner)
     rows = m.forecast(
         session=ctx.session,
         workspace_id=ctx.workspace.id,
@@ -179,8 +194,11 @@ def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
         now=ctx.now(),
         tz=ctx.workspace.timezone,
         pipeline_id=pipeline.id if pipeline else None,
+        owner_id=owner.id if owner else None,
     )
     name = _title(pipeline, ctx)
+    if owner is not None:  # one rep's forecast (issue 13): the title names them
+        name = f"{name} · {owner.name or '@' + owner.slack_user_id}"
     currency = ctx.workspace.currency
     message = rv.forecast(rows, name=name, by=by, currency=currency, locale=ctx.locale)
     uploads = []

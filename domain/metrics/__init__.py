@@ -29,6 +29,7 @@ Conventions shared by every function:
 
 from domain.metrics.boards import Board, BoardStage, board
 from domain.metrics.forecasts import ForecastRow, forecast, open_pipeline
+from domain.metrics.losses import LostReason, lost_reasons
 from domain.metrics.plans import Plan, plan
 from domain.metrics.rates import (
     Metrics,
@@ -49,6 +50,7 @@ __all__ = [
     "Board",
     "BoardStage",
     "ForecastRow",
+    "LostReason",
     "Metrics",
     "Plan",
     "RateGroups",
@@ -60,6 +62,7 @@ __all__ = [
     "bottlenecks",
     "forecast",
     "grouped_rates",
+    "lost_reasons",
     "metrics",
     "open_pipeline",
     "period_key",

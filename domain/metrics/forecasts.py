@@ -52,6 +52,7 @@ def forecast(
     now: datetime,
     tz: str,
     pipeline_id: int | None = None,
+    owner_id: int | None = None,
 ) -> list[ForecastRow]:
     """Open deals grouped by expected close month or quarter, oldest first.
 
@@ -68,7 +69,7 @@ def forecast(
         sa.select(key, Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)), overdue)
         .join(Stage, Stage.id == Deal.stage_id)
         .where(
-            *_deal_filters(workspace_id, pipeline_id, None),
+            *_deal_filters(workspace_id, pipeline_id, owner_id),
             *_open_filters(session, workspace_id, pipeline_id),
         )
         .group_by(key, Stage.probability)

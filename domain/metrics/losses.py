@@ -1,0 +1,70 @@
+"""Why deals were lost: the lost-reason breakdown of ``/pipeline metrics`` and the weekly
+summary (issue 13).
+
+Deals lost in ``[start, end)`` (the metrics package's "lost in a period") grouped by their
+reason as written, case and surrounding spaces aside (``Budget`` and ``budget `` are one
+reason; the first spelling met is shown). Deals lost without a reason count under
+``reason=""``, which the views name. Most frequent first, then by amount; the rest beyond
+``limit`` reasons fold into one row with ``other=True``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from domain.metrics.sql import _deal_filters, _money, _raw, _utc
+from storage.models import Deal, Outcome, Stage
+
+TOP_REASONS = 5
+
+
+@dataclass(frozen=True)
+class LostReason:
+    reason: str  # "" for deals lost without a reason
+    count: int
+    amount: Decimal
+    other: bool = False  # the reasons beyond the top ones, together
+
+
+def lost_reasons(
+    *,
+    session: Session,
+    workspace_id: int,
+    start: datetime,
+    end: datetime,
+    pipeline_id: int | None = None,
+    owner_id: int | None = None,
+    limit: int = TOP_REASONS,
+) -> list[LostReason]:
+    key = sa.func.lower(sa.func.trim(sa.func.coalesce(Deal.lost_reason, ""))).label("k")
+    rows = session.execute(
+        sa.select(
+            key, sa.func.min(Deal.lost_reason), sa.func.count(), sa.func.sum(_raw(Deal.amount))
+        )
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(
+            *_deal_filters(workspace_id, pipeline_id, owner_id),
+            Stage.outcome == Outcome.lost.value,
+            Deal.closed_at >= _utc(start),
+            Deal.closed_at < _utc(end),
+        )
+        .group_by(key)
+    ).all()
+    found = [
+        LostReason((shown or "").strip() if k else "", int(n), _money(raw))
+        for k, shown, n, raw in rows
+    ]
+    found.sort(key=lambda r: (-r.count, -r.amount, r.reason))
+    top, rest = found[:limit], found[limit:]
+    if rest:
+        top.append(
+            LostReason(
+                "", sum(r.count for r in rest), sum((r.amount for r in rest), Decimal(0)), True
+            )
+        )
+    return top
