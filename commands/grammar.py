@@ -42,11 +42,13 @@ from commands.values import (
     is_user,
     parse_amount,
     parse_count,
+    parse_currency,
     parse_date,
     parse_deal_ref,
     parse_email,
     parse_lead_ref,
     parse_period,
+    parse_rate,
     parse_reps,
     parse_user,
     parse_winrate,
@@ -133,6 +135,9 @@ KEY_ALIASES = {
     "win-rate": "winrate",
     "win_rate": "winrate",
     "기준": "by",
+    # money (issue 13): an explicit currency switch, and an exchange rate
+    "통화": "currency",
+    "환율": "rate",
 }
 
 Parser = Callable[[str, date], Any]
@@ -249,6 +254,14 @@ def _stage(value: str, today: date) -> c.StageRef:
 
 def _amount(value: str, today: date) -> c.Amount:
     return parse_amount(value)
+
+
+def _currency(value: str, today: date) -> str:
+    return parse_currency(value)
+
+
+def _rate(value: str, today: date) -> tuple[str, Decimal | None]:
+    return parse_rate(value)
 
 
 def _date(value: str, today: date) -> date:
@@ -585,6 +598,7 @@ def _reason(value: str) -> str:
 
 DEAL_SET_KEYS: dict[str, Parser] = {
     "amount": _amount,
+    "currency": _currency,
     "close": _date,
     "owner": _owner,
     "title": _title,
@@ -770,9 +784,10 @@ def pipeline_edit(text: str, pos: int, today: date) -> c.Command:
 
 
 def pipeline_settings(text: str, pos: int, today: date) -> c.Command:
-    words, _ = _read(_all_tokens(text, pos), {}, today)
+    """No arguments: the settings modal. ``rate:USD=1380``: an exchange rate (issue 13)."""
+    words, values = _read(_all_tokens(text, pos), {"rate": _rate}, today)
     _no_words(words)
-    return c.PipelineSettings()
+    return c.PipelineSettings(**values)
 
 
 def pipeline_role(text: str, pos: int, today: date) -> c.Command:

@@ -136,6 +136,7 @@ class DealLost:
 class DealSet:
     deal: DealRef
     amount: Amount | None = None
+    currency: str | None = None  # ``currency:USD``: switch the deal's currency explicitly
     close: date | None = None
     owner: UserRef | None = None
     title: str | None = None
@@ -232,7 +233,8 @@ class PipelineEdit:
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    pass
+    # ``rate:USD=1380``: one USD is 1,380 of the workspace currency (None: remove the rate)
+    rate: tuple[str, Decimal | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -292,6 +292,7 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("deal.read_back", "amount", "으로/로"),  # fmt.money: 1억 5천만원, $12,000
         ("reports.plan.target_read_back", "amount", "으로/로"),
         ("reports.plan.avg_read_back", "amount", "으로/로"),
+        ("money.currency_conflict", "wanted", "이/가"),  # a currency code: USD, KRW
     }
     assert particle_fields("en") == set()
 

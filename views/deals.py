@@ -116,8 +116,11 @@ def change_text(change: Change, locale: str, members: dict[int, Member]) -> str:
     actor = who(change.actor)
     if change.kind == "updated":
         parts = []
-        for field, (old, new) in params["fields"].items():
-            parts.append(_field_change(field, old, new, deal.currency, locale, members))
+        fields = params["fields"]
+        currencies = fields.get("currency", (deal.currency, deal.currency))
+        for field, (old, new) in fields.items():
+            if field != "currency":  # shown in the amount: ₩27,250,000 → $12,000
+                parts.append(_field_change(field, old, new, currencies, locale, members))
         return t(
             locale, "deal.change.updated", actor=actor, ref=ref(deal), changes="; ".join(parts)
         )
@@ -137,9 +140,9 @@ def change_text(change: Change, locale: str, members: dict[int, Member]) -> str:
     return t(locale, f"deal.change.{change.kind}", actor=actor, ref=ref(deal), **params).strip()
 
 
-def _field_change(field, old, new, currency, locale, members) -> str:
+def _field_change(field, old, new, currencies, locale, members) -> str:
     if field == "amount":
-        old, new = fmt.money(old, currency, locale), fmt.money(new, currency, locale)
+        old, new = fmt.money(old, currencies[0], locale), fmt.money(new, currencies[1], locale)
     elif field == "close":
         old, new = fmt.day(old, locale), fmt.day(new, locale)
     elif field == "owner":
@@ -217,6 +220,9 @@ def activity_line(
 
 
 MONEY_KEYS = {"amount": ("old", "new"), "renewal": ("mrr",)}
+# Each history row carries its own currency (migration 0006 wrote it into older rows): it is
+# drawn in that currency, whatever the deal's is now. ``currency`` is the fallback.
+CURRENCY_KEYS = {"old": "old_currency", "new": "new_currency", "mrr": "currency"}
 DATE_KEYS = {"close": ("old", "new"), "renewal": ("date",), "snoozed": ("until",)}
 
 
@@ -224,7 +230,8 @@ def _activity_params(kind: str, params: dict, currency: str, locale: str) -> dic
     out = {k: (fmt.EMPTY if v in (None, "") else str(v)) for k, v in params.items()}
     for key in MONEY_KEYS.get(kind, ()):
         if params.get(key) not in (None, ""):
-            out[key] = fmt.money(Decimal(str(params[key])), currency, locale)
+            own = params.get(CURRENCY_KEYS[key]) or currency
+            out[key] = fmt.money(Decimal(str(params[key])), str(own), locale)
     for key in DATE_KEYS.get(kind, ()):
         if params.get(key) not in (None, ""):
             out[key] = fmt.day(date.fromisoformat(str(params[key])[:10]), locale)

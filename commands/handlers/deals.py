@@ -172,6 +172,7 @@ def set_(cmd: c.DealSet, ctx: Ctx) -> Outcome:
         now=ctx.now(),
         amount=cmd.amount.value if cmd.amount else None,
         currency=cmd.amount.currency if cmd.amount else None,
+        switch_to=cmd.currency,
         close=cmd.close,
         owner=resolve_user(ctx, cmd.owner),
         title=cmd.title,
@@ -191,6 +192,7 @@ def renewal(cmd: c.DealRenewal, ctx: Ctx) -> Outcome:
         now=ctx.now(),
         renewal_date=getattr(cmd, "date", None),
         mrr=cmd.mrr.value if cmd.mrr else None,
+        mrr_currency=cmd.mrr.currency if cmd.mrr else None,
     )
     outcome = announce(ctx, change)
     return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.mrr, "deal.read_back"))
