@@ -21,10 +21,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain import money
 from domain.deals import expected_revenue
+from domain.money import MoneyNote
 from domain.refs import stages_of
 from domain.stall import StallStatus, stall_status, stalled_condition
 from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
+from storage.types import from_hundredths
 
 MEMBER_LOOKUP = 500  # more owners than this in one read: read the workspace's members at once
 
@@ -96,7 +99,8 @@ class DealCard:
 class DealPage:
     rows: list[DealRow]
     total: int
-    total_amount: Decimal
+    total_amount: Decimal  # in the workspace currency, at its rates (domain.money)
+    money: MoneyNote | None = None  # what the total is made of
 
 
 @dataclass(frozen=True)
@@ -314,15 +318,25 @@ def list_deals(
         where.append(Deal.closed_at.is_(None))
         stages = _open_stages(session, workspace.id, with_threshold=True)
         where.append(stalled_condition(stages, workspace=workspace, now=now))
-    total, total_amount = session.execute(
-        sa.select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
-    ).one()
+    tally = money.tally(session=session, workspace_id=workspace.id)
+    total, raw_total = 0, 0
+    for currency, n, raw in session.execute(
+        sa.select(
+            Deal.currency, sa.func.count(), sa.func.sum(sa.type_coerce(Deal.amount, sa.BigInteger))
+        )
+        .select_from(Deal)
+        .where(*where)
+        .group_by(Deal.currency)
+    ).all():
+        total += int(n)
+        raw_total += tally.raw(raw, currency, n)
+    total_amount = from_hundredths(raw_total)
     rows = []
     if limit > 0:
         query = _select().where(*where).order_by(Deal.stage_entered_at, Deal.number)
         rows = _rows(session, workspace, query.limit(limit * 3), now=now)
         rows.sort(key=lambda r: (not r.stall.stalled, r.stage_entered_at))
-    return DealPage(rows=rows[:limit], total=total, total_amount=total_amount or Decimal(0))
+    return DealPage(rows[:limit], total, total_amount, tally.note())
 
 
 def find_deals(

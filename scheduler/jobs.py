@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import deal_reads, tasks, weekly
+from domain import deal_reads, money, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names
@@ -198,7 +198,8 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
     if not items and not failed and not ws.digest_all_clear:
         return []
     day = due.local_today(at, ws.timezone)
-    groups = due.group_by_owner(items)
+    conversion = money.conversion(session=session, workspace_id=ws.id)
+    groups = due.group_by_owner(items, conversion)
     rendered: dict[str, list[Message]] = {}
 
     def render(locale: str) -> list[Message]:
@@ -211,6 +212,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
                     locale=locale,
                     currency=ws.currency,
                     failed=failed,
+                    conversion=conversion,
                 )
             else:
                 rendered[locale] = [views.all_clear(day=day, locale=locale)]

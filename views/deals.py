@@ -14,6 +14,7 @@ from storage.models import Activity, Member, Outcome, Stage, Workspace
 from views import blocks as b
 from views.ids import Action
 from views.message import Message
+from views.money import with_note
 
 
 def who(member: Member | None) -> str:
@@ -177,7 +178,7 @@ def deal_list(page: DealPage, title: str, workspace: Workspace, locale: str) -> 
         "deal.list_header",
         title=title,
         count=fmt.number(page.total, locale),
-        amount=fmt.money(page.total_amount, workspace.currency, locale),
+        amount=fmt.money(page.total_amount, workspace.currency, locale, summary=True),
     )
     if not page.rows:
         text = t(locale, "deal.list_empty", title=title)
@@ -196,7 +197,7 @@ def deal_list(page: DealPage, title: str, workspace: Workspace, locale: str) -> 
         blocks.append(
             b.context(t(locale, "deal.list_more", shown=len(page.rows), total=page.total))
         )
-    return Message(text=header, blocks=blocks)
+    return with_note(Message(text=header, blocks=blocks), page.money, locale)
 
 
 def activity_line(

@@ -19,10 +19,12 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
 
+from domain.money import Conversion, Tally
 from i18n import fmt, t
 from views import blocks as b
 from views.ids import Action
 from views.message import Message
+from views.money import note_lines
 
 if TYPE_CHECKING:
     from domain.deal_reads import DealRow, RenewalDue, Stalled
@@ -222,6 +224,7 @@ def stall_digest(
     currency: str,
     detail_limit: int | None = DIGEST_DEALS,
     failed: Sequence[str] = (),
+    conversion: Conversion | None = None,
 ) -> list[Message]:
     """Stalled deals grouped by owner, with totals; several messages when large. ``failed``
     names the pipelines that could not be computed (domain.isolate): said up front.
@@ -232,12 +235,24 @@ def stall_digest(
     a second of Slack's rate limit per recipient.
     """
     when = fmt.day(day, locale)
+    # Totals are in the workspace currency, converted at its rates; an amount without a rate
+    # is added to nothing and listed under the totals (domain.money).
+    conversion = conversion or Conversion(currency.upper())
+    tally = Tally(conversion)
 
     def money(value: Decimal) -> str:
-        return fmt.money(value, currency, locale)
+        return fmt.money(value, conversion.base, locale, summary=True)
 
-    total = sum((i.deal.amount for i in items), Decimal(0))
-    total_weighted = sum((i.deal.weighted for i in items), Decimal(0))
+    def weighted(owned: Sequence[Stalled]) -> Decimal:
+        values = (conversion.to_base(i.deal.weighted, i.deal.currency) for i in owned)
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    def amount(owned: Sequence[Stalled]) -> Decimal:
+        values = (conversion.to_base(i.deal.amount, i.deal.currency) for i in owned)
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    total = sum((tally.amount(i.deal.amount, i.deal.currency) for i in items), Decimal(0))
+    total_weighted = weighted(items)
     count = fmt.number(len(items), locale)
     text = t(
         locale,
@@ -260,6 +275,9 @@ def stall_digest(
         ),
         *not_computed(failed, locale),
     ]
+    notes = note_lines(tally.note(), locale)
+    if notes:
+        head.append(b.context(*notes))
     owner_lines = []
     details: list[dict] = []
     room = len(items) if detail_limit is None else detail_limit
@@ -269,8 +287,8 @@ def stall_digest(
             "scheduler.digest.owner",
             owner=mention(owner, locale),
             count=fmt.number(len(owned), locale),
-            amount=money(sum((i.deal.amount for i in owned), Decimal(0))),
-            weighted=money(sum((i.deal.weighted for i in owned), Decimal(0))),
+            amount=money(amount(owned)),
+            weighted=money(weighted(owned)),
         )
         owner_lines.append(owner_line)
         if room <= 0:
@@ -409,7 +427,7 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
     cur = summary.currency
 
     def money(value: Decimal | None) -> str:
-        return fmt.money(value, cur, locale)
+        return fmt.money(value, cur, locale, summary=True)
 
     start, end = fmt.day(summary.start, locale), fmt.day(summary.end, locale)
     pipes = summary.pipelines
@@ -417,6 +435,7 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
         b.header(t(locale, "scheduler.weekly.header", start=start, end=end)),
         *not_computed(summary.failed, locale),
     ]
+    notes = note_lines(summary.money, locale)
     lines = [
         t(
             locale,
@@ -432,6 +451,8 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
         for p in pipes
     ]
     head.extend(b.section(chunk) for chunk in _chunk_lines(lines))
+    if notes:
+        head.append(b.context(*notes))
     text = t(
         locale,
         "scheduler.weekly.text",
@@ -528,7 +549,7 @@ def _pipeline_blocks(p: PipelineWeek, locale: str, money) -> list[dict]:
                     deal=_escape(m.deal),
                     from_stage=_escape(m.from_stage),
                     to_stage=_escape(m.to_stage),
-                    amount=money(m.amount),
+                    amount=fmt.money(m.amount, m.currency, locale),  # one deal: exact
                 )
                 for m in p.movers
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from sqlmodel import select
 
@@ -11,7 +12,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
 from commands.readback import read_back
-from domain import deal_reads, deals
+from domain import deal_reads, deals, money
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
 from storage.models import Company, Member
@@ -274,8 +275,8 @@ def find(cmd: c.DealFind, ctx: Ctx) -> Outcome:
     rows = deal_reads.find_deals(
         session=ctx.session, workspace=ctx.workspace, query=cmd.query, now=ctx.now()
     )
-    page = deal_reads.DealPage(
-        rows=rows, total=len(rows), total_amount=sum((r.amount for r in rows), 0)
-    )
+    tally = money.tally(session=ctx.session, workspace_id=ctx.workspace.id)
+    total = sum((tally.amount(r.amount, r.currency) for r in rows), Decimal(0))
+    page = deal_reads.DealPage(rows, len(rows), total, tally.note())
     title = t(ctx.locale, "deal.find_title", query=cmd.query)
     return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))
