@@ -35,6 +35,8 @@ def reads_only(cmd: object) -> bool:
     """Commands that only read (and ``new`` without arguments, which opens a modal)."""
     if isinstance(cmd, c.DealNew | c.LeadNew):
         return cmd == type(cmd)(None)
+    if isinstance(cmd, c.PipelineSettings):
+        return cmd.rate is None  # ``rate:USD=1380`` writes an exchange rate
     return isinstance(cmd, READ_ONLY)
 
 

@@ -15,7 +15,7 @@ from views.message import Message
 
 def rate_text(currency: str, rate: Decimal, base: str, locale: str) -> str:
     """``$1 = ₩1,380`` / ``$1 = 1,380원``: one unit of ``currency`` in ``base``, exact."""
-    return f"{fmt.money(1, currency, locale)} = {fmt.money(rate, base, locale)}"
+    return f"{fmt.money(1, currency, locale)} = {fmt.rate(rate, base, locale)}"
 
 
 def rates_line(conversion: Conversion, locale: str) -> str:
