@@ -329,7 +329,7 @@ def list_deals(
         .group_by(Deal.currency)
     ).all():
         total += int(n)
-        raw_total += tally.raw(raw, currency, n)
+        raw_total += tally.raw(raw, currency, n, "listed")
     total_amount = from_hundredths(raw_total)
     rows = []
     if limit > 0:

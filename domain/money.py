@@ -55,14 +55,19 @@ class Conversion:
         return int((Decimal(raw or 0) * rate).to_integral_value(ROUND_HALF_UP))
 
 
+#: What a left-out amount was part of, in the order a note lists them.
+PARTS = ("open", "new", "won", "lost", "listed")
+
+
 @dataclass(frozen=True)
 class MoneyNote:
     """What a report's totals are made of: ``converted`` currencies (with their rates) and
-    ``left_out`` ones (no rate): currency -> (deal count, amount in that currency)."""
+    ``left_out`` amounts (no rate): (part, currency, deal count, amount in that currency),
+    where part is one of :data:`PARTS` (open deals, new, won or lost in the period)."""
 
     base: str
     converted: tuple[tuple[str, Decimal], ...] = ()
-    left_out: tuple[tuple[str, int, Decimal], ...] = ()
+    left_out: tuple[tuple[str, str, int, Decimal], ...] = ()
 
     @property
     def mixed(self) -> bool:
@@ -70,45 +75,58 @@ class MoneyNote:
 
 
 class Tally:
-    """Folds per-currency sums into base-currency sums for one report, and remembers."""
+    """Folds per-currency sums into base-currency sums for one report, and remembers.
 
-    def __init__(self, conversion: Conversion) -> None:
+    A report that reads the same deals twice (the weekly summary's board and its rates both
+    see the open deals) records them once: :meth:`only` gives a view of the same tally that
+    converts everything but remembers only some parts.
+    """
+
+    def __init__(self, conversion: Conversion, parts: tuple[str, ...] = PARTS) -> None:
         self.conversion = conversion
+        self.parts = parts
         self._converted: dict[str, Decimal] = {}
-        self._left_out: dict[str, list] = {}
+        self._left_out: dict[tuple[str, str], list[int]] = {}
+
+    def only(self, *parts: str) -> Tally:
+        view = Tally(self.conversion, parts)
+        view._converted, view._left_out = self._converted, self._left_out
+        return view
 
     @property
     def base(self) -> str:
         return self.conversion.base
 
-    def raw(self, raw: int | None, currency: str | None, count: int = 0) -> int:
+    def raw(self, raw: int | None, currency: str | None, count: int = 0, part: str = "open") -> int:
         """Hundredths in the base currency; 0 (and remembered) when there is no rate."""
         currency = (currency or self.base).upper()
         converted = self.conversion.raw_to_base(raw, currency)
         if converted is None:
-            entry = self._left_out.setdefault(currency, [0, 0])
-            entry[0] += int(count)
-            entry[1] += int(raw or 0)
+            if part in self.parts:
+                entry = self._left_out.setdefault((part, currency), [0, 0])
+                entry[0] += int(count)
+                entry[1] += int(raw or 0)
             return 0
-        if currency != self.base:
+        if currency != self.base and part in self.parts:
             self._converted[currency] = self.conversion.rates[currency]
         return converted
 
     def rated(self, currency: str | None) -> bool:
         return self.conversion.rate(currency or self.base) is not None
 
-    def amount(self, amount: Decimal | None, currency: str | None, count: int = 1) -> Decimal:
+    def amount(
+        self, amount: Decimal | None, currency: str | None, count: int = 1, part: str = "open"
+    ) -> Decimal:
         """A Decimal amount in the base currency (0 and remembered without a rate)."""
         raw = int((Decimal(amount or 0) * 100).to_integral_value(ROUND_HALF_UP))
-        return from_hundredths(self.raw(raw, currency, count))
+        return from_hundredths(self.raw(raw, currency, count, part))
 
     def note(self) -> MoneyNote:
+        left = sorted(self._left_out.items(), key=lambda kv: (PARTS.index(kv[0][0]), kv[0][1]))
         return MoneyNote(
             base=self.base,
             converted=tuple(sorted(self._converted.items())),
-            left_out=tuple(
-                (cur, n, from_hundredths(raw)) for cur, (n, raw) in sorted(self._left_out.items())
-            ),
+            left_out=tuple((part, cur, n, from_hundredths(raw)) for (part, cur), (n, raw) in left),
         )
 
 

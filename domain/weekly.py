@@ -102,7 +102,7 @@ def compute(
         start=start,
         end=end,
         by="pipeline",
-        tally=tally,
+        tally=tally.only("won", "lost"),  # the boards below tell the open deals
     ).groups
     stages_of: dict[int, list[m.StageStat]] = {}
     for stage in m.stage_stats(
@@ -181,7 +181,7 @@ def _created(
     for pid, currency, n, raw in rows:
         entry = out.setdefault(pid, [0, 0])
         entry[0] += int(n)
-        entry[1] += tally.raw(raw, currency, n)
+        entry[1] += tally.raw(raw, currency, n, "new")
     return {pid: (n, from_hundredths(raw)) for pid, (n, raw) in out.items()}
 
 

@@ -8,12 +8,15 @@ it in its own currency; a Korean amount (만, 억, 원) is always KRW.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from storage.models import Deal
+from scheduler import jobs
+from storage.models import Deal, Outbox, Workspace
 from tests.slackapp import running_app
 
 
@@ -197,3 +200,240 @@ def test_only_admins_set_rates_and_bad_rates_are_explained(app):
         "KRW: 이 워크스페이스의 기본 통화라 환율이 필요 없습니다.",
         "KRW is this workspace's own currency: it needs no exchange rate.",
     )
+
+
+# --- totals never add ₩ and $ as one number --------------------------------------------------
+
+
+def shown(reply: dict) -> str:
+    """Every text of a reply's blocks, one per line, as a reader sees them."""
+    out = []
+    for blk in reply.get("blocks", []):
+        if blk.get("text"):
+            out.append(blk["text"]["text"])
+        for element in blk.get("elements", []) if blk["type"] == "context" else []:
+            out.append(element.get("text", ""))
+        for fld in blk.get("fields", []):
+            out.append(fld["text"])
+    return "\n".join(out)
+
+
+def mixed_pipeline(app) -> None:
+    """₩100,000,000 and $12,000 open (Contact, 10 %); ₩50,000,000 and $10,000 won."""
+    for text in (
+        "new Seoul ERP amount:1억",
+        "new Boston CRM amount:$12,000",
+        "new Busan POS amount:5천만",
+        "new Austin BI amount:$10,000",
+        "won 3",
+        "won 4",
+    ):
+        say(app, "/deal", text)
+
+
+def report(app, text: str) -> str:
+    status, reply = app.command("/pipeline", text)
+    assert status == 200
+    return shown(reply)
+
+
+NO_RATE = {
+    "ko": "환율이 없어 합계에서 뺀 금액: 진행 중 $12,000(딜 1건). 관리자가 "
+    "`/pipeline settings rate:USD=…`로 환율을 설정할 수 있습니다.",
+    "en": "Not in the totals (no exchange rate): $12,000 open (1 deal). An admin sets a rate "
+    "with `/pipeline settings rate:USD=…`.",
+}
+CONVERTED = {
+    "ko": "합계는 KRW 기준이며, 다른 통화는 워크스페이스 환율로 환산했습니다: $1 = 1,380원.",
+    "en": "Totals in KRW; other currencies converted at workspace rates: $1 = ₩1,380.",
+}
+# ₩100,000,000 + $12,000 read as if they were won: the number that must never appear.
+ADDED_AS_ONE = ("1억 1만원", "₩100,010,000", "₩100,012,000", "1억 2만원")
+
+
+def test_without_a_rate_the_board_and_forecast_leave_dollars_out_and_say_so(app):
+    mixed_pipeline(app)
+    board = report(app, "")
+    assert (
+        by_locale(
+            app,
+            "*합계* · 딜 2건 · 금액 1억원 · 예상 매출 1천만원 · 정체된 딜 0건",
+            "*Total* · Deals 2 · Amount ₩100,000,000 · Weighted ₩10,000,000 · Stalled 0",
+        )
+        in board.splitlines()
+    )
+    assert board.endswith(NO_RATE[app.locale])
+    forecast = report(app, "forecast")
+    assert (
+        by_locale(
+            app,
+            "*합계* · 딜 2건 · 금액 1억원 · 예상 매출 1천만원",
+            "*Total* · Deals 2 · Amount ₩100,000,000 · Weighted ₩10,000,000",
+        )
+        in forecast.splitlines()
+    )
+    assert forecast.endswith(NO_RATE[app.locale])
+    for text in (board, forecast, report(app, "metrics"), report(app, "plan target:10억")):
+        assert not any(wrong in text for wrong in ADDED_AS_ONE), text
+
+
+def test_without_a_rate_metrics_and_plan_measure_won_deals_in_won_only(app):
+    mixed_pipeline(app)
+    metrics = report(app, "metrics").splitlines()
+    assert by_locale(app, "2건 · 5천만원", "2 · ₩50,000,000") in metrics  # won
+    assert by_locale(app, "5천만원", "₩50,000,000") in metrics  # average deal size
+    assert metrics[-1] == by_locale(
+        app,
+        "환율이 없어 합계에서 뺀 금액: 진행 중 $12,000(딜 1건), 성사 $10,000(딜 1건). "
+        "관리자가 `/pipeline settings rate:USD=…`로 환율을 설정할 수 있습니다.",
+        "Not in the totals (no exchange rate): $12,000 open (1 deal), $10,000 won (1 deal). "
+        "An admin sets a rate with `/pipeline settings rate:USD=…`.",
+    )
+    plan = report(app, "plan target:10억").splitlines()
+    assert by_locale(app, "20건", "20") in plan  # deals needed: 10억 ÷ 5천만원
+
+
+def test_with_a_rate_every_total_is_converted_and_says_at_which_rate(app):
+    mixed_pipeline(app)
+    say(app, "/pipeline", "settings rate:USD=1380")
+    board = report(app, "")
+    assert (
+        by_locale(
+            app,
+            "*합계* · 딜 2건 · 금액 1억 1,656만원 · 예상 매출 1,166만원 · 정체된 딜 0건",
+            "*Total* · Deals 2 · Amount ₩116,560,000 · Weighted ₩11,660,000 · Stalled 0",
+        )
+        in board.splitlines()
+    )
+    assert board.endswith(CONVERTED[app.locale])
+    forecast = report(app, "forecast")
+    assert forecast.endswith(CONVERTED[app.locale])
+    metrics = report(app, "metrics").splitlines()
+    # won: ₩50,000,000 + $10,000 × 1,380; the average of the two
+    assert by_locale(app, "2건 · 6,380만원", "2 · ₩63,800,000") in metrics
+    assert by_locale(app, "3,190만원", "₩31,900,000") in metrics
+    assert metrics[-1] == CONVERTED[app.locale]
+    plan = report(app, "plan target:10억")
+    assert plan.endswith(CONVERTED[app.locale])
+    _, listing = app.command("/deal", "list")
+    assert shown(listing).splitlines()[0] == by_locale(
+        app, "*진행 중인 모든 딜*: 딜 2건, 1억 1,656만원", "*All open deals*: 2 deals, ₩116,560,000"
+    )
+
+
+def scheduled(app, job: str, days_later: int) -> str:
+    """Run ``job`` as if ``days_later`` days from now; every text it recorded in the outbox."""
+    with Session(app.engine) as session:
+        ws_id = session.exec(select(Workspace.id)).one()
+        before = session.exec(select(func.max(Outbox.id))).one() or 0
+    at = datetime.now(UTC) + timedelta(days=days_later)
+    jobs.run_for_workspace(app.engine, job, ws_id, at=at, now=datetime.now(UTC), force=True)
+    with Session(app.engine) as session:
+        rows = session.exec(select(Outbox).where(Outbox.id > before).order_by(Outbox.id)).all()
+    assert rows, f"{job} recorded nothing"
+    messages = []
+    for row in rows:
+        payload = json.loads(row.payload)
+        messages += [payload.get("message", {})] + payload.get("messages", [])
+    return "\n".join(shown(m) for m in messages if m)
+
+
+def moved_pipeline(app) -> None:
+    mixed_pipeline(app)
+    say(app, "/deal", "move 1 Meeting")
+    say(app, "/deal", "move 2 Meeting")
+
+
+def test_without_a_rate_the_weekly_summary_and_digest_list_dollars_apart(app):
+    moved_pipeline(app)
+    weekly = scheduled(app, jobs.WEEKLY_SUMMARY, 7).splitlines()
+    assert (
+        by_locale(
+            app,
+            "• *New business* — 진행 2건 · 1억원 · 예상 매출 4천만원 · 성사 2건 · 실패 0건 · 정체 0건",
+            "• *New business* — 2 open · ₩100,000,000 · expected ₩40,000,000 · won 2 · lost 0 · "
+            "0 stalled",
+        )
+        in weekly
+    )
+    assert (
+        by_locale(
+            app,
+            "환율이 없어 합계에서 뺀 금액: 진행 중 $12,000(딜 1건), 신규 $22,000(딜 2건), "
+            "성사 $10,000(딜 1건). 관리자가 `/pipeline settings rate:USD=…`로 환율을 설정할 수 "
+            "있습니다.",
+            "Not in the totals (no exchange rate): $12,000 open (1 deal), $22,000 new (2 deals), "
+            "$10,000 won (1 deal). An admin sets a rate with `/pipeline settings rate:USD=…`.",
+        )
+        in weekly
+    )
+    assert by_locale(app, "*신규:* 4건 · 1억 5천만원", "*New:* 4 · ₩150,000,000") in weekly
+    assert by_locale(app, "*성사:* 2건 · 5천만원", "*Won:* 2 · ₩50,000,000") in weekly
+    # The movers: each in its own currency; $12,000 comes after the won deals without a rate.
+    assert (
+        by_locale(
+            app,
+            "*주요 변동:* D1 Seoul ERP Contact → Meeting (1억원), D3 Busan POS Contact → Won "
+            "(5천만원), D2 Boston CRM Contact → Meeting ($12,000)",
+            "*Biggest movers:* D1 Seoul ERP Contact → Meeting (₩100,000,000), D3 Busan POS Contact "
+            "→ Won (₩50,000,000), D2 Boston CRM Contact → Meeting ($12,000)",
+        )
+        in weekly
+    )
+    digest = scheduled(app, jobs.STALL_DIGEST, 30).splitlines()
+    assert (
+        by_locale(
+            app,
+            "정체된 딜 *2*건 · *1억원* · 예상 매출 *4천만원*",
+            "*2* stalled deals · *₩100,000,000* · expected *₩40,000,000*",
+        )
+        in digest
+    )
+    assert (
+        by_locale(
+            app,
+            "환율이 없어 합계에서 뺀 금액: $12,000(딜 1건). 관리자가 "
+            "`/pipeline settings rate:USD=…`로 환율을 설정할 수 있습니다.",
+            "Not in the totals (no exchange rate): $12,000 (1 deal). An admin sets a rate with "
+            "`/pipeline settings rate:USD=…`.",
+        )
+        in digest
+    )
+
+
+def test_with_a_rate_the_weekly_summary_and_digest_convert_and_rank_by_value(app):
+    moved_pipeline(app)
+    say(app, "/deal", "set 2 amount:$100,000")  # ₩138,000,000: the biggest mover now
+    say(app, "/pipeline", "settings rate:USD=1380")
+    weekly = scheduled(app, jobs.WEEKLY_SUMMARY, 7).splitlines()
+    assert (
+        by_locale(
+            app,
+            "• *New business* — 진행 2건 · 2억 3,800만원 · 예상 매출 9,520만원 · 성사 2건 · 실패 0건 "
+            "· 정체 0건",
+            "• *New business* — 2 open · ₩238,000,000 · expected ₩95,200,000 · won 2 · lost 0 · "
+            "0 stalled",
+        )
+        in weekly
+    )
+    assert CONVERTED[app.locale] in weekly
+    assert (
+        by_locale(
+            app,
+            "*주요 변동:* D2 Boston CRM Contact → Meeting ($100,000), D1 Seoul ERP Contact → "
+            "Meeting (1억원), D3 Busan POS Contact → Won (5천만원)",
+            "*Biggest movers:* D2 Boston CRM Contact → Meeting ($100,000), D1 Seoul ERP Contact → "
+            "Meeting (₩100,000,000), D3 Busan POS Contact → Won (₩50,000,000)",
+        )
+        in weekly
+    )
+    digest = scheduled(app, jobs.STALL_DIGEST, 30).splitlines()
+    assert (
+        by_locale(
+            app,
+            "정체된 딜 *2*건 · *2억 3,800만원* · 예상 매출 *9,520만원*",
+            "*2* stalled deals · *₩238,000,000* · expected *₩95,200,000*",
+        )
+        in digest
+    )
+    assert CONVERTED[app.locale] in digest

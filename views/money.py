@@ -38,11 +38,11 @@ def note_lines(note: MoneyNote | None, locale: str) -> list[str]:
         lines.append(t(locale, "money.converted", base=note.base, rates=rates))
     if note.left_out:
         items = []
-        for cur, count, amount in note.left_out:
+        for part, cur, count, amount in note.left_out:
+            deals = t(locale, "money.deals_one" if count == 1 else "money.deals", count=count)
             shown = fmt.money(amount, cur, locale, summary=True)
-            key = "money.left_out_one" if count == 1 else "money.left_out_item"
-            items.append(t(locale, key, amount=shown, count=fmt.number(count, locale)))
-        first = note.left_out[0][0]
+            items.append(t(locale, f"money.left_out_{part}", amount=shown, deals=deals))
+        first = note.left_out[0][1]
         lines.append(t(locale, "money.left_out", amounts=", ".join(items), currency=first))
     return lines
 

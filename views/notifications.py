@@ -251,7 +251,9 @@ def stall_digest(
         values = (conversion.to_base(i.deal.amount, i.deal.currency) for i in owned)
         return sum((v for v in values if v is not None), Decimal(0))
 
-    total = sum((tally.amount(i.deal.amount, i.deal.currency) for i in items), Decimal(0))
+    total = sum(
+        (tally.amount(i.deal.amount, i.deal.currency, 1, "listed") for i in items), Decimal(0)
+    )
     total_weighted = weighted(items)
     count = fmt.number(len(items), locale)
     text = t(

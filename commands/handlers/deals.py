@@ -276,7 +276,7 @@ def find(cmd: c.DealFind, ctx: Ctx) -> Outcome:
         session=ctx.session, workspace=ctx.workspace, query=cmd.query, now=ctx.now()
     )
     tally = money.tally(session=ctx.session, workspace_id=ctx.workspace.id)
-    total = sum((tally.amount(r.amount, r.currency) for r in rows), Decimal(0))
+    total = sum((tally.amount(r.amount, r.currency, 1, "listed") for r in rows), Decimal(0))
     page = deal_reads.DealPage(rows, len(rows), total, tally.note())
     title = t(ctx.locale, "deal.find_title", query=cmd.query)
     return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale))

@@ -186,7 +186,7 @@ def grouped_rates(
     ).all()
     for group, outcome, currency, n, raw, seconds in closed_rows:
         priced = int(n) if tally.rated(currency) else 0
-        raw = tally.raw(raw, currency, n)
+        raw = tally.raw(raw, currency, n, "won" if outcome == Outcome.won.value else "lost")
         for r in (groups.setdefault(group, Rates()), total):
             if outcome == Outcome.won.value:
                 r.won_count += int(n)
