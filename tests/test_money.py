@@ -437,3 +437,49 @@ def test_with_a_rate_the_weekly_summary_and_digest_convert_and_rank_by_value(app
         in digest
     )
     assert CONVERTED[app.locale] in digest
+
+
+def test_the_settings_modal_lists_the_rates(app):
+    say(app, "/deal", "new Acme amount:1000")
+    say(app, "/pipeline", "settings rate:USD=1380")
+    say(app, "/pipeline", "settings rate:JPY=9.25")
+    status, _ = app.command("/pipeline", "settings")
+    assert status == 200
+    view = app.slack.wait_for("views.open", count=1)[0].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    contexts = [
+        e["text"] for blk in view["blocks"] if blk["type"] == "context" for e in blk["elements"]
+    ]
+    assert (
+        by_locale(
+            app,
+            "환율(KRW 기준): JP¥1 = 9.25원 · $1 = 1,380원",
+            "Exchange rates (to KRW): ¥1 = ₩9.25 · $1 = ₩1,380",
+        )
+        in contexts
+    )
+
+
+def test_one_deal_is_exact_and_a_total_is_rounded_to_manwon(app):
+    reply = say(app, "/deal", "new Acme amount:3,795,000")
+    assert reply == by_locale(
+        app,
+        "<@U1>님이 D1 “Acme” (379만 5천원) 딜을 Contact 단계로 만들었습니다.",
+        "<@U1> created D1 “Acme” (₩3,795,000) in Contact.",
+    )
+    say(app, "/deal", "new Beta amount:356,720,972")
+    board = report(app, "").splitlines()
+    assert (
+        by_locale(
+            app,
+            "*합계* · 딜 2건 · 금액 3억 6,052만원 · 예상 매출 3,605만원 · 정체된 딜 0건",
+            "*Total* · Deals 2 · Amount ₩360,520,000 · Weighted ₩36,050,000 · Stalled 0",
+        )
+        in board
+    )
+    _, listing = app.command("/deal", "list")
+    lines = shown(listing).splitlines()
+    assert lines[0] == by_locale(
+        app, "*진행 중인 모든 딜*: 딜 2건, 3억 6,052만원", "*All open deals*: 2 deals, ₩360,520,000"
+    )
+    assert by_locale(app, "379만 5천원", "₩3,795,000") in lines[1]  # its row: exact

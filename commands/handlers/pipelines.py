@@ -49,7 +49,13 @@ def settings(cmd: c.PipelineSettings, ctx: Ctx) -> Outcome:
     workspaces.require_admin(ctx.member)
     if cmd.rate is not None:
         return _set_rate(cmd.rate, ctx)
-    view = modals.settings(ctx, role_members(ctx, Role.manager), role_members(ctx, Role.admin))
+    conversion = money.conversion(session=ctx.session, workspace_id=ctx.workspace.id)
+    view = modals.settings(
+        ctx,
+        role_members(ctx, Role.manager),
+        role_members(ctx, Role.admin),
+        rates=money_view.rates_line(conversion, ctx.locale),
+    )
     return Outcome(modal=view)
 
 
