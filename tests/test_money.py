@@ -24,6 +24,7 @@ from tests.slackapp import running_app
 def app(request, db_url):
     with running_app(db_url, locale=request.param, currency="KRW") as harness:
         harness.locale = request.param
+        harness.deps.ack_budget = 30.0  # the answer rides in the ack even on a loaded machine
         for user in ("U1", "U2"):  # Slack tells each person's own language
             harness.slack.users[user] = {"locale": "ko-KR" if request.param == "ko" else "en-US"}
         yield harness
