@@ -40,7 +40,7 @@ def reads_only(cmd: object) -> bool:
     if isinstance(cmd, c.DealNew | c.LeadNew | c.TaskNew):
         return cmd == type(cmd)(None)
     if isinstance(cmd, c.PipelineSettings):
-        return not cmd.changes
+        return not cmd.changes and cmd.rate is None  # ``rate:USD=1380`` writes a rate
     return isinstance(cmd, READ_ONLY)
 
 

@@ -42,11 +42,13 @@ from commands.values import (
     is_user,
     parse_amount,
     parse_count,
+    parse_currency,
     parse_date,
     parse_deal_ref,
     parse_email,
     parse_lead_ref,
     parse_period,
+    parse_rate,
     parse_reps,
     parse_user,
     parse_winrate,
@@ -148,6 +150,9 @@ KEY_ALIASES = {
     "리드": "lead",
     "종류": "kind",
     "내용": "text",
+    # money (issue 13): an explicit currency switch, and an exchange rate
+    "통화": "currency",
+    "환율": "rate",
 }
 
 Parser = Callable[[str, date], Any]
@@ -264,6 +269,14 @@ def _stage(value: str, today: date) -> c.StageRef:
 
 def _amount(value: str, today: date) -> c.Amount:
     return parse_amount(value)
+
+
+def _currency(value: str, today: date) -> str:
+    return parse_currency(value)
+
+
+def _rate(value: str, today: date) -> tuple[str, Decimal | None]:
+    return parse_rate(value)
 
 
 def _date(value: str, today: date) -> date:
@@ -617,6 +630,7 @@ def _reason(value: str) -> str:
 
 DEAL_SET_KEYS: dict[str, Parser] = {
     "amount": _amount,
+    "currency": _currency,
     "close": _date,
     "owner": _owner,
     "title": _title,
@@ -864,15 +878,20 @@ def _setting(key: str) -> Parser:
 
 
 def pipeline_settings(text: str, pos: int, today: date) -> c.Command:
-    spec = {alias: _setting(key) for alias, key in SETTING_KEYS.items()}
+    """No arguments: the settings modal; ``key:value`` pairs change those settings at once;
+    ``rate:USD=1380`` sets an exchange rate (issue 13)."""
+    spec = {alias: _setting(key) for alias, key in SETTING_KEYS.items()} | {"rate": _rate}
     words, values = _read(_all_tokens(text, pos), spec, today)
     _no_words(words)
+    rate = values.pop("rate", None)
     changes: dict[str, str] = {}
     for alias, (key, value) in values.items():
         if key in changes:
             raise InvalidInput("grammar.duplicate_key", value=shown(alias + ":"))
         changes[key] = value
-    return c.PipelineSettings(changes=tuple(changes.items()))
+    if rate is not None and changes:
+        raise InvalidInput("money.rate_alone")
+    return c.PipelineSettings(changes=tuple(changes.items()), rate=rate)
 
 
 def pipeline_role(text: str, pos: int, today: date) -> c.Command:

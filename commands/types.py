@@ -166,6 +166,7 @@ class DealRenewalCreate:
 class DealSet:
     deal: DealRef
     amount: Amount | None = None
+    currency: str | None = None  # ``currency:USD``: switch the deal's currency explicitly
     close: date | None = None
     owner: UserRef | None = None
     title: str | None = None
@@ -270,6 +271,8 @@ class PipelineSettings:
     language:en``) it changes those settings at once. ``changes``: (setting, text) in order."""
 
     changes: tuple[tuple[str, str], ...] = ()
+    # ``rate:USD=1380``: one USD is 1,380 of the workspace currency (None: remove the rate)
+    rate: tuple[str, Decimal | None] | None = None
 
 
 @dataclass(frozen=True)

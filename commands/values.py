@@ -36,6 +36,43 @@ from commands.types import Amount, DealRef, LeadRef, Period, UserRef
 from domain.errors import InvalidInput
 from i18n.fmt import korean_units
 
+# --- currencies and exchange rates (issue 13) --------------------------------------------
+
+_CURRENCY_WORDS = {"$": "USD", "US$": "USD", "달러": "USD", "₩": "KRW", "￦": "KRW", "원": "KRW"}
+MAX_RATE_DIGITS = 12  # significant digits of an exchange rate
+
+
+def parse_currency(text: str) -> str:
+    """``USD``, ``usd``, ``$``, ``달러``, ``₩``, ``원`` -> an ISO code (three letters)."""
+    value = plain(text).strip()
+    code = _CURRENCY_WORDS.get(value) or value.upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise InvalidInput("money.bad_currency", value=shown(value))
+    return code
+
+
+def parse_rate(text: str) -> tuple[str, Decimal | None]:
+    """``USD=1380`` -> ("USD", 1380): one USD is 1,380 of the workspace currency.
+    ``USD=none`` (or ``USD=``) removes the rate: ("USD", None)."""
+    value = plain(text).strip()
+    code, sep, number = value.partition("=")
+    number = number.strip().replace(",", "")
+    try:
+        code = parse_currency(code) if sep else ""
+    except InvalidInput:
+        code = ""
+    if not code:
+        raise InvalidInput("money.bad_rate", value=shown(value))
+    if number.lower() in ("", "none", "off", "없음", "삭제"):
+        return code, None
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", number):
+        raise InvalidInput("money.bad_rate", value=shown(value))
+    rate = Decimal(number).normalize()
+    if rate <= 0 or len(rate.as_tuple().digits) > MAX_RATE_DIGITS:
+        raise InvalidInput("money.bad_rate", value=shown(value))
+    return code, rate
+
+
 # --- amounts ---------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal(10) ** 15  # exclusive, as in domain.deals

@@ -22,10 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from domain import money
 from domain.deals import expected_revenue
+from domain.money import MoneyNote
 from domain.refs import stages_of
 from domain.stall import StallStatus, stall_status, stalled_condition
 from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
+from storage.types import from_hundredths
 
 MEMBER_LOOKUP = 500  # more owners than this in one read: read the workspace's members at once
 
@@ -97,7 +100,8 @@ class DealCard:
 class DealPage:
     rows: list[DealRow]
     total: int
-    total_amount: Decimal
+    total_amount: Decimal  # in the workspace currency, at its rates (domain.money)
+    money: MoneyNote | None = None  # what the total is made of
     offset: int = 0  # the first row's position in the whole list (paging)
 
 
@@ -329,14 +333,26 @@ def list_deals(
             where.append(Deal.expected_close >= start)
         if end is not None:
             where.append(Deal.expected_close <= end)
-    total, total_amount = session.execute(
-        sa.select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
-    ).one()
+    tally = money.tally(session=session, workspace_id=workspace.id)
+    total, raw_total = 0, 0
+    for currency, n, raw in session.execute(
+        sa.select(
+            Deal.currency, sa.func.count(), sa.func.sum(sa.type_coerce(Deal.amount, sa.BigInteger))
+        )
+        .select_from(Deal)
+        .where(*where)
+        .group_by(Deal.currency)
+    ).all():
+        total += int(n)
+        raw_total += tally.raw(raw, currency, n, "listed")
+    total_amount = from_hundredths(raw_total)
     rows = []
     if limit > 0:
         query = _select().where(*where).order_by(*_list_order(session, workspace, now, sort))
         rows = _rows(session, workspace, query.offset(offset).limit(limit), now=now)
-    return DealPage(rows=rows, total=total, total_amount=total_amount or Decimal(0), offset=offset)
+    return DealPage(
+        rows=rows, total=total, total_amount=total_amount, money=tally.note(), offset=offset
+    )
 
 
 def _list_order(session: Session, workspace: Workspace, now: datetime, sort: str | None):

@@ -363,6 +363,32 @@ def close_deal(
     )
 
 
+def deal_currency(
+    deal: Deal, amount: Decimal | None, currency: str | None, switch_to: str | None
+) -> str:
+    """The currency ``deal`` has after ``/deal set``: changing it is an explicit act.
+
+    An amount without a currency is in the deal's currency. An amount written in another
+    currency (``$12,000`` on a won deal, ``1200만`` on a dollar deal) is refused unless the
+    command also says ``currency:`` with that currency; ``currency:`` needs an amount in it
+    (the old figure is not converted by guesswork).
+    """
+    have = deal.currency.upper()
+    written = currency.upper() if currency else None
+    wanted = switch_to.upper() if switch_to else None
+    if wanted is None:
+        if written is not None and written != have:
+            raise InvalidInput(
+                "money.other_currency", number=deal.number, have=have, written=written
+            )
+        return have
+    if amount is None:
+        raise InvalidInput("money.currency_needs_amount", currency=wanted)
+    if written is not None and written != wanted:
+        raise InvalidInput("money.currency_conflict", written=written, wanted=wanted)
+    return wanted
+
+
 def set_fields(
     *,
     session: Session,
@@ -371,20 +397,25 @@ def set_fields(
     now: datetime,
     amount: Decimal | None = None,
     currency: str | None = None,
+    switch_to: str | None = None,
     close: date | None = None,
     owner: Member | None = None,
     title: str | None = None,
     company_name: str | None = None,
 ) -> Change:
+    """``currency`` is the amount's own (``$``, ``만``; None: as written, no currency), and
+    ``switch_to`` the explicit ``currency:`` of the command (:func:`deal_currency`)."""
     deal = lock_deal(session, deal)
     require_can_change(actor, deal)
     changes: dict[str, Any] = {}
-    if amount is not None and amount != deal.amount:
+    new_currency = deal_currency(deal, amount, currency, switch_to)
+    if amount is not None and (amount != deal.amount or new_currency != deal.currency):
         _check_amount(amount)
         changes["amount"] = (deal.amount, amount)
+        if new_currency != deal.currency:
+            changes["currency"] = (deal.currency, new_currency)
         deal.amount = amount
-        if currency:
-            deal.currency = currency.upper()
+        deal.currency = new_currency
     if close is not None and close != deal.expected_close:
         changes["close"] = (deal.expected_close, close)
         deal.expected_close = close
@@ -409,8 +440,15 @@ def set_fields(
     deal.updated_at = now
     deal.version += 1
     session.add(deal)
+    old_cur, new_cur = changes.get("currency", (deal.currency, deal.currency))
     for key, (old, new) in changes.items():
-        _activity(session, deal, key, actor, now, old=old, new=new)
+        if key == "amount":  # the row keeps both currencies: never redrawn in another one
+            _activity(
+                session, deal, key, actor, now, old=old, new=new,
+                old_currency=old_cur, new_currency=new_cur,
+            )  # fmt: skip
+        elif key != "currency":
+            _activity(session, deal, key, actor, now, old=old, new=new)
     session.flush()
     return Change(deal=deal, kind="updated", actor=actor, params={"fields": changes})
 
@@ -423,9 +461,11 @@ def set_renewal(
     now: datetime,
     renewal_date: date | None = None,
     mrr: Decimal | None = None,
+    mrr_currency: str | None = None,
 ) -> Change:
     deal = lock_deal(session, deal)
     require_can_change(actor, deal)
+    deal_currency(deal, mrr, mrr_currency, None)  # the MRR is in the deal's currency
     if renewal_date is None and mrr is None:
         raise InvalidInput("deal.renewal_needs_value", usage="deal_renewal")
     _check_amount(mrr)
@@ -435,7 +475,10 @@ def set_renewal(
         deal.mrr = mrr
     deal.updated_at = now
     session.add(deal)
-    _activity(session, deal, "renewal", actor, now, date=deal.renewal_date, mrr=deal.mrr)
+    _activity(
+        session, deal, "renewal", actor, now,
+        date=deal.renewal_date, mrr=deal.mrr, currency=deal.currency,
+    )  # fmt: skip
     session.flush()
     return Change(
         deal=deal, kind="renewal", actor=actor, params={"date": deal.renewal_date, "mrr": deal.mrr}

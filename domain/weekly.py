@@ -22,9 +22,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from domain import metrics as m
+from domain import money
 from domain.isolate import each_pipeline
 from domain.metrics.calibration import StageCalibration, calibration, flagged
 from domain.metrics.sql import _raw
+from domain.money import Conversion, MoneyNote, Tally
 from domain.refs import deal_pipelines
 from storage.models import Deal, Stage, StageHistory, Workspace
 from storage.types import from_hundredths
@@ -39,7 +41,8 @@ class Mover:
     deal: str  # "D12 Acme ERP"
     from_stage: str
     to_stage: str
-    amount: Decimal
+    amount: Decimal  # in the deal's own currency
+    currency: str = "KRW"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class WeeklySummary:
     pipelines: tuple[PipelineWeek, ...]
     failed: tuple[str, ...] = ()  # pipelines that could not be computed (domain.isolate)
     calibration: tuple[StageCalibration, ...] = ()  # stages whose probability is off
+    # What the totals are made of: rates used, amounts left out (domain.money).
+    money: MoneyNote | None = None
 
     @property
     def has_deals(self) -> bool:
@@ -92,9 +97,15 @@ def compute(
     """The summary of the week ``[start, end)`` (local midnights), as seen at ``now``."""
     zone = ZoneInfo(workspace.timezone)
     this_month = now.astimezone(zone).date().replace(day=1)
-    new = _created(session, workspace.id, start, end)
+    tally = money.tally(session=session, workspace_id=workspace.id)
+    new = _created(session, workspace.id, start, end, tally)
     rates = m.grouped_rates(
-        session=session, workspace_id=workspace.id, start=start, end=end, by="pipeline"
+        session=session,
+        workspace_id=workspace.id,
+        start=start,
+        end=end,
+        by="pipeline",
+        tally=tally.only("won", "lost"),  # the boards below tell the open deals
     ).groups
     stages_of: dict[int, list[m.StageStat]] = {}
     for stage in m.stage_stats(
@@ -103,7 +114,9 @@ def compute(
         stages_of.setdefault(stage.pipeline_id, []).append(stage)
 
     def week(p) -> PipelineWeek:
-        board = m.board(session=session, workspace_id=workspace.id, pipeline_id=p.id, now=now)
+        board = m.board(
+            session=session, workspace_id=workspace.id, pipeline_id=p.id, now=now, tally=tally
+        )
         rows = m.forecast(
             session=session,
             workspace_id=workspace.id,
@@ -111,6 +124,7 @@ def compute(
             now=now,
             tz=workspace.timezone,
             pipeline_id=p.id,
+            tally=Tally(tally.conversion),  # the board already lists what it left out
         )
         forecast = tuple(
             (r.start_date, r.weighted)
@@ -143,7 +157,7 @@ def compute(
             velocity=r.velocity_per_day,
             bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
             bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
-            movers=tuple(_movers(session, workspace.id, p.id, start, end)),
+            movers=tuple(_movers(session, workspace.id, p.id, start, end, tally.conversion)),
             lost_reasons=tuple(
                 m.lost_reasons(
                     session=session,
@@ -168,26 +182,59 @@ def compute(
         currency=workspace.currency,
         pipelines=tuple(w for _, w in weeks),
         failed=tuple(failed),
+        money=tally.note(),
     )
 
 
-def _created(session, workspace_id: int, start, end) -> dict[int, tuple[int, Decimal]]:
+def _created(
+    session, workspace_id: int, start, end, tally: Tally
+) -> dict[int, tuple[int, Decimal]]:
     rows = session.execute(
-        sa.select(Deal.pipeline_id, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
+        sa.select(Deal.pipeline_id, Deal.currency, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
         .where(Deal.workspace_id == workspace_id, Deal.created_at >= start, Deal.created_at < end)
-        .group_by(Deal.pipeline_id)
+        .group_by(Deal.pipeline_id, Deal.currency)
     ).all()
-    return {pid: (int(n), from_hundredths(int(raw or 0))) for pid, n, raw in rows}
+    out: dict[int, list[int]] = {}
+    for pid, currency, n, raw in rows:
+        entry = out.setdefault(pid, [0, 0])
+        entry[0] += int(n)
+        entry[1] += tally.raw(raw, currency, n, "new")
+    return {pid: (n, from_hundredths(raw)) for pid, (n, raw) in out.items()}
 
 
-def _movers(session, workspace_id: int, pipeline_id: int, start, end) -> list[Mover]:
+def _movers(
+    session, workspace_id: int, pipeline_id: int, start, end, conversion: Conversion
+) -> list[Mover]:
     """The largest deals of one pipeline that changed stage this week: first stage → last stage.
 
-    Walks the pipeline's deals largest first (``ix_deal_amount``) and keeps those with a move in
-    the week, so it reads a few dozen deals, not the week's whole history. A deal that went
-    there and back (first stage == last stage) is no mover; a few more candidates are read when
-    the first ones were all such round trips.
+    Walks the pipeline's deals largest first (``ix_deal_amount``, one currency at a time) and
+    keeps those with a move in the week, so it reads a few dozen deals, not the week's whole
+    history. A deal that went there and back (first stage == last stage) is no mover; a few
+    more candidates are read when the first ones were all such round trips. "Largest" compares
+    amounts in the workspace currency at its rates; a currency without a rate comes after.
     """
+    currencies = session.execute(
+        sa.select(Deal.currency)
+        .where(Deal.workspace_id == workspace_id, Deal.pipeline_id == pipeline_id)
+        .distinct()
+    ).scalars()
+    found = [
+        mover
+        for currency in currencies
+        for mover in _movers_in(session, workspace_id, pipeline_id, currency, start, end)
+    ]
+
+    def size(mover: Mover) -> tuple[bool, Decimal]:
+        converted = conversion.to_base(mover.amount, mover.currency)
+        return converted is None, -(converted if converted is not None else mover.amount)
+
+    return sorted(found, key=size)[:MOVERS]
+
+
+def _movers_in(
+    session, workspace_id: int, pipeline_id: int, currency: str, start, end
+) -> list[Mover]:
+    """:func:`_movers` among the pipeline's deals in one currency."""
     h = StageHistory
     moved = (
         sa.exists()
@@ -199,7 +246,12 @@ def _movers(session, workspace_id: int, pipeline_id: int, start, end) -> list[Mo
     while True:
         candidates = session.execute(
             sa.select(Deal.id, Deal.number, Deal.title, Deal.amount)
-            .where(Deal.workspace_id == workspace_id, Deal.pipeline_id == pipeline_id, moved)
+            .where(
+                Deal.workspace_id == workspace_id,
+                Deal.pipeline_id == pipeline_id,
+                Deal.currency == currency,
+                moved,
+            )
             .order_by(Deal.amount.desc(), Deal.id.desc())
             .limit(limit)
         ).all()
@@ -215,7 +267,7 @@ def _movers(session, workspace_id: int, pipeline_id: int, start, end) -> list[Mo
         ).all():
             ends.setdefault(deal_id, [from_name, to_name])[1] = to_name  # first from, last to
         movers = [
-            Mover(f"D{number} {title}", *ends[deal_id], amount)
+            Mover(f"D{number} {title}", *ends[deal_id], amount, currency)
             for deal_id, number, title, amount in candidates
             if deal_id in ends and ends[deal_id][0] != ends[deal_id][1]
         ][:MOVERS]

@@ -91,6 +91,18 @@ def summary_amount(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1), ROUND_HALF_UP)
 
 
+def rate(value: Decimal, currency: str, locale: str | None = None) -> str:
+    """An exchange rate in ``currency``, every decimal kept: ``₩1,380``, ``9.25원``."""
+    value = Decimal(value).normalize()
+    digits = max(0, -value.as_tuple().exponent)
+    if not digits:
+        return money(value, currency, locale)
+    shown = number(value, locale, digits)
+    if normalize_locale(locale) == "ko" and currency.upper() == "KRW":
+        return f"{shown}원"
+    return currency_symbol(currency, locale) + shown
+
+
 def currency_symbol(currency: str, locale: str | None = None) -> str:
     return get_currency_symbol(currency.upper(), locale=_babel(locale))
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.deal_reads import DealRow, RenewalDue, Stalled
+from domain.money import Conversion
 from domain.stall import stall_status
 from domain.tasks import TaskRow
 
@@ -223,15 +225,23 @@ def stall_warning_period(item: Stalled) -> str:
     return f"d{item.deal.id}/{item.status.episode}"
 
 
-def group_by_owner(items: Sequence[Stalled]) -> list[tuple[str | None, list[Stalled]]]:
-    """Owners with the most overdue amount first; deals without an owner last."""
+def group_by_owner(
+    items: Sequence[Stalled], conversion: Conversion | None = None
+) -> list[tuple[str | None, list[Stalled]]]:
+    """Owners with the most overdue amount first; deals without an owner last. Amounts are
+    compared in the workspace currency (``conversion``; without it, amounts in another
+    currency than the first deal's count as nothing): never $ against ₩ as plain numbers."""
     groups: dict[str | None, list[Stalled]] = {}
     for item in items:
         groups.setdefault(item.deal.owner_slack_id, []).append(item)
-    return sorted(
-        groups.items(),
-        key=lambda kv: (kv[0] is None, -sum(i.deal.amount for i in kv[1]), kv[0] or ""),
-    )
+    if conversion is None:
+        conversion = Conversion(items[0].deal.currency if items else "KRW")
+
+    def amount(owned: list[Stalled]) -> Decimal:
+        values = (conversion.to_base(i.deal.amount, i.deal.currency) for i in owned)
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    return sorted(groups.items(), key=lambda kv: (kv[0] is None, -amount(kv[1]), kv[0] or ""))
 
 
 def renewals_due(

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import automation, deal_reads, tasks, weekly
+from domain import automation, deal_reads, money, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names
@@ -209,7 +209,8 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
     if not items and not failed and not ws.digest_all_clear:
         return []
     day = due.local_today(at, ws.timezone)
-    groups = due.group_by_owner(items)
+    conversion = money.conversion(session=session, workspace_id=ws.id)
+    groups = due.group_by_owner(items, conversion)
     overdue_tasks = tasks.overdue_counts(session=session, workspace=ws, now=at)
     rendered: dict[str, list[Message]] = {}
 
@@ -224,6 +225,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
                     currency=ws.currency,
                     failed=failed,
                     overdue_tasks=overdue_tasks,
+                    conversion=conversion,
                 )
             else:
                 rendered[locale] = [views.all_clear(day=day, locale=locale)]

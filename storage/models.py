@@ -154,13 +154,15 @@ class Lead(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+# Every index that sums ``amount`` covers ``currency`` too: totals are per currency, then
+# converted (domain.money), and stay index-only (migration 0006).
 OPEN_STAGE_COLUMNS = (
     *("workspace_id", "closed_at", "stage_id", "stage_entered_at", "pipeline_id", "amount"),
-    *("created_at", "expected_close", "owner_id", "snoozed_until"),
+    *("created_at", "expected_close", "owner_id", "snoozed_until", "currency"),
 )
 PIPELINE_CLOSED_COLUMNS = (
     *("workspace_id", "pipeline_id", "closed_at", "stage_id", "owner_id", "created_at"),
-    "amount",
+    *("amount", "currency"),
 )
 
 
@@ -171,13 +173,13 @@ class Deal(SQLModel, table=True):
         # a period. It covers every column the aggregates over open deals read (board,
         # forecast, per-rep, ages), so they never touch the table: an index-only scan.
         sa.Index("ix_deal_open_stage", *OPEN_STAGE_COLUMNS),
-        sa.Index("ix_deal_owner", "workspace_id", "owner_id", "closed_at", "amount"),
+        sa.Index("ix_deal_owner", "workspace_id", "owner_id", "closed_at", "amount", "currency"),
         sa.Index("ix_deal_renewal", "workspace_id", "renewal_date"),
         # One pipeline's deals closed in a period (win rate, cycle, per rep; covering).
         sa.Index("ix_deal_pipeline_closed", *PIPELINE_CLOSED_COLUMNS),
         # The weekly summary's "new this week"; its biggest movers, largest deals first.
         sa.Index("ix_deal_created", "workspace_id", "created_at"),
-        sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "amount"),
+        sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "currency", "amount"),
         # A won deal has at most one renewal deal (domain.renewals, migration 0010).
         sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),
     )
@@ -246,6 +248,23 @@ class StageHistory(SQLModel, table=True):
     # A later move took the deal to a later stage (higher open position, or won), judged with
     # the stage order of the moment of that move.
     progressed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class ExchangeRate(SQLModel, table=True):
+    """What one unit of ``currency`` is worth in ``base`` (the workspace currency when it was
+    set), set by an admin: ``/pipeline settings rate:USD=1380``. Totals convert with the rates
+    whose base is the workspace's current currency (domain.money). ``rate`` is a decimal
+    written as text, exact on both databases."""
+
+    __tablename__ = "exchange_rate"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "base", "currency"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    base: str = Field(max_length=3)
+    currency: str = Field(max_length=3)
+    rate: str = Field(max_length=40)
+    set_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    updated_at: datetime = _created()
 
 
 class Activity(SQLModel, table=True):

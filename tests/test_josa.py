@@ -301,6 +301,7 @@ def test_particles_follow_only_fields_whose_reading_is_known():
         ("task.not_yours", "number", "은/는"),
         ("task.already_closed", "number", "은/는"),
         ("task.added", "number", "을/를"),
+        ("money.currency_conflict", "wanted", "이/가"),  # a currency code: USD, KRW
     }
     assert particle_fields("en") == set()
 

@@ -18,6 +18,7 @@ from views import tasks as task_views
 from views.closing import won_dialog
 from views.ids import Action
 from views.message import Message
+from views.money import with_note
 
 
 def who(member: Member | None) -> str:
@@ -129,8 +130,11 @@ def change_text(change: Change, locale: str, members: dict[int, Member]) -> str:
     actor = who(change.actor)
     if change.kind == "updated":
         parts = []
-        for field, (old, new) in params["fields"].items():
-            parts.append(_field_change(field, old, new, deal.currency, locale, members))
+        fields = params["fields"]
+        currencies = fields.get("currency", (deal.currency, deal.currency))
+        for field, (old, new) in fields.items():
+            if field != "currency":  # shown in the amount: ₩27,250,000 → $12,000
+                parts.append(_field_change(field, old, new, currencies, locale, members))
         return t(
             locale, "deal.change.updated", actor=actor, ref=ref(deal), changes="; ".join(parts)
         )
@@ -159,9 +163,9 @@ def _closed_key(kind: str, stage: str | None) -> str:
     return f"{kind}_in"
 
 
-def _field_change(field, old, new, currency, locale, members) -> str:
+def _field_change(field, old, new, currencies, locale, members) -> str:
     if field == "amount":
-        old, new = fmt.money(old, currency, locale), fmt.money(new, currency, locale)
+        old, new = fmt.money(old, currencies[0], locale), fmt.money(new, currencies[1], locale)
     elif field == "close":
         old, new = fmt.day(old, locale), fmt.day(new, locale)
     elif field == "owner":
@@ -216,7 +220,7 @@ def deal_list(
         "deal.list_header",
         title=title,
         count=fmt.number(page.total, locale),
-        amount=fmt.money(page.total_amount, workspace.currency, locale),
+        amount=fmt.money(page.total_amount, workspace.currency, locale, summary=True),
     )
     if not page.rows:
         text = empty or t(locale, "deal.list_empty", title=title)
@@ -237,7 +241,7 @@ def deal_list(
         blocks.append(
             b.context(t(locale, "deal.list_more", shown=len(page.rows), total=page.total))
         )
-    return Message(text=header, blocks=blocks)
+    return with_note(Message(text=header, blocks=blocks), page.money, locale)
 
 
 PAGE_SIZE = 20
@@ -287,6 +291,9 @@ def activity_line(
 
 
 MONEY_KEYS = {"amount": ("old", "new"), "renewal": ("mrr",)}
+# Each history row carries its own currency (migration 0006 wrote it into older rows): it is
+# drawn in that currency, whatever the deal's is now. ``currency`` is the fallback.
+CURRENCY_KEYS = {"old": "old_currency", "new": "new_currency", "mrr": "currency"}
 DATE_KEYS = {"close": ("old", "new"), "renewal": ("date",), "snoozed": ("until",)}
 
 
@@ -294,7 +301,8 @@ def _activity_params(kind: str, params: dict, currency: str, locale: str) -> dic
     out = {k: (fmt.EMPTY if v in (None, "") else str(v)) for k, v in params.items()}
     for key in MONEY_KEYS.get(kind, ()):
         if params.get(key) not in (None, ""):
-            out[key] = fmt.money(Decimal(str(params[key])), currency, locale)
+            own = params.get(CURRENCY_KEYS[key]) or currency
+            out[key] = fmt.money(Decimal(str(params[key])), str(own), locale)
     if kind == "lost" and params.get("reason"):
         out["reason"] = t(locale, "deal.lost_reason", reason=params["reason"])
     for key in DATE_KEYS.get(kind, ()):

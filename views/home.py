@@ -23,6 +23,7 @@ from views import blocks as b
 from views import tasks as task_views
 from views.deals import row_line
 from views.ids import Action
+from views.money import note_lines
 
 DEAL_ROWS = 20
 TASK_ROWS = 12  # two blocks each: a home view holds 100
@@ -103,11 +104,14 @@ def _deal_blocks(home: HomePage, workspace: Workspace, loc: str) -> list[dict[st
         loc,
         "home.deals.heading",
         count=fmt.number(page.total, loc),
-        amount=fmt.money(page.total_amount, workspace.currency, loc),
+        amount=fmt.money(page.total_amount, workspace.currency, loc, summary=True),
     )
     if stalled:
         heading += t(loc, "home.deals.stalled", count=fmt.number(stalled, loc))
     blocks = [b.section(heading)]
+    notes = note_lines(page.money, loc)
+    if notes:
+        blocks.append(b.context(*notes))
     blocks += _lines_in_sections([row_line(row, loc, workspace.timezone) for row in page.rows])
     if page.total > len(page.rows):
         blocks.append(
@@ -174,8 +178,8 @@ def _board_blocks(board: metrics.Board | None, workspace: Workspace, loc: str) -
         "home.board.heading",
         pipeline=board.pipeline_name,
         count=fmt.number(board.count, loc),
-        amount=fmt.money(board.amount, cur, loc),
-        weighted=fmt.money(board.weighted, cur, loc),
+        amount=fmt.money(board.amount, cur, loc, summary=True),
+        weighted=fmt.money(board.weighted, cur, loc, summary=True),
     )
     if not board.count:
         return [b.section(heading), b.context(t(loc, "home.board.empty"))]
@@ -186,8 +190,8 @@ def _board_blocks(board: metrics.Board | None, workspace: Workspace, loc: str) -
             stage=stage.name,
             probability=stage.probability,
             count=fmt.number(stage.count, loc),
-            amount=fmt.money(stage.amount, cur, loc),
-            weighted=fmt.money(stage.weighted, cur, loc),
+            amount=fmt.money(stage.amount, cur, loc, summary=True),
+            weighted=fmt.money(stage.weighted, cur, loc, summary=True),
             stalled=t(loc, "home.board.stalled", count=fmt.number(stage.stalled, loc))
             if stage.stalled
             else "",

@@ -212,7 +212,10 @@ CURRENCIES = ("KRW", "USD", "EUR", "JPY", "GBP", "CNY", "SGD")
 LOCALES = (("en", "English"), ("ko", "한국어"))
 
 
-def settings(ctx, managers: list[str], admins: list[str]) -> dict[str, Any]:
+def settings(
+    ctx, managers: list[str], admins: list[str], rates: str | None = None
+) -> dict[str, Any]:
+    """``rates``: the workspace's exchange rates in words (views.money.rates_line)."""
     ws = ctx.workspace
     loc = ctx.locale
 
@@ -273,6 +276,7 @@ def settings(ctx, managers: list[str], admins: list[str]) -> dict[str, Any]:
             currency_opts,
             initial=next((o for o in currency_opts if o["value"] == ws.currency), None),
         ),
+        *([b.context(rates)] if rates else []),  # exchange rates: `/pipeline settings rate:`
         select_input(
             "stall_clock",
             t(loc, "modal.settings.stall_clock"),

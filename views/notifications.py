@@ -19,12 +19,14 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
 
+from domain.money import Conversion, Tally
 from i18n import fmt, t
 from views import blocks as b
 from views.coach import calibration_blocks
 from views.ids import Action
 from views.losses import lost_reasons_with
 from views.message import Message
+from views.money import note_lines
 
 if TYPE_CHECKING:
     from domain.deal_reads import DealRow, RenewalDue, Stalled
@@ -224,6 +226,7 @@ def stall_digest(
     detail_limit: int | None = DIGEST_DEALS,
     failed: Sequence[str] = (),
     overdue_tasks: Mapping[str, int] | None = None,
+    conversion: Conversion | None = None,
 ) -> list[Message]:
     """Stalled deals grouped by owner, with totals; several messages when large. ``failed``
     names the pipelines that could not be computed (domain.isolate): said up front.
@@ -234,12 +237,26 @@ def stall_digest(
     a second of Slack's rate limit per recipient.
     """
     when = fmt.day(day, locale)
+    # Totals are in the workspace currency, converted at its rates; an amount without a rate
+    # is added to nothing and listed under the totals (domain.money).
+    conversion = conversion or Conversion(currency.upper())
+    tally = Tally(conversion)
 
     def money(value: Decimal) -> str:
-        return fmt.money(value, currency, locale)
+        return fmt.money(value, conversion.base, locale, summary=True)
 
-    total = sum((i.deal.amount for i in items), Decimal(0))
-    total_weighted = sum((i.deal.weighted for i in items), Decimal(0))
+    def weighted(owned: Sequence[Stalled]) -> Decimal:
+        values = (conversion.to_base(i.deal.weighted, i.deal.currency) for i in owned)
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    def amount(owned: Sequence[Stalled]) -> Decimal:
+        values = (conversion.to_base(i.deal.amount, i.deal.currency) for i in owned)
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    total = sum(
+        (tally.amount(i.deal.amount, i.deal.currency, 1, "listed") for i in items), Decimal(0)
+    )
+    total_weighted = weighted(items)
     count = fmt.number(len(items), locale)
     text = t(
         locale,
@@ -262,6 +279,9 @@ def stall_digest(
         ),
         *not_computed(failed, locale),
     ]
+    notes = note_lines(tally.note(), locale)
+    if notes:
+        head.append(b.context(*notes))
     owner_lines = []
     details: list[dict] = []
     room = len(items) if detail_limit is None else detail_limit
@@ -271,8 +291,8 @@ def stall_digest(
             "scheduler.digest.owner",
             owner=mention(owner, locale),
             count=fmt.number(len(owned), locale),
-            amount=money(sum((i.deal.amount for i in owned), Decimal(0))),
-            weighted=money(sum((i.deal.weighted for i in owned), Decimal(0))),
+            amount=money(amount(owned)),
+            weighted=money(weighted(owned)),
         )
         owner_line += _overdue_tasks(owner, overdue_tasks, locale)
         owner_lines.append(owner_line)
@@ -409,7 +429,7 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
     cur = summary.currency
 
     def money(value: Decimal | None) -> str:
-        return fmt.money(value, cur, locale)
+        return fmt.money(value, cur, locale, summary=True)
 
     start, end = fmt.day(summary.start, locale), fmt.day(summary.end, locale)
     pipes = summary.pipelines
@@ -417,6 +437,7 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
         b.header(t(locale, "scheduler.weekly.header", start=start, end=end)),
         *not_computed(summary.failed, locale),
     ]
+    notes = note_lines(summary.money, locale)
     lines = [
         t(
             locale,
@@ -433,6 +454,8 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
     ]
     head.extend(b.section(chunk) for chunk in _chunk_lines(lines))
     head.extend(calibration_blocks(summary.calibration, locale))
+    if notes:
+        head.append(b.context(*notes))
     text = t(
         locale,
         "scheduler.weekly.text",
@@ -529,7 +552,7 @@ def _pipeline_blocks(p: PipelineWeek, locale: str, money) -> list[dict]:
                     deal=_escape(m.deal),
                     from_stage=_escape(m.from_stage),
                     to_stage=_escape(m.to_stage),
-                    amount=money(m.amount),
+                    amount=fmt.money(m.amount, m.currency, locale),  # one deal: exact
                 )
                 for m in p.movers
             ),

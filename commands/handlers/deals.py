@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from sqlmodel import select
 
@@ -11,7 +12,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
 from commands.readback import read_back
-from domain import deal_reads, deals, duplicates, tasks
+from domain import deal_reads, deals, duplicates, money, tasks
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
 from storage.models import Company, Member
@@ -155,6 +156,7 @@ def set_(cmd: c.DealSet, ctx: Ctx) -> Outcome:
         now=ctx.now(),
         amount=cmd.amount.value if cmd.amount else None,
         currency=cmd.amount.currency if cmd.amount else None,
+        switch_to=cmd.currency,
         close=cmd.close,
         owner=resolve_user(ctx, cmd.owner),
         title=cmd.title,
@@ -174,6 +176,7 @@ def renewal(cmd: c.DealRenewal, ctx: Ctx) -> Outcome:
         now=ctx.now(),
         renewal_date=getattr(cmd, "date", None),
         mrr=cmd.mrr.value if cmd.mrr else None,
+        mrr_currency=cmd.mrr.currency if cmd.mrr else None,
     )
     outcome = announce(ctx, change)
     return replace(outcome, reply=read_back(outcome.reply, ctx, cmd.mrr, "deal.read_back"))
@@ -291,9 +294,9 @@ def find(cmd: c.DealFind, ctx: Ctx) -> Outcome:
     rows = deal_reads.find_deals(
         session=ctx.session, workspace=ctx.workspace, query=cmd.query, now=ctx.now()
     )
-    page = deal_reads.DealPage(
-        rows=rows, total=len(rows), total_amount=sum((r.amount for r in rows), 0)
-    )
+    tally = money.tally(session=ctx.session, workspace_id=ctx.workspace.id)
+    total = sum((tally.amount(r.amount, r.currency, 1, "listed") for r in rows), Decimal(0))
+    page = deal_reads.DealPage(rows, len(rows), total, tally.note())
     title = t(ctx.locale, "deal.find_title", query=cmd.query)
     empty = t(ctx.locale, "deal.find_empty", query=cmd.query)
     return Outcome(reply=dv.deal_list(page, title, ctx.workspace, ctx.locale, empty))

@@ -9,12 +9,14 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome
+from domain import money, workspaces
 from domain import settings as domain_settings
-from domain import workspaces
 from domain.refs import find_pipeline, stages_of
 from i18n import t
 from storage.models import Member, Role
+from views import blocks as b
 from views import modals
+from views import money as money_view
 from views import settings as settings_view
 from views.deals import who
 from views.message import Message
@@ -47,9 +49,17 @@ def role_members(ctx: Ctx, role: Role) -> list[str]:
 @handles(c.PipelineSettings)
 def settings(cmd: c.PipelineSettings, ctx: Ctx) -> Outcome:
     workspaces.require_admin(ctx.member)
+    if cmd.rate is not None:
+        return _set_rate(cmd.rate, ctx)
     if cmd.changes:
         return change_settings(cmd, ctx)
-    view = modals.settings(ctx, role_members(ctx, Role.manager), role_members(ctx, Role.admin))
+    conversion = money.conversion(session=ctx.session, workspace_id=ctx.workspace.id)
+    view = modals.settings(
+        ctx,
+        role_members(ctx, Role.manager),
+        role_members(ctx, Role.admin),
+        rates=money_view.rates_line(conversion, ctx.locale),
+    )
     return Outcome(modal=view)
 
 
@@ -74,3 +84,18 @@ def role(cmd: c.Role, ctx: Ctx) -> Outcome:
         role=t(ctx.locale, f"workspace.role.{member.role}"),
     )
     return Outcome(reply=Message(text=text))
+
+
+def _set_rate(rate: tuple, ctx: Ctx) -> Outcome:
+    """``/pipeline settings rate:USD=1380`` (issue 13): the reply lists every rate."""
+    currency, value = rate
+    conversion = money.set_rates(
+        session=ctx.session, workspace=ctx.workspace, actor=ctx.member, rates=[rate], now=ctx.now()
+    )
+    if value is None:
+        first = t(ctx.locale, "money.rate_removed", currency=currency)
+    else:
+        shown = money_view.rate_text(currency, value, conversion.base, ctx.locale)
+        first = t(ctx.locale, "money.rate_set", rate=shown, currency=currency)
+    text = f"{first}\n{money_view.rates_line(conversion, ctx.locale)}"
+    return Outcome(reply=Message(text=text, blocks=[b.section(text)]))

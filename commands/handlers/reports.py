@@ -10,7 +10,9 @@ Choices every report shares:
   90 days** up to now (:data:`DEFAULT_DAYS`). ``90d`` means the 90 × 24 hours before now;
   a named month, quarter or year runs from local midnight to local midnight in the workspace's
   timezone.
-- **Money** is shown in the workspace currency (deals are assumed to be in it).
+- **Money** is shown in the workspace currency: deals in other currencies are converted at
+  the workspace's rates, or left out of the totals and listed per currency when there is no
+  rate; the report says which under its figures (domain.money, views.money).
 - Replies are ephemeral (reports change nothing). The forecast attaches its chart and the
   metrics attach the stage-conversion funnel as uploads to the person's DM (recorded in the
   outbox as chart specs, drawn when sent: views.chart_specs); the board stays text-only, as
@@ -29,6 +31,7 @@ from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome, Upload
 from commands.readback import read_back
 from domain import metrics as m
+from domain import money
 from domain.errors import InvalidInput, NotFound
 from domain.metrics import calibration
 from domain.refs import find_pipeline
@@ -39,6 +42,7 @@ from views import chart_specs
 from views import losses as lv
 from views import reports as rv
 from views.message import Message
+from views.money import with_note
 
 DEFAULT_DAYS = 90
 ALL_WORDS = {"all", "*", "전체", "모두"}
@@ -102,11 +106,20 @@ def _same_currency(amount: c.Amount | None, ctx: Ctx) -> None:
 @handles(c.PipelineBoard)
 def board(cmd: c.PipelineBoard, ctx: Ctx) -> Outcome:
     pipeline = find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.name)
+    tally = _tally(ctx)
     data = m.board(
-        session=ctx.session, workspace_id=ctx.workspace.id, pipeline_id=pipeline.id, now=ctx.now()
+        session=ctx.session,
+        workspace_id=ctx.workspace.id,
+        pipeline_id=pipeline.id,
+        now=ctx.now(),
+        tally=tally,
     )
     message = rv.board(data, currency=ctx.workspace.currency, locale=ctx.locale, today=ctx.today())
-    return Outcome(reply=message)
+    return Outcome(reply=with_note(message, tally.note(), ctx.locale))
+
+
+def _tally(ctx: Ctx) -> money.Tally:
+    return money.tally(session=ctx.session, workspace_id=ctx.workspace.id)
 
 
 @handles(c.PipelineMetrics)
@@ -114,6 +127,7 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
     pipeline = pipeline_or_all(ctx, cmd.pipeline)
     owner = resolve_user(ctx, cmd.owner)
     span = window(cmd.period, ctx)
+    tally = _tally(ctx)
     data = m.metrics(
         session=ctx.session,
         workspace_id=ctx.workspace.id,
@@ -122,6 +136,7 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
         now=ctx.now(),
         pipeline_id=pipeline.id if pipeline else None,
         owner_id=owner.id if owner else None,
+        tally=tally,
     )
     name = _title(pipeline, ctx)
     message = rv.metrics(
@@ -144,6 +159,7 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
     if why and len(message.blocks) < b.MESSAGE_BLOCKS:  # issue 13: why deals were lost
         message = Message(text=message.text, blocks=[*message.blocks, b.section(why)])
     message = _with_calibration(message, ctx, pipeline)
+    message = with_note(message, tally.note(), ctx.locale)
     uploads = []
     if any(s.entered for s in data.stages):
         uploads.append(
@@ -187,6 +203,7 @@ def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
     by = "quarter" if cmd.by == "quarter" else "month"
     pipeline = pipeline_or_all(ctx, cmd.pipeline)
     owner = resolve_user(ctx, cmd.owner)
+    tally = _tally(ctx)
     rows = m.forecast(
         session=ctx.session,
         workspace_id=ctx.workspace.id,
@@ -195,12 +212,14 @@ def forecast(cmd: c.PipelineForecast, ctx: Ctx) -> Outcome:
         tz=ctx.workspace.timezone,
         pipeline_id=pipeline.id if pipeline else None,
         owner_id=owner.id if owner else None,
+        tally=tally,
     )
     name = _title(pipeline, ctx)
     if owner is not None:  # one rep's forecast (issue 13): the title names them
         name = f"{name} · {owner.name or '@' + owner.slack_user_id}"
     currency = ctx.workspace.currency
     message = rv.forecast(rows, name=name, by=by, currency=currency, locale=ctx.locale)
+    message = with_note(message, tally.note(), ctx.locale)
     uploads = []
     if rows:
         spec = chart_specs.forecast(rows, ctx.locale, currency, by, name=name)
@@ -216,14 +235,19 @@ def plan(cmd: c.PipelinePlan, ctx: Ctx) -> Outcome:
     span = window(cmd.period, ctx)
     avg = cmd.avg.value if cmd.avg else None
     rate = cmd.winrate
+    tally = _tally(ctx)
     if avg is None or rate is None:
         measured = m.win_stats(
-            session=ctx.session, workspace_id=ctx.workspace.id, start=span.start, end=span.end
+            session=ctx.session,
+            workspace_id=ctx.workspace.id,
+            start=span.start,
+            end=span.end,
+            tally=tally,
         )
         avg = avg if avg is not None else measured.avg_deal_size
         rate = rate if rate is not None else measured.win_rate
     result = m.plan(target=cmd.target.value, avg_deal_size=avg, win_rate=rate, reps=cmd.reps)
-    open_now = m.open_pipeline(session=ctx.session, workspace_id=ctx.workspace.id)
+    open_now = m.open_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, tally=tally)
     message = rv.plan(
         result,
         name=t(ctx.locale, "reports.all_pipelines"),
@@ -240,4 +264,4 @@ def plan(cmd: c.PipelinePlan, ctx: Ctx) -> Outcome:
     )
     message = read_back(message, ctx, cmd.target, "reports.plan.target_read_back")
     message = read_back(message, ctx, cmd.avg, "reports.plan.avg_read_back")
-    return Outcome(reply=message)
+    return Outcome(reply=with_note(message, tally.note(), ctx.locale))

@@ -18,9 +18,11 @@ Conventions shared by every function:
   ``won`` / ``lost``. Periods are half-open ``[start, end)`` of aware UTC datetimes.
 - **Money**: amounts are summed exactly as integer hundredths (:class:`storage.types.Money`).
   Weighted amounts are ``SUM(amount)`` per stage times that stage's probability / 100, so the
-  database never multiplies money (exact, and no 64-bit overflow on SQLite). A workspace's deals
-  are assumed to be in the workspace currency: amounts of different currencies are added as they
-  are (there is no conversion table); the views label totals with the workspace currency.
+  database never multiplies money (exact, and no 64-bit overflow on SQLite). Sums are grouped
+  by currency too and folded through a :class:`domain.money.Tally`: every figure is in the
+  workspace currency, other currencies converted at the workspace's rates, and an amount
+  whose currency has no rate is added to nothing (the tally remembers it for the report's
+  note). ₩ and $ are never added as one number.
 - **Undefined is None**: a ratio or mean with nothing to measure (no closed deals, no open deals,
   no history) is ``None``, never a ``ZeroDivisionError``; the views render it as ``—``. Counts and
   sums of nothing are ``0``.

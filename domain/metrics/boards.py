@@ -10,8 +10,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain import money
 from domain.errors import NotFound
 from domain.metrics.sql import ZERO, _deal_stages, _money, _raw, _utc, _weighted
+from domain.money import Tally
 from domain.stall import stalled_condition
 from storage.models import Deal, Outcome, Pipeline, Workspace
 
@@ -55,14 +57,22 @@ class Board:
         return sum(s.stalled for s in self.stages)
 
 
-def board(*, session: Session, workspace_id: int, pipeline_id: int, now: datetime) -> Board:
+def board(
+    *,
+    session: Session,
+    workspace_id: int,
+    pipeline_id: int,
+    now: datetime,
+    tally: Tally | None = None,
+) -> Board:
     """Per open stage, in position order: deal count, amount, weighted amount, stalled count.
 
     "Stalled" is exactly :func:`domain.stall.stall_status` (the clock of ``/deal list stalled``
     and the scheduler's warnings), spelled in SQL by :func:`domain.stall.stalled_condition` so
     the count stays an aggregate: calendar days, or business days with the workspace's
     holidays when the workspace counts those; a deal snoozed until a date after today is not
-    stalled. One grouped query per pipeline.
+    stalled. One grouped query per pipeline. Amounts are summed per currency and converted
+    through ``tally`` (:mod:`domain.money`; the workspace's rates when None).
     """
     now = _utc(now)
     pipeline = session.get(Pipeline, pipeline_id)
@@ -76,10 +86,12 @@ def board(*, session: Session, workspace_id: int, pipeline_id: int, now: datetim
     if not stages:
         return Board(pipeline.id, pipeline.name, now)
     ws = session.get(Workspace, workspace_id)
+    tally = tally or money.tally(session=session, workspace_id=workspace_id)
     stalled = stalled_condition([(s.id, s.stall_days) for s in stages], workspace=ws, now=now)
     rows = session.execute(
         sa.select(
             Deal.stage_id,
+            Deal.currency,
             sa.func.count(),
             sa.func.sum(_raw(Deal.amount)),
             sa.func.sum(sa.case((stalled, 1), else_=0)),
@@ -90,9 +102,14 @@ def board(*, session: Session, workspace_id: int, pipeline_id: int, now: datetim
             Deal.closed_at.is_(None),
             Deal.stage_id.in_([s.id for s in stages]),
         )
-        .group_by(Deal.stage_id)
+        .group_by(Deal.stage_id, Deal.currency)
     ).all()
-    by_stage = {sid: (n, raw, stalled) for sid, n, raw, stalled in rows}
+    by_stage: dict[int, list[int]] = {}
+    for sid, currency, n, raw, stalled_n in rows:
+        entry = by_stage.setdefault(sid, [0, 0, 0])
+        entry[0] += int(n)
+        entry[1] += tally.raw(raw, currency, n)
+        entry[2] += int(stalled_n or 0)
     out = []
     for s in stages:
         n, raw, stalled_n = by_stage.get(s.id, (0, 0, 0))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain import money
 from domain.metrics.sql import (
     ZERO,
     _deal_filters,
@@ -24,6 +25,7 @@ from domain.metrics.sql import (
     _weighted,
     period_key,
 )
+from domain.money import Tally
 from storage.models import Deal, Stage
 
 
@@ -53,6 +55,7 @@ def forecast(
     tz: str,
     pipeline_id: int | None = None,
     owner_id: int | None = None,
+    tally: Tally | None = None,
 ) -> list[ForecastRow]:
     """Open deals grouped by expected close month or quarter, oldest first.
 
@@ -62,20 +65,29 @@ def forecast(
     a row with ``period_label == ""`` and ``start_date`` None. Weighted = Σ amount × probability.
     """
     now = _utc(now)
+    tally = tally or money.tally(session=session, workspace_id=workspace_id)
     today = now.astimezone(ZoneInfo(tz)).date()
     key = period_key(Deal.expected_close, by, _dialect(session)).label("k")
     overdue = sa.func.sum(sa.case((Deal.expected_close < today, 1), else_=0))
     rows = session.execute(
-        sa.select(key, Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)), overdue)
+        sa.select(
+            key,
+            Stage.probability,
+            Deal.currency,
+            sa.func.count(),
+            sa.func.sum(_raw(Deal.amount)),
+            overdue,
+        )
         .join(Stage, Stage.id == Deal.stage_id)
         .where(
             *_deal_filters(workspace_id, pipeline_id, owner_id),
             *_open_filters(session, workspace_id, pipeline_id),
         )
-        .group_by(key, Stage.probability)
+        .group_by(key, Stage.probability, Deal.currency)
     ).all()
     acc: dict[str | None, list] = {}
-    for k, prob, n, raw, late in rows:
+    for k, prob, currency, n, raw, late in rows:
+        raw = tally.raw(raw, currency, n)
         a = acc.setdefault(k or None, [0, 0, ZERO, 0])
         a[0] += n
         a[1] += raw or 0
@@ -89,18 +101,25 @@ def forecast(
 
 
 def open_pipeline(
-    *, session: Session, workspace_id: int, pipeline_id: int | None = None
+    *,
+    session: Session,
+    workspace_id: int,
+    pipeline_id: int | None = None,
+    tally: Tally | None = None,
 ) -> tuple[int, Decimal, Decimal]:
-    """``(count, amount, weighted)`` of the open deals (all deal pipelines when None)."""
+    """``(count, amount, weighted)`` of the open deals (all deal pipelines when None), amounts
+    converted through ``tally`` (:mod:`domain.money`)."""
+    tally = tally or money.tally(session=session, workspace_id=workspace_id)
     rows = session.execute(
-        sa.select(Stage.probability, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
+        sa.select(Stage.probability, Deal.currency, sa.func.count(), sa.func.sum(_raw(Deal.amount)))
         .join(Stage, Stage.id == Deal.stage_id)
         .where(
             *_deal_filters(workspace_id, pipeline_id, None),
             *_open_filters(session, workspace_id, pipeline_id),
         )
-        .group_by(Stage.probability)
+        .group_by(Stage.probability, Deal.currency)
     ).all()
+    rows = [(p, n, tally.raw(raw, cur, n)) for p, cur, n, raw in rows]
     count = sum(int(n) for _, n, _ in rows)
     amount = _money(sum(raw or 0 for _, _, raw in rows))
     weighted = sum((_weighted(raw, p) for p, _, raw in rows), ZERO)

@@ -19,6 +19,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain import money
 from domain.metrics.sql import (
     DAY_SECONDS,
     ZERO,
@@ -33,6 +34,7 @@ from domain.metrics.sql import (
     _weighted,
 )
 from domain.metrics.stages import StageStat, bottlenecks, stage_stats
+from domain.money import Tally
 from storage.models import Deal, Lead, Member, Outcome, Stage
 from storage.types import CENT, from_hundredths
 
@@ -57,6 +59,9 @@ class Rates:
     won_seconds: float = 0.0  # Σ creation → won of deals won, seconds
     lost_count: int = 0
     lost_raw: int = 0  # Σ amount of deals lost, hundredths
+    # Deals won whose amount is in ``won_raw`` (a currency without a rate is left out of the
+    # sums, domain.money): the average deal size divides by these.
+    won_priced: int = 0
 
     @property
     def open_amount(self) -> Decimal:
@@ -73,7 +78,8 @@ class Rates:
     @property
     def avg_deal_size(self) -> Decimal | None:
         """Mean amount of the deals won."""
-        return from_hundredths(Decimal(self.won_raw) / self.won_count) if self.won_count else None
+        n = self.won_priced
+        return from_hundredths(Decimal(self.won_raw) / n) if n else None
 
     @property
     def win_rate(self) -> Decimal | None:
@@ -120,13 +126,16 @@ def grouped_rates(
     pipeline_id: int | None = None,
     owner_id: int | None = None,
     open_deals: bool = True,
+    tally: Tally | None = None,
 ) -> RateGroups:
     """The sums behind :class:`Rates` per pipeline or per owner: open deals now (one query,
     grouped with the stage probability for the weighted amount) and deals closed in
     ``[start, end)`` (one query, grouped with the outcome). Definitions in :func:`metrics`.
-    ``open_deals=False`` skips the open half (the plan measures only closed deals).
+    ``open_deals=False`` skips the open half (the plan measures only closed deals). Amounts
+    are read per currency and converted through ``tally`` (:mod:`domain.money`).
     """
     start, end = _utc(start), _utc(end)
+    tally = tally or money.tally(session=session, workspace_id=workspace_id)
     dialect = _dialect(session)
     key = {"pipeline": Deal.pipeline_id, "owner": Deal.owner_id}[by]
     deal_f = _deal_filters(workspace_id, pipeline_id, owner_id)
@@ -138,15 +147,17 @@ def grouped_rates(
             sa.select(
                 key,
                 Stage.probability,
+                Deal.currency,
                 sa.func.count(),
                 sa.func.sum(_raw(Deal.amount)),
                 sa.func.sum(_epoch(Deal.created_at, dialect)),
             )
             .join(Stage, Stage.id == Deal.stage_id)
             .where(*deal_f, *_open_filters(session, workspace_id, pipeline_id))
-            .group_by(key, Stage.probability)
+            .group_by(key, Stage.probability, Deal.currency)
         ).all()
-        for group, probability, n, raw, epochs in open_rows:
+        for group, probability, currency, n, raw, epochs in open_rows:
+            raw = tally.raw(raw, currency, n)
             weighted = _weighted(raw, probability)
             for r in (groups.setdefault(group, Rates()), total):
                 r.open_count += int(n)
@@ -159,6 +170,7 @@ def grouped_rates(
         sa.select(
             key,
             Stage.outcome,
+            Deal.currency,
             sa.func.count(),
             sa.func.sum(_raw(Deal.amount)),
             sa.func.sum(duration),
@@ -170,12 +182,15 @@ def grouped_rates(
             Deal.closed_at < end,
             Stage.outcome.in_([Outcome.won.value, Outcome.lost.value]),
         )
-        .group_by(key, Stage.outcome)
+        .group_by(key, Stage.outcome, Deal.currency)
     ).all()
-    for group, outcome, n, raw, seconds in closed_rows:
+    for group, outcome, currency, n, raw, seconds in closed_rows:
+        priced = int(n) if tally.rated(currency) else 0
+        raw = tally.raw(raw, currency, n, "won" if outcome == Outcome.won.value else "lost")
         for r in (groups.setdefault(group, Rates()), total):
             if outcome == Outcome.won.value:
                 r.won_count += int(n)
+                r.won_priced += priced
                 r.won_raw += int(raw or 0)
                 r.won_seconds += float(seconds or 0)
             else:
@@ -243,6 +258,7 @@ def metrics(
     now: datetime,
     pipeline_id: int | None = None,
     owner_id: int | None = None,
+    tally: Tally | None = None,
 ) -> Metrics:
     """PRODUCT.md §2 for deals of the workspace (optionally one pipeline / one owner).
 
@@ -309,6 +325,7 @@ def metrics(
         by="owner",
         pipeline_id=pipeline_id,
         owner_id=owner_id,
+        tally=tally,
     )
     rates = by_owner.total
     won = rates.won_count
@@ -433,6 +450,7 @@ def win_stats(
     end: datetime,
     pipeline_id: int | None = None,
     owner_id: int | None = None,
+    tally: Tally | None = None,
 ) -> WinStats:
     """Won count and amount, lost count, of deals closed in ``[start, end)`` (one query).
 
@@ -447,4 +465,5 @@ def win_stats(
         pipeline_id=pipeline_id,
         owner_id=owner_id,
         open_deals=False,
+        tally=tally,
     ).total

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0009"  # cadences branch: chained after 0009 here (the lead re-chains)
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
