@@ -54,6 +54,7 @@ class WorkspaceDefaults:
     deals_channel: str | None = None
     digest_channel: str | None = None
     stage_names: str | None = None  # "en" or "ko"; None: the locale's language
+    automation: bool = True  # the playbook cadence and the default workflows
 
 
 def _add_pipeline(session, ws, pipeline_names, kind, stages, position, is_default, *, language):
@@ -109,7 +110,8 @@ def get_or_create_workspace(
     _add_pipeline(session, ws, RENEWALS_NAME, deal, RENEWALS, 2, False, language=lang)
     _add_pipeline(session, ws, LEADS_NAME, lead, LEAD_STATUSES, 1, True, language=lang)
     session.flush()
-    _add_automation(session, ws, new_business)
+    if d.automation:
+        _add_automation(session, ws, new_business)
     session.flush()
     return ws
 

@@ -24,7 +24,9 @@ from tests.slackapp import running_app
 
 @pytest.fixture(params=["ko", "en"])
 def app(request, db_url):
-    with running_app(db_url, locale=request.param, currency="KRW") as harness:
+    with running_app(
+        db_url, locale=request.param, currency="KRW", stage_names="en", automation=False
+    ) as harness:
         harness.locale = request.param
         harness.deps.ack_budget = 30.0  # the answer rides in the ack even on a loaded machine
         for user in ("U1", "U2"):  # Slack tells each person's own language
@@ -285,7 +287,7 @@ def test_without_a_rate_the_board_and_forecast_leave_dollars_out_and_say_so(app)
         by_locale(
             app,
             "*합계* · 딜 2건 · 금액 1억원 · 예상 매출 1천만원 · 정체된 딜 0건",
-            "*Total* · Deals 2 · Amount ₩100,000,000 · Weighted ₩10,000,000 · Stalled 0",
+            "*Total* · Deals 2 · Amount ₩100,000,000 · Expected revenue ₩10,000,000 · Stalled 0",
         )
         in board.splitlines()
     )
@@ -295,7 +297,7 @@ def test_without_a_rate_the_board_and_forecast_leave_dollars_out_and_say_so(app)
         by_locale(
             app,
             "*합계* · 딜 2건 · 금액 1억원 · 예상 매출 1천만원",
-            "*Total* · Deals 2 · Amount ₩100,000,000 · Weighted ₩10,000,000",
+            "*Total* · Deals 2 · Amount ₩100,000,000 · Expected revenue ₩10,000,000",
         )
         in forecast.splitlines()
     )
@@ -328,7 +330,7 @@ def test_with_a_rate_every_total_is_converted_and_says_at_which_rate(app):
         by_locale(
             app,
             "*합계* · 딜 2건 · 금액 1억 1,656만원 · 예상 매출 1,166만원 · 정체된 딜 0건",
-            "*Total* · Deals 2 · Amount ₩116,560,000 · Weighted ₩11,660,000 · Stalled 0",
+            "*Total* · Deals 2 · Amount ₩116,560,000 · Expected revenue ₩11,660,000 · Stalled 0",
         )
         in board.splitlines()
     )
@@ -376,7 +378,7 @@ def test_without_a_rate_the_weekly_summary_and_digest_list_dollars_apart(app):
         by_locale(
             app,
             "• *New business* — 진행 2건 · 1억원 · 예상 매출 4천만원 · 성사 2건 · 실패 0건 · 정체 0건",
-            "• *New business* — 2 open · ₩100,000,000 · expected ₩40,000,000 · won 2 · lost 0 · "
+            "• *New business* — 2 open · ₩100,000,000 · expected revenue ₩40,000,000 · won 2 · lost 0 · "
             "0 stalled",
         )
         in weekly
@@ -410,7 +412,7 @@ def test_without_a_rate_the_weekly_summary_and_digest_list_dollars_apart(app):
         by_locale(
             app,
             "정체된 딜 *2*건 · *1억원* · 예상 매출 *4천만원*",
-            "*2* stalled deals · *₩100,000,000* · expected *₩40,000,000*",
+            "*2 stalled deals* · *₩100,000,000* · expected revenue *₩40,000,000*",
         )
         in digest
     )
@@ -436,7 +438,7 @@ def test_with_a_rate_the_weekly_summary_and_digest_convert_and_rank_by_value(app
             app,
             "• *New business* — 진행 2건 · 2억 3,800만원 · 예상 매출 9,520만원 · 성사 2건 · 실패 0건 "
             "· 정체 0건",
-            "• *New business* — 2 open · ₩238,000,000 · expected ₩95,200,000 · won 2 · lost 0 · "
+            "• *New business* — 2 open · ₩238,000,000 · expected revenue ₩95,200,000 · won 2 · lost 0 · "
             "0 stalled",
         )
         in weekly
@@ -457,7 +459,7 @@ def test_with_a_rate_the_weekly_summary_and_digest_convert_and_rank_by_value(app
         by_locale(
             app,
             "정체된 딜 *2*건 · *2억 3,800만원* · 예상 매출 *9,520만원*",
-            "*2* stalled deals · *₩238,000,000* · expected *₩95,200,000*",
+            "*2 stalled deals* · *₩238,000,000* · expected revenue *₩95,200,000*",
         )
         in digest
     )
@@ -498,7 +500,7 @@ def test_one_deal_is_exact_and_a_total_is_rounded_to_manwon(app):
         by_locale(
             app,
             "*합계* · 딜 2건 · 금액 3억 6,052만원 · 예상 매출 3,605만원 · 정체된 딜 0건",
-            "*Total* · Deals 2 · Amount ₩360,520,000 · Weighted ₩36,050,000 · Stalled 0",
+            "*Total* · Deals 2 · Amount ₩360,520,000 · Expected revenue ₩36,050,000 · Stalled 0",
         )
         in board
     )

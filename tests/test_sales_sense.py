@@ -36,7 +36,7 @@ def console(engine, locale: str, user: str = "U1") -> Console:
         user_id=user,
         user_name=user,
         clock=FixedClock(T0),
-        defaults=WorkspaceDefaults(locale=locale),
+        defaults=WorkspaceDefaults(locale=locale, stage_names="en", automation=False),
         out=io.StringIO(),
     )
 
@@ -97,8 +97,8 @@ def test_confirming_a_win_wins_and_offers_the_renewal_deal(engine, locale):
     assert (
         won.reply.text
         == {
-            "en": "🎉 <@U1> won D1 (Won).",
-            "ko": "🎉 <@U1>님이 D1 딜을 성사시켰습니다 (Won).",
+            "en": "🎉 <@U1> won D1.",
+            "ko": "🎉 <@U1>님이 D1 딜을 성사시켰습니다.",
         }[locale]
     )
     assert (
@@ -324,8 +324,8 @@ def test_deal_list_filters_by_close_date_and_sorts_by_amount(engine):
     assert listed == "*this month · largest first*: 2 deals, ₩10,000"
     rows = c.out.getvalue().split("*this month · largest first*")[-1]
     assert rows.index("Big") < rows.index("Small") and "Next month" not in rows
-    assert reply(c, "/deal list close:next-month").startswith("*next month*: 1 deals")
-    assert reply(c, "/deal list close:overdue").startswith("*overdue*: 1 deals")
+    assert reply(c, "/deal list close:next-month").startswith("*next month*: 1 deal")
+    assert reply(c, "/deal list close:overdue").startswith("*overdue*: 1 deal")
     assert reply(c, "/deal list close:this-quarter").startswith("*this quarter*: 4 deals")
     by_close = c.command("deal", "list sort:close").reply
     order = [r for r in by_close.blocks[1]["text"]["text"].splitlines()]

@@ -114,7 +114,7 @@ BAD = [
         "/pipeline settings deals:#deals",
         "`#deals` is not a channel. Pick it with `#` so Slack links it (`deals:#deals`), give its "
         "ID (`C0123ABCD`, at the bottom of the channel's details), or write `none`.",
-        "채널이 아닙니다: `#deals`. 슬랙이 링크하도록 `#`으로 골라 주시거나(`deals:#딜`), 채널 "
+        "채널이 아닙니다: `#deals`. Slack이 링크하도록 `#`으로 골라 주시거나(`deals:#딜`), 채널 "
         "ID(`C0123ABCD`, 채널 세부정보 맨 아래)를 입력하거나, `없음`이라고 써 주세요.",
     ),
 ]
@@ -144,7 +144,8 @@ def test_an_unknown_setting_shows_how_to_write_it(db_url):
         "`color:` is not something this command takes.",
         "Write it like: `/pipeline settings` — the settings form; or change some at once: "
         "`/pipeline settings language:en timezone:Asia/Seoul currency:KRW deals:#deals "
-        "digest:#sales digest-time:09:00 stall:business holidays:KR`",
+        "digest:#sales digest-time:09:00 stall:business holidays:KR`; an exchange rate on its "
+        "own: `/pipeline settings rate:USD=1380`",
     ]
     engine.dispose()
 

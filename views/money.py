@@ -39,7 +39,7 @@ def note_lines(note: MoneyNote | None, locale: str) -> list[str]:
     if note.left_out:
         items = []
         for part, cur, count, amount in note.left_out:
-            deals = t(locale, "money.deals_one" if count == 1 else "money.deals", count=count)
+            deals = t(locale, "money.deals", count=count)
             shown = fmt.money(amount, cur, locale, summary=True)
             items.append(t(locale, f"money.left_out_{part}", amount=shown, deals=deals))
         first = note.left_out[0][1]
