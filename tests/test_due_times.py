@@ -145,3 +145,16 @@ def test_a_kind_is_read_from_the_words_of_a_task():
     assert kind_of("Send the email with the deck") == "email"
     assert kind_of("미팅 준비") == "meeting"
     assert kind_of("Prepare the quote") == "todo"
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+@pytest.mark.parametrize("tz", ["Asia/Seoul", "America/New_York"])
+def test_the_fast_due_time_format_is_babels_pattern(locale, tz):
+    from datetime import timedelta
+
+    from i18n import fmt
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for step in range(0, 24 * 400, 7):  # every weekday, month, hour and half of the day
+        value = start + timedelta(minutes=37 * step)
+        assert fmt.due(value, tz, locale) == fmt.due_by_babel(value, tz, locale)
