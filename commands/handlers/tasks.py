@@ -50,10 +50,9 @@ def _told_in_thread(ctx: Ctx, task: Task, key: str, row: tasks.TaskRow) -> tuple
     return (thread_post(ctx, deal, _thread_line(ctx, key, row)),)
 
 
-def create(ctx: Ctx, cmd: c.TaskNew, deal: Deal | None = None) -> Outcome:
-    """``/task new`` and the modal; ``deal`` given by a mention in the deal's thread."""
-    if deal is None and cmd.deal is not None:
-        deal = resolve_deal(ctx, cmd.deal)
+def create(ctx: Ctx, cmd: c.TaskNew) -> Outcome:
+    """``/task new``, the modal, and ``@Salesbot task …`` in a deal's thread."""
+    deal = resolve_deal(ctx, cmd.deal) if cmd.deal is not None else None
     lead = None
     if cmd.lead is not None:
         lead = find_lead(
