@@ -107,7 +107,10 @@ def task_reminders(session: Session, ws: Workspace, at: datetime) -> dict:
 
 def task_backlog(session: Session, ws: Workspace, at: datetime) -> dict:
     """Nothing reminded yet (rolled back with the run): the first run after an outage."""
-    session.execute(sa.update(Task).where(Task.workspace_id == ws.id).values(reminded_due_at=None))
+    window = (Task.due_at > at - due.TASK_LOOKBACK, Task.due_at <= at)
+    session.execute(
+        sa.update(Task).where(Task.workspace_id == ws.id, *window).values(reminded_due_at=None)
+    )
     began = time.perf_counter()
     posts = len(jobs.plan_task_reminders(session, ws, at, True))
     return {"posts": posts, "plan_ms": round((time.perf_counter() - began) * 1000, 1)}
@@ -280,6 +283,8 @@ def _table(dialect: str, n: int, facts: dict, timings: dict[str, dict], out) -> 
             target = "ok" if t["median_ms"] < TARGET_MS * n / 100_000 else "OVER"
         if name == "task_reminders":
             target = "ok" if t["median_ms"] < TARGET_MS else "OVER"
+        if name == "task_backlog":
+            target = f"plan {t['plan_ms']:,.0f} ms"
         print(
             f"{name:<16}{t['median_ms']:>11,.1f}{t['min_ms']:>9,.1f}{t['max_ms']:>9,.1f}"
             f"{t['first_ms']:>9,.1f}  {target}",

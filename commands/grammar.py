@@ -1013,8 +1013,5 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_workflows": pipeline_workflows,
 }
 
-# /task lives in its own module, on the pieces above (issue 14).
-from commands import task_grammar  # noqa: E402
-
-SUBCOMMANDS["task"] = task_grammar.SUBCOMMANDS
-_PARSERS.update(task_grammar.PARSERS)
+# /task lives in its own module, on the pieces above; importing it registers it (issue 14).
+import commands.task_grammar  # noqa: E402, F401

@@ -200,3 +200,7 @@ PARSERS = {
     "task_show": task_show,
     "task_morning": task_morning,
 }
+
+# Registered with the shared grammar (commands.grammar imports this module at its end).
+g.SUBCOMMANDS["task"] = SUBCOMMANDS
+g._PARSERS.update(PARSERS)

@@ -129,3 +129,49 @@ def test_overdue_counts_per_owner(session, team):
     done = _new(session, ws, other, due=f.T0 - DAY)
     tasks.complete_task(session=session, task=done, actor=other, now=f.T0)
     assert tasks.overdue_counts(session=session, workspace=ws, now=f.T0) == {"UREP": 2}
+
+
+# --- the morning DM and the stall digest's overdue counts ---------------------------------
+
+
+def _morning_posts(session, ws, at):
+    from scheduler import jobs
+
+    return [p for p in jobs.plan_task_reminders(session, ws, at, True) if "morning" in p.period]
+
+
+def test_the_morning_dm_lists_today_and_overdue_once_a_working_morning(session, team):
+    ws, rep, other, boss, deal = team
+    tuesday_9 = f.T0 + DAY - timedelta(minutes=25)  # Tuesday 09:05 in Seoul
+    _new(session, ws, rep, text="Overdue call", due=f.T0 - DAY)
+    _new(session, ws, rep, text="Call at eleven", due=f.T0 + DAY + HOUR, deal=deal)
+    _new(session, ws, rep, text="Thursday's", due=f.T0 + 3 * DAY)
+    _new(session, ws, other, text="Someone who said no", due=f.T0 + DAY + HOUR)
+    tasks.set_morning(session=session, member=other, on=False)
+    (post,) = _morning_posts(session, ws, tuesday_9)
+    assert (post.target, post.period) == ("dm:UREP", "morning/2026-11-03")
+    blocks = post.payload["message"]["blocks"]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert texts[0] == "*기한 지남* (1)" and "Overdue call" in texts[1]
+    assert texts[2] == "*오늘* (1)" and "Call at eleven" in texts[3]
+    assert not any("Thursday's" in text for text in texts)
+    assert _morning_posts(session, ws, tuesday_9 + 3 * HOUR) == [], "past the morning"
+    saturday_9 = tuesday_9 + 4 * DAY
+    _new(session, ws, rep, text="Saturday's", due=saturday_9 + HOUR)
+    assert _morning_posts(session, ws, saturday_9) == [], "not a working day"
+
+
+def test_the_stall_digest_counts_each_reps_overdue_tasks():
+    from datetime import date
+
+    from views.notifications import stall_digest
+
+    (message,) = stall_digest(
+        items=[],
+        groups=[],
+        day=date(2026, 11, 2),
+        locale="en",
+        currency="KRW",
+        overdue_tasks={"UREP": 3},
+    )
+    assert "*<@UREP>* · 3 overdue tasks" in str(message.blocks)

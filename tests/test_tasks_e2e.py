@@ -270,3 +270,36 @@ def test_app_home_lists_my_tasks_and_done_there_takes_it_off(app):
     assert "*My tasks* (1)" in texts
     assert not any("Call the CFO" in text for text in texts)
     assert task_status(app, 1) == "done"
+
+
+def test_add_task_on_the_card_opens_the_modal_for_that_deal_and_a_past_due_stays_on_the_field(app):
+    from tests.test_slack_e2e import _buttons, _filled
+
+    app.command("/deal", 'new "Acme ERP" amount:1000000')
+    card = app.slack.wait_for("chat.postMessage")[0]
+    add = next(b for b in _buttons(card.args["blocks"]) if b["action_id"] == "task.add")
+    status, _ = app.action([{**add, "block_id": "deal:1", "action_ts": "1.3"}])
+    assert status == 200
+    view = app.slack.wait_for("views.open")[0].args["view"]
+    assert view["callback_id"] == "task_new"
+    deal_field = next(b for b in view["blocks"] if b.get("block_id") == "deal")
+    assert deal_field["element"]["initial_value"] == "D1"
+
+    answers = {"text": "Send the quote", "due": "2026-11-01 10:00", "deal": "D1"}
+    status, answer = app.submit(_filled(view, answers))
+    assert status == 200 and answer["response_action"] == "errors"
+    assert answer["errors"] == {
+        "due": "That due time has already passed. Pick a time in the future."
+    }
+    assert tasks_in_db(app) == 0
+
+    status, answer = app.submit(_filled(view, {**answers, "due": "friday 4pm"}))
+    assert status == 200 and not answer
+    wait(lambda: tasks_in_db(app) == 1, what="the task")
+    with Session(app.engine) as session:
+        task = session.exec(select(Task)).one()
+        assert (task.text, task.kind, task.due_at.isoformat()) == (
+            "Send the quote",
+            "todo",
+            "2026-11-06T07:00:00+00:00",
+        )

@@ -117,7 +117,11 @@ def register(app, deps) -> None:
         request.channel_id = meta.channel
 
         def work(ctx) -> Outcome:
-            return run(forms.task_new(values, locale=ctx.locale, today=ctx.today()), ctx)
+            try:
+                return run(forms.task_new(values, locale=ctx.locale, today=ctx.today()), ctx)
+            except SalesbotError as exc:
+                exc.params.pop("usage", None)  # under a field, the slash usage line is noise
+                raise
 
         outcome = deps.perform(context, request, work)
         ack()

@@ -4,7 +4,7 @@ thread (through the outbox, like every post after the ack)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from commands import types as c
@@ -14,7 +14,7 @@ from commands.handlers.deals import resolve_deal, resolve_user, thread_post
 from commands.outcome import Outcome
 from commands.task_grammar import kind_of
 from domain import tasks
-from domain.due_times import Due, resolve, snoozed
+from domain.due_times import Due, local, resolve, snoozed
 from domain.refs import find_lead
 from i18n import fmt, t
 from storage.models import Deal, Task
@@ -22,15 +22,14 @@ from views import modals
 from views import tasks as tv
 from views.message import Message
 
-DEFAULT_DUE = Due(days=1, at=None, written="tomorrow")  # no due: tomorrow at 09:00 (README)
-
 
 def _zone(ctx: Ctx) -> str:
     return tasks.member_timezone(ctx.member, ctx.workspace)
 
 
 def due_at(ctx: Ctx, due: Due | None) -> datetime:
-    """When ``due`` falls for the member writing it (their timezone; a day alone is 09:00)."""
+    """When ``due`` falls for the member writing it (their timezone; a day alone is 09:00;
+    no due time at all is tomorrow at 09:00, README)."""
     if due is None:
         day = ctx.now().astimezone(ZoneInfo(_zone(ctx))).date() + timedelta(days=1)
         due = Due(day=day)
@@ -51,10 +50,9 @@ def _told_in_thread(ctx: Ctx, task: Task, key: str, row: tasks.TaskRow) -> tuple
     return (thread_post(ctx, deal, _thread_line(ctx, key, row)),)
 
 
-def create(ctx: Ctx, cmd: c.TaskNew, deal: Deal | None = None) -> Outcome:
-    """``/task new`` and the modal; ``deal`` given by a mention in the deal's thread."""
-    if deal is None and cmd.deal is not None:
-        deal = resolve_deal(ctx, cmd.deal)
+def create(ctx: Ctx, cmd: c.TaskNew) -> Outcome:
+    """``/task new``, the modal, and ``@Salesbot task …`` in a deal's thread."""
+    deal = resolve_deal(ctx, cmd.deal) if cmd.deal is not None else None
     lead = None
     if cmd.lead is not None:
         lead = find_lead(
@@ -141,14 +139,9 @@ def list_(cmd: c.TaskList, ctx: Ctx) -> Outcome:
     if cmd.window == "overdue":
         until = now
     elif cmd.window == "today":
-        until = resolve(
-            Due(day=today + timedelta(days=1), at=datetime.min.time()), now=now, tz=zone
-        )
-    elif cmd.window == "week":
-        sunday = today + timedelta(days=6 - today.weekday())
-        until = resolve(
-            Due(day=sunday + timedelta(days=1), at=datetime.min.time()), now=now, tz=zone
-        )
+        until = local(today + timedelta(days=1), time(0), zone)
+    elif cmd.window == "week":  # through Sunday night
+        until = local(today + timedelta(days=7 - today.weekday()), time(0), zone)
     page = tasks.list_tasks(
         session=ctx.session,
         workspace=ctx.workspace,
