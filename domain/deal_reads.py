@@ -301,6 +301,39 @@ def list_deals(
     (:func:`domain.stall.stalled_condition`), so the total counts every stalled deal.
     ``limit=0`` counts without reading rows.
     """
+    where = deal_filters(
+        session=session,
+        workspace=workspace,
+        now=now,
+        owner_id=owner_id,
+        pipeline_id=pipeline_id,
+        stage_id=stage_id,
+        stalled=stalled,
+        include_closed=include_closed,
+    )
+    total, total_amount = session.execute(
+        sa.select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
+    ).one()
+    rows = []
+    if limit > 0:
+        query = _select().where(*where).order_by(Deal.stage_entered_at, Deal.number)
+        rows = _rows(session, workspace, query.limit(limit * 3), now=now)
+        rows.sort(key=lambda r: (not r.stall.stalled, r.stage_entered_at))
+    return DealPage(rows=rows[:limit], total=total, total_amount=total_amount or Decimal(0))
+
+
+def deal_filters(
+    *,
+    session: Session,
+    workspace: Workspace,
+    now: datetime,
+    owner_id: int | None = None,
+    pipeline_id: int | None = None,
+    stage_id: int | None = None,
+    stalled: bool = False,
+    include_closed: bool = False,
+) -> list:
+    """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals)."""
     where = [Deal.workspace_id == workspace.id]
     if owner_id is not None:
         where.append(Deal.owner_id == owner_id)
@@ -314,15 +347,7 @@ def list_deals(
         where.append(Deal.closed_at.is_(None))
         stages = _open_stages(session, workspace.id, with_threshold=True)
         where.append(stalled_condition(stages, workspace=workspace, now=now))
-    total, total_amount = session.execute(
-        sa.select(sa.func.count(), sa.func.sum(Deal.amount)).select_from(Deal).where(*where)
-    ).one()
-    rows = []
-    if limit > 0:
-        query = _select().where(*where).order_by(Deal.stage_entered_at, Deal.number)
-        rows = _rows(session, workspace, query.limit(limit * 3), now=now)
-        rows.sort(key=lambda r: (not r.stall.stalled, r.stage_entered_at))
-    return DealPage(rows=rows[:limit], total=total, total_amount=total_amount or Decimal(0))
+    return where
 
 
 def find_deals(
