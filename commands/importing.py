@@ -126,6 +126,7 @@ def execute(
         session.commit()
         run_id = run.id
     done = 0
+    names = imports.Names()
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         with Session(engine) as session:
@@ -139,6 +140,7 @@ def execute(
                 run_id=run_id,
                 actor=actor,
                 now=now,
+                names=names,
             )
             session.commit()
         done += len(chunk)

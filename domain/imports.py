@@ -8,7 +8,7 @@ row would not change. A cell that does not resolve is a :class:`~commands.cells.
 like a cell that does not parse. A blank cell leaves an existing value as it is.
 
 **Write.** :func:`write_batch` writes one batch in the caller's transaction (the caller
-commits per batch). Deals are inserted with multi-row ``INSERT … RETURNING`` and their
+commits per batch). Deals go in by ``COPY`` (PostgreSQL) or ``executemany`` (SQLite), their
 first stays in one more statement, numbers taken as one block from the workspace counter.
 Nothing is posted: an imported deal has no card until someone touches it, and then the
 usual path posts it (``card_update`` and thread posts carry the card to post first).
@@ -32,6 +32,7 @@ from domain import deals as deal_ops
 from domain.errors import SalesbotError
 from domain.fields import CellError, ParsedRow
 from domain.refs import match_stage
+from storage import bulk
 from storage.models import (
     Company,
     Deal,
@@ -47,6 +48,7 @@ from storage.models import (
     StageHistory,
     Workspace,
 )
+from storage.types import utcnow
 
 BATCH = 5000
 _WON = {"won", "closed won", "성사", "수주"}
@@ -131,6 +133,22 @@ class _Lookup:
             ):
                 self.people.setdefault((cid, name.casefold()), pid)
                 self.person_names[pid] = name
+
+        self._cache: dict[tuple, Any] = {}
+
+    def cached(self, kind: str, fn, *args):
+        """``fn(*args)`` once per distinct arguments: a file names the same few owners,
+        pipelines and stages on every row. Errors are cached too."""
+        key = (kind, *(getattr(a, "id", a) for a in args))
+        if key not in self._cache:
+            try:
+                self._cache[key] = (fn(*args), None)
+            except SalesbotError as exc:
+                self._cache[key] = (None, exc)
+        value, error = self._cache[key]
+        if error is not None:
+            raise error
+        return value
 
     def default_pipeline(self) -> Pipeline:
         return next((p for p in self.pipelines if p.is_default), self.pipelines[0])
@@ -290,9 +308,9 @@ def _identity(entity: str, values: dict, look: _Lookup):
 
 
 def _resolve_deal(look: _Lookup, v: dict, actor: Member | None) -> dict:
-    pipeline = _guard("pipeline", look.pipeline, v.get("pipeline"))
-    stage = _guard("stage", look.stage, pipeline, v.get("stage"))
-    owner = _guard("owner", look.member, v.get("owner"), actor)
+    pipeline = _guard("pipeline", look.cached, "p", look.pipeline, v.get("pipeline"))
+    stage = _guard("stage", look.cached, "s", look.stage, pipeline, v.get("stage"))
+    owner = _guard("owner", look.cached, "m", look.member, v.get("owner"), actor)
     currency = v.get("currency") or v.get("amount_currency") or look.workspace.currency
     return {
         "external_id": v.get("external_id"),
@@ -321,8 +339,8 @@ def _defaulted(v: dict, **sources: tuple[str, ...]) -> tuple[str, ...]:
 
 def _resolve_lead(look: _Lookup, v: dict, actor: Member | None) -> dict:
     pipeline = look.default_pipeline()
-    stage = _guard("status", look.stage, pipeline, v.get("status"))
-    owner = _guard("owner", look.member, v.get("owner"), actor)
+    stage = _guard("status", look.cached, "s", look.stage, pipeline, v.get("status"))
+    owner = _guard("owner", look.cached, "m", look.member, v.get("owner"), actor)
     return {
         "external_id": v.get("external_id"),
         "name": v["name"],
@@ -435,6 +453,29 @@ def finish_run(*, session: Session, run_id: int, plan: Plan, now: datetime) -> I
 # --- writing ---------------------------------------------------------------------------------
 
 
+class Names:
+    """A run's companies and contacts by folded name, read once for the first batch and kept
+    up to date as batches create them (a batch that fails ends the run, and with it this)."""
+
+    def __init__(self) -> None:
+        self.companies: dict[str, int] | None = None
+        self.people: dict[tuple[int | None, str], int] | None = None
+
+    def load(self, session: Session, ws: int) -> None:
+        if self.companies is None:
+            self.companies = {}
+            query = sa.select(Company.id, Company.name).where(Company.workspace_id == ws)
+            for cid, name in session.execute(query.order_by(Company.id)):
+                self.companies.setdefault(name.casefold(), cid)
+        if self.people is None:
+            self.people = {}
+            query = sa.select(Person.id, Person.name, Person.company_id).where(
+                Person.workspace_id == ws
+            )
+            for pid, name, cid in session.execute(query.order_by(Person.id)):
+                self.people.setdefault((cid, name.casefold()), pid)
+
+
 def write_batch(
     *,
     session: Session,
@@ -444,11 +485,15 @@ def write_batch(
     run_id: int,
     actor: Member | None,
     now: datetime,
+    names: Names | None = None,
 ) -> None:
     """Write one batch of planned rows (creates and updates) in the caller's transaction."""
-    look = _Lookup.__new__(_Lookup)  # only the name maps, refreshed for this batch
+    names = names or Names()
+    names.load(session, workspace.id)
+    look = _Lookup.__new__(_Lookup)  # only the name maps
     look.session, look.workspace = session, workspace
-    look.companies = _companies(session, workspace.id, rows)
+    look.companies = _companies(session, workspace.id, rows, names.companies)
+    look.people = names.people
     creates = [r for r in rows if r.action == "create"]
     updates = [r for r in rows if r.action == "update"]
     if entity == "companies":
@@ -463,76 +508,33 @@ def write_batch(
     _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
 
 
-def _companies(session: Session, ws: int, rows: list[Planned]) -> dict[str, int]:
-    """The batch's companies by folded name, creating the missing ones in one statement."""
-    names: dict[str, str] = {}
+def _companies(session: Session, ws: int, rows: list[Planned], found: dict) -> dict[str, int]:
+    """The companies the batch names (``found``, completed with the missing ones)."""
+    missing: dict[str, str] = {}
     for r in rows:
         name = r.values.get("company")
-        if name:
-            names.setdefault(name.casefold(), name)
-    if not names:
-        return {}
-    found: dict[str, int] = {}
-    existing = sa.select(Company.id, Company.name).where(Company.workspace_id == ws)
-    for chunk in _chunks(list(names.values()), 1000):
-        query = existing.where(sa.func.lower(Company.name).in_([n.lower() for n in chunk]))
-        for cid, name in session.execute(query):
-            found.setdefault(name.casefold(), cid)
-    missing = [n for k, n in names.items() if k not in found]
+        if name and name.casefold() not in found:
+            missing.setdefault(name.casefold(), name)
     if missing:
-        inserted = session.execute(
-            sa.insert(Company).returning(Company.id, Company.name, sort_by_parameter_order=True),
-            [{"workspace_id": ws, "name": n, "created_at": utc_now_like(session)} for n in missing],
-        )
-        for cid, name in inserted:
-            found[name.casefold()] = cid
+        new = [{"workspace_id": ws, "name": n, "created_at": utcnow()} for n in missing.values()]
+        for cid, row in zip(bulk.insert(session, Company, new, ids=True), new, strict=True):
+            found[row["name"].casefold()] = cid
     return found
 
 
-def utc_now_like(session: Session) -> datetime:
-    from storage.types import utcnow
-
-    return utcnow()
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _people(session: Session, ws: int, pairs: set[tuple[int | None, str]]) -> dict:
+def _people(session: Session, ws: int, pairs: set[tuple[int | None, str]], found: dict) -> dict:
     """Contacts by (company id, folded name), creating the missing ones."""
-    if not pairs:
-        return {}
-    found: dict[tuple[int | None, str], int] = {}
-    query = sa.select(Person.id, Person.name, Person.company_id).where(Person.workspace_id == ws)
-    names = sorted({n.lower() for _, n in pairs})
-    for chunk in _chunks(names, 1000):
-        for pid, name, cid in session.execute(
-            query.where(sa.func.lower(Person.name).in_(chunk)).order_by(Person.id)
-        ):
-            found.setdefault((cid, name.casefold()), pid)
     missing = {}
     for cid, name in pairs:
         if (cid, name.casefold()) not in found:
             missing.setdefault((cid, name.casefold()), (cid, name))
     if missing:
-        inserted = session.execute(
-            sa.insert(Person).returning(
-                Person.id, Person.name, Person.company_id, sort_by_parameter_order=True
-            ),
-            [
-                {
-                    "workspace_id": ws,
-                    "name": n,
-                    "company_id": c,
-                    "created_at": utc_now_like(session),
-                }
-                for c, n in missing.values()
-            ],
-        )
-        for pid, name, cid in inserted:
-            found[(cid, name.casefold())] = pid
+        new = [
+            {"workspace_id": ws, "name": n, "company_id": c, "created_at": utcnow()}
+            for c, n in missing.values()
+        ]
+        for pid, row in zip(bulk.insert(session, Person, new, ids=True), new, strict=True):
+            found[(row["company_id"], row["name"].casefold())] = pid
     return found
 
 
@@ -553,7 +555,7 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
             company = r.values.get("company")
             cid = look.companies[company.casefold()] if company else None
             pairs.add((cid, r.values["contact"]))
-    people = _people(session, ws, pairs)
+    people = _people(session, ws, pairs, look.people)
     outcomes = dict(
         session.execute(sa.select(Stage.id, Stage.outcome).where(Stage.workspace_id == ws)).all()
     )
@@ -591,11 +593,10 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                     "version": 0,
                 }
             )
-        ids = session.execute(
-            sa.insert(Deal).returning(Deal.id, sort_by_parameter_order=True), params
-        ).scalars()
-        session.execute(
-            sa.insert(StageHistory),
+        ids = bulk.insert(session, Deal, params, ids=True)
+        bulk.insert(
+            session,
+            StageHistory,
             [
                 {
                     "workspace_id": ws,
@@ -685,7 +686,7 @@ def _write_leads(session, workspace, look, creates, updates, now) -> None:
                     "created_at": created,
                 }
             )
-        session.execute(sa.insert(Lead), params)
+        bulk.insert(session, Lead, params)
     for r in updates:
         cols = _deal_columns(r.values, look)
         if "status_id" in cols:
@@ -698,8 +699,9 @@ def _write_leads(session, workspace, look, creates, updates, now) -> None:
 
 def _write_companies(session, ws: int, creates, updates, now) -> None:
     if creates:
-        session.execute(
-            sa.insert(Company),
+        bulk.insert(
+            session,
+            Company,
             [
                 {
                     "workspace_id": ws,
@@ -732,7 +734,7 @@ def _write_people(session, ws: int, look, creates, updates, now) -> None:
                     "created_at": now,
                 }
             )
-        session.execute(sa.insert(Person), params)
+        bulk.insert(session, Person, params)
     for r in updates:
         cols = _deal_columns(r.values, look)
         session.execute(sa.update(Person).where(Person.id == r.id).values(**cols))

@@ -69,12 +69,20 @@ def _workspace(engine) -> str:
 def _import(engine, team: str, data: bytes, *, skip_invalid=False):
     with Session(engine) as session:
         prepared = prepare(
-            session=session, team_id=team, entity="deals", data=data, filename="f.csv",
-            overrides=[], actor=None, now=T0,
+            session=session,
+            team_id=team,
+            entity="deals",
+            data=data,
+            filename="f.csv",
+            overrides=[],
+            actor=None,
+            now=T0,
         )
     if prepared.plan.errors and not skip_invalid:
         return prepared, None
-    return prepared, execute(engine, prepared, team_id=team, actor_id=None, now=T0, skip_invalid=skip_invalid)
+    return prepared, execute(
+        engine, prepared, team_id=team, actor_id=None, now=T0, skip_invalid=skip_invalid
+    )
 
 
 def _csv(rows: list[list[str]]) -> bytes:
