@@ -29,7 +29,7 @@ from storage.db import session_scope
 from views.message import Message
 from views.text import render
 
-COMMANDS = ("lead", "deal", "pipeline")
+COMMANDS = ("lead", "deal", "pipeline", "company", "person")
 MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same by text
     "deal_new": "deal_new",
     "lead_new": "lead_new",

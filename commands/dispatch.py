@@ -28,6 +28,9 @@ READ_ONLY = (
     c.PipelineNew,
     c.PipelineEdit,
     c.PipelineSettings,
+    c.CompanyShow,
+    c.CompanyFind,
+    c.PersonShow,
 )
 
 

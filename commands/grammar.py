@@ -54,7 +54,7 @@ from commands.values import (
 )
 from domain.errors import InvalidInput
 
-COMMANDS = ("lead", "deal", "pipeline")
+COMMANDS = ("lead", "deal", "pipeline", "company", "person")
 MAX_COMMAND_TEXT = 4000  # characters of a whole command's text (see the module docstring)
 
 # Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).
@@ -65,6 +65,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("convert", "전환"), "convert"),
         **dict.fromkeys(("list", "ls", "목록"), "list"),
         **dict.fromkeys(("show", "view", "보기"), "show"),
+        **dict.fromkeys(("export", "내보내기"), "export"),
     },
     "deal": {
         **dict.fromkeys(("new", "add", "create", "추가", "등록"), "new"),
@@ -78,6 +79,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("list", "ls", "목록"), "list"),
         **dict.fromkeys(("find", "search", "검색"), "find"),
         **dict.fromkeys(("snooze", "미루기"), "snooze"),
+        **dict.fromkeys(("export", "내보내기"), "export"),
     },
     "pipeline": {
         **dict.fromkeys(("board", "보드"), "board"),
@@ -88,6 +90,13 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("edit", "편집"), "edit"),
         **dict.fromkeys(("settings", "설정"), "settings"),
         **dict.fromkeys(("role", "역할"), "role"),
+    },
+    "company": {
+        **dict.fromkeys(("show", "view", "보기"), "show"),
+        **dict.fromkeys(("find", "search", "검색"), "find"),
+    },
+    "person": {
+        **dict.fromkeys(("show", "view", "보기"), "show"),
     },
 }
 HELP_WORDS = frozenset({"help", "?", "도움말", "도움"})
@@ -794,6 +803,37 @@ def pipeline_role(text: str, pos: int, today: date) -> c.Command:
     return c.Role(user=_user(users[0].text), role=role)
 
 
+# --- /company, /person, exports (issue 15) ------------------------------------
+
+
+def _query(text: str, pos: int) -> str:
+    query = " ".join(plain(rest(text, pos)).split())
+    if not query:
+        raise InvalidInput("grammar.missing_query")
+    return within_limit(query, "query")
+
+
+def company_show(text: str, pos: int, today: date) -> c.Command:
+    return c.CompanyShow(query=_query(text, pos))
+
+
+def company_find(text: str, pos: int, today: date) -> c.Command:
+    return c.CompanyFind(query=_query(text, pos))
+
+
+def person_show(text: str, pos: int, today: date) -> c.Command:
+    return c.PersonShow(query=_query(text, pos))
+
+
+def deal_export(text: str, pos: int, today: date) -> c.Command:
+    """The filters of ``/deal list``."""
+    return c.DealExport(filters=deal_list(text, pos, today))
+
+
+def lead_export(text: str, pos: int, today: date) -> c.Command:
+    return c.LeadExport(filters=lead_list(text, pos, today))
+
+
 _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_new": lead_new,
     "lead_status": lead_status,
@@ -819,4 +859,9 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_edit": pipeline_edit,
     "pipeline_settings": pipeline_settings,
     "pipeline_role": pipeline_role,
+    "company_show": company_show,
+    "company_find": company_find,
+    "person_show": person_show,
+    "deal_export": deal_export,
+    "lead_export": lead_export,
 }

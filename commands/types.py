@@ -243,6 +243,34 @@ class Role:
     role: str
 
 
+# --- /company, /person and exports (issue 15, points 5-6) ----------------------
+
+
+@dataclass(frozen=True)
+class CompanyShow:
+    query: str
+
+
+@dataclass(frozen=True)
+class CompanyFind:
+    query: str
+
+
+@dataclass(frozen=True)
+class PersonShow:
+    query: str
+
+
+@dataclass(frozen=True)
+class DealExport:
+    filters: DealList = field(default_factory=DealList)
+
+
+@dataclass(frozen=True)
+class LeadExport:
+    filters: LeadList = field(default_factory=LeadList)
+
+
 Command = (
     Help
     | LeadNew
@@ -269,6 +297,11 @@ Command = (
     | PipelineEdit
     | PipelineSettings
     | Role
+    | CompanyShow
+    | CompanyFind
+    | PersonShow
+    | DealExport
+    | LeadExport
 )
 
 __all__ = ["Command", "field"]

@@ -1,4 +1,4 @@
-"""``/lead``, ``/deal``, ``/pipeline``: parse, run, and deliver (bot.deliver).
+"""``/lead``, ``/deal``, ``/pipeline``, ``/company``, ``/person``: parse, run, and deliver (bot.deliver).
 
 The command runs before the ack (a few milliseconds of SQL; commands that only read take no
 write lock), so the reply rides in the ack itself and the user sees it at once; its posts
@@ -24,7 +24,7 @@ from commands.grammar import parse
 from i18n import t
 from views.message import Message
 
-COMMANDS = re.compile(r"^/(lead|deal|pipeline)$")
+COMMANDS = re.compile(r"^/(lead|deal|pipeline|company|person)$")
 
 
 def register(app, deps) -> None:

@@ -33,4 +33,4 @@ def run(cmd: object, ctx: Ctx) -> Outcome:
 
 def _load() -> None:
     # Importing the modules registers their handlers.
-    from commands.handlers import deals, help, leads, pipelines, reports  # noqa: F401
+    from commands.handlers import companies, deals, help, leads, pipelines, reports  # noqa: F401

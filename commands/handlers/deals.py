@@ -14,7 +14,8 @@ from commands.readback import read_back
 from domain import deal_reads, deals
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
-from storage.models import Company, Member
+from storage.models import Company, Member, Person
+from views import companies as cv
 from views import deals as dv
 from views import modals
 from views.message import Message
@@ -231,6 +232,10 @@ def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
     members = members_by_id(ctx, [a.author_id for a in activities])
     link = deal.thread_permalink  # stored when the card was posted: the reply rides in the ack
     message = dv.deal_details(data, activities, members, ctx.workspace, ctx.locale, link)
+    contact = ctx.session.get(Person, deal.person_id) if deal.person_id else None
+    links = cv.related(data.row.company_name, contact.name if contact else None, ctx.locale)
+    if links is not None:  # issue 15: the deal links its company and contact
+        message.blocks.insert(len(message.blocks) - 1, links)
     return Outcome(reply=message)
 
 

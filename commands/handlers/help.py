@@ -12,7 +12,7 @@ from views.ids import Action
 from views.message import Message
 
 TOPICS = {
-    "lead": ["lead_new", "lead_status", "lead_convert", "lead_list", "lead_show"],
+    "lead": ["lead_new", "lead_status", "lead_convert", "lead_list", "lead_show", "lead_export"],
     "deal": [
         "deal_new",
         "deal_move",
@@ -25,6 +25,7 @@ TOPICS = {
         "deal_list",
         "deal_find",
         "deal_snooze",
+        "deal_export",
     ],
     "pipeline": [
         "pipeline_board",
@@ -36,6 +37,8 @@ TOPICS = {
         "pipeline_settings",
         "pipeline_role",
     ],
+    "company": ["company_show", "company_find"],
+    "person": ["person_show"],
 }
 BUTTONS = {
     "lead": [("lead_new", "/lead new"), ("lead_list", "/lead list mine")],
@@ -49,6 +52,8 @@ BUTTONS = {
         ("pipeline_forecast", "/pipeline forecast"),
         ("pipeline_metrics", "/pipeline metrics"),
     ],
+    "company": [],
+    "person": [],
 }
 
 
@@ -65,5 +70,7 @@ def show_help(cmd: c.Help, ctx: Ctx) -> Outcome:
         b.button(t(loc, f"help.button.{key}"), f"{Action.help_run}:{i}", command)
         for i, (key, command) in enumerate(BUTTONS[cmd.command])
     ]
-    blocks = [b.section(intro), b.section("\n".join(lines)), b.actions(buttons)]
+    blocks = [b.section(intro), b.section("\n".join(lines))]
+    if buttons:
+        blocks.append(b.actions(buttons))
     return Outcome(reply=Message(text=intro, blocks=blocks))

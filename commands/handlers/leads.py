@@ -13,6 +13,8 @@ from commands.readback import read_back
 from domain import leads
 from domain.refs import find_lead, match_stage
 from i18n import t
+from storage.models import Person
+from views import companies as cv
 from views import leads as lv
 from views import modals
 from views.message import Message
@@ -101,4 +103,9 @@ def list_(cmd: c.LeadList, ctx: Ctx) -> Outcome:
 def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
     lead = resolve_lead(ctx, cmd.lead)
     row = leads.lead_row(session=ctx.session, lead=lead)
-    return Outcome(reply=lv.details(row, ctx.locale, ctx.tz))
+    message = lv.details(row, ctx.locale, ctx.tz)
+    contact = ctx.session.get(Person, lead.person_id) if lead.person_id else None
+    links = cv.related(row.company_name, contact.name if contact else None, ctx.locale)
+    if links is not None:  # issue 15: the lead links its company and contact
+        message.blocks.append(links)
+    return Outcome(reply=message)
