@@ -124,17 +124,25 @@ def parse_rows(
     """Every row's mapped cells as values, and every cell that does not read."""
     parsed, errors = [], []
     tz = ZoneInfo(timezone)
+    seen: dict[tuple[str, str], dict[str, Any] | SalesbotError] = {}  # a column repeats values
     for offset, raw in enumerate(table.rows):
         number = offset + 2
         values: dict[str, Any] = {}
         for index, spec in mapping.items():
             text = raw[index] if index < len(raw) else ""
             header = table.headers[index]
-            try:
-                values.update(_read(spec, text, today=today, tz=tz))
-            except SalesbotError as exc:
-                errors.append(CellError(number, header, exc.key, dict(exc.params)))
+            read = seen.get((spec.key, text))
+            if read is None:
+                try:
+                    read = _read(spec, text, today=today, tz=tz)
+                except SalesbotError as exc:
+                    read = exc
+                if len(seen) < 100_000:
+                    seen[(spec.key, text)] = read
+            if isinstance(read, SalesbotError):
+                errors.append(CellError(number, header, read.key, dict(read.params)))
                 continue
+            values.update(read)
             if spec.required and values.get(spec.key) is None:
                 errors.append(CellError(number, header, "import.required", {}))
         marked = values.get("amount_currency")
