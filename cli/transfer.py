@@ -48,7 +48,11 @@ def cmd_import(args, settings) -> int:
     engine = _engine(settings)
     now = SystemClock().now()
     path = Path(args.file)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(t(settings.defaults.locale, "import.cannot_read", path=path, reason=exc.strerror))
+        return 2
     with Session(engine) as session:
         workspace = get_or_create_workspace(
             session=session, team_id=args.team, defaults=settings.defaults

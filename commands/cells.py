@@ -45,7 +45,10 @@ def read_table(data: bytes, filename: str = "") -> Table:
     if data[:2] == b"PK" or filename.lower().endswith((".xlsx", ".xlsm")):
         rows = _xlsx_rows(data)
     else:
-        rows = list(csv.reader(io.StringIO(_decode(data))))
+        try:
+            rows = list(csv.reader(io.StringIO(_decode(data))))
+        except csv.Error as exc:  # a field over csv's limit, a stray quote at the end …
+            raise InvalidInput("import.bad_file") from exc
     rows = [[(c or "").strip() for c in row] for row in rows]
     while rows and not any(rows[0]):
         rows.pop(0)

@@ -318,3 +318,17 @@ def test_amounts_round_trip_exactly(cli, team, tmp_path):
         assert session.exec(select(Deal.amount).where(Deal.title == "A")).one() == Decimal(
             "12000.50"
         )
+
+
+def test_files_that_are_not_tables_are_refused_without_a_traceback(cli, team, tmp_path):
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    code, _, err = cli("import", "deals", str(broken), "--team", "T1")
+    assert code == 2
+    assert "CSV(UTF-8 또는 엑셀의 한글 인코딩)나 XLSX 파일이 아닙니다." in err
+    huge = tmp_path / "huge.csv"
+    huge.write_text('딜 이름\n"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    assert cli("import", "deals", str(huge), "--team", "T1")[0] == 2
+    code, out, _ = cli("import", "deals", str(tmp_path / "missing.csv"), "--team", "T1")
+    assert code == 2 and "missing.csv" in out
+    assert count(team, Deal) == 0
