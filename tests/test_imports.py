@@ -118,6 +118,21 @@ def test_a_thousand_korean_rows_import_and_a_second_import_creates_nothing(cli, 
         stays = session.exec(select(StageHistory).where(StageHistory.deal_id == deal.id)).all()
         assert len(stays) == 2 and stays[0].left_at is not None
     assert count(team, Deal) == 1000
+    code, out, _ = cli("export", "history", "--team", "T1")
+    lines = out.lstrip("\ufeff").splitlines()
+    assert lines[0] == "deal,title,from_stage,to_stage,at,left_at,by,import_run"
+    runs = [r.id for r in _runs(team)]
+    first_run, second_run = runs[0], runs[-1]
+    assert lines[1].startswith("1,딜 0,,Contact,") and lines[1].endswith(f",UKIM,{first_run}")
+    assert any(
+        line.startswith("2,딜 1,Qualification,Meeting,") and line.endswith(f",{second_run}")
+        for line in lines
+    )
+
+
+def _runs(engine):
+    with Session(engine) as session:
+        return session.exec(select(ImportRun).order_by(ImportRun.id)).all()
 
 
 def test_an_invalid_cell_is_reported_by_row_and_column_and_nothing_is_written(cli, team, tmp_path):
