@@ -32,7 +32,7 @@ from storage.db import session_scope
 from views.message import Message
 from views.text import render
 
-COMMANDS = ("lead", "deal", "pipeline", "task")
+COMMANDS = ("lead", "deal", "pipeline", "task", "company", "person")
 MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same by text
     "deal_new": "deal_new",
     "lead_new": "lead_new",

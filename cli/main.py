@@ -254,6 +254,9 @@ def parser() -> argparse.ArgumentParser:
         jobs = None
     if jobs is not None:
         jobs.register(sub)
+    from cli import transfer
+
+    transfer.register(sub)
     return p
 
 

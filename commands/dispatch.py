@@ -32,6 +32,9 @@ READ_ONLY = (
     c.PipelineWorkflows,
     c.TaskList,
     c.TaskShow,
+    c.CompanyShow,
+    c.CompanyFind,
+    c.PersonShow,
 )
 
 

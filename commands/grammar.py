@@ -57,6 +57,7 @@ from commands.values import (
 from domain.errors import InvalidInput
 
 COMMANDS = ("lead", "deal", "pipeline", "task")
+COMMANDS = ("lead", "deal", "pipeline", "company", "person")
 MAX_COMMAND_TEXT = 4000  # characters of a whole command's text (see the module docstring)
 
 # Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).
@@ -67,6 +68,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("convert", "전환"), "convert"),
         **dict.fromkeys(("list", "ls", "목록"), "list"),
         **dict.fromkeys(("show", "view", "보기"), "show"),
+        **dict.fromkeys(("export", "내보내기"), "export"),
     },
     "deal": {
         **dict.fromkeys(("new", "add", "create", "추가", "등록"), "new"),
@@ -81,6 +83,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("find", "search", "검색"), "find"),
         **dict.fromkeys(("snooze", "미루기"), "snooze"),
         **dict.fromkeys(("reopen", "재개", "다시열기"), "reopen"),  # issue 13
+        **dict.fromkeys(("export", "내보내기"), "export"),
     },
     "pipeline": {
         **dict.fromkeys(("board", "보드"), "board"),
@@ -96,6 +99,13 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("calibrate", "보정"), "calibrate"),
         **dict.fromkeys(("cadence", "cadences", "케이던스"), "cadence"),
         **dict.fromkeys(("workflows", "workflow", "워크플로우"), "workflows"),
+    },
+    "company": {
+        **dict.fromkeys(("show", "view", "보기"), "show"),
+        **dict.fromkeys(("find", "search", "검색"), "find"),
+    },
+    "person": {
+        **dict.fromkeys(("show", "view", "보기"), "show"),
     },
 }
 HELP_WORDS = frozenset({"help", "?", "도움말", "도움"})
@@ -980,6 +990,37 @@ def pipeline_workflows(text: str, pos: int, today: date) -> c.Command:
     return c.PipelineWorkflows()
 
 
+# --- /company, /person, exports (issue 15) ------------------------------------
+
+
+def _query(text: str, pos: int) -> str:
+    query = " ".join(plain(rest(text, pos)).split())
+    if not query:
+        raise InvalidInput("grammar.missing_query")
+    return within_limit(query, "query")
+
+
+def company_show(text: str, pos: int, today: date) -> c.Command:
+    return c.CompanyShow(query=_query(text, pos))
+
+
+def company_find(text: str, pos: int, today: date) -> c.Command:
+    return c.CompanyFind(query=_query(text, pos))
+
+
+def person_show(text: str, pos: int, today: date) -> c.Command:
+    return c.PersonShow(query=_query(text, pos))
+
+
+def deal_export(text: str, pos: int, today: date) -> c.Command:
+    """The filters of ``/deal list``."""
+    return c.DealExport(filters=deal_list(text, pos, today))
+
+
+def lead_export(text: str, pos: int, today: date) -> c.Command:
+    return c.LeadExport(filters=lead_list(text, pos, today))
+
+
 _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_new": lead_new,
     "lead_status": lead_status,
@@ -1011,6 +1052,11 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_calibrate": pipeline_calibrate,
     "pipeline_cadence": pipeline_cadence,
     "pipeline_workflows": pipeline_workflows,
+    "company_show": company_show,
+    "company_find": company_find,
+    "person_show": person_show,
+    "deal_export": deal_export,
+    "lead_export": lead_export,
 }
 
 # /task lives in its own module, on the pieces above; importing it registers it (issue 14).

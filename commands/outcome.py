@@ -40,7 +40,8 @@ class Post:
 
 @dataclass(frozen=True)
 class Upload:
-    """A chart for the acting user's DM, drawn when it is sent (after the ack, off the request).
+    """A file for the acting user's DM: a chart drawn when it is sent (after the ack, off the
+    request), or a file made by the handler (an export's CSV) in ``content``.
 
     ``chart`` is a JSON-able spec (:mod:`views.chart_specs`): the figures the reply showed,
     so the picture matches the reply whenever it is drawn, even after a restart.
@@ -48,8 +49,9 @@ class Upload:
 
     filename: str
     title: str
-    chart: dict[str, Any]
+    chart: dict[str, Any] | None
     user: str  # whose DM
+    content: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ The payload format is :mod:`scheduler.drain`'s.
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from datetime import datetime
@@ -97,8 +98,12 @@ def record(
         payload = {
             "kind": "upload",
             "to": {"dm": upload.user},
-            "upload": {"filename": upload.filename, "title": upload.title, "chart": upload.chart},
+            "upload": {"filename": upload.filename, "title": upload.title},
         }
+        if upload.content is not None:  # a file made by the handler (an export)
+            payload["upload"]["content_b64"] = base64.b64encode(upload.content).decode("ascii")
+        else:
+            payload["upload"]["chart"] = upload.chart
         chart_rows.append((f"dm:{upload.user}", f"{token}.{n}", payload))
     recorded = 0
     for job, rows in ((DEAL_JOB, deal_rows), (REPLY_JOB, other_rows), (CHART_JOB, chart_rows)):

@@ -363,6 +363,34 @@ class TaskMorning:
     on: bool
 
 
+# --- /company, /person and exports (issue 15, points 5-6) ----------------------
+
+
+@dataclass(frozen=True)
+class CompanyShow:
+    query: str
+
+
+@dataclass(frozen=True)
+class CompanyFind:
+    query: str
+
+
+@dataclass(frozen=True)
+class PersonShow:
+    query: str
+
+
+@dataclass(frozen=True)
+class DealExport:
+    filters: DealList = field(default_factory=DealList)
+
+
+@dataclass(frozen=True)
+class LeadExport:
+    filters: LeadList = field(default_factory=LeadList)
+
+
 Command = (
     Help
     | LeadNew
@@ -401,6 +429,11 @@ Command = (
     | TaskSnooze
     | TaskShow
     | TaskMorning
+    | CompanyShow
+    | CompanyFind
+    | PersonShow
+    | DealExport
+    | LeadExport
 )
 
 __all__ = ["Command", "field"]

@@ -313,26 +313,17 @@ def list_deals(
     first), ``close`` (soonest first, no date last) or None (stalled first, then longest in
     its stage). The order is total (ties by number), so ``offset`` pages never overlap.
     """
-    where = [Deal.workspace_id == workspace.id]
-    if owner_id is not None:
-        where.append(Deal.owner_id == owner_id)
-    if pipeline_id is not None:
-        where.append(Deal.pipeline_id == pipeline_id)
-    if stage_id is not None:
-        where.append(Deal.stage_id == stage_id)
-    elif not include_closed:
-        where.append(Deal.closed_at.is_(None))
-    if stalled:
-        where.append(Deal.closed_at.is_(None))
-        stages = _open_stages(session, workspace.id, with_threshold=True)
-        where.append(stalled_condition(stages, workspace=workspace, now=now))
-    if close is not None:
-        start, end = close
-        where.append(Deal.expected_close.is_not(None))
-        if start is not None:
-            where.append(Deal.expected_close >= start)
-        if end is not None:
-            where.append(Deal.expected_close <= end)
+    where = deal_filters(
+        session=session,
+        workspace=workspace,
+        now=now,
+        owner_id=owner_id,
+        pipeline_id=pipeline_id,
+        stage_id=stage_id,
+        stalled=stalled,
+        include_closed=include_closed,
+        close=close,
+    )
     tally = money.tally(session=session, workspace_id=workspace.id)
     total, raw_total = 0, 0
     for currency, n, raw in session.execute(
@@ -353,6 +344,42 @@ def list_deals(
     return DealPage(
         rows=rows, total=total, total_amount=total_amount, money=tally.note(), offset=offset
     )
+
+
+def deal_filters(
+    *,
+    session: Session,
+    workspace: Workspace,
+    now: datetime,
+    owner_id: int | None = None,
+    pipeline_id: int | None = None,
+    stage_id: int | None = None,
+    stalled: bool = False,
+    include_closed: bool = False,
+    close: tuple[date | None, date | None] | None = None,
+) -> list:
+    """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals)."""
+    where = [Deal.workspace_id == workspace.id]
+    if owner_id is not None:
+        where.append(Deal.owner_id == owner_id)
+    if pipeline_id is not None:
+        where.append(Deal.pipeline_id == pipeline_id)
+    if stage_id is not None:
+        where.append(Deal.stage_id == stage_id)
+    elif not include_closed:
+        where.append(Deal.closed_at.is_(None))
+    if stalled:
+        where.append(Deal.closed_at.is_(None))
+        stages = _open_stages(session, workspace.id, with_threshold=True)
+        where.append(stalled_condition(stages, workspace=workspace, now=now))
+    if close is not None:
+        start, end = close
+        where.append(Deal.expected_close.is_not(None))
+        if start is not None:
+            where.append(Deal.expected_close >= start)
+        if end is not None:
+            where.append(Deal.expected_close <= end)
+    return where
 
 
 def _list_order(session: Session, workspace: Workspace, now: datetime, sort: str | None):

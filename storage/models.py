@@ -86,6 +86,8 @@ class Member(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     # The morning "today" DM of their tasks (``/task morning off`` turns it off).
     task_morning: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # Imports name owners by email (migration 0008); Slack's profile email when known.
+    email: str | None = Field(default=None, max_length=320)
     created_at: datetime = _created()
 
 
@@ -112,21 +114,29 @@ class Stage(SQLModel, table=True):
 
 
 class Company(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "name"),
+        sa.Index("uq_company_external_id", "workspace_id", "external_id", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
     name: str = Field(max_length=200)
     employees: int | None = None
+    external_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()
 
 
 class Person(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("uq_person_external_id", "workspace_id", "external_id", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=64)
     company_id: int | None = Field(default=None, foreign_key="company.id", ondelete="SET NULL")
+    external_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()
 
 
@@ -137,6 +147,7 @@ class Lead(SQLModel, table=True):
         sa.Index(
             "ix_lead_created", "workspace_id", "created_at", "owner_id", "status_id", "deal_id"
         ),
+        sa.Index("uq_lead_external_id", "workspace_id", "external_id", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
@@ -150,6 +161,7 @@ class Lead(SQLModel, table=True):
     company_id: int | None = Field(default=None, foreign_key="company.id", ondelete="SET NULL")
     person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="SET NULL")
+    external_id: str | None = Field(default=None, max_length=100)
     status_changed_at: datetime = _created()
     created_at: datetime = _created()
 
@@ -182,6 +194,8 @@ class Deal(SQLModel, table=True):
         sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "currency", "amount"),
         # A won deal has at most one renewal deal (domain.renewals, migration 0010).
         sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),
+        # An imported deal's id in the system it came from: re-importing updates it.
+        sa.Index("uq_deal_external_id", "workspace_id", "external_id", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
@@ -206,6 +220,7 @@ class Deal(SQLModel, table=True):
     # The card's permalink, stored when the card is posted: /deal show links it from the ack.
     thread_permalink: str | None = Field(default=None, max_length=500)
     version: int = 0
+    external_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()
     updated_at: datetime = _created()
     # The won deal this renewal deal renews (domain.renewals.create_renewal).
@@ -248,6 +263,33 @@ class StageHistory(SQLModel, table=True):
     # A later move took the deal to a later stage (higher open position, or won), judged with
     # the stage order of the moment of that move.
     progressed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The import that wrote this stay (an imported deal's first stay, or a stage an import
+    # changed); None for moves people made.
+    import_run_id: int | None = None
+
+
+class ImportRun(SQLModel, table=True):
+    """One ``salesbot import`` / ``/pipeline import`` of a file: who, what, how far it got.
+
+    A run is re-entered when the same file (``digest``) is imported again before it finished:
+    rows already written are found by their external id (or title + company) and updated, so
+    a crash mid-file is finished by running it again.
+    """
+
+    __tablename__ = "import_run"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    entity: str = Field(max_length=16)
+    filename: str = Field(default="", max_length=255)
+    digest: str = Field(max_length=64)
+    by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    status: str = Field(default="running", max_length=16)  # running | done
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    started_at: datetime = _created()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ExchangeRate(SQLModel, table=True):

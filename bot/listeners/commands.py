@@ -1,4 +1,5 @@
-"""``/lead``, ``/deal``, ``/pipeline``, ``/task``: parse, run, and deliver (bot.deliver).
+"""``/lead``, ``/deal``, ``/pipeline``, ``/task``, ``/company``, ``/person``: parse, run, and
+deliver (bot.deliver).
 
 The command runs before the ack (a few milliseconds of SQL; commands that only read take no
 write lock), so the reply rides in the ack itself and the user sees it at once; its posts
@@ -25,7 +26,7 @@ from commands.types import PipelineSettings
 from i18n import t
 from views.message import Message
 
-COMMANDS = re.compile(r"^/(lead|deal|pipeline|task)$")
+COMMANDS = re.compile(r"^/(lead|deal|pipeline|task|company|person)$")
 
 
 def register(app, deps) -> None:

@@ -37,6 +37,7 @@ def _load() -> None:
         automation,
         closing,
         coach,
+        companies,
         deals,
         help,
         leads,

@@ -15,8 +15,9 @@ from commands.readback import read_back
 from domain import deal_reads, deals, duplicates, money, tasks
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
-from storage.models import Company, Member
+from storage.models import Company, Member, Person
 from views import closing as cv
+from views import companies as companies_view
 from views import deals as dv
 from views import modals
 from views.message import Message
@@ -220,6 +221,12 @@ def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
     message = dv.deal_details(
         data, activities, members, ctx.workspace, ctx.locale, link, open_tasks, ctx.now()
     )
+    contact = ctx.session.get(Person, deal.person_id) if deal.person_id else None
+    links = companies_view.related(
+        data.row.company_name, contact.name if contact else None, ctx.locale
+    )
+    if links is not None:  # issue 15: the deal links its company and contact
+        message.blocks.insert(len(message.blocks) - 1, links)
     return Outcome(reply=message)
 
 

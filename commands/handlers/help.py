@@ -12,7 +12,7 @@ from views.ids import Action
 from views.message import Message
 
 TOPICS = {
-    "lead": ["lead_new", "lead_status", "lead_convert", "lead_list", "lead_show"],
+    "lead": ["lead_new", "lead_status", "lead_convert", "lead_list", "lead_show", "lead_export"],
     "deal": [
         "deal_new",
         "deal_move",
@@ -27,6 +27,7 @@ TOPICS = {
         "deal_snooze",
         "deal_reopen",
         "deal_list_close",
+        "deal_export",
     ],
     "pipeline": [
         "pipeline_board",
@@ -45,6 +46,8 @@ TOPICS = {
         "pipeline_workflows",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
+    "company": ["company_show", "company_find"],
+    "person": ["person_show"],
 }
 BUTTONS = {
     "lead": [("lead_new", "/lead new"), ("lead_list", "/lead list mine")],
@@ -63,6 +66,8 @@ BUTTONS = {
         ("task_list_mine", "/task list mine"),
         ("task_list_today", "/task list mine today"),
     ],
+    "company": [],
+    "person": [],
 }
 
 
@@ -79,5 +84,7 @@ def show_help(cmd: c.Help, ctx: Ctx) -> Outcome:
         b.button(t(loc, f"help.button.{key}"), f"{Action.help_run}:{i}", command)
         for i, (key, command) in enumerate(BUTTONS[cmd.command])
     ]
-    blocks = [b.section(intro), b.section("\n".join(lines)), b.actions(buttons)]
+    blocks = [b.section(intro), b.section("\n".join(lines))]
+    if buttons:
+        blocks.append(b.actions(buttons))
     return Outcome(reply=Message(text=intro, blocks=blocks))

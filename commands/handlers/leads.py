@@ -13,7 +13,9 @@ from commands.readback import read_back
 from domain import duplicates, leads
 from domain.refs import find_lead, match_stage
 from i18n import t
+from storage.models import Person
 from views import closing as cv
+from views import companies as companies_view
 from views import leads as lv
 from views import modals
 from views.message import Message
@@ -108,4 +110,9 @@ def list_(cmd: c.LeadList, ctx: Ctx) -> Outcome:
 def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
     lead = resolve_lead(ctx, cmd.lead)
     row = leads.lead_row(session=ctx.session, lead=lead)
-    return Outcome(reply=lv.details(row, ctx.locale, ctx.tz))
+    message = lv.details(row, ctx.locale, ctx.tz)
+    contact = ctx.session.get(Person, lead.person_id) if lead.person_id else None
+    links = companies_view.related(row.company_name, contact.name if contact else None, ctx.locale)
+    if links is not None:  # issue 15: the lead links its company and contact
+        message.blocks.append(links)
+    return Outcome(reply=message)

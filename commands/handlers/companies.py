@@ -1,0 +1,78 @@
+"""/company, /person, and the exports of /deal and /lead (issue 15, points 5 and 6)."""
+
+from __future__ import annotations
+
+from commands import types as c
+from commands.cells import write_table
+from commands.context import Ctx
+from commands.exporting import deal_filters_of, lead_filters_of
+from commands.handlers import handles
+from commands.handlers.deals import members_by_id
+from commands.outcome import Outcome, Upload
+from domain import companies, exports
+from i18n import t
+from views import companies as cv
+from views.message import Message
+
+
+@handles(c.CompanyShow)
+def company_show(cmd: c.CompanyShow, ctx: Ctx) -> Outcome:
+    company = companies.find_company(
+        session=ctx.session, workspace_id=ctx.workspace.id, text=cmd.query
+    )
+    view = companies.company_view(session=ctx.session, company=company)
+    members = members_by_id(ctx, [a.author_id for a, _ in view.activity])
+    return Outcome(reply=cv.company_details(view, ctx.workspace, members, ctx.locale))
+
+
+@handles(c.CompanyFind)
+def company_find(cmd: c.CompanyFind, ctx: Ctx) -> Outcome:
+    rows = companies.find_companies(
+        session=ctx.session, workspace_id=ctx.workspace.id, query=cmd.query
+    )
+    return Outcome(reply=cv.company_list(rows, cmd.query, ctx.locale))
+
+
+@handles(c.PersonShow)
+def person_show(cmd: c.PersonShow, ctx: Ctx) -> Outcome:
+    person = companies.find_person(
+        session=ctx.session, workspace_id=ctx.workspace.id, text=cmd.query
+    )
+    return Outcome(
+        reply=cv.person_details(
+            companies.person_view(session=ctx.session, person=person), ctx.locale
+        )
+    )
+
+
+def _export(ctx: Ctx, entity: str, where: list) -> Outcome:
+    rows = list(
+        exports.rows(session=ctx.session, workspace_id=ctx.workspace.id, entity=entity, where=where)
+    )
+    data = write_table(exports.headers(entity), rows, "csv")
+    day = ctx.today().isoformat()
+    filename = f"{entity}-{day}.csv"
+    title = t(ctx.locale, f"export.title_{entity}", count=len(rows))
+    text = t(ctx.locale, "export.sent", count=len(rows), filename=filename)
+    upload = Upload(filename, title, None, ctx.member.slack_user_id, content=data)
+    return Outcome(reply=Message(text=text), uploads=(upload,))
+
+
+@handles(c.DealExport)
+def deal_export(cmd: c.DealExport, ctx: Ctx) -> Outcome:
+    where = deal_filters_of(
+        session=ctx.session,
+        workspace=ctx.workspace,
+        actor=ctx.member,
+        cmd=cmd.filters,
+        now=ctx.now(),
+    )
+    return _export(ctx, "deals", where)
+
+
+@handles(c.LeadExport)
+def lead_export(cmd: c.LeadExport, ctx: Ctx) -> Outcome:
+    where = lead_filters_of(
+        session=ctx.session, workspace=ctx.workspace, actor=ctx.member, cmd=cmd.filters
+    )
+    return _export(ctx, "leads", where)
