@@ -28,7 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain import automation
 from domain import deals as deal_ops
+from domain import names as default_names
 from domain.errors import SalesbotError
 from domain.fields import CellError, ParsedRow
 from domain.refs import match_stage
@@ -160,6 +162,10 @@ class _Lookup:
         for p in self.pipelines:
             if p.name.casefold() == wanted:
                 return p
+        same = default_names.aliases(text)  # a default pipeline by its name in the other language
+        for p in self.pipelines:
+            if default_names.key(p.name) in same:
+                return p
         raise SalesbotError(
             "import.unknown_pipeline", value=text, names=", ".join(p.name for p in self.pipelines)
         )
@@ -176,6 +182,10 @@ class _Lookup:
                     return found
         alias = STAGE_ALIASES.get(" ".join(word.split()), "").casefold()
         exact = [s for s in stages if s.name.casefold() in (word, alias)]
+        if exact:
+            return exact[0]
+        same = default_names.aliases(text)  # a default stage by its name in the other language
+        exact = [s for s in stages if default_names.key(s.name) in same]
         if exact:
             return exact[0]
         try:
@@ -630,14 +640,15 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
             session.refresh(deal)
             if deal.stage_id != stage_id:
                 mover = actor or _admin(session, ws)
-                deal_ops.move_deal(
-                    session=session,
-                    actor=mover,
-                    deal=deal,
-                    stage_id=stage_id,
-                    now=now,
-                    lost_reason=r.values.get("lost_reason"),
-                )
+                with automation.paused(session):  # imported history starts no cadence
+                    deal_ops.move_deal(
+                        session=session,
+                        actor=mover,
+                        deal=deal,
+                        stage_id=stage_id,
+                        now=now,
+                        lost_reason=r.values.get("lost_reason"),
+                    )
                 session.execute(
                     sa.update(StageHistory)
                     .where(StageHistory.deal_id == r.id, StageHistory.left_at.is_(None))

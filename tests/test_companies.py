@@ -9,10 +9,13 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from cli.console import Console
 from commands.cells import read_table
+from domain.clock import FixedClock
+from domain.workspaces import WorkspaceDefaults
 from storage.db import make_engine
 from storage.models import Person
-from tests.test_console import console
+from tests.factories import T0
 
 SETUP = """\
 /lead new "Kim Minsu" company:Acme email:kim@acme.kr source:webinar size:120
@@ -20,16 +23,27 @@ SETUP = """\
 /deal new "Acme ERP" amount:1억2천만 company:Acme
 /deal new "Acme CRM" amount:500만 company:Acme
 /deal won 3
+:click 1
 /deal new "Acme pilot" amount:100만 company:Acme
 /deal lost 4 reason:budget
+:click 1
 /deal new "Beta ERP" amount:300만 company:"Beta Corp"
 /deal note 2 Called the CFO
 """
 
 
 def run(engine, script: str, *, locale="en", user="U1") -> str:
-    """In workspace T-<locale>, created in that language."""
-    c, out = console(engine, locale=locale, user=user, team=f"T-{locale}")
+    """In workspace T-<locale>, created in that language, without the default workflows (a
+    won deal's renewal would be one more open deal of Acme's)."""
+    out = io.StringIO()
+    c = Console(
+        engine,
+        team_id=f"T-{locale}",
+        user_id=user,
+        clock=FixedClock(T0),
+        defaults=WorkspaceDefaults(locale=locale, automation=False),
+        out=out,
+    )
     c.run_script(io.StringIO(script))
     return out.getvalue()
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from commands.cells import read_table, write_table
 from commands.exporting import export_rows
 from commands.importing import execute, prepare
-from domain.workspaces import get_or_create_member, get_or_create_workspace
+from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from i18n.fmt import korean_units
 from storage.models import Deal
 from tests.factories import T0
@@ -60,7 +60,9 @@ rows_strategy = st.integers(1, 12).flatmap(lambda n: st.tuples(*(deal_row(i) for
 def _workspace(engine) -> str:
     team = f"T{uuid.uuid4().hex[:8]}"
     with Session(engine) as session:
-        ws = get_or_create_workspace(session=session, team_id=team)
+        ws = get_or_create_workspace(
+            session=session, team_id=team, defaults=WorkspaceDefaults(stage_names="en")
+        )
         get_or_create_member(session=session, workspace=ws, slack_user_id="UADMIN")
         session.commit()
     return team

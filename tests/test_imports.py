@@ -14,7 +14,12 @@ from cli.main import main
 from commands.importing import execute, prepare
 from domain.metrics.boards import board
 from domain.refs import deal_pipelines
-from domain.workspaces import get_or_create_member, get_or_create_workspace, get_workspace
+from domain.workspaces import (
+    WorkspaceDefaults,
+    get_or_create_member,
+    get_or_create_workspace,
+    get_workspace,
+)
 from storage.db import make_engine
 from storage.models import Company, Deal, ImportRun, Member, Stage, StageHistory
 from tests.factories import T0
@@ -59,7 +64,9 @@ def team(cli, db_url):
     """Workspace T1 with an admin (Kim, whose email imports name) and a rep U0LEE."""
     engine = make_engine(db_url)
     with Session(engine) as session:
-        ws = get_or_create_workspace(session=session, team_id="T1")
+        ws = get_or_create_workspace(  # English stage names: the Korean file's 미팅 is Meeting
+            session=session, team_id="T1", defaults=WorkspaceDefaults(stage_names="en")
+        )
         kim = get_or_create_member(session=session, workspace=ws, slack_user_id="UKIM", name="Kim")
         kim.email = "kim@acme.kr"
         session.add(kim)
@@ -253,6 +260,11 @@ def test_export_then_import_into_a_fresh_workspace_gives_the_same_board(cli, tea
     assert cli("import", "deals", str(source), "--team", "T1")[0] == 0
     exported = tmp_path / f"deals.{fmt}"
     assert cli("export", "deals", "--team", "T1", "-o", str(exported))[0] == 0
+    with Session(team) as session:  # a fresh workspace named like T1 (English stage names)
+        get_or_create_workspace(
+            session=session, team_id="T2", defaults=WorkspaceDefaults(stage_names="en")
+        )
+        session.commit()
     code, out, _ = cli("import", "deals", str(exported), "--team", "T2")
     assert code == 0, out
     assert _boards(team, "T2") == _boards(team, "T1")
