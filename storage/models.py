@@ -58,6 +58,9 @@ class Workspace(SQLModel, table=True):
     next_deal_number: int = 0
     next_lead_number: int = 0
     created_at: datetime = _created()
+    # OAuth mode: set when Slack said the app was uninstalled or its tokens revoked; nothing
+    # is planned or posted for the workspace until it is installed again (bot.oauth).
+    uninstalled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Member(SQLModel, table=True):
@@ -296,3 +299,7 @@ class Outbox(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.
+import storage.installations  # noqa: E402, F401
