@@ -17,6 +17,11 @@ class Settings:
     bot_token: str | None = None
     signing_secret: str | None = None
     app_token: str | None = None
+    # OAuth installs in many workspaces (bot.oauth): all three set, and no bot_token.
+    client_id: str | None = None
+    client_secret: str | None = None
+    state_secret: str | None = None
+    redirect_uri: str | None = None
     api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_URL
     defaults: WorkspaceDefaults = field(default_factory=WorkspaceDefaults)
@@ -27,8 +32,23 @@ class Settings:
     outbox_backoff: float | None = None  # None: storage.outbox.BACKOFF_BASE (5 s)
 
     @property
+    def oauth_enabled(self) -> bool:
+        """Installed by OAuth in any workspace; a SLACK_BOT_TOKEN means one workspace."""
+        return bool(
+            not self.bot_token and self.client_id and self.client_secret and self.state_secret
+        )
+
+    @property
     def slack_configured(self) -> bool:
+        if self.oauth_enabled:
+            return bool(self.signing_secret)
         return bool(self.bot_token and (self.signing_secret or self.app_token))
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never reach a log line (bot.redact)."""
+        values = (self.bot_token, self.signing_secret, self.app_token, self.client_secret)
+        return tuple(v for v in (*values, self.state_secret) if v and len(v) >= 6)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -54,6 +74,10 @@ class Settings:
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
             app_token=get("SLACK_APP_TOKEN"),
+            client_id=get("SLACK_CLIENT_ID"),
+            client_secret=get("SLACK_CLIENT_SECRET"),
+            state_secret=get("SLACK_STATE_SECRET"),
+            redirect_uri=get("SLACK_REDIRECT_URI"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             database_url=get("DATABASE_URL") or DEFAULT_URL,
             defaults=WorkspaceDefaults(

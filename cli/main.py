@@ -180,6 +180,31 @@ def cmd_db_upgrade(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_workspace_delete(args, settings: Settings) -> int:
+    """Erase one workspace's data from every table and its install (GDPR-style)."""
+    from sqlmodel import Session
+
+    from domain.installs import erase
+
+    engine = engine_for(settings)
+    with Session(engine) as session:
+        counts = erase(session=session, team_id=args.team)
+        if counts is None:
+            print(f"no workspace or install with team id {args.team}")
+            return 2
+        if not args.yes:
+            session.rollback()
+        else:
+            session.commit()
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(counts.items()))
+    total = sum(counts.values())
+    if not args.yes:
+        print(f"would erase {total} rows of {args.team} ({rows}); run again with --yes to erase")
+        return 1
+    print(f"erased {args.team}: {total} rows ({rows})")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -215,6 +240,13 @@ def parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
+    workspace = sub.add_parser("workspace", help="workspace data (GDPR)")
+    ws_sub = workspace.add_subparsers(dest="workspace_command", required=True)
+    delete = ws_sub.add_parser("delete", help="erase a workspace's data, install included")
+    delete.add_argument("team", help="the workspace's Slack team id (T…)")
+    delete.add_argument("--yes", action="store_true", help="really erase (else: counts only)")
+    delete.set_defaults(func=cmd_workspace_delete)
+
     try:
         from cli import jobs
     except ImportError:  # pragma: no cover - the scheduler CLI is optional at import time
@@ -234,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:  # one line per loaded Alembic plugin says nothing to an operator
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = Settings.from_env()
+    from bot.redact import install
+
+    install(settings.secrets)  # tokens and secrets never reach the log
     return args.func(args, settings) or 0
 
 
