@@ -7,16 +7,19 @@ token is refused there and recorded as a problem, which fails the test.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from scheduler.runner import run_job
 from storage import outbox
 from storage.db import session_scope
+from storage.installations import bots
 from storage.models import Member, Outbox, Role, Workspace
-from tests.oauthapp import running_oauth_app
+from tests.oauthapp import STATE_COOKIE, running_oauth_app
+from tests.slackapp import wait
 
 TEAMS = {"T1": ("CT1", "CDIG1", "UA1", "UA2"), "T2": ("CT2", "CDIG2", "UB1")}
 
@@ -114,3 +117,115 @@ def test_each_workspace_posts_with_its_own_token_and_sees_only_its_own_deals(app
         charts = calls_in(app, "files.completeUploadExternal", "channel_id", channel)
         assert charts and all(c.token in tokens_of(app, team) for c in charts)
     assert all(c.ok for c in app.slack.calls if c.method != "response_url")
+
+
+def test_a_token_of_one_workspace_is_refused_for_the_other_s_channel(app):
+    """The fake is strict, so the tests above can fail: T1's token cannot post in T2."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    install_both(app)
+    (token,) = tokens_of(app, "T1")
+    with pytest.raises(SlackApiError) as refused:
+        WebClient(token=token, base_url=app.slack.url).chat_postMessage(channel="CT2", text="hi")
+    assert refused.value.response["error"] == "channel_not_found"
+    assert app.slack.problems == [("chat.postMessage", ["T1's token used for T2's CT2"])]
+    app.slack.state.problems.clear()
+
+
+def later_posts(app, team: str, n: int) -> None:
+    """``n`` posts of the workspace waiting in the outbox (a backoff, say)."""
+    ws = workspace(app, team)
+    with session_scope(app.engine) as session:
+        for i in range(n):
+            outbox.enqueue(
+                session,
+                workspace_id=ws.id,
+                job="test",
+                target=f"ch:{TEAMS[team][0]}",
+                period=str(i),
+                payload={"to": {"channel": TEAMS[team][0]}, "message": {"text": f"post {i}"}},
+                now=datetime.now(UTC) + timedelta(hours=1),
+            )
+
+
+def due_now(app, team: str) -> None:
+    ws = workspace(app, team)
+    with session_scope(app.engine) as session:
+        session.execute(
+            sa.update(Outbox)
+            .where(Outbox.workspace_id == ws.id)
+            .values(next_attempt_at=datetime.now(UTC))
+        )
+    app.deps.wake()
+
+
+def test_uninstalling_one_workspace_stops_its_posts_while_the_other_keeps_posting(app):
+    one, two = install_both(app)
+    later_posts(app, "T1", 5)
+    later_posts(app, "T2", 2)
+    app.slack.oauth.uninstall("T1")
+    status, _ = one.event({"type": "app_uninstalled"}, event_id="Ev1")
+    assert status == 200
+
+    wait(lambda: unsent(app, "T1") == 0, what="the outbox to drop T1's posts")
+    assert workspace(app, "T1").uninstalled_at is not None
+    with Session(app.engine) as session:
+        assert session.exec(select(bots.c.team_id)).all() == ["T2"]
+
+    due_now(app, "T2")
+    assert (
+        two.command("/deal", 'new "Busan Port" amount:2000000', user="UB1", channel="CT2")[0] == 200
+    )
+    two.settle()
+    assert len(calls_in(app, "chat.postMessage", "channel", "CT2")) == 3  # 2 waiting + the card
+    assert calls_in(app, "chat.postMessage", "channel", "CT1") == []
+    report = run_job(
+        "stall-digest", engine=app.engine, sender=app.deps.drainer.sender, at=datetime.now(UTC)
+    )
+    assert report.workspaces == 1, "nothing is planned for the uninstalled workspace"
+
+
+def test_a_token_slack_refuses_drops_the_workspace_s_posts_without_trying_each(app):
+    """The uninstall event went to another replica (or was lost): this process learns from
+    Slack's answer, once, not once per post."""
+    install_both(app)
+    later_posts(app, "T1", 5)
+    app.slack.oauth.uninstall("T1")
+    due_now(app, "T1")
+    wait(lambda: unsent(app, "T1") == 0, what="T1's posts dropped")
+    refused = [c for c in app.slack.calls_to("chat.postMessage", ok_only=False) if not c.ok]
+    # One refusal per drain worker at most (each may have claimed a post already), not 5.
+    assert {c.response["error"] for c in refused} == {"account_inactive"}
+    assert len(refused) <= app.deps.drainer.workers < 5
+    assert workspace(app, "T1").uninstalled_at is not None
+
+    page = app.install("T1", "UA2")  # installed again: back in business
+    assert page.status == 200
+    assert workspace(app, "T1").uninstalled_at is None
+    one = app.team("T1")
+    assert (
+        one.command("/deal", 'new "Acme ERP" amount:7590000', user="UA2", channel="CT1")[0] == 200
+    )
+    one.settle()
+    (card,) = calls_in(app, "chat.postMessage", "channel", "CT1")
+    assert card.ok and card.token in tokens_of(app, "T1")
+
+
+def test_a_forged_or_reused_oauth_state_is_refused(app):
+    state, cookies = app.install_page()
+    forged = "0f8fad5b-d9cb-469f-a165-70867728950e.0123456789abcdef0123456789abcdef"
+    page = app.redirect(
+        app.slack.oauth.authorize("T1", "UA1"), forged, {**cookies, STATE_COOKIE: forged}
+    )
+    assert (page.status, "invalid_state" in page.text) == (401, True)
+    page = app.redirect(app.slack.oauth.authorize("T1", "UA1"), state, {})  # not this browser's
+    assert (page.status, "invalid_browser" in page.text) == (400, True)
+    assert app.slack.calls_to("oauth.v2.access", ok_only=False) == []
+
+    assert app.redirect(app.slack.oauth.authorize("T1", "UA1"), state, cookies).status == 200
+    reused = app.redirect(app.slack.oauth.authorize("T1", "UA1"), state, cookies)
+    assert (reused.status, "invalid_state" in reused.text) == (401, True)
+    assert len(app.slack.calls_to("oauth.v2.access", ok_only=False)) == 1
+    with Session(app.engine) as session:
+        assert session.exec(select(bots.c.team_id)).all() == ["T1"]
