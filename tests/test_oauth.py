@@ -229,3 +229,50 @@ def test_a_forged_or_reused_oauth_state_is_refused(app):
     assert len(app.slack.calls_to("oauth.v2.access", ok_only=False)) == 1
     with Session(app.engine) as session:
         assert session.exec(select(bots.c.team_id)).all() == ["T1"]
+
+
+def refreshes(app) -> list:
+    return [
+        c
+        for c in app.slack.calls_to("oauth.v2.access")
+        if c.args.get("grant_type") == "refresh_token"
+    ]
+
+
+def test_token_rotation_refreshes_an_expiring_token_and_an_expired_one(db_url):
+    with running_oauth_app(db_url, rotation=True) as app:
+        prepare(app)
+        one = app.team("T1")
+        assert app.install("T1", "UA1").status == 200
+        (first,) = tokens_of(app, "T1")
+        with Session(app.engine) as session:
+            stored = session.exec(select(bots.c.bot_token, bots.c.bot_refresh_token)).one()
+        assert stored == (first, f"xoxe-1-T1-{first.rsplit('-', 1)[1]}")
+
+        # Ten minutes before it expires, the next request refreshes it first.
+        with session_scope(app.engine) as session:
+            soon = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=10)
+            session.execute(sa.update(bots).values(bot_token_expires_at=soon))
+        app.deps.tokens.forget("T1")
+        status, _ = one.command("/deal", 'new "Acme ERP" amount:7590000', user="UA1", channel="CT1")
+        assert status == 200
+        one.settle()
+        assert len(refreshes(app)) == 1
+        (card,) = calls_in(app, "chat.postMessage", "channel", "CT1")
+        second = refreshes(app)[0].response["access_token"]
+        assert card.ok and card.token == second != first
+        with Session(app.engine) as session:
+            assert session.exec(select(bots.c.bot_token)).all() == [second]
+
+        # Slack says it expired before we thought: refreshed, and the post goes out anyway.
+        app.slack.oauth.expire("T1")
+        status, _ = one.command("/deal", "move 1 Qualification", user="UA1", channel="CT1")
+        assert status == 200
+        one.settle()
+        assert len(refreshes(app)) == 2
+        third = refreshes(app)[1].response["access_token"]
+        (reply,) = [
+            c for c in calls_in(app, "chat.postMessage", "channel", "CT1") if c.ok and c != card
+        ]
+        assert reply.token == third and "Qualification" in reply.args["text"]
+        assert app.slack.problems == []
