@@ -276,3 +276,15 @@ def test_token_rotation_refreshes_an_expiring_token_and_an_expired_one(db_url):
         ]
         assert reply.token == third and "Qualification" in reply.args["text"]
         assert app.slack.problems == []
+
+
+def test_the_manifest_asks_for_the_scopes_redirect_and_events_of_the_oauth_flow():
+    from pathlib import Path
+
+    from bot.oauth import SCOPES
+
+    text = (Path(__file__).parent.parent / "manifest.yml").read_text(encoding="utf-8")
+    bot_scopes = text.split("    bot:\n")[1].split("settings:")[0]
+    assert tuple(line.split()[1] for line in bot_scopes.splitlines() if "- " in line) == SCOPES
+    assert "    - https://salesbot.example.com/slack/oauth_redirect\n" in text
+    assert "      - app_uninstalled " in text and "      - tokens_revoked " in text
