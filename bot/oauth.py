@@ -32,6 +32,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth import OAuthStateUtils
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -40,9 +41,11 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from bot.settings import Settings
 from bot.tokens import Tokens
 from domain import installs
+from i18n import normalize_locale
 from storage.db import session_scope
 from storage.installations import BOTS, INSTALLATIONS, STATES
 from storage.types import utcnow
+from views.install import failed_page, install_page, installed_page
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +114,49 @@ def tokens_for(settings: Settings, engine) -> Tokens | None:
     return Tokens(installation_store(settings, engine), engine=engine, rotator=rotator)
 
 
+class Flow(OAuthFlow):
+    """Bolt's flow, with our "Add to Slack" page in the browser's language."""
+
+    default_locale = "en"
+
+    def build_install_page_html(self, url: str, request) -> str:
+        return install_page(browser_locale(request, self.default_locale), url)
+
+
+def browser_locale(request, default: str) -> str:
+    """The first language of the browser's ``Accept-Language`` we speak, else ``default``."""
+    header = (request.headers.get("accept-language") or [""])[0]
+    for part in header.split(","):
+        tag = part.split(";")[0].strip()
+        if tag and normalize_locale(tag) == tag.split("-")[0].lower():
+            return normalize_locale(tag)
+    return default
+
+
+def _page(status: int, body: str, cookie_name: str) -> BoltResponse:
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Set-Cookie": OAuthStateUtils(cookie_name=cookie_name).build_set_cookie_for_deletion(),
+    }
+    return BoltResponse(status=status, headers=headers, body=body)
+
+
 def oauth_flow(settings: Settings, deps, tokens: Tokens) -> OAuthFlow:
     """Bolt's OAuth flow on our stores; a successful install runs :func:`_installed`."""
+    default = settings.defaults.locale
 
     def success(args: SuccessArgs) -> BoltResponse:
-        _installed(deps, tokens, args.installation)
-        return args.default.success(args)
+        installation = args.installation
+        locale = _installed(deps, tokens, installation) or browser_locale(args.request, default)
+        url = f"slack://app?team={installation.team_id}&id={installation.app_id}"
+        team = installation.team_name or installation.team_id
+        return _page(200, installed_page(locale, team, url), args.settings.state_cookie_name)
 
     def failure(args: FailureArgs) -> BoltResponse:
         log.warning("an install failed: %s", args.reason)
-        return args.default.failure(args)
+        locale = browser_locale(args.request, default)
+        body = failed_page(locale, args.reason, args.settings.install_path)
+        return _page(args.suggested_status_code, body, args.settings.state_cookie_name)
 
     oauth_settings = OAuthSettings(
         client_id=settings.client_id,
@@ -134,13 +170,16 @@ def oauth_flow(settings: Settings, deps, tokens: Tokens) -> OAuthFlow:
         callback_options=CallbackOptions(success=success, failure=failure),
     )
     client = WebClient(base_url=settings.api_url, timeout=15)
-    return OAuthFlow(client=client, settings=oauth_settings)
+    flow = Flow(client=client, settings=oauth_settings)
+    flow.default_locale = default
+    return flow
 
 
-def _installed(deps, tokens: Tokens, installation) -> None:
+def _installed(deps, tokens: Tokens, installation) -> str | None:
+    """Record the install; the installer's language if Slack told us."""
     profile = _installer(deps.settings, installation)
     with session_scope(deps.engine) as session:
-        installs.installed(
+        ws = installs.installed(
             session=session,
             team_id=installation.team_id,
             team_name=installation.team_name or "",
@@ -149,9 +188,11 @@ def _installed(deps, tokens: Tokens, installation) -> None:
             locale=profile.get("locale"),
             defaults=deps.settings.defaults,
         )
+        locale = normalize_locale(profile.get("locale") or ws.locale)
     tokens.forget(installation.team_id)
     deps.forget(installation.team_id)
     log.info("installed in %s by %s", installation.team_id, installation.user_id)
+    return locale
 
 
 def _installer(settings: Settings, installation) -> dict:

@@ -37,8 +37,8 @@ class Page:
     cookies: dict[str, str]
 
 
-def get(url: str, cookies: dict[str, str] | None = None) -> Page:
-    headers = {}
+def get(url: str, cookies: dict[str, str] | None = None, language: str = "") -> Page:
+    headers = {"Accept-Language": language} if language else {}
     if cookies:
         headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     request = urllib.request.Request(url, headers=headers, method="GET")
@@ -66,17 +66,19 @@ class OAuthApp:
     deps: object
     bolt: object
 
-    def install_page(self) -> tuple[str, dict[str, str]]:
+    def install_page(self, language: str = "") -> tuple[str, dict[str, str]]:
         """The "Add to Slack" page: the state its link carries, and the browser's cookies."""
-        page = get(self.url + "/slack/install")
+        page = get(self.url + "/slack/install", language=language)
+        self.last_page = page
         assert page.status == 200, page.text
         link = html.unescape(re.search(r'<a href="([^"]+)"', page.text).group(1))
         query = parse_qs(urlparse(link).query)
         assert query["client_id"] == [CLIENT_ID]
         return query["state"][0], page.cookies
 
-    def redirect(self, code: str, state: str, cookies: dict[str, str]) -> Page:
-        return get(f"{self.url}/slack/oauth_redirect?code={code}&state={state}", cookies)
+    def redirect(self, code: str, state: str, cookies: dict[str, str], language="") -> Page:
+        url = f"{self.url}/slack/oauth_redirect?code={code}&state={state}"
+        return get(url, cookies, language)
 
     def install(self, team: str, user: str) -> Page:
         state, cookies = self.install_page()

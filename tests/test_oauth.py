@@ -288,3 +288,24 @@ def test_the_manifest_asks_for_the_scopes_redirect_and_events_of_the_oauth_flow(
     assert tuple(line.split()[1] for line in bot_scopes.splitlines() if "- " in line) == SCOPES
     assert "    - https://salesbot.example.com/slack/oauth_redirect\n" in text
     assert "      - app_uninstalled " in text and "      - tokens_revoked " in text
+
+
+def test_the_install_pages_speak_the_installer_s_language(app):
+    from html import escape
+
+    from i18n import t
+
+    state, cookies = app.install_page(language="ko-KR,ko;q=0.9,en;q=0.8")
+    assert escape(t("ko", "install.intro")) in app.last_page.text
+    assert 'alt="Slack에 추가"' in app.last_page.text
+    app.install_page(language="fr-FR,en;q=0.5")
+    assert escape(t("en", "install.intro")) in app.last_page.text
+
+    # Done: in the installer's Slack language (the fake's users.info says ko-KR).
+    page = app.redirect(app.slack.oauth.authorize("T1", "UA1"), state, cookies)
+    assert escape(t("ko", "install.done", team="Team T1")) in page.text
+    assert 'href="slack://app?team=T1&amp;id=AFAKEAPP"' in page.text
+    failed = app.redirect("code-x", state, cookies, language="en")
+    assert failed.status == 401
+    assert escape(t("en", "install.failed", reason="invalid_state")) in failed.text
+    assert 'href="/slack/install"' in failed.text
