@@ -23,9 +23,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.oauth import installation_store
+from bot.oauth import installation_store, tokens_for
 from bot.settings import Settings
-from bot.tokens import Tokens
 from storage.db import make_engine, upgrade
 from storage.installations import bots, installations
 
@@ -71,7 +70,8 @@ def _quantiles(values: list[float]) -> dict:
 
 def lookups(db_url: str, n: int, count: int, seed: int = 1) -> dict:
     engine = make_engine(db_url)
-    tokens = Tokens(installation_store(Settings(client_id=CLIENT_ID), engine), engine=engine)
+    settings = Settings(client_id=CLIENT_ID, client_secret="x", state_secret="x")
+    tokens = tokens_for(settings, engine)  # as the app makes it
     rng = random.Random(seed)
     names = teams(n)
     cold, warm = [], []

@@ -83,8 +83,7 @@ def create_app(settings: Settings, *, engine, clock: Clock | None = None) -> App
     )
     app.use(resolve_context(deps))
     register(app, deps)
-    if tokens is not None:
-        installs.register(app, deps)
+    installs.register(app, deps)
 
     @app.error
     def on_error(error, body, context, response, respond, client):

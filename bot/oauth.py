@@ -111,7 +111,9 @@ def tokens_for(settings: Settings, engine) -> Tokens | None:
         client_secret=settings.client_secret,
         client=WebClient(base_url=settings.api_url, timeout=15),
     )
-    return Tokens(installation_store(settings, engine), engine=engine, rotator=rotator)
+    reader = installation_store(settings, engine.execution_options(salesbot_readonly=True))
+    store = installation_store(settings, engine)
+    return Tokens(store, engine=engine, rotator=rotator, reader=reader)
 
 
 class Flow(OAuthFlow):

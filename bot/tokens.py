@@ -56,8 +56,10 @@ class Tokens:
         rotator: TokenRotator | None = None,
         ttl: float = TTL,
         refresh_before: timedelta = REFRESH_BEFORE,
+        reader: InstallationStore | None = None,
     ) -> None:
         self.store = store
+        self.reader = reader or store  # lookups (on SQLite: without taking the write lock)
         self.engine = engine
         self.rotator = rotator
         self.ttl = ttl
@@ -128,7 +130,7 @@ class Tokens:
 
     def _load(self, team_id: str) -> _Entry | None:
         self.lookups += 1
-        bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
+        bot = self.reader.find_bot(enterprise_id=None, team_id=team_id)
         if bot is None or not bot.bot_token:
             self.forget(team_id)
             return None

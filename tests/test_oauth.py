@@ -93,6 +93,7 @@ def test_each_workspace_posts_with_its_own_token_and_sees_only_its_own_deals(app
     assert "Busan Port" in str(listing) and "Acme ERP" not in str(listing)
     _, listing = one.command("/deal", "list", user="UA1", channel="CT1")
     assert "Acme ERP" in str(listing) and "Busan Port" not in str(listing)
+    assert app.deps.tokens.lookups == 2, "one read of the store per workspace, then cached"
 
     # A chart of a command goes to the asker's DM, with the asker's workspace's token.
     assert one.command("/pipeline", "forecast quarter", user="UA1", channel="CT1")[0] == 200
@@ -309,3 +310,15 @@ def test_the_install_pages_speak_the_installer_s_language(app):
     assert failed.status == 401
     assert escape(t("en", "install.failed", reason="invalid_state")) in failed.text
     assert 'href="/slack/install"' in failed.text
+
+
+def test_with_one_bot_token_an_uninstall_is_acknowledged_and_changes_nothing(db_url):
+    from tests.slackapp import running_app
+
+    with running_app(db_url) as single:
+        assert single.command("/deal", 'new "Acme ERP" amount:7590000')[0] == 200
+        single.settle()
+        status, _ = single.event({"type": "app_uninstalled"}, event_id="Ev9")
+        assert status == 200
+        assert workspace(single, "T1").uninstalled_at is None
+        assert single.deps.tokens is None and single.slack.calls_to("oauth.v2.access") == []
