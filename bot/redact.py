@@ -1,7 +1,8 @@
 """Secrets never reach the log: :class:`RedactSecrets`, a filter on every log handler.
 
 Slack tokens (``xoxb-`` bot, ``xoxe-``/``xoxe.xoxb-`` refresh, ``xoxp-`` user, ``xapp-`` app,
-…) are recognised by their shape; the configured secrets (client secret, signing secret,
+…) and HTTP Basic credentials (the client id and secret ``oauth.v2.access`` sends) are
+recognised by their shape; the configured secrets (client secret, signing secret,
 state secret: :attr:`bot.settings.Settings.secrets`) by their value. Both are replaced by
 ``[redacted]`` in the message, its arguments and a logged traceback, whoever logs them
 (our code, Bolt, slack_sdk, waitress).
@@ -13,11 +14,12 @@ import logging
 import re
 
 TOKEN = re.compile(r"\bx(?:ox[a-z]|app)(?:\.xox[a-z])?-[A-Za-z0-9-]+")
+BASIC = re.compile(r"\b(Basic\s+)[A-Za-z0-9+/]{8,}=*")  # oauth.v2.access: id:secret, base64
 REDACTED = "[redacted]"
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    text = TOKEN.sub(REDACTED, text)
+    text = BASIC.sub(r"\1" + REDACTED, TOKEN.sub(REDACTED, text))
     for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text

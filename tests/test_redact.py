@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 
@@ -31,6 +32,8 @@ def logged(*records) -> str:
 
 
 def test_tokens_and_secrets_are_redacted_from_messages_arguments_and_tracebacks():
+    basic = base64.b64encode(b"111.222:c0ffee-client-secret-1234").decode()
+
     def with_traceback(log):
         try:
             raise ValueError("refresh with xoxe-1-T1-abcdef failed")
@@ -41,11 +44,13 @@ def test_tokens_and_secrets_are_redacted_from_messages_arguments_and_tracebacks(
         lambda log: log.info("posting with xoxb-123-456-abcDEF to C1"),
         lambda log: log.warning("oauth.v2.access client_secret=%s", SECRETS["SLACK_CLIENT_SECRET"]),
         lambda log: log.debug("headers %s", {"Authorization": "Bearer xoxb-9-9-secret"}),
+        lambda log: log.debug("headers %s", {"Authorization": f"Basic {basic}"}),
         lambda log: log.info("app token %s, state secret %s", "xapp-1-A1-2-x", "state-secret-5678"),
         with_traceback,
     )
-    for leaked in ("xoxb-", "xoxe", "xapp-", "c0ffee", "state-secret-5678", "abcdef"):
+    for leaked in ("xoxb-", "xoxe", "xapp-", "c0ffee", "state-secret-5678", "abcdef", basic):
         assert leaked not in text, text
-    assert text.count("[redacted]") == 8  # the traceback shows the token twice
+    assert text.count("[redacted]") == 9  # the traceback shows the token twice
+    assert "'Basic [redacted]'" in text
     assert "posting with [redacted] to C1" in text
     assert "ValueError: refresh with [redacted] failed" in text
