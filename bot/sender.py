@@ -165,7 +165,7 @@ class SlackSender:
         if fresh is not None:  # a newer token: try again with it at once
             return SendError(retryable=True, error=error.error, retry_after=0)
         log.warning("Slack refuses the token of %s: %s", self.team_id, error.error)
-        return SendError(retryable=False, error=error.error, gone=True)
+        return SendError(retryable=False, error=error.error, gone=True, token=token)
 
     def _wait_turn(self, channel: str) -> None:
         if self.pace <= 0:

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, select
 
 from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from storage import outbox
-from storage.installations import BY_TEAM
+from storage.installations import BY_TEAM, bots
 from storage.models import Member, Role, Workspace
 
 
@@ -69,10 +69,24 @@ def uninstalled(*, session: Session, team_id: str, now: datetime) -> int | None:
     return outbox.drop_unsent(session, workspace_id=ws.id)
 
 
-def gone(*, session: Session, workspace_id: int, now: datetime) -> int:
-    """Slack refuses every token the workspace has: as :func:`uninstalled`, by our id."""
+def gone(
+    *, session: Session, workspace_id: int, now: datetime, token: str | None = None
+) -> int | None:
+    """Slack refused ``token``, the workspace's last (None: it had none): as
+    :func:`uninstalled`, by our id. None, and nothing changes, when the install holds another
+    token by now (installed again, or refreshed, since that token was refused)."""
     ws = session.get(Workspace, workspace_id)
-    if ws is not None and ws.uninstalled_at is None:
+    if ws is None:
+        return 0
+    latest = session.execute(
+        sa.select(bots.c.bot_token)
+        .where(bots.c.team_id == ws.team_id, bots.c.bot_token.is_not(None))
+        .order_by(bots.c.installed_at.desc())
+        .limit(1)
+    ).scalar()
+    if latest is not None and latest != token:
+        return None
+    if ws.uninstalled_at is None:
         ws.uninstalled_at = now
         session.add(ws)
     return outbox.drop_unsent(session, workspace_id=workspace_id)

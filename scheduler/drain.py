@@ -43,6 +43,7 @@ permanently fails with it, since it has no thread to go into.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -77,6 +78,7 @@ class SendError(Exception):
         error: str,
         retry_after: float | None = None,
         gone: bool = False,
+        token: str | None = None,
     ):
         super().__init__(error)
         self.retryable = retryable
@@ -85,6 +87,7 @@ class SendError(Exception):
         # The workspace cannot be posted to at all any more (uninstalled, token revoked):
         # its unsent posts are dropped at once instead of tried one by one.
         self.gone = gone
+        self.token = token  # the token Slack refused (None: there was none to send with)
 
 
 class Sender(Protocol):
@@ -245,7 +248,11 @@ def _gone(engine: Engine, row: outbox.Claimed, exc: SendError, now) -> DrainRepo
     from domain.installs import gone
 
     with session_scope(engine) as session:
-        dropped = gone(session=session, workspace_id=row.workspace_id, now=now())
+        dropped = gone(session=session, workspace_id=row.workspace_id, now=now(), token=exc.token)
+        if dropped is None:  # installed again since that token was refused: send with the new
+            with contextlib.suppress(LookupError):  # unless a peer dropped it meanwhile
+                outbox.mark_retry(session, row.id, error=exc.error, now=now(), retry_after=0)
+            return DrainReport(retried=1, errors=[f"{row.key}: {exc.error}"])
     log.warning(
         "workspace %s is gone (%s): dropped its %s unsent posts",
         row.workspace_id,

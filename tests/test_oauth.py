@@ -322,3 +322,22 @@ def test_with_one_bot_token_an_uninstall_is_acknowledged_and_changes_nothing(db_
         assert status == 200
         assert workspace(single, "T1").uninstalled_at is None
         assert single.deps.tokens is None and single.slack.calls_to("oauth.v2.access") == []
+
+
+def test_a_refusal_of_a_token_older_than_the_install_drops_nothing(app):
+    """A replica that learns late that an old token died must not undo a reinstall."""
+    from domain.installs import gone
+
+    install_both(app)
+    (old,) = tokens_of(app, "T1")
+    app.slack.oauth.uninstall("T1")
+    assert app.install("T1", "UA1").status == 200
+    (new,) = tokens_of(app, "T1") - {old}
+    later_posts(app, "T1", 3)
+    ws = workspace(app, "T1")
+    with session_scope(app.engine) as session:
+        assert gone(session=session, workspace_id=ws.id, now=datetime.now(UTC), token=old) is None
+    assert unsent(app, "T1") == 3 and workspace(app, "T1").uninstalled_at is None
+    with session_scope(app.engine) as session:
+        assert gone(session=session, workspace_id=ws.id, now=datetime.now(UTC), token=new) == 3
+    assert unsent(app, "T1") == 0 and workspace(app, "T1").uninstalled_at is not None
