@@ -1,6 +1,7 @@
 """A server process for ``bench.commands``: Salesbot, or a bare Bolt app as the floor.
 
     python -m bench.server salesbot --db URL --api-url URL --port 0
+    python -m bench.server oauth --db URL --api-url URL --port 0    # OAuth mode (bench.installs)
     python -m bench.server bare --port 0
     python -m bench.server fakeslack
 
@@ -40,7 +41,7 @@ def bare_app(api_url: str):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=["salesbot", "bare", "fakeslack"])
+    p.add_argument("kind", choices=["salesbot", "oauth", "bare", "fakeslack"])
     p.add_argument("--db")
     p.add_argument("--api-url", default="http://127.0.0.1:9/api/")
     p.add_argument("--port", type=int, default=0)
@@ -74,6 +75,18 @@ def main(argv=None) -> int:
             database_url=args.db,
             slack_pace=0.0,  # the stand-in takes posts as fast as we send: the most work for us
         )
+        if args.kind == "oauth":  # many workspaces, installed by bench.installs
+            from dataclasses import replace
+
+            from bench.installs import CLIENT_ID
+
+            settings = replace(
+                settings,
+                bot_token=None,
+                client_id=CLIENT_ID,
+                client_secret="bench-client-secret",
+                state_secret="bench-state-secret",
+            )
         engine = make_engine(args.db)
         server = make_server(
             settings, engine=engine, host="127.0.0.1", port=args.port, threads=THREADS

@@ -24,9 +24,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.context import Deps, resolve_context
 from bot.deliver import Request, fail
-from bot.listeners import register
+from bot.listeners import installs, register
+from bot.oauth import oauth_flow, tokens_for
 from bot.sender import SlackSender
 from bot.settings import Settings
+from bot.tokens import TeamAuthorize
 from commands.failures import user_message
 from domain.clock import Clock, SystemClock
 from scheduler.drain import Drainer
@@ -43,17 +45,33 @@ def web_client(settings: Settings) -> WebClient:
     return client
 
 
-def drainer_for(settings: Settings, engine) -> Drainer:
+def drainer_for(settings: Settings, engine, tokens=None) -> Drainer:
     """The outbox drainer of this process (started by the server, stopped with it)."""
-    sender = SlackSender.from_settings(settings, pace=settings.slack_pace)
+    sender = SlackSender.from_settings(
+        settings, pace=settings.slack_pace, engine=engine, tokens=tokens
+    )
     return Drainer(
         engine, sender, lease=settings.outbox_lease, backoff_base=settings.outbox_backoff
     )
 
 
 def create_app(settings: Settings, *, engine, clock: Clock | None = None) -> App:
-    drainer = drainer_for(settings, engine) if settings.bot_token else None
-    deps = Deps(settings=settings, engine=engine, clock=clock or SystemClock(), drainer=drainer)
+    tokens = tokens_for(settings, engine)  # OAuth mode: each workspace's own token
+    sending = settings.bot_token or tokens is not None
+    drainer = drainer_for(settings, engine, tokens) if sending else None
+    deps = Deps(
+        settings=settings,
+        engine=engine,
+        clock=clock or SystemClock(),
+        drainer=drainer,
+        tokens=tokens,
+    )
+    per_workspace = {}
+    if tokens is not None:
+        per_workspace = {
+            "authorize": TeamAuthorize(tokens),
+            "oauth_flow": oauth_flow(settings, deps, tokens),
+        }
     app = App(
         client=web_client(settings),
         signing_secret=settings.signing_secret or "",
@@ -61,9 +79,11 @@ def create_app(settings: Settings, *, engine, clock: Clock | None = None) -> App
         raise_error_for_unhandled_request=False,
         # Bolt's default pool has 5 threads; the server runs 8, so listeners never queue.
         listener_executor=ThreadPoolExecutor(16, thread_name_prefix="salesbot-listener"),
+        **per_workspace,
     )
     app.use(resolve_context(deps))
     register(app, deps)
+    installs.register(app, deps)
 
     @app.error
     def on_error(error, body, context, response, respond, client):

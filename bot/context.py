@@ -57,6 +57,8 @@ class Deps:
     clock: Clock = field(default_factory=SystemClock)
     # Sends the outbox: woken after every commit that recorded posts (scheduler.drain).
     drainer: object = None
+    # OAuth mode: each workspace's bot token (bot.tokens.Tokens); None with SLACK_BOT_TOKEN.
+    tokens: object = None
     # The app's one error handler (set by bot.app.create_app; bot.listeners.guarded).
     on_error: object = None
     # Read-only commands run here so the listener can ack within Slack's 3 seconds

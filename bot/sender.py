@@ -9,10 +9,19 @@ second per channel).
 
 Every message carries the outbox key in its metadata, so :meth:`SlackSender.find_posted`
 can tell, after a crash in the middle of a send, whether Slack already has it.
+
+**Many workspaces (OAuth).** With a :class:`bot.tokens.Tokens`, the drainer sends each row
+through :meth:`SlackSender.for_workspace`, a sender bound to that row's workspace's own bot
+token (cached; a post never goes out with another workspace's token). When Slack refuses
+the token (``invalid_auth``, ``account_inactive``, ``token_revoked``, an expired token that
+cannot be refreshed) and the store holds no other, the error is *gone*: the drainer drops
+the workspace's unsent posts at once instead of trying each one (scheduler.drain). With a
+single ``SLACK_BOT_TOKEN`` every workspace is sent with it, as before.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -68,6 +77,10 @@ TRANSIENT_ERRORS = frozenset(
         "timeout",
     }
 )
+#: OAuth mode: Slack no longer takes the workspace's token (unless the store has a newer one).
+REFUSED_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "account_inactive", "token_revoked", "not_authed", "token_expired"}
+)
 METADATA_TYPE = "salesbot_post"
 HISTORY_PAGES = 5  # pages of 200 messages looked through when recovering a post
 
@@ -97,20 +110,62 @@ def classify(exc: SlackApiError) -> SendError:
 class SlackSender:
     """:class:`scheduler.drain.Sender` over ``slack_sdk.WebClient`` (see the module docstring)."""
 
-    def __init__(self, client: WebClient, *, pace: float = 1.0):
+    def __init__(self, client: WebClient, *, pace: float = 1.0, tokens=None):
         self.client = client
         self.pace = pace
+        self.tokens = tokens  # bot.tokens.Tokens in OAuth mode
+        self.workspace_id: int | None = None  # set on a sender bound by for_workspace
+        self.team_id: str | None = None
         self._last: dict[str, float] = {}
-        self._dms: dict[str, str] = {}
+        self._dms: dict[tuple[int | None, str], str] = {}
+        self._clients: dict[str, WebClient] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings, *, pace: float = 1.0) -> SlackSender:
+    def from_settings(cls, settings, *, pace: float = 1.0, engine=None, tokens=None):
+        if settings.oauth_enabled:
+            if tokens is None:
+                from bot.oauth import tokens_for
+
+                tokens = tokens_for(settings, engine)
+            return cls(_client(None, settings.api_url), pace=pace, tokens=tokens)
         if not settings.bot_token:
-            raise SystemExit("sending posts needs SLACK_BOT_TOKEN")
-        client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=15)
-        client.retry_handlers = []  # the outbox owns retries (see the module docstring)
-        return cls(client, pace=pace)
+            raise SystemExit("sending posts needs SLACK_BOT_TOKEN (or the SLACK_CLIENT_* trio)")
+        return cls(_client(settings.bot_token, settings.api_url), pace=pace)
+
+    def for_workspace(self, workspace_id: int) -> SlackSender:
+        """This sender with the workspace's own bot token (OAuth mode; else itself). No token
+        for it: a *gone* :class:`SendError`."""
+        if self.tokens is None:
+            return self
+        team, token = self.tokens.for_workspace(workspace_id)
+        if token is None:
+            raise SendError(retryable=False, error="not_installed", gone=True)
+        bound = copy.copy(self)  # shares the pacing, DM and client caches and their lock
+        bound.workspace_id, bound.team_id = workspace_id, team
+        with self._lock:
+            client = self._clients.get(token)
+            if client is None:
+                if len(self._clients) > 4096:  # old tokens of rotations
+                    self._clients.clear()
+                client = self._clients[token] = _client(token, self.client.base_url)
+        bound.client = client
+        return bound
+
+    def _refused(self, exc: SlackApiError) -> SendError:
+        """Slack's error as ours; a refused token is checked against the store first."""
+        error = classify(exc)
+        if self.tokens is None or self.team_id is None or error.error not in REFUSED_TOKEN_ERRORS:
+            return error
+        token = self.client.token or ""
+        if error.error == "token_expired":
+            fresh = self.tokens.expired(self.team_id, token)
+        else:
+            fresh = self.tokens.refused(self.team_id, token)
+        if fresh is not None:  # a newer token: try again with it at once
+            return SendError(retryable=True, error=error.error, retry_after=0)
+        log.warning("Slack refuses the token of %s: %s", self.team_id, error.error)
+        return SendError(retryable=False, error=error.error, gone=True, token=token)
 
     def _wait_turn(self, channel: str) -> None:
         if self.pace <= 0:
@@ -127,7 +182,7 @@ class SlackSender:
         try:
             return self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
-            raise classify(exc) from exc
+            raise self._refused(exc) from exc
         except (SlackClientError, OSError) as exc:  # network trouble: retry later
             raise SendError(retryable=True, error=f"{type(exc).__name__}: {exc}") from exc
 
@@ -146,12 +201,13 @@ class SlackSender:
         self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
     def dm_channel(self, user_id: str) -> str:
+        key = (self.workspace_id, user_id)
         with self._lock:
-            known = self._dms.get(user_id)
+            known = self._dms.get(key)
         if known is None:
             known = self._call("conversations.open", users=user_id)["channel"]["id"]
             with self._lock:
-                self._dms[user_id] = known
+                self._dms[key] = known
         return known
 
     def permalink(self, channel: str, ts: str) -> str | None:
@@ -195,6 +251,12 @@ class SlackSender:
         try:
             self.client.files_upload_v2(**kwargs)
         except SlackApiError as exc:
-            raise classify(exc) from exc
+            raise self._refused(exc) from exc
         except (SlackClientError, OSError) as exc:
             raise SendError(retryable=True, error=f"{type(exc).__name__}: {exc}") from exc
+
+
+def _client(token: str | None, base_url: str) -> WebClient:
+    client = WebClient(token=token, base_url=base_url, timeout=15)
+    client.retry_handlers = []  # the outbox owns retries (see the module docstring)
+    return client

@@ -3,7 +3,8 @@
 waitress is a production-grade, pure-Python, multi-threaded WSGI server: no C build, no
 separate process manager, the same on Linux, macOS and Windows, and Bolt's WSGI adapter plugs
 straight in. Routes: ``POST /slack/events`` (commands, interactivity and events: one Request
-URL for all three) and ``GET /healthz`` (200 when the database answers, 503 otherwise).
+URL for all three) and ``GET /healthz`` (200 when the database answers, 503 otherwise); in
+OAuth mode also ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (bot.oauth).
 
 The server starts whether or not the database answers: ``/healthz`` says 503 and commands
 answer "can't reach the database" until it is back (a schema that could not be brought up to
@@ -73,6 +74,17 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _health(engine, start_response)
+        flow = bolt_app.oauth_flow
+        if (
+            flow is not None
+            and method == "GET"
+            and path
+            in (
+                flow.install_path,
+                flow.redirect_uri_path,
+            )
+        ):
+            return _oauth(flow, path, environ, start_response)
         if path == EVENTS_PATH and method == "POST":
             try:
                 request = gate.admit(environ)
@@ -88,6 +100,22 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
     application.deps = bolt_app.salesbot_deps  # tests tune the ack budget
     application.bolt = bolt_app  # tests wait for its listeners to finish
     return application
+
+
+def _oauth(flow, path: str, environ, start_response):
+    """The "Add to Slack" page, or Slack's redirect back after an install (Bolt's flow)."""
+    request = BoltRequest(
+        body="",
+        query=environ.get("QUERY_STRING", ""),
+        headers=WsgiHttpRequest(environ).get_headers(),
+    )
+    if path == flow.install_path:
+        response = flow.handle_installation(request)
+    else:
+        response = flow.handle_callback(request)
+    answer = WsgiHttpResponse(response.status, response.headers, response.body)
+    start_response(answer.status, answer.get_headers())
+    return answer.get_body()
 
 
 def start_drainer(deps) -> None:
@@ -344,6 +372,8 @@ def serve(settings: Settings, *, engine, host: str, port: int, scheduler: bool =
     start_drainer(deps)
     background = start_scheduler(settings, engine, deps.drainer) if scheduler else None
     log.info("serving Slack events on http://%s:%s%s", host, server.effective_port, EVENTS_PATH)
+    if server.salesbot_bolt.oauth_flow is not None:
+        log.info("installs (OAuth): http://%s:%s/slack/install", host, server.effective_port)
     try:
         server.run()
     finally:

@@ -40,6 +40,11 @@ class Settings:
     bot_token: str | None = None
     signing_secret: str | None = None
     app_token: str | None = None
+    # OAuth installs in many workspaces (bot.oauth): all three set, and no bot_token.
+    client_id: str | None = None
+    client_secret: str | None = None
+    state_secret: str | None = None
+    redirect_uri: str | None = None
     api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_URL
     defaults: WorkspaceDefaults = field(default_factory=WorkspaceDefaults)
@@ -52,28 +57,47 @@ class Settings:
     database_configured: bool = False
 
     @property
+    def oauth_enabled(self) -> bool:
+        """Installed by OAuth in any workspace; a SLACK_BOT_TOKEN means one workspace."""
+        return bool(
+            not self.bot_token and self.client_id and self.client_secret and self.state_secret
+        )
+
+    @property
     def slack_configured(self) -> bool:
+        if self.oauth_enabled:
+            return bool(self.signing_secret)
         return bool(self.bot_token and (self.signing_secret or self.app_token))
 
     @property
     def slack_started(self) -> bool:
         """Some Slack setting is there: the user means to connect Slack."""
-        return bool(self.bot_token or self.signing_secret or self.app_token)
+        return bool(self.bot_token or self.signing_secret or self.app_token or self.client_id)
 
     def check_slack(self, mode: str) -> None:
         """The tokens ``mode`` (``serve``, ``socket``, ``auto``) needs, or :class:`ConfigError`."""
         locale = self.defaults.locale
         problems = []
-        if not self.bot_token:
+        if not self.bot_token and not self.oauth_enabled:
             problems.append(t(locale, "startup.no_bot_token"))
         if mode == "serve" and not self.signing_secret:
             problems.append(t(locale, "startup.no_signing_secret"))
         if mode == "socket" and not self.app_token:
             problems.append(t(locale, "startup.no_app_token"))
-        if mode == "auto" and self.bot_token and not (self.signing_secret or self.app_token):
+        if (
+            mode == "auto"
+            and (self.bot_token or self.oauth_enabled)
+            and not (self.signing_secret or self.app_token)
+        ):
             problems.append(t(locale, "startup.no_secret_nor_app_token"))
         if problems:
             raise ConfigError(problems, locale)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never reach a log line (bot.redact)."""
+        values = (self.bot_token, self.signing_secret, self.app_token, self.client_secret)
+        return tuple(v for v in (*values, self.state_secret) if v and len(v) >= 6)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -100,6 +124,10 @@ class _Env(BaseSettings):
     bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    state_secret: str | None = Field(None, validation_alias="SLACK_STATE_SECRET")
+    redirect_uri: str | None = Field(None, validation_alias="SLACK_REDIRECT_URI")
     api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     timezone: str | None = Field(None, validation_alias="SALESBOT_TIMEZONE")
@@ -153,6 +181,10 @@ class _Env(BaseSettings):
             bot_token=self.bot_token,
             signing_secret=self.signing_secret,
             app_token=self.app_token,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            state_secret=self.state_secret,
+            redirect_uri=self.redirect_uri,
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             database_url=self.database_url or DEFAULT_URL,
             database_configured=self.database_url is not None,

@@ -54,10 +54,10 @@ def _engine(settings):
     return engine_for(settings)
 
 
-def _sender(settings):
+def _sender(settings, engine):
     from bot.sender import SlackSender
 
-    return SlackSender.from_settings(settings, pace=settings.slack_pace)
+    return SlackSender.from_settings(settings, pace=settings.slack_pace, engine=engine)
 
 
 def cmd_list(args, settings) -> int:
@@ -82,11 +82,12 @@ def cmd_run(args, settings) -> int:
     from scheduler.runner import run_job
 
     at = args.at or datetime.now(UTC)
+    engine = _engine(settings)
     try:
         report = run_job(
             args.name,
-            engine=_engine(settings),
-            sender=_sender(settings),
+            engine=engine,
+            sender=_sender(settings, engine),
             at=at,
             team_id=args.team,
             lease=settings.outbox_lease,
@@ -117,7 +118,8 @@ def cmd_scheduler(args, settings) -> int:
     from scheduler.runner import start
 
     log.info("running the scheduler alone (Ctrl-C to stop)")
-    engine, sender = _engine(settings), _sender(settings)
+    engine = _engine(settings)
+    sender = _sender(settings, engine)
     with contextlib.suppress(KeyboardInterrupt):
         start(settings, engine=engine, sender=sender, tick_seconds=args.tick, blocking=True)
     return 0

@@ -203,6 +203,31 @@ def cmd_db_upgrade(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_workspace_delete(args, settings: Settings) -> int:
+    """Erase one workspace's data from every table and its install (GDPR-style)."""
+    from sqlmodel import Session
+
+    from domain.installs import erase
+
+    engine = engine_for(settings)
+    with Session(engine) as session:
+        counts = erase(session=session, team_id=args.team)
+        if counts is None:
+            print(f"no workspace or install with team id {args.team}")
+            return 2
+        if not args.yes:
+            session.rollback()
+        else:
+            session.commit()
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(counts.items()))
+    total = sum(counts.values())
+    if not args.yes:
+        print(f"would erase {total} rows of {args.team} ({rows}); run again with --yes to erase")
+        return 1
+    print(f"erased {args.team}: {total} rows ({rows})")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -248,6 +273,13 @@ def parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
+    workspace = sub.add_parser("workspace", help="workspace data (GDPR)")
+    ws_sub = workspace.add_subparsers(dest="workspace_command", required=True)
+    delete = ws_sub.add_parser("delete", help="erase a workspace's data, install included")
+    delete.add_argument("team", help="the workspace's Slack team id (T…)")
+    delete.add_argument("--yes", action="store_true", help="really erase (else: counts only)")
+    delete.set_defaults(func=cmd_workspace_delete)
+
     try:
         from cli import jobs
     except ImportError:  # pragma: no cover - the scheduler CLI is optional at import time
@@ -275,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
         settings = Settings.from_env()
+        from bot.redact import install
+
+        install(settings.secrets)  # tokens and secrets never reach the log
         if args.func is cmd_auto and settings.slack_started:  # a server after all: its logs
             logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
             logging.getLogger("apscheduler").setLevel(logging.NOTSET)

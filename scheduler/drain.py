@@ -43,6 +43,7 @@ permanently fails with it, since it has no thread to go into.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -70,11 +71,23 @@ DEAL_KINDS = ("card", "card_update", "thread")
 class SendError(Exception):
     """A post Slack did not take. ``retryable`` decides between backoff and giving up."""
 
-    def __init__(self, *, retryable: bool, error: str, retry_after: float | None = None):
+    def __init__(
+        self,
+        *,
+        retryable: bool,
+        error: str,
+        retry_after: float | None = None,
+        gone: bool = False,
+        token: str | None = None,
+    ):
         super().__init__(error)
         self.retryable = retryable
         self.retry_after = retry_after
         self.error = error
+        # The workspace cannot be posted to at all any more (uninstalled, token revoked):
+        # its unsent posts are dropped at once instead of tried one by one.
+        self.gone = gone
+        self.token = token  # the token Slack refused (None: there was none to send with)
 
 
 class Sender(Protocol):
@@ -187,6 +200,8 @@ def _send_one(
         report.errors.append(f"{row.key}: {exc}")
         return report
     except SendError as exc:
+        if exc.gone:
+            return _gone(engine, row, exc, now)
         with session_scope(engine) as session:
             if exc.retryable:
                 outbox.mark_retry(
@@ -228,6 +243,32 @@ def _send_one(
     return report
 
 
+def _gone(engine: Engine, row: outbox.Claimed, exc: SendError, now) -> DrainReport:
+    """Slack takes nothing more from this workspace: drop all its unsent posts, this one too."""
+    from domain.installs import gone
+
+    with session_scope(engine) as session:
+        dropped = gone(session=session, workspace_id=row.workspace_id, now=now(), token=exc.token)
+        if dropped is None:  # installed again since that token was refused: send with the new
+            with contextlib.suppress(LookupError):  # unless a peer dropped it meanwhile
+                outbox.mark_retry(session, row.id, error=exc.error, now=now(), retry_after=0)
+            return DrainReport(retried=1, errors=[f"{row.key}: {exc.error}"])
+    log.warning(
+        "workspace %s is gone (%s): dropped its %s unsent posts",
+        row.workspace_id,
+        exc.error,
+        dropped,
+    )
+    return DrainReport(failed=1, errors=[f"{row.key}: {exc.error}"])
+
+
+def _for_workspace(sender: Sender, workspace_id: int) -> Sender:
+    """The sender with this workspace's own token (bot.sender in OAuth mode); senders that
+    do not tell workspaces apart (one bot token, the console) are used as they are."""
+    bind = getattr(sender, "for_workspace", None)
+    return bind(workspace_id) if bind is not None else sender
+
+
 def _message(data: dict) -> Message:
     return Message(text=data.get("text") or " ", blocks=data.get("blocks") or [])
 
@@ -243,6 +284,7 @@ def _post(sender: Sender, row: outbox.Claimed, channel: str, message: Message, t
 
 
 def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
+    sender = _for_workspace(sender, row.workspace_id)
     payload = row.payload
     kind = payload.get("kind")
     if kind in DEAL_KINDS:

@@ -63,7 +63,8 @@ class RunReport:
 
 def workspaces(engine: Engine, team_id: str | None = None) -> list[Workspace]:
     with session_scope(engine) as session:
-        query = select(Workspace).order_by(Workspace.id)
+        # An uninstalled workspace (OAuth) gets nothing planned until it is installed again.
+        query = select(Workspace).where(Workspace.uninstalled_at.is_(None)).order_by(Workspace.id)
         if team_id is not None:
             query = query.where(Workspace.team_id == team_id)
         return list(session.exec(query))
@@ -224,7 +225,7 @@ def start(
         if sender is None:
             from bot.sender import SlackSender
 
-            sender = SlackSender.from_settings(settings, pace=settings.slack_pace)
+            sender = SlackSender.from_settings(settings, pace=settings.slack_pace, engine=engine)
         options = {}
         if settings is not None:
             options = {"lease": settings.outbox_lease, "backoff_base": settings.outbox_backoff}

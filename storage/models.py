@@ -72,6 +72,9 @@ class Workspace(SQLModel, table=True):
     next_lead_number: int = 0
     next_task_number: int = 0
     created_at: datetime = _created()
+    # OAuth mode: set when Slack said the app was uninstalled or its tokens revoked; nothing
+    # is planned or posted for the workspace until it is installed again (bot.oauth).
+    uninstalled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Member(SQLModel, table=True):
@@ -480,3 +483,7 @@ class WorkflowRun(SQLModel, table=True):
     workflow_id: int = Field(foreign_key="workflow.id", ondelete="CASCADE")
     change: str = Field(max_length=128)
     at: datetime = _created()
+
+
+# The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.
+import storage.installations  # noqa: E402, F401

@@ -376,3 +376,14 @@ def counts(session: Session, *, workspace_id: int | None = None) -> dict[str, in
     if workspace_id is not None:
         query = query.where(Outbox.workspace_id == workspace_id)
     return {status: n for status, n in session.exec(query)}
+
+
+def drop_unsent(session: Session, *, workspace_id: int) -> int:
+    """Forget every unsent post of a workspace Salesbot can no longer post to (uninstalled,
+    tokens revoked): pending rows and rows in flight alike. Returns how many."""
+    result = session.execute(
+        sa.delete(Outbox)
+        .where(Outbox.workspace_id == workspace_id, Outbox.status.in_(UNSENT))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -31,6 +31,7 @@ class Harness:
     slack: FakeSlack
     engine: object
     latencies: list[float] = field(default_factory=list)
+    team: str = TEAM  # the workspace the requests come from (tests/oauthapp.py: several)
 
     def command(
         self,
@@ -45,7 +46,7 @@ class Harness:
         body, headers = slackreq.slash(
             command,
             text,
-            team_id=TEAM,
+            team_id=self.team,
             user_id=user,
             channel_id=channel,
             response_url=response_url or self.slack.response_url(f"cmd-{time.monotonic_ns()}"),
@@ -71,7 +72,7 @@ class Harness:
             response_url = self.slack.response_url(f"act-{time.monotonic_ns()}")
         body, headers = slackreq.block_actions(
             actions,
-            team_id=TEAM,
+            team_id=self.team,
             user_id=user,
             channel_id=channel,
             message=message,
@@ -82,7 +83,9 @@ class Harness:
         return slackreq.post(self.url + "/slack/events", body, headers)
 
     def submit(self, view: dict, *, user: str = "U1"):
-        body, headers = slackreq.view_submission(view, team_id=TEAM, user_id=user, secret=SECRET)
+        body, headers = slackreq.view_submission(
+            view, team_id=self.team, user_id=user, secret=SECRET
+        )
         status, text_out = slackreq.post(self.url + "/slack/events", body, headers)
         return status, _json(text_out)
 
@@ -106,7 +109,7 @@ class Harness:
 
     def event(self, event: dict, *, event_id: str, retry_num: int | None = None):
         body, headers = slackreq.event(
-            event, team_id=TEAM, event_id=event_id, secret=SECRET, retry_num=retry_num
+            event, team_id=self.team, event_id=event_id, secret=SECRET, retry_num=retry_num
         )
         return slackreq.post(self.url + "/slack/events", body, headers)
 

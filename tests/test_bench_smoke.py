@@ -117,8 +117,9 @@ def test_scheduler_benchmark_times_the_digest_and_the_weekly_summary(db_url):
 
 def test_commands_benchmark_compares_salesbot_with_bare_bolt(db_url):
     data.fill(db_url, DEALS, out=io.StringIO())
-    result = commands_bench.run(db_url, requests=40, concurrency=2, warmup=8)
-    for app in ("salesbot", "bare_bolt"):
+    result = commands_bench.run(db_url, requests=40, concurrency=2, warmup=8, oauth_workspaces=20)
+    assert result["oauth"]["workspaces"] == 20
+    for app in ("salesbot", "bare_bolt", "oauth"):
         figures = result[app]
         assert figures["requests"] == 40 and figures["statuses"] == {200: 40}
         assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]

@@ -100,14 +100,15 @@ def _check_message(slack: FakeSlack, name: str, args: dict) -> None:
 # -- auth / apps ------------------------------------------------------------------------------
 @method("auth.test")
 def auth_test(slack: FakeSlack, args: dict, token: str) -> dict:
+    team = slack.oauth.team_of(token)  # an OAuth install's token: its own team and bot
     return {
         "ok": True,
         "url": f"https://{slack.team_domain}.slack.com/",
-        "team": slack.team_name,
+        "team": team.name if team else slack.team_name,
         "user": "salesbot",
-        "team_id": slack.team_id,
-        "user_id": slack.bot_user_id,
-        "bot_id": slack.bot_id,
+        "team_id": team.id if team else slack.team_id,
+        "user_id": team.bot_user_id if team else slack.bot_user_id,
+        "bot_id": team.bot_id if team else slack.bot_id,
         "is_enterprise_install": False,
     }
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from tests.fakeslack import methods
 from tests.fakeslack.blockkit import message_error, validate_message
 from tests.fakeslack.socket import SocketServer
+from tests.fakeslack.teams import Teams
 from tests.fakeslack.wire import Handler, HTTPServer
 
 RESPONSE_URL_USES = 5  # Slack: a response_url takes 5 messages within 30 minutes
@@ -105,6 +106,7 @@ class FakeSlack:
         self._http: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._socket: SocketServer | None = None
+        self.oauth = Teams()  # OAuth installs; tokens bound to teams once one is installed
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -350,6 +352,10 @@ class FakeSlack:
     def _answer(self, method: str, args: dict, token: str) -> tuple[int, dict, dict]:
         if not token:
             return 200, {}, {"ok": False, "error": "not_authed"}
+        try:
+            self.oauth.check(self, method, args, token)
+        except methods.SlackError as e:
+            return 200, {}, e.body()
         failure = self._take_failure(method, args)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}

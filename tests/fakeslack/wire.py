@@ -61,6 +61,8 @@ def token_of(authorization: str, args: dict) -> str:
     field = args.pop("token", "") or ""
     if authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
+    if authorization.lower().startswith("basic "):  # oauth.v2.access: the app's credentials
+        return "basic:" + authorization[6:].strip()
     return str(field)
 
 
