@@ -1,7 +1,7 @@
 """What every listener needs, resolved once per request.
 
 The middleware makes sure the workspace and the acting member exist (first contact creates
-them: the workspace with its default pipelines, the member with the role PRODUCT.md §3 gives,
+them: the workspace with its default pipelines, the member with the role docs/commands.md gives,
 their name and locale from ``users.info``) and puts their ids, locale and timezone into
 Bolt's context. Who someone is rarely changes, so the answer is kept for a minute per
 process (a settings change in this process forgets it at once). Listeners then run one unit

@@ -1,6 +1,6 @@
 """The slash-command grammar: ``/lead``, ``/deal``, ``/pipeline`` text -> a typed command.
 
-PRODUCT.md §3 is the contract. The shape of every command is the same:
+docs/commands.md is the contract. The shape of every command is the same:
 
 * the first word is the sub-command (case-insensitive; Korean aliases such as ``이동`` work);
 * then free words, then ``key:value`` pairs. The first free words are the title or the

@@ -100,7 +100,7 @@ def parse_amount(text: str) -> Amount:
 
     **Currency.** A marker decides (``$``, ``US$``, ``USD``, ``달러``, ``₩``, ``KRW``, ``원``);
     without one, an amount written the Korean way (조/억/만/천/백/십 or Hangul numerals) is
-    KRW (PRODUCT.md §1) and any other takes the workspace's (``currency=None``). So ``759만``
+    KRW (docs/concepts.md) and any other takes the workspace's (``currency=None``). So ``759만``
     is 7,590,000 KRW even in a USD workspace, ``5만 달러`` is 50,000 USD, and two different
     markers (``$5만원``) are refused rather than guessed.
 
@@ -173,7 +173,7 @@ def _korean_number(text: str, written: str) -> tuple[Decimal | None, bool]:
     must fall: 조 > 억 > 만, and 천 > 백 > 십 within each 만-group. ``영``/``공`` are not
     numerals here: nobody writes a zero inside a Korean amount, and alone ``0`` is clearer.
 
-    The rule after 억 and 조 (PRODUCT.md §3): the group written after the last 조 or 억,
+    The rule after 억 and 조 (docs/commands.md): the group written after the last 조 or 억,
     without a big unit of its own, is that unit's next group down, as Korean sellers say it:
     after 억 it counts 만 (``1억5천``, ``1억 5천``, ``3억2천5백``, ``일억오천``, ``1억5000``,
     ``1억 500`` are 1억 5천만, 1억 5천만, 3억 2,500만, 1억 5천만, 1억 5,000만, 1억 500만),

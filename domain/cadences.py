@@ -1,4 +1,4 @@
-"""Cadences: a stage's follow-up plan that turns into the owner's tasks (PRODUCT.md §1).
+"""Cadences: a stage's follow-up plan that turns into the owner's tasks (docs/concepts.md).
 
 A cadence is attached to one stage. When a deal enters the stage (created in it, moved,
 converted, imported: every path goes through :func:`domain.automation.stage_entered`) its

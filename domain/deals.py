@@ -48,7 +48,7 @@ class Change:
 
 
 def expected_revenue(amount: Decimal, probability: int) -> Decimal:
-    """Amount × stage probability (PRODUCT.md §1): 7,590,000 at 50 % counts 3,795,000."""
+    """Amount × stage probability (docs/concepts.md): 7,590,000 at 50 % counts 3,795,000."""
     return (Decimal(amount) * Decimal(probability) / Decimal(100)).quantize(Decimal("0.01"))
 
 
@@ -235,7 +235,7 @@ def _first_open(stages: list[Stage]) -> Stage:
 
 
 def require_can_change(actor: Member, deal: Deal) -> None:
-    """Reps change their own deals; managers and admins any (PRODUCT.md §3 Roles)."""
+    """Reps change their own deals; managers and admins any (docs/concepts.md#roles)."""
     if deal.owner_id != actor.id and not can_manage_any_deal(actor):
         raise NotAllowed("deal.not_yours", number=deal.number)
 

@@ -1,4 +1,4 @@
-"""A workspace's install, uninstall and erasure (OAuth mode; PRODUCT.md §5).
+"""A workspace's install, uninstall and erasure (OAuth mode; docs/operations.md).
 
 - :func:`installed`: the workspace exists (with its default pipelines), is marked installed,
   and the installing user is a member and an admin: the first admin of a new workspace.

@@ -1,4 +1,4 @@
-"""The stall clock (PRODUCT.md §1 "Stalled deal"), as plain functions.
+"""The stall clock (docs/concepts.md "Stalled deal"), as plain functions.
 
 A deal is *stalled* when the time in its current stage exceeds the stage's stall threshold.
 

@@ -1,4 +1,4 @@
-"""The numbers of the weekly summary (PRODUCT.md §4): one :class:`PipelineWeek` per pipeline.
+"""The numbers of the weekly summary (docs/scheduled-posts.md): one :class:`PipelineWeek` per pipeline.
 
 Everything comes from :mod:`domain.metrics`: the board and the forecast per pipeline, the §2
 rates of every pipeline from one :func:`~domain.metrics.grouped_rates` call (two grouped

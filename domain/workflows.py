@@ -1,4 +1,4 @@
-"""Workflows: per workspace, trigger + optional conditions → actions (PRODUCT.md §1).
+"""Workflows: per workspace, trigger + optional conditions → actions (docs/concepts.md).
 
 A workflow runs inside the transaction of the change that triggered it (its posts are
 outbox rows of that transaction), so the change and its effects are stored together or
@@ -509,7 +509,7 @@ def workspace_workflows(*, session: Session, workspace_id: int) -> list[Workflow
 
 
 def add_defaults(*, session: Session, workspace: Workspace, new_business: Pipeline) -> None:
-    """PRODUCT.md §1's examples for a new workspace: a first-call task for every new lead;
+    """docs/concepts.md's examples for a new workspace: a first-call task for every new lead;
     a lead from a company of 300 or more converted at once (off); a won New business deal
     renewed in 12 months."""
     first_call = "첫 통화" if workspace.locale == "ko" else "First call"

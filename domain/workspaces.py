@@ -12,7 +12,7 @@ from domain.errors import InvalidInput, NotAllowed, NotFound
 from i18n import normalize_locale
 from storage.models import Member, Outcome, Pipeline, PipelineKind, Role, Stage, Workspace
 
-# PRODUCT.md §1: (names, probability %, stall days, outcome); the names by language are in
+# docs/concepts.md: (names, probability %, stall days, outcome); the names by language are in
 # domain.names, and a new workspace gets them in its language (Negotiation or 협상).
 NEW_BUSINESS = tuple(
     zip(
@@ -46,7 +46,7 @@ NEW_BUSINESS_NAME, RENEWALS_NAME, LEADS_NAME = names.PIPELINES
 
 @dataclass(frozen=True)
 class WorkspaceDefaults:
-    """Defaults for a new workspace, from the environment (PRODUCT.md §5)."""
+    """Defaults for a new workspace, from the environment (docs/operations.md)."""
 
     timezone: str = "Asia/Seoul"
     locale: str = "ko"
@@ -148,7 +148,7 @@ def get_or_create_member(
     them, when it is one we know: their tasks' due times are read in it).
 
     Slack workspace admins and the first member (the installing user) start as admins;
-    everyone else starts as a rep (PRODUCT.md §3 Roles).
+    everyone else starts as a rep (docs/concepts.md#roles).
     """
     member = session.exec(
         select(Member).where(

@@ -1,3 +1,3 @@
-"""Scheduled posts (PRODUCT.md §4): what is due (due), the jobs that record posts in the outbox
+"""Scheduled posts (docs/scheduled-posts.md): what is due (due), the jobs that record posts in the outbox
 (jobs; they read through domain.deal_reads, domain.tasks and domain.weekly), the drain that
 sends them (drain, delivery), and the APScheduler wiring and ``run_job`` (runner)."""

@@ -25,7 +25,7 @@ def app(db_url):
 
 @pytest.fixture
 def app_ko(db_url):
-    with running_app(db_url, locale="ko") as harness:
+    with running_app(db_url, locale="ko", stage_names="en") as harness:
         harness.command("/pipeline", "help")
         yield harness
         assert harness.slack.problems == []

@@ -60,7 +60,7 @@ def app(db_url, clock):
 
 @pytest.fixture
 def app_ko(db_url, clock):
-    with running_app(db_url, clock=clock, locale="ko") as harness:
+    with running_app(db_url, clock=clock, locale="ko", stage_names="en") as harness:
         harness.command("/deal", "help")
         yield harness
         assert harness.slack.problems == []

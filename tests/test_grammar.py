@@ -1,4 +1,4 @@
-"""The slash-command grammar, as a spec: what users type -> the typed command (PRODUCT.md §3)."""
+"""The slash-command grammar, as a spec: what users type -> the typed command (docs/commands.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def run(line: str) -> c.Command:
     return parse(command, text, today=TODAY)
 
 
-# Every example of PRODUCT.md §3, then the decisions of the grammar brief.
+# Every example of docs/commands.md, then the decisions of the grammar brief.
 PRODUCT_EXAMPLES = [
     (
         '/lead new "Kim Minsu" company:"Acme" email:kim@acme.kr source:webinar size:120',

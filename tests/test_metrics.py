@@ -1,4 +1,4 @@
-"""PRODUCT.md §2 metrics on small data sets checked by hand, on SQLite and PostgreSQL.
+"""docs/metrics.md metrics on small data sets checked by hand, on SQLite and PostgreSQL.
 
 Deals are made and moved through the domain functions at explicit times, so stage history
 is exactly what a team would have produced by running the commands on those days.

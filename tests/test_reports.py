@@ -63,7 +63,7 @@ def assert_png(content: bytes):
 
 @pytest.fixture
 def busy(session, ws, boss):
-    """A workspace with won, lost and open deals, one of them the PRODUCT.md 50 % example."""
+    """A workspace with won, lost and open deals, one of them the docs/concepts.md 50 % example."""
     pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
     meeting = next(
         s for s in stages_of(session=session, pipeline_id=pipeline.id) if s.name == "Meeting"

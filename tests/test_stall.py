@@ -1,4 +1,4 @@
-"""THE stall rule (PRODUCT.md §1): stalled iff whole days in stage > the stage's threshold."""
+"""THE stall rule (docs/concepts.md): stalled iff whole days in stage > the stage's threshold."""
 
 from __future__ import annotations
 

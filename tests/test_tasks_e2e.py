@@ -163,7 +163,7 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("locale", ["en", "ko"])
 def test_bad_input_is_explained_in_the_users_language_and_changes_nothing(db_url, locale):
-    with running_app(db_url, clock=FixedClock(f.T0), locale=locale) as app:
+    with running_app(db_url, clock=FixedClock(f.T0), locale=locale, stage_names="en") as app:
         app.slack.users["U1"] = {"locale": "en-US" if locale == "en" else "ko-KR"}
         for text, expected in BAD_INPUT[locale]:
             status, reply = app.command("/task", text)

@@ -147,7 +147,7 @@ def test_hangul_numerals_are_amounts_in_won(text, value):
     ],
 )
 def test_a_korean_amount_is_won_unless_another_currency_is_written(text, value, currency):
-    # None takes the workspace's currency; a Korean amount never does (PRODUCT.md §1).
+    # None takes the workspace's currency; a Korean amount never does (docs/concepts.md).
     assert v.parse_amount(text) == Amount(Decimal(value), currency)
 
 

@@ -1,4 +1,4 @@
-"""Block Kit views of the scheduled posts (PRODUCT.md §4).
+"""Block Kit views of the scheduled posts (docs/scheduled-posts.md).
 
 Every builder returns :class:`views.message.Message` values with a non-empty ``text``
 fallback, within Slack's limits (SLACK.md): at most 50 blocks per message and 3,000

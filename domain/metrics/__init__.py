@@ -1,4 +1,4 @@
-"""The metrics engine: the board, PRODUCT.md §2 metrics, the forecast and the plan.
+"""The metrics engine: the board, docs/metrics.md metrics, the forecast and the plan.
 
 One module per report, this package's names importable as before (``from domain import
 metrics as m; m.board(...)``): :mod:`~domain.metrics.boards` (the board),

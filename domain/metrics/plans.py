@@ -1,4 +1,4 @@
-"""The ideal pipeline size (``/pipeline plan``, PRODUCT.md §2)."""
+"""The ideal pipeline size (``/pipeline plan``, docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from domain.errors import InvalidInput
 
 @dataclass(frozen=True)
 class Plan:
-    """PRODUCT.md §2 ideal pipeline size; ``per_rep`` is None when no rep count was given."""
+    """docs/metrics.md ideal pipeline size; ``per_rep`` is None when no rep count was given."""
 
     deals_needed: int
     leads_needed: int
@@ -25,7 +25,7 @@ def plan(
     win_rate: Decimal | None,
     reps: int | None = None,
 ) -> Plan:
-    """PRODUCT.md §2: deals = target / average deal size; leads = deals / win rate;
+    """docs/metrics.md: deals = target / average deal size; leads = deals / win rate;
     per rep = leads / reps. Each is rounded up to a whole deal or lead.
 
     100,000,000 / 500,000 / 80 % / 10 reps -> 200 deals, 250 leads, 25 per rep.

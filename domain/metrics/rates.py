@@ -1,4 +1,4 @@
-"""PRODUCT.md §2 rates and the ``/pipeline metrics`` report.
+"""docs/metrics.md rates and the ``/pipeline metrics`` report.
 
 The §2 formulas live here once, in :class:`Rates`: average deal size, win rate, sales cycle,
 average open-deal age and pipeline velocity, from sums that add up exactly across groups.
@@ -217,7 +217,7 @@ class RepRow:
 
 @dataclass(frozen=True)
 class Metrics:
-    """PRODUCT.md §2 for one workspace, pipeline (None: all deal pipelines), owner and period."""
+    """docs/metrics.md for one workspace, pipeline (None: all deal pipelines), owner and period."""
 
     start: datetime
     end: datetime
@@ -260,7 +260,7 @@ def metrics(
     owner_id: int | None = None,
     tally: Tally | None = None,
 ) -> Metrics:
-    """PRODUCT.md §2 for deals of the workspace (optionally one pipeline / one owner).
+    """docs/metrics.md for deals of the workspace (optionally one pipeline / one owner).
 
     Definitions, for the period ``[start, end)``:
 

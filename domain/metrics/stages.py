@@ -1,4 +1,4 @@
-"""Stage statistics (PRODUCT.md §2): conversion and time in stage per open stage, read from
+"""Stage statistics (docs/metrics.md): conversion and time in stage per open stage, read from
 ``stage_history`` index ranges, and the bottleneck chosen from them."""
 
 from __future__ import annotations
