@@ -12,7 +12,7 @@ import pytest
 from commands.grammar import COMMANDS, parse
 
 DOCS = Path(__file__).parent.parent / "docs"
-EXAMPLE = re.compile(r"`(/(?:%s)\b[^`]*)`" % "|".join(COMMANDS))
+EXAMPLE = re.compile(r"`(/(?:" + "|".join(COMMANDS) + r")\b[^`]*)`")
 
 
 def examples() -> list[str]:
