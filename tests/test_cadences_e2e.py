@@ -304,3 +304,24 @@ def test_a_workflow_fires_once_per_change_when_slack_retries_the_event(app):
     with Session(app.engine) as session:
         assert session.get(Workflow, 4).fired == 1
         assert len(session.exec(select(WorkflowRun).where(WorkflowRun.workflow_id == 4)).all()) == 1
+
+
+def test_app_home_shows_the_cadence_step_each_deal_is_on(app, clock):
+    """Point 6: the owner's App Home names the step of the cadence of the deal's current stay."""
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    made = the_tasks(app)
+    with session_scope(app.engine) as session:
+        owner = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
+        assert tasks.complete_task(
+            session=session, task=session.get(Task, made[0].id), actor=owner, now=T0
+        )
+
+    def home_text(event_id: str) -> str:
+        before = len(app.slack.calls_to("views.publish"))
+        app.event({"type": "app_home_opened", "user": "U1", "tab": "home"}, event_id=event_id)
+        published = app.slack.wait_for("views.publish", count=before + 1)[-1]
+        return str(published.args["view"]["blocks"])
+
+    assert "cadence step 2 of 6 (1 done)" in home_text("EvHome1")
+    app.command("/deal", "move 1 Qualification")  # leaving Contact ends that cadence
+    assert "cadence step" not in home_text("EvHome2")

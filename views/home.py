@@ -112,7 +112,17 @@ def _deal_blocks(home: HomePage, workspace: Workspace, loc: str) -> list[dict[st
     notes = note_lines(page.money, loc)
     if notes:
         blocks.append(b.context(*notes))
-    blocks += _lines_in_sections([row_line(row, loc, workspace.timezone) for row in page.rows])
+    steps = home.cadence_steps
+
+    def line(row) -> str:
+        text = row_line(row, loc, workspace.timezone)
+        if row.id in steps:  # the cadence step the deal is on (issue 14)
+            done, total = steps[row.id]
+            step = min(done + 1, total)
+            text += t(loc, "home.deals.cadence", step=step, total=total, done=done)
+        return text
+
+    blocks += _lines_in_sections([line(row) for row in page.rows])
     if page.total > len(page.rows):
         blocks.append(
             b.context(
