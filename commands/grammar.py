@@ -56,8 +56,7 @@ from commands.values import (
 )
 from domain.errors import InvalidInput
 
-COMMANDS = ("lead", "deal", "pipeline", "task")
-COMMANDS = ("lead", "deal", "pipeline", "company", "person")
+COMMANDS = ("lead", "deal", "pipeline", "task", "company", "person")
 MAX_COMMAND_TEXT = 4000  # characters of a whole command's text (see the module docstring)
 
 # Sub-command words -> canonical names (the ``<command>_<name>`` usage lines).

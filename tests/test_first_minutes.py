@@ -173,12 +173,12 @@ def wait_for(predicate, timeout=60.0):
     [
         (
             "en",
-            "43 stall warnings, 2 daily stall summaries, 25 renewal alerts would be sent; "
+            "43 stall warnings, 2 daily stall summaries, 34 renewal alerts would be sent; "
             "`:jobs` to see them.",
         ),
         (
             "ko",
-            "슬랙이라면 지금 발송될 메시지: 정체 경고 43건, 일일 정체 요약 2건, 갱신 알림 25건. "
+            "Slack이었다면 지금 발송될 메시지: 정체 경고 43건, 일일 정체 요약 2건, 갱신 알림 34건. "
             "`:jobs`로 내용을 볼 수 있습니다.",
         ),
     ],

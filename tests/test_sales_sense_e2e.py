@@ -20,7 +20,7 @@ from tests.slackapp import running_app, wait
 
 @pytest.fixture(params=["en", "ko"])
 def app(db_url, request):
-    with running_app(db_url, locale=request.param) as harness:
+    with running_app(db_url, locale=request.param, stage_names="en", automation=False) as harness:
         harness.locale = request.param
         harness.slack.users["U1"] = {"locale": "en-US" if request.param == "en" else "ko-KR"}
         yield harness
@@ -49,7 +49,7 @@ TEXT = {
     "en": {
         "ask": "Mark D1 “Acme ERP” (₩7,590,000) as won (Won)?",
         "cancelled": "Cancelled: D1 is unchanged.",
-        "won": "🎉 <@U1> won D1 (Won).",
+        "won": "🎉 <@U1> won D1.",
         "created": "<@U1> created D2 “Acme ERP” in Renewals, the renewal of D1: "
         "renews Nov 2, 2027, MRR ₩632,500.",
         "buttons": ["Confirm", "Cancel"],
@@ -60,7 +60,7 @@ TEXT = {
     "ko": {
         "ask": "D1 “Acme ERP” (759만원) 딜을 성사로 처리할까요? (Won 단계)",
         "cancelled": "취소했습니다. D1 딜은 그대로입니다.",
-        "won": "🎉 <@U1>님이 D1 딜을 성사시켰습니다 (Won).",
+        "won": "🎉 <@U1>님이 D1 딜을 성사시켰습니다.",
         "created": "<@U1>님이 D1의 갱신 딜 D2 “Acme ERP” 딜을 Renewals 파이프라인에 "
         "만들었습니다: 갱신일 2027년 11월 2일, MRR 63만 2,500원.",
         "buttons": ["확인", "취소"],

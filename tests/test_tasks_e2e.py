@@ -140,8 +140,7 @@ BAD_INPUT = {
         ),
         (
             'new "Call" owner:@nobody due:tomorrow 10:00',
-            "I don't know who @nobody is yet. Mention them with Slack's @-autocomplete so I get "
-            "their user id.",
+            "I can't find @nobody in this workspace. Type @ in Slack and pick them from the list.",
         ),
     ],
     "ko": [
@@ -303,3 +302,32 @@ def test_add_task_on_the_card_opens_the_modal_for_that_deal_and_a_past_due_stays
             "todo",
             "2026-11-06T07:00:00+00:00",
         )
+
+
+def test_a_mention_in_a_korean_workspace_answers_in_korean_and_knows_korean_stage_names(db_url):
+    with running_app(db_url, clock=FixedClock(f.T0), locale="ko") as app:
+        quiet_automation(app)
+        app.command("/deal", 'new "한빛소프트 ERP" amount:759만')
+        card = app.slack.wait_for("chat.postMessage")[0]
+        ts = card.response["ts"]
+        wait(lambda: card_link(app), what="the card's permalink")
+
+        mention(app, "task 내일 오전 10시 CFO 콜", event_id="EvKoTask", thread_ts=ts)
+        wait(
+            lambda: any(
+                t.startswith("📌 <@U1>님이 할 일을 추가했습니다: *T1*") for t in in_thread(app, ts)
+            ),
+            what="the task, announced in Korean",
+        )
+        assert tasks_in_db(app) == 1
+
+        mention(app, "이동 제안으로", event_id="EvKoMove", thread_ts=ts)
+        wait(
+            lambda: any("컨택 단계에서 제안 단계로 옮겼습니다" in t for t in in_thread(app, ts)),
+            what="the move by its Korean stage name, particle and all",
+        )
+
+        mention(app, "안녕하세요 반가워요", event_id="EvKoHello", thread_ts=ts)
+        (said,) = wait(lambda: ephemerals(app), what="the ephemeral answer")
+        assert said.startswith("이해하지 못했습니다: `안녕하세요 반가워요`."), said
+        assert tasks_in_db(app) == 1, "a mention it did not understand changes nothing"

@@ -54,6 +54,8 @@ EXPECTED = {
         "Pipeline: New business",
         "Forecast by quarter: New business",
         "Pipeline metrics: New business",
+        "Added task T8.",
+        "✅ T1 done: First call",
     ],
     "ko": [
         "리드 L41을 만들었습니다: *Kim Minsu*",
@@ -66,6 +68,8 @@ EXPECTED = {
         "파이프라인: 신규 영업",
         "분기별 매출 예측: 신규 영업",
         "파이프라인 지표: 신규 영업",
+        "할 일 T8을 추가했습니다.",
+        "✅ T1 완료: 첫 통화",
     ],
 }
 
@@ -101,7 +105,7 @@ def test_the_tour_runs_on_the_demo_and_every_step_does_what_it_says(toured, loca
     positions = [said.index(line) for line in EXPECTED[locale]]
     assert positions == sorted(positions)
     commands = [line for line in readme_tour().splitlines() if line.startswith("/")]
-    assert len(commands) == 11
+    assert len(commands) == 15
     for line in said:
         assert "Traceback" not in line and "error id" not in line and "오류 ID" not in line
 
