@@ -395,7 +395,12 @@ class Running:
         self.server, self.thread, self.url = server, thread, url
 
     def close(self) -> None:
-        stop_drainer(self.server.salesbot_deps)
+        # Wait for a send in flight to end (a connection-error retry against an unreachable
+        # URL can outlast a short join): a worker left running would mark rows of whatever
+        # runs next on the same database.
+        drainer = self.server.salesbot_deps.drainer
+        if drainer is not None:
+            drainer.stop(timeout=60.0)
 
         # Close from waitress's own loop thread: closing from here races its select().
         def close_everything() -> None:
