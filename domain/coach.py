@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain import quotas as q
+from domain.due_times import local
 from domain.metrics.rates import Rates, grouped_rates
 from domain.metrics.sql import _raw
 from domain.stall import stalled_condition
@@ -170,10 +171,6 @@ def _target(quotas, member, span: q.Span, other: q.Span, team_size: int):
     return amount, source
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-
 def _progress(session, workspace, member, span, amount, source, zone) -> Target:
     mine = [
         Deal.workspace_id == workspace.id,
@@ -186,8 +183,8 @@ def _progress(session, workspace, member, span, amount, source, zone) -> Target:
         .where(
             *mine,
             Stage.outcome == Outcome.won.value,
-            Deal.closed_at >= _midnight(span.start, zone),
-            Deal.closed_at < _midnight(span.end, zone),
+            Deal.closed_at >= local(span.start, time.min, zone),
+            Deal.closed_at < local(span.end, time.min, zone),
         )
     ).scalar()
     rows = session.execute(

@@ -11,13 +11,10 @@ from i18n import fmt, t
 from views import blocks as b
 from views.ids import Action
 from views.message import Message
+from views.reports import esc
 
 MAX_FLAGGED = 5  # apply buttons per message (an actions block holds up to 25; keep it short)
 MAX_TEAM = 30
-
-
-def esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _quoted(text: str) -> str:
