@@ -404,8 +404,7 @@ class Console:
         finally:
             if background is not None:
                 background.stop_announcing.set()
-                background.drainer.stop(timeout=1)
-                background.shutdown(wait=False)
+                background.shutdown(wait=False)  # and the drainer it started
 
     def _loop(self, stdin: TextIO) -> None:
         while True:

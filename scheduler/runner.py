@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -213,14 +215,13 @@ def start(
     runs at once, so a restart catches up what it missed. ``team_id`` limits the schedule
     (and the drainer) to one workspace: the console's.
     """
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
     if engine is None:
         from storage.db import make_engine
 
         engine = make_engine(settings.database_url)
+    owned = drainer is None
     if drainer is None:
         if sender is None:
             from bot.sender import SlackSender
@@ -233,8 +234,9 @@ def start(
             options["workspace_id"] = _workspace_id(engine, team_id)
         drainer = Drainer(engine, sender, **options).start()
     ticker = Ticker(engine, drainer.sender, wake=drainer.wake, team_id=team_id)
-    kind = BlockingScheduler if blocking else BackgroundScheduler
+    kind = _Blocking if blocking else _Background
     scheduler = kind(timezone=UTC)
+    scheduler.owned_drainer = drainer if owned else None
     scheduler.add_job(
         lambda: ticker.tick(send=False),
         IntervalTrigger(seconds=tick_seconds, timezone=UTC),
@@ -250,6 +252,26 @@ def start(
     log.info("scheduler started: ticking every %ss", tick_seconds)
     scheduler.start()
     return scheduler
+
+
+class _StopsItsDrainer:
+    """``shutdown()`` also stops the drainer ``start`` made for this scheduler: left running,
+    it would go on claiming and sending rows after its owner is gone."""
+
+    owned_drainer: Drainer | None = None
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait=wait)
+        if self.owned_drainer is not None:
+            self.owned_drainer.stop(timeout=60.0 if wait else 5.0)
+
+
+class _Background(_StopsItsDrainer, BackgroundScheduler):
+    pass
+
+
+class _Blocking(_StopsItsDrainer, BlockingScheduler):
+    pass
 
 
 def _workspace_id(engine: Engine, team_id: str) -> int | None:

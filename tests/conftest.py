@@ -122,3 +122,21 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"slowest slash command over {len(SLOWEST_COMMANDS)} end-to-end apps: "
             f"{max(SLOWEST_COMMANDS) * 1000:.0f} ms (Slack's limit: 3,000 ms)"
         )
+
+
+@pytest.fixture(autouse=True)
+def no_drainer_outlives_its_test(request) -> Iterator[None]:
+    """A drain worker left running claims and sends the rows of whatever test runs next on
+    the same database (PostgreSQL ids restart), to a fake Slack that is gone: fail the test
+    that leaked it, not a later one."""
+    yield
+    import threading
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("salesbot-drain")]
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not alive, f"{request.node.nodeid} left drain workers running: {alive}"

@@ -205,8 +205,7 @@ def test_the_console_scheduler_holds_its_backlog_and_says_so_in_one_line(tmp_pat
         )
     finally:
         background.stop_announcing.set()
-        background.drainer.stop(timeout=1)
-        background.shutdown(wait=False)
+        background.shutdown(wait=True)  # and its drainer
     with Session(engine) as session:
         other = session.exec(sql_select(Workspace).where(Workspace.team_id == "TOTHER")).one()
         others = session.exec(sql_select(func.count()).where(Outbox.workspace_id == other.id)).one()
