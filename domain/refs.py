@@ -125,25 +125,35 @@ def match_stage(stages: list[Stage], text: str, *, errors: str = "pipeline.stage
     case-insensitive prefix of a name or alias, then 1-based position.
 
     ``errors`` names the messages: lead statuses are called statuses (``lead.status``)."""
-    tries = names.variants(text)
-    for query in tries:
-        found = _named(stages, query, lambda s: (names.key(s.name),), first=True)
-        found = found or _named(stages, query, lambda s: names.aliases(s.name))
-        if found:
-            return found
+    found, candidates = _by_name(stages, text)
+    if found is not None:
+        return found
     stage_names = ", ".join(s.name for s in stages)
-    for query in (tries[0], tries[-1]):
-        prefixed = [s for s in stages if any(a.startswith(query) for a in names.aliases(s.name))]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        if len(prefixed) > 1:
-            raise Ambiguous(
-                f"{errors}_ambiguous", text=text, stages=stage_names, candidates=prefixed
-            )
-    query = tries[-1].removesuffix("번")
+    if candidates:
+        raise Ambiguous(f"{errors}_ambiguous", text=text, stages=stage_names, candidates=candidates)
+    query = names.variants(text)[-1].removesuffix("번")
     if query.isdigit() and 1 <= int(query) <= len(stages):
         return stages[int(query) - 1]
     raise NotFound(f"{errors}_not_found", text=text, stages=stage_names)
+
+
+def _by_name(rows, text: str):
+    """``(row, [])`` for the row ``text`` names — its exact name, the other language's default
+    name, the same without Korean particles, then a unique prefix of a name or alias — else
+    ``(None, candidates)``: the rows an ambiguous prefix matches, or none at all."""
+    tries = names.variants(text)
+    for query in tries:
+        found = _named(rows, query, lambda r: (names.key(r.name),), first=True)
+        found = found or _named(rows, query, lambda r: names.aliases(r.name))
+        if found:
+            return found, []
+    for query in (tries[0], tries[-1]):
+        prefixed = [r for r in rows if any(a.startswith(query) for a in names.aliases(r.name))]
+        if len(prefixed) == 1:
+            return prefixed[0], []
+        if prefixed:
+            return None, prefixed
+    return None, []
 
 
 def _named(rows, query: str, names_of, *, first: bool = False):
@@ -186,19 +196,12 @@ def find_pipeline(
         if pipelines:
             return pipelines[0]
         raise NotFound("pipeline.none")
-    tries = names.variants(name)
-    for query in tries:
-        found = _named(pipelines, query, lambda p: (names.key(p.name),), first=True)
-        found = found or _named(pipelines, query, lambda p: names.aliases(p.name))
-        if found:
-            return found
+    found, candidates = _by_name(pipelines, name)
+    if found is not None:
+        return found
     listed = ", ".join(p.name for p in pipelines)
-    for query in (tries[0], tries[-1]):
-        prefixed = [p for p in pipelines if any(a.startswith(query) for a in names.aliases(p.name))]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        if prefixed:
-            raise Ambiguous("pipeline.ambiguous", text=name, names=listed, candidates=prefixed)
+    if candidates:
+        raise Ambiguous("pipeline.ambiguous", text=name, names=listed, candidates=candidates)
     raise NotFound("pipeline.not_found", text=name, names=listed)
 
 
