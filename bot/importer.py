@@ -26,10 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from commands import import_jobs
 from commands.cells import MAX_FILE
-from domain import import_jobs as jobs
 from domain.errors import InvalidInput
-from storage.db import session_scope
-from storage.models import ImportRun
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +96,12 @@ def client_for(deps, workspace_id: int) -> WebClient | None:
 
 def resume(deps) -> list[int]:
     """Take over the Slack imports a dead process left unfinished (returns their run ids)."""
-    with session_scope(deps.engine) as session:
-        claimed = jobs.claim_stale(session=session, now=deps.clock.now())
-        workspaces = {run_id: session.get(ImportRun, run_id).workspace_id for run_id in claimed}
-    for run_id in claimed:
-        client = client_for(deps, workspaces[run_id])
+    claimed = import_jobs.claim_stale(deps.engine, deps.clock.now())
+    for run_id, workspace_id in claimed:
+        client = client_for(deps, workspace_id)
         if client is None:
             log.warning("import run %s: its workspace has no bot token any more", run_id)
             continue
         log.info("resuming import run %s", run_id)
         submit(deps, run_id, client)
-    return claimed
+    return [run_id for run_id, _ in claimed]

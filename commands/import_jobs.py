@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from commands.importing import execute, prepare
+from commands.importing import Prepared, execute, prepare
 from commands.record import message_json
 from domain import import_jobs
 from domain.clock import Clock
@@ -68,6 +68,43 @@ def _record(session: Session, run: ImportRun, period: str, message: Message, now
         payload=payload,
         now=now,
     )
+
+
+def dry_run(
+    engine,
+    *,
+    workspace_id: int,
+    member_id: int | None,
+    entity: str,
+    data: bytes,
+    filename: str,
+    overrides: list[str],
+    now: datetime,
+) -> Prepared:
+    """Plan a file for the preview, keeping nothing (not even the members a file names by
+    Slack id: they are created when the import runs)."""
+    with Session(engine) as session:
+        workspace = session.get(Workspace, workspace_id)
+        actor = session.get(Member, member_id) if member_id else None
+        prepared = prepare(
+            session=session,
+            team_id=workspace.team_id,
+            entity=entity,
+            data=data,
+            filename=filename,
+            overrides=overrides,
+            actor=actor,
+            now=now,
+        )
+        session.rollback()
+    return prepared
+
+
+def claim_stale(engine, now: datetime) -> list[tuple[int, int]]:
+    """The runs a dead process left, claimed for this one: (run id, workspace id)."""
+    with session_scope(engine) as session:
+        claimed = import_jobs.claim_stale(session=session, now=now)
+        return [(run_id, session.get(ImportRun, run_id).workspace_id) for run_id in claimed]
 
 
 def start(

@@ -20,7 +20,6 @@ from concurrent.futures import Future, TimeoutError
 from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import Session
 
 from bot import importer
 from bot.listeners.guard import guarded
@@ -29,12 +28,10 @@ from bot.payloads import _ID, MAX_ID
 from commands import import_jobs
 from commands.failures import user_message
 from commands.forms import FieldErrors
-from commands.importing import prepare
 from domain import import_jobs as jobs
 from domain.fields import ENTITIES
 from domain.workspaces import require_admin
 from i18n import t
-from storage.models import Member, Workspace
 from views import import_modals
 from views.ids import View
 
@@ -88,22 +85,18 @@ def _admin(deps, context) -> None:
 
 
 def _plan(deps, context, client, meta: ImportMeta, overrides: list[str]):
-    """Fetch and plan the file; nothing is kept (members a file names are not created yet)."""
+    """Fetch and plan the file (nothing is written)."""
     data, name = importer.fetch(client, meta.file)
-    with Session(deps.engine) as session:
-        workspace = session.get(Workspace, context["salesbot_workspace_id"])
-        actor = session.get(Member, context["salesbot_member_id"])
-        prepared = prepare(
-            session=session,
-            team_id=workspace.team_id,
-            entity=meta.entity,
-            data=data,
-            filename=name,
-            overrides=overrides,
-            actor=actor,
-            now=deps.clock.now(),
-        )
-        session.rollback()
+    prepared = import_jobs.dry_run(
+        deps.engine,
+        workspace_id=context["salesbot_workspace_id"],
+        member_id=context["salesbot_member_id"],
+        entity=meta.entity,
+        data=data,
+        filename=name,
+        overrides=overrides,
+        now=deps.clock.now(),
+    )
     return prepared, name
 
 
