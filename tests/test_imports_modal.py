@@ -334,3 +334,29 @@ def _import_directly(engine, data: bytes, actor_id: int) -> None:
 def _deals(engine) -> int:
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(Deal)).one()
+
+
+def test_a_file_slower_than_the_ack_gets_its_preview_or_its_error_by_views_update(app):
+    app.deps.ack_budget = 0.0  # every file takes longer than Slack waits
+    data, _ = deals_csv(50)
+    assert app.command("/pipeline", "import")[0] == 200
+    view = opened(app)
+    file = app.slack.share_file("딜.csv", data)
+    status, body = app.submit(submitted(view, file_values(file)))
+    assert status == 200 and body["response_action"] == "update"
+    assert body["view"]["blocks"][0]["text"]["text"] == "Reading *딜.csv*…"
+    update = app.slack.wait_for("views.update")[-1]
+    assert update.args["view_id"] == view["id"]
+    assert update.args["view"]["callback_id"] == "import_confirm"
+    assert "50 rows: 50 to create" in texts(update.args["view"])
+
+    bad = app.slack.share_file("deals.csv", "딜 이름,금액\n".encode() + b"\xff\xfe\x00" * 10)
+    assert app.command("/pipeline", "import")[0] == 200
+    view = opened(app)
+    status, body = app.submit(submitted(view, file_values(bad)))
+    assert body["response_action"] == "update"
+    update = app.slack.wait_for("views.update", count=2)[-1]
+    again = update.args["view"]
+    assert again["callback_id"] == "import_file", "back to the file, with the reason"
+    assert texts(again).startswith(":warning: That file is neither a CSV")
+    assert count(app, Deal) == 0 and count(app, ImportRun) == 0
