@@ -360,3 +360,13 @@ def test_a_file_slower_than_the_ack_gets_its_preview_or_its_error_by_views_updat
     assert again["callback_id"] == "import_file", "back to the file, with the reason"
     assert texts(again).startswith(":warning: That file is neither a CSV")
     assert count(app, Deal) == 0 and count(app, ImportRun) == 0
+
+
+def test_crafted_submissions_are_answered_under_a_field_not_with_a_traceback(app):
+    meta = '{"file": 42, "map": "x", "entity": "secrets"}'
+    values = {"skip": "nope", "col0": [], "file": {"value": {"files": {"id": "F1"}}}}
+    for callback, field in (("import_confirm", "skip"), ("import_file", "file")):
+        view = {"callback_id": callback, "private_metadata": meta, "state": {"values": values}}
+        status, body = app.submit(view)
+        assert status == 200 and body["errors"] == {field: "Choose a CSV or XLSX file."}
+    assert count(app, ImportRun) == 0

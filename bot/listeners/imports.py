@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import Future, TimeoutError
 from functools import partial
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,13 +49,13 @@ class ImportMeta(BaseModel):
     file: str | None = Field(default=None, max_length=MAX_ID, pattern=_ID.pattern)
     entity: str = Field(default="deals", pattern="^(" + "|".join(ENTITIES) + ")$")
     name: str = Field(default="", max_length=255)
-    map: list[str] = Field(default_factory=list, max_length=import_modals.MAX_COLUMNS)
+    map: list[Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=list, max_length=import_modals.MAX_COLUMNS
+    )
     invalid: int = Field(default=0, ge=0)
 
     @classmethod
     def parse(cls, raw: object) -> ImportMeta:
-        import json
-
         try:
             data = json.loads(raw) if isinstance(raw, str) and raw else {}
             return cls.model_validate(data if isinstance(data, dict) else {})
@@ -61,19 +63,28 @@ class ImportMeta(BaseModel):
             return cls()
 
 
+def _element(values: dict, block: str) -> dict:
+    """The state of the block's element (action id ``value``); {} for anything else."""
+    state = values.get(block)
+    element = state.get("value") if isinstance(state, dict) else None
+    return element if isinstance(element, dict) else {}
+
+
 def _selected(values: dict, block: str) -> str | None:
-    option = ((values.get(block) or {}).get("value") or {}).get("selected_option")
-    return option.get("value") if isinstance(option, dict) else None
+    option = _element(values, block).get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _checked(values: dict) -> bool:
-    chosen = ((values.get("skip") or {}).get("value") or {}).get("selected_options") or []
+    chosen = _element(values, "skip").get("selected_options")
+    chosen = chosen if isinstance(chosen, list) else []
     return any(isinstance(o, dict) and o.get("value") == "skip" for o in chosen)
 
 
 def _file(values: dict) -> tuple[str | None, str]:
-    files = ((values.get("file") or {}).get("value") or {}).get("files") or []
-    first = files[0] if files and isinstance(files[0], dict) else {}
+    files = _element(values, "file").get("files")
+    first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
     file_id = first.get("id")
     valid = isinstance(file_id, str) and _ID.fullmatch(file_id)
     return (file_id if valid else None), str(first.get("name") or "")[:255]
