@@ -370,3 +370,29 @@ def test_crafted_submissions_are_answered_under_a_field_not_with_a_traceback(app
         status, body = app.submit(view)
         assert status == 200 and body["errors"] == {field: "Choose a CSV or XLSX file."}
     assert count(app, ImportRun) == 0
+
+
+def test_the_bot_token_goes_only_to_slack_and_a_refused_download_is_said_plainly():
+    from slack_sdk import WebClient
+
+    from bot.importer import fetch
+    from domain.errors import InvalidInput
+
+    with FakeSlack(team_id=TEAM) as slack:
+        file = slack.share_file("딜.csv", b"a,b\n1,2\n")
+        assert fetch(WebClient(token="xoxb-test", base_url=slack.url), file["id"]) == (
+            b"a,b\n1,2\n",
+            "딜.csv",
+        )
+        with pytest.raises(InvalidInput) as refused:  # Slack's sign-in page, not the file
+            fetch(WebClient(token="xoxp-user", base_url=slack.url), file["id"])
+        assert refused.value.key == "import.file_unavailable"
+        elsewhere = slack.share_file("x.csv", b"a\n1\n")
+        slack.state.shared[elsewhere["id"]]["url_private_download"] = "https://evil.example/x"
+        with pytest.raises(InvalidInput):
+            fetch(WebClient(token="xoxb-test", base_url=slack.url), elsewhere["id"])
+        downloads = slack.calls_to("files.download", ok_only=False)
+        assert [(c.args["file"], c.ok) for c in downloads] == [
+            (file["id"], True),
+            (file["id"], False),
+        ]
