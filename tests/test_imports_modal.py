@@ -396,3 +396,22 @@ def test_the_bot_token_goes_only_to_slack_and_a_refused_download_is_said_plainly
             (file["id"], True),
             (file["id"], False),
         ]
+
+
+def test_in_korean_the_modal_and_the_progress_message_speak_korean(db_url):
+    with running_app(db_url, locale="ko") as app:
+        app.slack.users["U1"] = {"locale": "ko-KR"}
+        data, _ = deals_csv(20)
+        assert app.command("/pipeline", "가져오기")[0] == 200
+        view = opened(app)
+        assert view["title"]["text"] == "가져오기" and view["submit"]["text"] == "미리보기"
+        file = app.slack.share_file("딜.csv", data)
+        status, body = app.submit(submitted(view, file_values(file)))
+        shown = answered_view(app, body, view["id"])
+        assert "20행: 새로 만들 20건, 업데이트 0건, 변경 없음 0건, 오류 0건." in texts(shown)
+        app.submit(submitted(shown, confirm_values(shown)))
+        finished_run(app)
+        assert dm_messages(app)[-1]["text"] == (
+            "*딜.csv* 가져오기 완료 (딜): 새로 만듦 20건, 업데이트 0건, 건너뜀 0건."
+        )
+        assert app.slack.problems == []
