@@ -82,8 +82,9 @@ def dry_run(
     now: datetime,
 ) -> Prepared:
     """Plan a file for the preview, keeping nothing (not even the members a file names by
-    Slack id: they are created when the import runs)."""
-    with Session(engine) as session:
+    Slack id: they are created when the import runs). A read-only transaction: on SQLite the
+    preview of a big file does not hold the write lock while it plans."""
+    with Session(engine.execution_options(salesbot_readonly=True)) as session:
         workspace = session.get(Workspace, workspace_id)
         actor = session.get(Member, member_id) if member_id else None
         prepared = prepare(
