@@ -67,6 +67,10 @@ class Deps:
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-read")
     )
     ack_budget: float = 2.0  # seconds a command may take before the ack says "crunching"
+    # /pipeline import runs here, after the ack (bot.importer); recorded in the database first.
+    importer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="salesbot-import")
+    )
     known: dict[tuple[str, str | None], Known] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

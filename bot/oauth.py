@@ -60,6 +60,7 @@ SCOPES = (
     "im:write",
     "users:read",
     "files:write",
+    "files:read",
     "app_mentions:read",
 )
 STATE_SECONDS = 600

@@ -119,8 +119,15 @@ def _oauth(flow, path: str, environ, start_response):
 
 
 def start_drainer(deps) -> None:
+    """The outbox drainer, and the Slack imports a process that died left unfinished."""
     if deps.drainer is not None:
         deps.drainer.start()
+        from bot.importer import resume
+
+        try:
+            resume(deps)
+        except Exception as exc:  # the database is down at start: they wait for the next start
+            log.warning("could not look for unfinished imports: %s", str(exc)[:300])
 
 
 def stop_drainer(deps) -> None:

@@ -30,6 +30,7 @@ READ_ONLY = (
     c.PipelineSettings,
     c.PipelineCadence,
     c.PipelineWorkflows,
+    c.PipelineImport,
     c.TaskList,
     c.TaskShow,
     c.CompanyShow,

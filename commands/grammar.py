@@ -98,6 +98,7 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("calibrate", "보정"), "calibrate"),
         **dict.fromkeys(("cadence", "cadences", "케이던스"), "cadence"),
         **dict.fromkeys(("workflows", "workflow", "워크플로우"), "workflows"),
+        **dict.fromkeys(("import", "가져오기"), "import"),
     },
     "company": {
         **dict.fromkeys(("show", "view", "보기"), "show"),
@@ -989,6 +990,12 @@ def pipeline_workflows(text: str, pos: int, today: date) -> c.Command:
     return c.PipelineWorkflows()
 
 
+def pipeline_import(text: str, pos: int, today: date) -> c.Command:
+    words, _ = _read(_all_tokens(text, pos), {}, today)
+    _no_words(words)
+    return c.PipelineImport()
+
+
 # --- /company, /person, exports (issue 15) ------------------------------------
 
 
@@ -1051,6 +1058,7 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "pipeline_calibrate": pipeline_calibrate,
     "pipeline_cadence": pipeline_cadence,
     "pipeline_workflows": pipeline_workflows,
+    "pipeline_import": pipeline_import,
     "company_show": company_show,
     "company_find": company_find,
     "person_show": person_show,

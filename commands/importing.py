@@ -38,13 +38,14 @@ class Prepared:
 
 
 def mapping_for(entity: str, headers: list[str], overrides: list[str]) -> dict[int, FieldSpec]:
-    """Detected by header, then ``column=field`` overrides (``column=`` ignores a column)."""
+    """Detected by header, then ``column=field`` overrides (``column=`` ignores a column; a
+    column is named by its header, or ``#3`` for the third: the Slack preview's selects)."""
     mapping = detect(entity, headers)
     for item in overrides:
         column, sep, name = item.partition("=")
-        if not sep or column.strip() not in headers:
+        index = _column(column.strip(), headers)
+        if not sep or index is None:
             raise InvalidInput("import.bad_map", value=item)
-        index = headers.index(column.strip())
         if not name.strip():
             mapping.pop(index, None)
             continue
@@ -60,6 +61,14 @@ def mapping_for(entity: str, headers: list[str], overrides: list[str]) -> dict[i
     if missing:
         raise InvalidInput("import.missing_column", field=missing[0])
     return dict(sorted(mapping.items()))
+
+
+def _column(name: str, headers: list[str]) -> int | None:
+    if name in headers:
+        return headers.index(name)
+    if name.startswith("#") and name[1:].isdecimal() and 1 <= int(name[1:]) <= len(headers):
+        return int(name[1:]) - 1
+    return None
 
 
 def prepare(
@@ -104,8 +113,13 @@ def execute(
     skip_invalid: bool,
     progress: Callable[[int, int], None] | None = None,
     batch: int = imports.BATCH,
+    run_id: int | None = None,
+    on_done: Callable[[Session, ImportRun], None] | None = None,
 ) -> ImportRun:
-    """Write the plan; refuses (``import.invalid_rows``) when rows are invalid and not skipped."""
+    """Write the plan; refuses (``import.invalid_rows``) when rows are invalid and not skipped.
+    ``run_id``: the run recorded before (a Slack import's job), else the unfinished run of the
+    same file, else a new one. ``on_done(session, run)`` runs in the transaction that marks
+    the run done (a Slack import's last message: recorded with it, or not at all)."""
     plan = prepared.plan
     if plan.errors and not skip_invalid:
         raise InvalidInput("import.invalid_rows", count=len(plan.bad_rows))
@@ -122,6 +136,7 @@ def execute(
             actor=actor,
             rows=len(prepared.table.rows),
             now=now,
+            run_id=run_id,
         )
         session.commit()
         run_id = run.id
@@ -148,6 +163,9 @@ def execute(
             progress(done, len(todo))
     with Session(engine) as session:
         run = imports.finish_run(session=session, run_id=run_id, plan=plan, now=now)
+        session.flush()
+        if on_done is not None:
+            on_done(session, run)
         session.commit()
         session.refresh(run)
         return run

@@ -314,6 +314,11 @@ class PipelineWorkflows:
 
 
 @dataclass(frozen=True)
+class PipelineImport:
+    """``/pipeline import``: the import modal (issue 15; bot.listeners.imports)."""
+
+
+@dataclass(frozen=True)
 class Role:
     """``/pipeline role @user manager`` (admins only)."""
 
@@ -434,6 +439,7 @@ Command = (
     | PersonShow
     | DealExport
     | LeadExport
+    | PipelineImport
 )
 
 __all__ = ["Command", "field"]

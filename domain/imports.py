@@ -424,16 +424,22 @@ def start_run(
     actor: Member | None,
     rows: int,
     now: datetime,
+    run_id: int | None = None,
 ) -> ImportRun:
-    """The run of this file: the unfinished one of the same file (resumed), else a new one."""
-    run = session.exec(
-        select(ImportRun).where(
-            ImportRun.workspace_id == workspace_id,
-            ImportRun.digest == digest,
-            ImportRun.entity == entity,
-            ImportRun.status == "running",
-        )
-    ).first()
+    """The run of this file: ``run_id`` (recorded before the file was read: a Slack import),
+    else the unfinished one of the same file (resumed), else a new one."""
+    if run_id is not None:
+        run = session.get(ImportRun, run_id)
+        run.digest, run.status = digest, "running"
+    else:
+        run = session.exec(
+            select(ImportRun).where(
+                ImportRun.workspace_id == workspace_id,
+                ImportRun.digest == digest,
+                ImportRun.entity == entity,
+                ImportRun.status == "running",
+            )
+        ).first()
     if run is None:
         run = ImportRun(
             workspace_id=workspace_id,

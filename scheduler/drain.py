@@ -10,12 +10,13 @@ time: each row is claimed by one of them (:func:`storage.outbox.claim_pending`).
 
 Payload of an outbox row (JSON)::
 
-    {"kind": "card" | "card_update" | "thread" | "channel" | "dm" | "upload",   # absent:
-                                                                   # a scheduled message
+    {"kind": "card" | "card_update" | "thread" | "channel" | "dm" | "upload" | "update",
+                                                      # absent: a scheduled message
      "to": {"channel": "C1"} | {"dm": "U1"},      # where, unless a thread says otherwise
      "deal": 42, "home": ["C1", "1700000000.000100"],   # deal posts: the card's thread
      "thread_ts": "1700000000.000100",            # scheduled: reply in this thread
      "thread_of": "<outbox key>",                 # scheduled: in the thread of that post
+     "update_of": "<outbox key>",                 # kind "update": chat.update that post
      "message": {"text": ..., "blocks": [...]},   # a message ...
      "card": {"text": ..., "blocks": [...]},      # thread: the card to post if there is none
      "upload": {"filename", "title", "content_b64" | "chart": {...}}}    # ... or a file
@@ -38,6 +39,11 @@ Card updates are idempotent (``chat.update`` with the same blocks).
 
 A reply whose parent has not been sent yet waits (``postpone``); a reply whose parent failed
 permanently fails with it, since it has no thread to go into.
+
+**Messages that change** (an import's progress): the first row posts the message, later
+rows of the same target (``update_of`` its key) replace it with ``chat.update``. They are
+claimed in order (``storage.outbox.IN_ORDER_JOBS``), and an update with a later one behind
+it is marked sent without a call: only the newest news is worth a Slack call.
 """
 
 from __future__ import annotations
@@ -289,6 +295,8 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
     kind = payload.get("kind")
     if kind in DEAL_KINDS:
         return _deal_post(engine, sender, row, kind)
+    if payload.get("update_of"):
+        return _update(engine, sender, row)
     thread_ts = payload.get("thread_ts")
     if payload.get("thread_of"):
         with session_scope(engine, readonly=True) as session:
@@ -308,6 +316,20 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
         return Sent(channel, None)
     ts, recovered = _post(sender, row, channel, _message(payload["message"]), thread_ts)
     return Sent(channel, ts, recovered=recovered)
+
+
+def _update(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
+    """Replace the message ``update_of`` posted, unless a newer update follows."""
+    with session_scope(engine, readonly=True) as session:
+        parent = outbox.get_by_key(session, row.payload["update_of"])
+        newer = outbox.superseded(session, row)
+    if parent is None or parent.status == outbox.FAILED:
+        raise _Undeliverable(f"message {row.payload['update_of']} failed or is missing")
+    if parent.status != outbox.SENT or not parent.channel or not parent.ts:
+        raise _Wait
+    if not newer:
+        sender.update(parent.channel, parent.ts, _message(row.payload["message"]))
+    return Sent(parent.channel, parent.ts)
 
 
 def _file(upload: dict) -> bytes:

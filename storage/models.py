@@ -286,13 +286,18 @@ class ImportRun(SQLModel, table=True):
     filename: str = Field(default="", max_length=255)
     digest: str = Field(max_length=64)
     by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
-    status: str = Field(default="running", max_length=16)  # running | done
+    status: str = Field(default="running", max_length=16)  # queued | running | done | failed
     rows: int = 0
     created: int = 0
     updated: int = 0
     skipped: int = 0
     started_at: datetime = _created()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # ``/pipeline import`` (0016): the Slack file and the choices made in the modal (JSON),
+    # so a run whose process died is downloaded and finished again (domain.import_jobs).
+    file_id: str | None = Field(default=None, max_length=32)
+    options: str | None = Field(default=None, sa_type=sa.Text)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ExchangeRate(SQLModel, table=True):

@@ -184,19 +184,50 @@ class Claimed:
 
 
 UNSENT = (PENDING, SENDING)
+#: Jobs whose rows of one target go out in order, like a deal's: an import's progress
+#: message and its updates (the last update must be the last one Slack sees).
+IN_ORDER_JOBS = ("import",)
 
 
 def _first_of_its_deal():
-    """No earlier unsent row of the same deal: this row is the head of the deal's queue."""
+    """No earlier unsent row of the same deal (or of the same in-order target): this row is
+    the head of its queue."""
     earlier = aliased(Outbox)
+    chained = aliased(Outbox)
     return sa.or_(
-        Outbox.deal_id.is_(None),
-        ~sa.exists().where(
-            earlier.deal_id == Outbox.deal_id,
-            earlier.id < Outbox.id,
-            earlier.status.in_(UNSENT),
+        sa.and_(
+            Outbox.job.not_in(IN_ORDER_JOBS),
+            sa.or_(
+                Outbox.deal_id.is_(None),
+                ~sa.exists().where(
+                    earlier.deal_id == Outbox.deal_id,
+                    earlier.id < Outbox.id,
+                    earlier.status.in_(UNSENT),
+                ),
+            ),
+        ),
+        sa.and_(
+            Outbox.job.in_(IN_ORDER_JOBS),
+            ~sa.exists().where(
+                chained.job == Outbox.job,
+                chained.workspace_id == Outbox.workspace_id,
+                chained.target == Outbox.target,
+                chained.id < Outbox.id,
+                chained.status.in_(UNSENT),
+            ),
         ),
     )
+
+
+def superseded(session: Session, row: Claimed) -> bool:
+    """A later row of the same in-order target exists: this update's news is old."""
+    query = select(Outbox.id).where(
+        Outbox.job == row.job,
+        Outbox.workspace_id == row.workspace_id,
+        Outbox.target == row.target,
+        Outbox.id > row.id,
+    )
+    return session.exec(query.limit(1)).first() is not None
 
 
 def claim_pending(
@@ -352,7 +383,7 @@ def in_flight(session: Session, *, now: datetime, workspace_id: int | None = Non
 
 #: Jobs whose sent rows are history once sent: replies, updates, DMs of commands. Scheduled
 #: jobs keep theirs, because their keys are what stops a second warning for one episode.
-PRUNABLE_JOBS = ("deal", "reply", "chart")
+PRUNABLE_JOBS = ("deal", "reply", "chart", "import")
 
 
 def prune(session: Session, *, before: datetime) -> int:

@@ -192,6 +192,11 @@ def test_dry_run_shows_the_mapping_and_map_overrides_a_column(cli, team, tmp_pat
     assert code == 0
     assert "  Opportunity → title\n  Worth → amount\n  Notes → (무시)" in out
     assert "미리보기(dry run)라 아무것도 저장하지 않았습니다." in out
+    by_number = ("--map", "#1=title", "--map", "#3=lost_reason", "--map", "#4=amount")
+    code, out, err = cli("import", "deals", str(path), "--team", "T1", "--dry-run", *by_number)
+    assert code == 2 and "“#4=amount”" in err  # the file has three columns
+    code, out, _ = cli("import", "deals", str(path), "--team", "T1", "--dry-run", *by_number[:4])
+    assert code == 0 and "  Opportunity → title\n  Notes → lost_reason" in out
     assert count(team, Deal) == 0
 
 

@@ -40,3 +40,5 @@ class View(StrEnum):
     cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
     workflows = "workflows"
     task_new = "task_new"
+    import_file = "import_file"  # /pipeline import: the file, the entity, skip invalid rows
+    import_confirm = "import_confirm"  # its preview: the mapping per column; submit imports

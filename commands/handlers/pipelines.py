@@ -15,7 +15,7 @@ from domain.refs import find_pipeline, stages_of
 from i18n import t
 from storage.models import Member, Role
 from views import blocks as b
-from views import modals
+from views import import_modals, modals
 from views import money as money_view
 from views import settings as settings_view
 from views.deals import who
@@ -34,6 +34,13 @@ def edit(cmd: c.PipelineEdit, ctx: Ctx) -> Outcome:
     pipeline = find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.name)
     stages = stages_of(session=ctx.session, pipeline_id=pipeline.id)
     return Outcome(modal=modals.pipeline_edit(ctx.locale, pipeline, stages))
+
+
+@handles(c.PipelineImport)
+def import_file(cmd: c.PipelineImport, ctx: Ctx) -> Outcome:
+    """Admins bring a team's data in: the file modal (bot.listeners.imports does the rest)."""
+    workspaces.require_admin(ctx.member)
+    return Outcome(modal=import_modals.upload(ctx.locale, ctx.channel_id))
 
 
 def role_members(ctx: Ctx, role: Role) -> list[str]:

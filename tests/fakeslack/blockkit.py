@@ -41,6 +41,7 @@ OPTION_DESCRIPTION_MAX = 75
 OPTION_GROUPS_MAX = 100
 OVERFLOW_OPTIONS_MAX = 5
 CHECKBOX_OPTIONS_MAX = 10  # checkboxes and radio_buttons
+FILE_INPUT_FILES_MAX = 10  # file_input's max_files
 PLACEHOLDER_MAX = 150
 URL_MAX = 3000
 INPUT_LABEL_MAX = 2000
@@ -344,6 +345,16 @@ class _Checker:
                     "number_input needs is_decimal_allowed (true or false)",
                     path + ("is_decimal_allowed",),
                 )
+        elif kind == "file_input":
+            files = el.get("max_files", 10)
+            if not isinstance(files, int) or not 1 <= files <= FILE_INPUT_FILES_MAX:
+                self.add(
+                    f"max_files must be an integer between 1 and {FILE_INPUT_FILES_MAX}",
+                    path + ("max_files",),
+                )
+            kinds = el.get("filetypes", [])
+            if not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds):
+                self.add("filetypes must be an array of file extensions", path + ("filetypes",))
         elif kind == "plain_text_input":
             for key in ("min_length", "max_length"):
                 value = el.get(key)

@@ -426,6 +426,16 @@ def views_publish(slack: FakeSlack, args: dict, token: str) -> dict:
     return {"ok": True, "view": stored}
 
 
+# -- files.info: a file a person shared (FakeSlack.share_file) or the bot uploaded -----------
+@method("files.info")
+def files_info(slack: FakeSlack, args: dict, token: str) -> dict:
+    _required(args, "file")
+    shared = slack.state.shared.get(args["file"])
+    if shared is None:
+        raise SlackError("file_not_found")
+    return {"ok": True, "file": {k: v for k, v in shared.items() if k != "content"}}
+
+
 # -- files (files_upload_v2) ----------------------------------------------------------------------
 @method("files.getUploadURLExternal")
 def files_get_upload_url_external(slack: FakeSlack, args: dict, token: str) -> dict:

@@ -8,11 +8,13 @@ both look at it; ``wait_for`` and friends block on the same lock's condition.
 from __future__ import annotations
 
 import copy
+import mimetypes
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from tests.fakeslack import methods
 from tests.fakeslack.blockkit import message_error, validate_message
@@ -72,6 +74,7 @@ class _State:
     messages: dict[str, list[dict]] = field(default_factory=dict)
     views: dict[str, dict] = field(default_factory=dict)
     uploads: dict[str, dict] = field(default_factory=dict)
+    shared: dict[str, dict] = field(default_factory=dict)  # files people shared (share_file)
     expired_triggers: set[str] = field(default_factory=set)
     used_triggers: set[str] = field(default_factory=set)
     opened_dms: set[str] = field(default_factory=set)
@@ -405,6 +408,52 @@ class FakeSlack:
             self._state.calls.append(call)
             self._cond.notify_all()
             return status, error or "ok"
+
+    def share_file(self, name: str, content: bytes, *, user: str = "U1") -> dict:
+        """A file a person shared (a modal's file input, say): what Slack puts in the
+        submission's ``files``. ``files.info`` describes it; its ``url_private_download``
+        serves it to a request with a bot token (``Authorization: Bearer``)."""
+        with self._cond:
+            file_id = self.new_id("F")
+            kind = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+            url = f"{self.base}files-pri/{self.team_id}-{file_id}/download/{quote(name)}"
+            self._state.shared[file_id] = {
+                "id": file_id,
+                "name": name,
+                "title": name,
+                "filetype": kind,
+                "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+                "size": len(content),
+                "user": user,
+                "url_private": url.replace("/download/", "/"),
+                "url_private_download": url,
+                "content": content,
+            }
+            return {k: v for k, v in self._state.shared[file_id].items() if k != "content"}
+
+    def handle_download(self, file_id: str, authorization: str) -> tuple[int, str, bytes]:
+        """GET url_private_download: the file for a bot token, Slack's sign-in page (HTML,
+        HTTP 200) without one — as Slack answers a request that is not authorised."""
+        token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+        with self._cond:
+            shared = self._state.shared.get(file_id)
+            allowed = token.startswith("xoxb-")
+            if allowed:
+                try:
+                    self.oauth.check(self, "files.info", {}, token)
+                except methods.SlackError:
+                    allowed = False
+            status = 404 if shared is None else 200
+            ok = shared is not None and allowed
+            response = {"ok": ok} if ok else {"ok": False, "error": "not_authed"}
+            call = Call("files.download", {"file": file_id}, status, response, time.time(), token)
+            self._state.calls.append(call)
+            self._cond.notify_all()
+            if shared is None:
+                return 404, "text/plain", b"not found"
+            if not allowed:
+                return 200, "text/html; charset=utf-8", b"<html>Sign in to Slack</html>"
+            return 200, shared["mimetype"], shared["content"]
 
     def handle_upload(self, file_id: str, content: bytes) -> tuple[int, str]:
         with self._cond:

@@ -1,8 +1,9 @@
 """The HTTP side of FakeSlack: routes, and reading a request the way Slack does.
 
 Routes: ``/api/<method>`` (the Web API; form, JSON or multipart body, token in the
-``Authorization: Bearer`` header or a ``token`` field), ``/response/<id>`` (response_url) and
-``/upload/<file_id>`` (files_upload_v2's upload step).
+``Authorization: Bearer`` header or a ``token`` field), ``/response/<id>`` (response_url),
+``/upload/<file_id>`` (files_upload_v2's upload step) and ``/files-pri/<team>-<file>/…``
+(a shared file's ``url_private_download``).
 """
 
 from __future__ import annotations
@@ -104,6 +105,12 @@ class Handler(BaseHTTPRequestHandler):
                 return
             status, text = fake.handle_response_url(rest, body)
             self._send(status, text, "text/html")
+        elif route == "files-pri" and rest:  # url_private_download: <team>-<file>/download/…
+            file_id = rest.split("/")[0].rpartition("-")[2]
+            status, kind, data = fake.handle_download(
+                file_id, self.headers.get("Authorization", "")
+            )
+            self._send_bytes(status, data, kind)
         elif route == "upload" and rest:
             status, text = fake.handle_upload(rest, raw)
             self._send(status, text, "text/plain")
@@ -111,7 +118,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, "not found", "text/plain")
 
     def _send(self, status: int, text: str, content_type: str, headers: dict | None = None) -> None:
-        data = text.encode("utf-8")
+        self._send_bytes(status, text.encode("utf-8"), content_type, headers)
+
+    def _send_bytes(
+        self, status: int, data: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
         self.send_response(HTTPStatus(status))
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
