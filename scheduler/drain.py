@@ -10,12 +10,13 @@ time: each row is claimed by one of them (:func:`storage.outbox.claim_pending`).
 
 Payload of an outbox row (JSON)::
 
-    {"kind": "card" | "card_update" | "thread" | "channel" | "dm" | "upload",   # absent:
-                                                                   # a scheduled message
+    {"kind": "card" | "card_update" | "thread" | "channel" | "dm" | "upload"   # absent:
+             | "update",                                           # a scheduled message
      "to": {"channel": "C1"} | {"dm": "U1"},      # where, unless a thread says otherwise
      "deal": 42, "home": ["C1", "1700000000.000100"],   # deal posts: the card's thread
      "thread_ts": "1700000000.000100",            # scheduled: reply in this thread
      "thread_of": "<outbox key>",                 # scheduled: in the thread of that post
+     "update_of": "<outbox key>",                 # update: chat.update that post, once sent
      "message": {"text": ..., "blocks": [...]},   # a message ...
      "card": {"text": ..., "blocks": [...]},      # thread: the card to post if there is none
      "upload": {"filename", "title", "content_b64" | "chart": {...}}}    # ... or a file
@@ -289,6 +290,8 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
     kind = payload.get("kind")
     if kind in DEAL_KINDS:
         return _deal_post(engine, sender, row, kind)
+    if kind == "update":
+        return _update(engine, sender, payload)
     thread_ts = payload.get("thread_ts")
     if payload.get("thread_of"):
         with session_scope(engine, readonly=True) as session:
@@ -308,6 +311,19 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
         return Sent(channel, None)
     ts, recovered = _post(sender, row, channel, _message(payload["message"]), thread_ts)
     return Sent(channel, ts, recovered=recovered)
+
+
+def _update(engine: Engine, sender: Sender, payload: dict) -> Sent:
+    """Edit an earlier post of ours in place (an inbound lead's message once claimed): it
+    waits for that post to be sent, and fails with it. ``chat.update`` is idempotent."""
+    with session_scope(engine, readonly=True) as session:
+        parent = outbox.get_by_key(session, payload["update_of"])
+    if parent is None or parent.status == outbox.FAILED:
+        raise _Undeliverable(f"post {payload['update_of']} failed or is missing")
+    if parent.status != outbox.SENT or not parent.ts:
+        raise _Wait
+    sender.update(parent.channel, parent.ts, _message(payload["message"]))
+    return Sent(parent.channel, parent.ts)
 
 
 def _file(upload: dict) -> bytes:

@@ -44,6 +44,7 @@ TOPICS = {
         "pipeline_calibrate",
         "pipeline_cadence",
         "pipeline_workflows",
+        "pipeline_inbound",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],
