@@ -450,11 +450,12 @@ def claim(*, session: Session, inbound: InboundLead, actor: Member, now: datetim
         sa.update(Lead)
         .where(Lead.id == inbound.lead_id, Lead.owner_id.is_(None))
         .values(owner_id=actor.id)
+        .returning(Lead.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).first()
     lead = session.get(Lead, inbound.lead_id)
     session.refresh(lead)
-    if not taken:
+    if taken is None:
         if lead.owner_id == actor.id:
             raise InvalidInput("inbound.already_yours", number=lead.number)
         owner = session.get(Member, lead.owner_id)

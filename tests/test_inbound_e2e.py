@@ -148,7 +148,7 @@ def test_claim_assigns_it_the_message_says_so_and_speed_to_lead_is_in_the_metric
     clock.advance(minutes=7)
     status, _ = click(app, before, "inbound.claim", user="U2")
     assert status == 200
-    app.settle()
+    wait(lambda: "Claimed by <@U2>" in channel_texts(app)[0], what="the message's update")
     (message,) = app.slack.messages(LEADS)  # the same message, updated in place
     assert "Claimed by <@U2>" in json.dumps(message["blocks"], ensure_ascii=False)
     assert buttons(message) == ["Assign to…", "Disqualify"]
@@ -268,3 +268,39 @@ def test_the_hosted_form_renders_in_korean_and_its_post_creates_a_lead(ko_app):
     assert message["text"].startswith("새 인바운드 리드 L1: 박지훈")
     assert "웹 폼으로 접수" in json.dumps(message["blocks"], ensure_ascii=False)
     assert buttons(message) == ["가져가기", "배정하기…", "부적격 처리"]
+
+
+def test_a_sender_retrying_at_once_in_parallel_still_makes_one_lead_and_one_post(app):
+    key, secret = enable(app)
+    retry = {"Idempotency-Key": "crm-sync-42"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: post_json(app, key, KIM, secret=secret, headers=retry), range(12))
+        )
+    assert sorted(status for status, _, _ in answers) == [200] * 11 + [201]
+    assert {body["lead"] for _, _, body in answers} == {"L1"}
+    app.settle()
+    assert leads_in_db(app) == 1 and len(app.slack.messages(LEADS)) == 1
+
+
+def test_assign_gives_the_lead_to_someone_else_and_disqualify_closes_it(app):
+    app.command("/lead", "help")  # U1, the first member, is an admin
+    key, secret = enable(app)
+    assert post_json(app, key, KIM, secret=secret)[0] == 201
+    app.settle()
+    (message,) = app.slack.messages(LEADS)
+    click(app, message, "inbound.assign", user="U1", selected_user="U3")
+    wait(lambda: "Assigned to <@U3>" in channel_texts(app)[0], what="the assignment")
+    (message,) = app.slack.messages(LEADS)
+    click(app, message, "inbound.disqualify", user="U2")  # a rep, not the owner: refused
+    wait(lambda: told(app, "belongs to another rep"), what="the refusal")
+    click(app, message, "inbound.disqualify", user="U1")  # an admin may
+    wait(lambda: "Disqualified" in channel_texts(app)[0], what="the disqualification")
+    (message,) = app.slack.messages(LEADS)
+    assert buttons(message) == []  # nothing left to do with it
+    with Session(app.engine) as session:
+        row = session.exec(select(InboundLead)).one()
+        owner = session.exec(
+            select(Member.slack_user_id).join(Lead, Lead.owner_id == Member.id)
+        ).one()
+    assert row.disqualified_at is not None and owner == "U3"

@@ -103,7 +103,8 @@ def touch(ctx: Ctx, verb: str, lead_id: int, slack_user: str | None = None) -> O
         params["user"] = f"<@{member.slack_user_id}>"
     else:
         activity = inbound.disqualify(**common)
-    message = _message(ctx.session, ctx.workspace, row)
+    view = inbound.view_of(session=ctx.session, inbound=row)
+    message = views.lead_message(view, locale=ctx.workspace.locale, tz=ctx.workspace.timezone)
     if outbox.get_by_key(ctx.session, row.post_key) is not None:  # posted (or to be)
         outbox.enqueue(
             ctx.session,
@@ -118,5 +119,4 @@ def touch(ctx: Ctx, verb: str, lead_id: int, slack_user: str | None = None) -> O
             },
             now=ctx.now(),
         )
-    view = inbound.view_of(session=ctx.session, inbound=row)
     return Outcome(reply=views.done(f"inbound.done.{verb}", view, ctx.locale, **params))
