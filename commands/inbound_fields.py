@@ -116,7 +116,8 @@ def read_submission(
     if not values.get("name"):
         joined = " ".join(v for v in (values.get("first_name"), values.get("last_name")) if v)
         values["name"] = joined or None
-    if not values.get("name"):
+    told = {spec.key for p in problems if (spec := _spec(p.field)) is not None}
+    if not values.get("name") and not told & {"name", "first_name", "last_name"}:
         named = next((h for i, h in enumerate(headers) if mapping[i].key == "name"), "name")
         problems.append(FieldProblem(named, "import.required", {}))
     if problems:
