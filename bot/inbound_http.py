@@ -11,7 +11,8 @@ In this order, each answer final, nothing stored before the last step:
    forged or more than a day old. A form post whose honeypot is filled in gets the thanks
    page and is dropped.
 4. **400** ``invalid_fields``: every field that does not read, with why.
-5. **429** ``rate_limited`` with ``Retry-After``: the workspace's bucket is empty.
+5. **429** ``rate_limited`` with ``Retry-After``: the workspace's bucket is empty; **409**
+   ``idempotency_key_reused``: an ``Idempotency-Key`` already used for other fields.
 6. **201** a new lead; **200** a retry of one already made (``"replayed": true``).
 
 Form posts get HTML (the thanks page, or the form again with what to fix); the rest JSON.
@@ -21,14 +22,16 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from bot.server import FORM, JSON, Refused, read_body
 from commands.failures import user_message
 from commands.handlers.inbound import receive
 from commands.inbound_fields import BadSubmission, read_submission
 from domain import inbound
-from domain.errors import SalesbotError
+from domain.errors import Conflict, SalesbotError
 from i18n import t
 from storage.db import session_scope
 from storage.models import InboundSource, Workspace
@@ -37,6 +40,8 @@ from views import inbound_page
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # bytes: a lead is a few hundred
 HONEYPOT = "website"
+# The form page: its token is fresh per load, and it is HTML only. It may be framed anywhere.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class Answer(Exception):
@@ -71,9 +76,7 @@ def _respond(start_response, answer: Answer):
         data, kind = answer.body.encode("utf-8"), "text/html; charset=utf-8"
     else:
         data, kind = json.dumps(answer.body, ensure_ascii=False).encode(), "application/json"
-    reason = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized"}.get(
-        answer.status, ""
-    )
+    reason = HTTPStatus(answer.status).phrase
     headers = [("Content-Type", kind), ("Content-Length", str(len(data)))]
     headers += [(k, str(v)) for k, v in answer.headers.items()]
     start_response(f"{answer.status} {reason}".strip(), headers)
@@ -97,7 +100,7 @@ def _form(deps, key: str) -> Answer:
         locale=workspace.locale,
         title=workspace.name or t(workspace.locale, "inbound.form.default_title"),
     )
-    return Answer(200, html)
+    return Answer(200, html, PAGE_HEADERS)
 
 
 def _post(deps, key: str, environ) -> Answer:
@@ -116,14 +119,20 @@ def _post(deps, key: str, environ) -> Answer:
     if form and str(fields.get(HONEYPOT) or "").strip():
         log.info("inbound form post with its honeypot filled in: dropped")
         return page.thanks()
+    retry_key = headers.get("idempotency-key") or None
+    if retry_key is not None and len(retry_key) > inbound.KEY_MAX:
+        raise Answer(400, {"ok": False, "error": "bad_idempotency_key", "limit": inbound.KEY_MAX})
     try:
         submission = read_submission(
             fields,
-            today=now.astimezone(_zone(workspace)).date(),
+            today=now.astimezone(ZoneInfo(workspace.timezone)).date(),
             timezone=workspace.timezone,
             via="form" if form else "api",
-            retry_key=headers.get("idempotency-key") or None,
+            retry_key=retry_key,
         )
+        with session_scope(deps.engine) as session:
+            accepted = receive(session=session, source_id=source.id, submission=submission, now=now)
+            number, created = accepted.lead.number, accepted.created
     except BadSubmission as bad:
         problems = [
             {"field": p.field, "reason": t(locale, p.key, **p.params)} for p in bad.problems
@@ -131,35 +140,27 @@ def _post(deps, key: str, environ) -> Answer:
         if page is not None:
             return page.again(problems)
         raise Answer(400, {"ok": False, "error": "invalid_fields", "fields": problems}) from None
-    try:
-        with session_scope(deps.engine) as session:
-            accepted = receive(session=session, source_id=source.id, submission=submission, now=now)
-            number, created = accepted.lead.number, accepted.created
     except inbound.Limited as limited:
         raise Answer(
             429,
             {"ok": False, "error": "rate_limited", "retry_after": limited.retry_after},
             {"Retry-After": limited.retry_after},
         ) from None
-    except SalesbotError as error:  # a name too long for the lead, say
+    except Conflict as conflict:  # an Idempotency-Key sent again with other fields
+        message = user_message(conflict, locale)
+        reused = {"ok": False, "error": "idempotency_key_reused", "message": message}
+        raise Answer(409, reused) from None
+    except SalesbotError as error:  # the domain's own checks, should a field pass ours
         reason = user_message(error, locale)
         if page is not None:
             return page.again([{"field": "", "reason": reason}])
-        raise Answer(
-            400,
-            {"ok": False, "error": "invalid_fields", "fields": [{"field": "", "reason": reason}]},
-        ) from None
+        problems = [{"field": "", "reason": reason}]
+        raise Answer(400, {"ok": False, "error": "invalid_fields", "fields": problems}) from None
     deps.wake()
     if page is not None:
         return page.thanks()
     body = {"ok": True, "lead": f"L{number}", "replayed": not created}
     return Answer(201 if created else 200, body)
-
-
-def _zone(workspace: Workspace):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(workspace.timezone)
 
 
 class _FormPage:
@@ -179,12 +180,12 @@ class _FormPage:
         )
 
     def thanks(self) -> Answer:
-        return Answer(200, self._page(thanks=True))
+        return Answer(200, self._page(thanks=True), PAGE_HEADERS)
 
     def again(self, problems: list[dict]) -> Answer:
         lines = [f"{p['field']}: {p['reason']}" if p["field"] else p["reason"] for p in problems]
         values = {k: str(v) for k, v in self.fields.items() if isinstance(v, str)}
-        return Answer(400, self._page(values=values, problems=lines))
+        return Answer(400, self._page(values=values, problems=lines), PAGE_HEADERS)
 
 
 def _secret(headers: dict) -> str | None:

@@ -18,7 +18,8 @@ is answered 429 with the seconds until the next token.
 
 **Retries.** A sender's ``Idempotency-Key`` names the submission; without one, the same
 payload within :data:`RETRY_WINDOW` is the same submission. Either way a retry answers the
-lead that was made, takes no token and posts nothing again. Checking and storing happen
+lead that was made, takes no token and posts nothing again; a key sent again with other
+fields is a mistake the sender hears about (:class:`~domain.errors.Conflict`). Checking and storing happen
 under the source's lock, and the retry key is unique per workspace besides.
 
 **A new lead** is a lead like any other (:func:`domain.leads.create_lead`, so the "lead
@@ -47,7 +48,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain import leads as lead_ops
-from domain.errors import InvalidInput, NotAllowed
+from domain.errors import Conflict, InvalidInput, NotAllowed
 from domain.workspaces import can_manage_any_deal, require_admin
 from storage.models import (
     Activity,
@@ -76,7 +77,7 @@ API_BUCKET = Bucket(capacity=60, per_second=1.0)
 FORM_BUCKET = Bucket(capacity=20, per_second=1 / 6)
 RETRY_WINDOW = timedelta(minutes=10)
 FORM_TOKEN_AGE = timedelta(days=1)
-KEY_MAX = 150  # characters of an Idempotency-Key
+KEY_MAX = 255  # characters of an Idempotency-Key
 JOB = "inbound"  # the outbox job of inbound lead posts
 
 
@@ -240,6 +241,8 @@ def submit(*, session: Session, source_id: int, submission: Submission, now: dat
     retry_key = _retry_key(submission, digest, now)
     known = _known(session, source.workspace_id, retry_key, submission, digest, now)
     if known is not None:
+        if submission.retry_key and known.digest != digest:
+            raise Conflict("inbound.key_reused")
         lead = session.get(Lead, known.lead_id)
         return Accepted(lead, known, created=False)
     take(source, submission.via, now)
@@ -283,8 +286,8 @@ def submit(*, session: Session, source_id: int, submission: Submission, now: dat
 
 
 def _retry_key(submission: Submission, digest: str, now: datetime) -> str:
-    if submission.retry_key:
-        return "k:" + submission.retry_key[:KEY_MAX]
+    if submission.retry_key:  # hashed: any length, and two long keys never share a prefix
+        return "k:" + hashlib.sha256(submission.retry_key.encode("utf-8")).hexdigest()
     window = int(now.timestamp() // RETRY_WINDOW.total_seconds())
     return f"p:{digest}:{window}"
 

@@ -120,6 +120,8 @@ def test_a_posted_lead_appears_in_the_leads_channel_once_even_when_the_sender_re
     again = post_json(app, key, KIM, secret=secret, headers=retry)
     assert (first[0], first[2]) == (201, {"ok": True, "lead": "L1", "replayed": False})
     assert (again[0], again[2]) == (200, {"ok": True, "lead": "L1", "replayed": True})
+    other = post_json(app, key, {**KIM, "title": "CEO"}, secret=secret, headers=retry)
+    assert (other[0], other[2]["error"]) == (409, "idempotency_key_reused")
     # Without a key, the same payload within minutes is the same submission too.
     lee = {"이름": "이영희", "이메일": "lee@beta.kr", "회사": "Beta", "직원 수": "1,200"}
     assert post_json(app, key, lee, secret=secret)[0] == 201

@@ -49,7 +49,7 @@ def lead_message(view: InboundView, *, locale: str, tz: str) -> Message:
     blocks.append(b.section(state))
     if not view.closed:
         blocks.append(_buttons(view, locale))
-    text = t(locale, "inbound.message.text", ref=ref, name=lead.name, state=state)
+    text = t(locale, "inbound.message.text", ref=ref, name=esc(lead.name), state=state)
     return Message(text=text, blocks=blocks)
 
 
