@@ -306,3 +306,27 @@ def test_assign_gives_the_lead_to_someone_else_and_disqualify_closes_it(app):
             select(Member.slack_user_id).join(Lead, Lead.owner_id == Member.id)
         ).one()
     assert row.disqualified_at is not None and owner == "U3"
+
+
+def test_bodies_that_are_not_a_lead_get_a_clear_4xx_and_store_nothing(app):
+    key, secret = enable(app)
+    url, auth = f"{app.url}/leads/{key}", {"Authorization": f"Bearer {secret}"}
+    as_json = {**auth, "Content-Type": "application/json"}
+    cases = [
+        (b"[1, 2]", as_json, 400, "bad_body"),
+        (b"{not json", as_json, 400, "bad_body"),
+        (b"\xff\xfe", as_json, 400, "bad_body"),
+        (b"[" * 60_000, as_json, 400, "bad_body"),  # deeper than json can go
+        (b'{"name": {"first": "Kim"}}', as_json, 400, "invalid_fields"),
+        (b"name=Kim", {**auth, "Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+        (b"{}" + b" " * 70_000, as_json, 413, "too_large"),
+    ]
+    for body, headers, status, error in cases:
+        got, _, text = http("POST", url, body, headers)
+        assert (got, json.loads(text)["error"]) == (status, error), body[:20]
+    long_key = {**as_json, "Idempotency-Key": "k" * 256}
+    assert http("POST", url, json.dumps(KIM).encode(), long_key)[0] == 400
+    assert http("GET", url)[0] == 405
+    assert http("POST", f"{url}/extra", b"{}", as_json)[0] == 404
+    assert http("GET", f"{app.url}/forms/no-such-key")[0] == 404
+    assert leads_in_db(app) == 0
