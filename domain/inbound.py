@@ -268,6 +268,9 @@ def submit(*, session: Session, source_id: int, submission: Submission, now: dat
         owner=owner,
     )
     _keep_phone(session, lead, submission.details.get("phone"))
+    assigned_by = "rotation" if owner is not None else None
+    if owner is None and lead.owner_id is not None:
+        assigned_by = "workflow"  # a "lead created" workflow gave it an owner
     inbound = InboundLead(
         workspace_id=workspace.id,
         lead_id=lead.id,
@@ -277,7 +280,7 @@ def submit(*, session: Session, source_id: int, submission: Submission, now: dat
         details=json.dumps(submission.details, ensure_ascii=False),
         duplicates=json.dumps(duplicates),
         post_key=post_key(workspace.id, lead.id),
-        assigned_by="rotation" if owner is not None else None,
+        assigned_by=assigned_by,
         received_at=now,
     )
     session.add_all([source, inbound])

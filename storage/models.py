@@ -533,7 +533,8 @@ class InboundLead(SQLModel, table=True):
     details: str = Field(default="{}", sa_type=sa.Text)  # title, phone, notes, other fields
     duplicates: str = Field(default="{}", sa_type=sa.Text)
     post_key: str = Field(max_length=255)
-    assigned_by: str | None = Field(default=None, max_length=16)  # claim | person | rotation
+    # Who gave it its owner: claim | person | rotation | workflow (None: nobody yet).
+    assigned_by: str | None = Field(default=None, max_length=16)
     disqualified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     received_at: datetime = _created()
 

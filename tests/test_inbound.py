@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from commands.inbound_fields import BadSubmission, read_submission
-from domain import inbound, leads, weekly
+from domain import inbound, leads, weekly, workflows
 from domain.inbound import Submission
 from i18n import t
-from storage.models import Lead, Person, Role
+from storage.models import Lead, Person, Role, Task
 from tests import factories as f
-from views.inbound import speed_line
+from views.inbound import lead_message, speed_line
 from views.notifications import weekly_summary
 
 MINUTE = timedelta(minutes=1)
@@ -153,3 +154,23 @@ def test_a_phone_number_goes_to_the_person_and_duplicates_are_found_before_stori
         session=session, source_id=source.id, submission=first, now=f.T0 + 11 * MINUTE
     )
     assert later.created and later.lead.number == 3
+
+
+def test_a_lead_created_workflow_acts_on_an_inbound_lead_and_the_message_says_so(session):
+    ws = f.workspace(session)
+    admin = f.member(session, ws, "UADMIN", Role.admin)
+    rep = f.member(session, ws, "UREP")
+    spec = workflows.WorkflowSpec(
+        "lead_created",
+        [{"do": "owner", "members": [rep.id]}, {"do": "task", "text": "Call", "days": 0}],
+        {"source": "webinar"},
+    )
+    workflows.add_workflow(session=session, actor=admin, workspace=ws, spec=spec)
+    source, _ = inbound.enable(session=session, workspace=ws, actor=admin, now=f.T0)
+    submission = Submission(lead={"name": "Kim", "source": "webinar"})
+    made = inbound.submit(session=session, source_id=source.id, submission=submission, now=f.T0)
+    assert made.lead.owner_id == rep.id and made.inbound.assigned_by == "workflow"
+    view = inbound.view_of(session=session, inbound=made.inbound)
+    assert "Assigned to <@UREP> by a workflow" in lead_message(view, locale="en", tz="UTC").text
+    (task,) = session.exec(select(Task)).all()
+    assert (task.owner_id, task.lead_id, task.text) == (rep.id, made.lead.id, "Call")
