@@ -291,7 +291,7 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
     if kind in DEAL_KINDS:
         return _deal_post(engine, sender, row, kind)
     if kind == "update":
-        return _update(engine, sender, payload)
+        return _update(engine, sender, row)
     thread_ts = payload.get("thread_ts")
     if payload.get("thread_of"):
         with session_scope(engine, readonly=True) as session:
@@ -313,10 +313,15 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
     return Sent(channel, ts, recovered=recovered)
 
 
-def _update(engine: Engine, sender: Sender, payload: dict) -> Sent:
+def _update(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
     """Edit an earlier post of ours in place (an inbound lead's message once claimed): it
-    waits for that post to be sent, and fails with it. ``chat.update`` is idempotent."""
+    waits for that post and for the earlier updates of the same target to be sent, so the
+    message ends in the latest state, and fails with the post. ``chat.update`` is
+    idempotent."""
+    payload = row.payload
     with session_scope(engine, readonly=True) as session:
+        if outbox.earlier_unsent(session, row):
+            raise _Wait
         parent = outbox.get_by_key(session, payload["update_of"])
     if parent is None or parent.status == outbox.FAILED:
         raise _Undeliverable(f"post {payload['update_of']} failed or is missing")

@@ -13,6 +13,7 @@ from commands.inbound_fields import BadSubmission, read_submission
 from domain import inbound, leads, weekly, workflows
 from domain.inbound import Submission
 from i18n import t
+from storage import outbox
 from storage.models import Lead, Person, Role, Task
 from tests import factories as f
 from views.inbound import lead_message, speed_line
@@ -174,3 +175,28 @@ def test_a_lead_created_workflow_acts_on_an_inbound_lead_and_the_message_says_so
     assert "Assigned to <@UREP> by a workflow" in lead_message(view, locale="en", tz="UTC").text
     (task,) = session.exec(select(Task)).all()
     assert (task.owner_id, task.lead_id, task.text) == (rep.id, made.lead.id, "Call")
+
+
+def test_updates_of_one_message_go_out_in_order(session):
+    """Two quick clicks: the second update waits while the first is unsent or in flight, so
+    a slower drain worker never leaves the message in the older state."""
+    ws = f.workspace(session)
+
+    def update(n: int) -> None:
+        payload = {"kind": "update", "update_of": "x", "message": {"text": str(n)}}
+        outbox.enqueue(
+            session,
+            workspace_id=ws.id,
+            job="inbound",
+            target="l1",
+            period=f"a{n}",
+            payload=payload,
+            now=f.T0,
+        )
+
+    update(1)
+    update(2)
+    first, second = outbox.claim_pending(session, now=f.T0, limit=2)
+    assert outbox.earlier_unsent(session, second) and not outbox.earlier_unsent(session, first)
+    outbox.mark_sent(session, first.id, ts="1.0", channel="C1", now=f.T0)
+    assert not outbox.earlier_unsent(session, second)
