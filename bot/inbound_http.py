@@ -15,6 +15,10 @@ In this order, each answer final, nothing stored before the last step:
    ``idempotency_key_reused``: an ``Idempotency-Key`` already used for other fields.
 6. **201** a new lead; **200** a retry of one already made (``"replayed": true``).
 
+**503** ``unavailable`` with ``Retry-After`` while the database cannot be reached (nothing was
+stored: the sender retries, with its ``Idempotency-Key``); **500** ``internal`` for a bug,
+logged with its traceback here and never shown to the sender.
+
 Form posts get HTML (the thanks page, or the form again with what to fix); the rest JSON.
 """
 
@@ -33,13 +37,14 @@ from commands.inbound_fields import BadSubmission, read_submission
 from domain import inbound
 from domain.errors import Conflict, SalesbotError
 from i18n import t
-from storage.db import session_scope
+from storage.db import session_scope, unreachable
 from storage.models import InboundSource, Workspace
 from views import inbound_page
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # bytes: a lead is a few hundred
 HONEYPOT = "website"
+RETRY_DOWN = 30  # seconds a sender is asked to wait while the database is unreachable
 # The form page: its token is fresh per load, and it is HTML only. It may be framed anywhere.
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -65,6 +70,13 @@ def handle(environ, start_response, *, deps):
         raise Answer(405, {"ok": False, "error": "method_not_allowed"}, {"Allow": _allowed(kind)})
     except Answer as answer:
         return _respond(start_response, answer)
+    except Exception as exc:  # answered, never a traceback to the sender
+        if unreachable(exc):
+            log.warning("inbound %s: the database is unreachable", kind)
+            down = {"ok": False, "error": "unavailable"}
+            return _respond(start_response, Answer(503, down, {"Retry-After": RETRY_DOWN}))
+        log.exception("inbound %s failed", kind)
+        return _respond(start_response, Answer(500, {"ok": False, "error": "internal"}))
 
 
 def _allowed(kind: str) -> str:
