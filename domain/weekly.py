@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from domain import metrics as m
 from domain import money
-from domain.inbound import SpeedToLead, speed_to_lead
+from domain.inbound_touch import SpeedToLead, speed_to_lead
 from domain.isolate import each_pipeline
 from domain.metrics.calibration import StageCalibration, calibration, flagged
 from domain.metrics.sql import _raw

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from commands.inbound_fields import BadSubmission, read_submission
 from domain import inbound, leads, weekly, workflows
+from domain import inbound_touch as touches
 from domain.inbound import Submission
 from i18n import t
 from storage import outbox
@@ -107,16 +108,16 @@ def test_speed_to_lead_is_the_median_time_to_a_persons_first_touch(session):
             session=session, source_id=source.id, submission=submission, now=f.T0
         )
         rows.append(accepted.inbound)
-    inbound.claim(session=session, inbound=rows[0], actor=rep, now=f.T0 + 5 * MINUTE)
-    inbound.disqualify(session=session, inbound=rows[0], actor=rep, now=f.T0 + 9 * MINUTE)
-    inbound.assign(
+    touches.claim(session=session, inbound=rows[0], actor=rep, now=f.T0 + 5 * MINUTE)
+    touches.disqualify(session=session, inbound=rows[0], actor=rep, now=f.T0 + 9 * MINUTE)
+    touches.assign(
         session=session, inbound=rows[1], actor=admin, member=rep, now=f.T0 + 15 * MINUTE
     )
     lead = session.get(Lead, rows[2].lead_id)
     leads.set_status(
         session=session, actor=admin, lead=lead, status="Working", now=f.T0 + 3 * 60 * MINUTE
     )
-    speed = inbound.speed_to_lead(
+    speed = touches.speed_to_lead(
         session=session, workspace_id=ws.id, start=f.T0 - MINUTE, end=f.T0 + MINUTE
     )
     assert (speed.arrived, speed.touched, speed.median_minutes) == (4, 3, 15)
@@ -171,7 +172,7 @@ def test_a_lead_created_workflow_acts_on_an_inbound_lead_and_the_message_says_so
     submission = Submission(lead={"name": "Kim", "source": "webinar"})
     made = inbound.submit(session=session, source_id=source.id, submission=submission, now=f.T0)
     assert made.lead.owner_id == rep.id and made.inbound.assigned_by == "workflow"
-    view = inbound.view_of(session=session, inbound=made.inbound)
+    view = touches.view_of(session=session, inbound=made.inbound)
     assert "Assigned to <@UREP> by a workflow" in lead_message(view, locale="en", tz="UTC").text
     (task,) = session.exec(select(Task)).all()
     assert (task.owner_id, task.lead_id, task.text) == (rep.id, made.lead.id, "Call")

@@ -67,6 +67,11 @@ def channel_texts(app) -> list[str]:
     return [m.get("text", "") for m in app.slack.messages(LEADS)]
 
 
+def by_lead(app) -> list[dict]:
+    """The channel's messages by lead number (two drain workers post side by side)."""
+    return sorted(app.slack.messages(LEADS), key=lambda m: int(re.search(r"L(\d+)", m["text"])[1]))
+
+
 def buttons(message: dict) -> list[str]:
     return [
         e.get("text", {}).get("text") or e.get("placeholder", {}).get("text")
@@ -128,7 +133,7 @@ def test_a_posted_lead_appears_in_the_leads_channel_once_even_when_the_sender_re
     assert post_json(app, key, lee, secret=secret)[2]["replayed"] is True
     app.settle()
     assert leads_in_db(app) == 2
-    messages = app.slack.messages(LEADS)
+    messages = by_lead(app)
     assert len(messages) == 2, channel_texts(app)
     assert messages[0]["text"].startswith("New inbound lead L1: Kim Minsu")
     assert "CTO · Acme" in json.dumps(messages[0]["blocks"], ensure_ascii=False)
@@ -138,7 +143,7 @@ def test_a_posted_lead_appears_in_the_leads_channel_once_even_when_the_sender_re
     twin = {**KIM, "name": "Kim M."}
     assert post_json(app, key, twin, secret=secret)[0] == 201
     app.settle()
-    flagged = json.dumps(app.slack.messages(LEADS)[2]["blocks"])
+    flagged = json.dumps(by_lead(app)[2]["blocks"])
     assert "Possible duplicate" in flagged and "same email as L1" in flagged
 
 
@@ -204,7 +209,7 @@ def test_round_robin_gives_each_lead_to_the_next_rep_and_the_lead_created_workfl
     for n in range(3):
         assert post_json(app, key, {"name": f"Lead {n}"}, secret=secret)[0] == 201
     app.settle()
-    texts = channel_texts(app)
+    texts = [m["text"] for m in by_lead(app)]
     assert [re.search(r"<@(U\d)>", t)[1] for t in texts] == ["U2", "U3", "U2"]
     assert all("round-robin" in t for t in texts)
     with Session(app.engine) as session:  # the default "lead created → first call" workflow

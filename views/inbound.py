@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from domain.inbound import API_BUCKET, FORM_BUCKET, InboundView, SpeedToLead
+from domain.inbound import API_BUCKET, FORM_BUCKET
+from domain.inbound_touch import InboundView, SpeedToLead
 from i18n import fmt, t
 from views import blocks as b
 from views.ids import Action

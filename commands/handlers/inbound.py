@@ -13,6 +13,7 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome
 from domain import inbound, workspaces
+from domain import inbound_touch as touches
 from domain.refs import find_member
 from domain.settings import _clean_channel
 from storage import outbox
@@ -83,27 +84,27 @@ def receive(
 
 
 def _message(session: Session, workspace: Workspace, row: InboundLead) -> Message:
-    view = inbound.view_of(session=session, inbound=row)
+    view = touches.view_of(session=session, inbound=row)
     return views.lead_message(view, locale=workspace.locale, tz=workspace.timezone)
 
 
 def touch(ctx: Ctx, verb: str, lead_id: int, slack_user: str | None = None) -> Outcome:
     """Claim, Assign or Disqualify from the lead's message: the change, the message updated
     in place (through the outbox, after the post itself), and a word to the clicker."""
-    row = inbound.inbound_of(session=ctx.session, workspace_id=ctx.workspace.id, lead_id=lead_id)
+    row = touches.inbound_of(session=ctx.session, workspace_id=ctx.workspace.id, lead_id=lead_id)
     common = {"session": ctx.session, "inbound": row, "actor": ctx.member, "now": ctx.now()}
     params: dict = {}
     if verb == "claim":
-        activity = inbound.claim(**common)
+        activity = touches.claim(**common)
     elif verb == "assign":
         member = find_member(
             session=ctx.session, workspace_id=ctx.workspace.id, slack_id=slack_user
         )
-        activity = inbound.assign(**common, member=member)
+        activity = touches.assign(**common, member=member)
         params["user"] = f"<@{member.slack_user_id}>"
     else:
-        activity = inbound.disqualify(**common)
-    view = inbound.view_of(session=ctx.session, inbound=row)
+        activity = touches.disqualify(**common)
+    view = touches.view_of(session=ctx.session, inbound=row)
     message = views.lead_message(view, locale=ctx.workspace.locale, tz=ctx.workspace.timezone)
     if outbox.get_by_key(ctx.session, row.post_key) is not None:  # posted (or to be)
         outbox.enqueue(

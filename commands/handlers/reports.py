@@ -30,7 +30,7 @@ from commands.handlers import handles
 from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome, Upload
 from commands.readback import read_back
-from domain import inbound, money
+from domain import inbound_touch, money
 from domain import metrics as m
 from domain.errors import InvalidInput, NotFound
 from domain.metrics import calibration
@@ -160,7 +160,7 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
     if why and len(message.blocks) < b.MESSAGE_BLOCKS:  # issue 13: why deals were lost
         message = Message(text=message.text, blocks=[*message.blocks, b.section(why)])
     speed = owner is None and iv.speed_line(  # the workspace's, not one rep's
-        inbound.speed_to_lead(
+        inbound_touch.speed_to_lead(
             session=ctx.session, workspace_id=ctx.workspace.id, start=span.start, end=span.end
         ),
         ctx.locale,
