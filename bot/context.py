@@ -79,7 +79,14 @@ class Deps:
         with session_scope(self.engine, readonly=readonly) as session:
             workspace = session.get(Workspace, context["salesbot_workspace_id"])
             member = session.get(Member, context["salesbot_member_id"])
-            yield Ctx(session, workspace, member, clock=self.clock, channel_id=channel)
+            yield Ctx(
+                session,
+                workspace,
+                member,
+                clock=self.clock,
+                channel_id=channel,
+                public_url=self.settings.public_url,
+            )
 
     def perform(self, context, request, work, *, readonly: bool = False) -> Outcome:
         """One unit of work: ``work(ctx) -> Outcome``, its posts recorded in the outbox in the

@@ -4,7 +4,9 @@ waitress is a production-grade, pure-Python, multi-threaded WSGI server: no C bu
 separate process manager, the same on Linux, macOS and Windows, and Bolt's WSGI adapter plugs
 straight in. Routes: ``POST /slack/events`` (commands, interactivity and events: one Request
 URL for all three) and ``GET /healthz`` (200 when the database answers, 503 otherwise); in
-OAuth mode also ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (bot.oauth).
+OAuth mode also ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (bot.oauth); and
+the inbound lead endpoint and form, ``POST /leads/<key>`` and ``GET /forms/<key>``, which
+answer for themselves (bot.inbound_http, docs/inbound.md).
 
 The server starts whether or not the database answers: ``/healthz`` says 503 and commands
 answer "can't reach the database" until it is back (a schema that could not be brought up to
@@ -58,6 +60,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+INBOUND_PATHS = ("/leads/", "/forms/")
 MAX_BODY = 1024 * 1024  # bytes; see the module docstring
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -66,6 +69,8 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 def wsgi_app(settings: Settings, *, engine, clock=None):
+    from bot import inbound_http  # it reads bodies with this module's helpers
+
     bolt_app = create_app(settings, engine=engine, clock=clock)
     gate = Gate(settings.signing_secret)
 
@@ -85,6 +90,8 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
             )
         ):
             return _oauth(flow, path, environ, start_response)
+        if path.startswith(INBOUND_PATHS):  # leads that arrive by themselves (docs/inbound.md)
+            return inbound_http.handle(environ, start_response, deps=bolt_app.salesbot_deps)
         if path == EVENTS_PATH and method == "POST":
             try:
                 request = gate.admit(environ)

@@ -55,6 +55,9 @@ class Settings:
     outbox_backoff: float | None = None  # None: storage.outbox.BACKOFF_BASE (5 s)
     # Whether DATABASE_URL was given (demo data goes to a file of its own when it was not).
     database_configured: bool = False
+    # Where this server is reached from the internet (https://salesbot.example.com): the base
+    # of the inbound lead URLs ``/pipeline inbound`` shows (docs/inbound.md).
+    public_url: str | None = None
 
     @property
     def oauth_enabled(self) -> bool:
@@ -138,6 +141,7 @@ class _Env(BaseSettings):
     slack_pace: str | None = Field(None, validation_alias="SALESBOT_SLACK_PACE")
     outbox_lease: str | None = Field(None, validation_alias="SALESBOT_OUTBOX_LEASE")
     outbox_backoff: str | None = Field(None, validation_alias="SALESBOT_OUTBOX_BACKOFF")
+    public_url: str | None = Field(None, validation_alias="SALESBOT_PUBLIC_URL")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -196,6 +200,7 @@ class _Env(BaseSettings):
                 digest_channel=self.digest_channel,
             ),
             slack_pace=float(self.slack_pace or 1.0),
+            public_url=self.public_url,
             outbox_lease=timedelta(seconds=float(self.outbox_lease or 120.0)),
             outbox_backoff=float(self.outbox_backoff or 0) or None,
         )

@@ -24,7 +24,10 @@ from domain.errors import InvalidInput, SalesbotError
 from domain.fields import CellError, FieldSpec, ParsedRow, cell
 
 MAX_FILE = 10 * 1024 * 1024  # bytes: the Slack modal's limit, and the CLI's
-_LIMITS = {"external_id": 100, "lost_reason": 500, "email": 320, "phone": 64, "source": 100}
+_LIMITS = {
+    **{"external_id": 100, "lost_reason": 500, "email": 320, "phone": 64, "source": 100},
+    "notes": 2000,  # an inbound lead's message (commands.inbound_fields)
+}
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 

@@ -20,6 +20,7 @@ class Ctx:
     member: Member
     clock: Clock = field(default_factory=SystemClock)
     channel_id: str | None = None  # where the command was run
+    public_url: str | None = None  # the server's address (Settings.public_url)
 
     @property
     def locale(self) -> str:

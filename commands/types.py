@@ -396,6 +396,16 @@ class LeadExport:
     filters: LeadList = field(default_factory=LeadList)
 
 
+@dataclass(frozen=True)
+class PipelineInbound:
+    """``/pipeline inbound [rotate] [channel:#leads] [assign:round-robin|claim]``: the inbound
+    lead endpoint (docs/inbound.md). ``round_robin`` None: unchanged."""
+
+    rotate: bool = False
+    channel: str | None = None
+    round_robin: bool | None = None
+
+
 Command = (
     Help
     | LeadNew
@@ -440,6 +450,7 @@ Command = (
     | DealExport
     | LeadExport
     | PipelineImport
+    | PipelineInbound
 )
 
 __all__ = ["Command", "field"]

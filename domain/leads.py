@@ -45,7 +45,7 @@ def create_lead(
     *,
     session: Session,
     workspace: Workspace,
-    actor: Member,
+    actor: Member | None,
     name: str,
     now: datetime,
     company_name: str | None = None,
@@ -83,7 +83,7 @@ def create_lead(
         source=(source or None),
         email=email,
         company_size=size,
-        owner_id=(owner or actor).id,
+        owner_id=(owner or actor).id if (owner or actor) else None,  # inbound: nobody yet
         company_id=company.id if company else None,
         person_id=person.id if person else None,
         status_changed_at=now,

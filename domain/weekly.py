@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from domain import metrics as m
 from domain import money
+from domain.inbound_touch import SpeedToLead, speed_to_lead
 from domain.isolate import each_pipeline
 from domain.metrics.calibration import StageCalibration, calibration, flagged
 from domain.metrics.sql import _raw
@@ -83,6 +84,8 @@ class WeeklySummary:
     calibration: tuple[StageCalibration, ...] = ()  # stages whose probability is off
     # What the totals are made of: rates used, amounts left out (domain.money).
     money: MoneyNote | None = None
+    # Inbound leads of the week: median time to first touch (domain.inbound, issue 15).
+    speed: SpeedToLead | None = None
 
     @property
     def has_deals(self) -> bool:
@@ -183,6 +186,7 @@ def compute(
         pipelines=tuple(w for _, w in weeks),
         failed=tuple(failed),
         money=tally.note(),
+        speed=speed_to_lead(session=session, workspace_id=workspace.id, start=start, end=end),
     )
 
 

@@ -319,16 +319,21 @@ def _deliver(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
 
 
 def _update(engine: Engine, sender: Sender, row: outbox.Claimed) -> Sent:
-    """Replace the message ``update_of`` posted, unless a newer update follows."""
+    """Replace the message ``update_of`` posted (an import's progress, an inbound lead's
+    message once claimed). It waits for that post and for the earlier updates of the same
+    message, fails with the post, and is skipped when a newer update follows, so the message
+    ends in the latest state however the workers race. ``chat.update`` is idempotent."""
+    payload = row.payload
     with session_scope(engine, readonly=True) as session:
-        parent = outbox.get_by_key(session, row.payload["update_of"])
+        parent = outbox.get_by_key(session, payload["update_of"])
         newer = outbox.superseded(session, row)
+        earlier = not newer and outbox.earlier_unsent(session, row)
     if parent is None or parent.status == outbox.FAILED:
-        raise _Undeliverable(f"message {row.payload['update_of']} failed or is missing")
-    if parent.status != outbox.SENT or not parent.channel or not parent.ts:
+        raise _Undeliverable(f"post {payload['update_of']} failed or is missing")
+    if parent.status != outbox.SENT or not parent.channel or not parent.ts or earlier:
         raise _Wait
     if not newer:
-        sender.update(parent.channel, parent.ts, _message(row.payload["message"]))
+        sender.update(parent.channel, parent.ts, _message(payload["message"]))
     return Sent(parent.channel, parent.ts)
 
 

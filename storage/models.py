@@ -320,6 +320,8 @@ class ExchangeRate(SQLModel, table=True):
 class Activity(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_activity_deal", "deal_id", "at"),
+        # A lead's first touch by a person: speed to lead (domain.inbound, migration 0015).
+        sa.Index("ix_activity_lead", "lead_id", "at"),
         # A thread message is recorded once, however often Slack delivers it.
         sa.UniqueConstraint("workspace_id", "slack_ts", name="uq_activity_slack_ts"),
     )
@@ -488,6 +490,58 @@ class WorkflowRun(SQLModel, table=True):
     workflow_id: int = Field(foreign_key="workflow.id", ondelete="CASCADE")
     change: str = Field(max_length=128)
     at: datetime = _created()
+
+
+# ---------------------------------------------------------------- inbound leads (0015)
+
+
+class InboundSource(SQLModel, table=True):
+    """A workspace's inbound lead endpoint (domain.inbound, docs/inbound.md): its public
+    ``key`` (``POST /leads/<key>``, ``GET /forms/<key>``), the SHA-256 of its secret (the
+    secret itself is shown once, never stored), the key that signs its web form's tokens,
+    where new leads are posted and how they are assigned, and its two rate-limit buckets
+    (tokens left, when last refilled), shared by every replica through the database."""
+
+    __tablename__ = "inbound_source"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", unique=True, ondelete="CASCADE")
+    key: str = Field(unique=True, max_length=32)
+    secret_hash: str = Field(max_length=64)
+    form_key: str = Field(max_length=64)
+    channel: str | None = Field(default=None, max_length=32)
+    round_robin: bool = False
+    turn: int = 0
+    api_tokens: float = 0.0
+    api_at: datetime = _created()
+    form_tokens: float = 0.0
+    form_at: datetime = _created()
+    rotated_at: datetime = _created()
+    created_at: datetime = _created()
+
+
+class InboundLead(SQLModel, table=True):
+    """One lead that arrived by itself: how it came, what the sender gave beyond the lead's
+    own fields, the retry key that makes a resend the same lead, and what it was told."""
+
+    __tablename__ = "inbound_lead"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "retry_key", name="uq_inbound_lead_retry"),
+        # Speed to lead: the inbound leads that arrived in a period.
+        sa.Index("ix_inbound_lead_received", "workspace_id", "received_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    lead_id: int = Field(foreign_key="lead.id", unique=True, ondelete="CASCADE")
+    via: str = Field(max_length=8)  # api | form
+    retry_key: str = Field(max_length=160)
+    digest: str = Field(max_length=64)
+    details: str = Field(default="{}", sa_type=sa.Text)  # title, phone, notes, other fields
+    duplicates: str = Field(default="{}", sa_type=sa.Text)
+    post_key: str = Field(max_length=255)
+    # Who gave it its owner: claim | person | rotation | workflow (None: nobody yet).
+    assigned_by: str | None = Field(default=None, max_length=16)
+    disqualified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = _created()
 
 
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.

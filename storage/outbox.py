@@ -356,6 +356,23 @@ def mark_failed(session: Session, outbox_id: int, *, error: str, now: datetime) 
     log.error("outbox %s (workspace %s) failed permanently: %s", row.key, row.workspace_id, error)
 
 
+def earlier_unsent(session: Session, row: Claimed) -> bool:
+    """Whether an earlier row of the same job and target is still pending or being sent:
+    the updates of one message (an inbound lead's, ``target`` ``l<lead>``) go out in order,
+    so a slower worker never overwrites a newer state with an older one. Few rows are unsent
+    at a time, and ``ix_outbox_pending`` finds them."""
+    earlier = session.exec(
+        select(Outbox.id).where(
+            Outbox.status.in_(UNSENT),
+            Outbox.workspace_id == row.workspace_id,
+            Outbox.job == row.job,
+            Outbox.target == row.target,
+            Outbox.id < row.id,
+        )
+    ).first()
+    return earlier is not None
+
+
 def get_by_key(session: Session, key: str) -> Outbox | None:
     return session.exec(select(Outbox).where(Outbox.key == key)).first()
 

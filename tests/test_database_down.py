@@ -98,3 +98,44 @@ def test_serve_starts_with_the_database_down_and_works_once_it_is_back(pg_url, p
         assert status == 200 and "D1" in reply["text"]
         assert "Traceback" not in server.output()
     engine.dispose()
+
+
+def test_an_inbound_lead_while_the_database_is_down_gets_503_and_its_retry_one_lead(
+    pg_url, proxy, caplog
+):
+    import json
+    import re
+    import urllib.error
+    import urllib.request
+
+    def post(url: str, secret: str) -> tuple[int, dict, dict]:
+        body = json.dumps({"name": "Kim Minsu", "email": "kim@acme.kr"}).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {secret}",
+            "Idempotency-Key": "site-1",
+        }
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), json.loads(error.read())
+
+    with running_app(proxy.url(pg_url), locale="en") as app:
+        app.slack.users["U1"] = {"is_admin": True}
+        status, reply = app.command("/pipeline", "inbound")
+        shown = json.dumps(reply["blocks"])
+        key = re.search(r"/leads/([A-Za-z0-9_-]+)", shown)[1]
+        secret = re.search(r"(sbin_[A-Za-z0-9_-]+)", shown)[1]
+        proxy.cut()
+        status, headers, body = post(f"{app.url}/leads/{key}", secret)
+        assert (status, body, headers["Retry-After"]) == (
+            503,
+            {"ok": False, "error": "unavailable"},
+            "30",
+        )
+        assert tracebacks(caplog) == [], "an outage is not a bug"
+        proxy.restore()
+        status, _, body = post(f"{app.url}/leads/{key}", secret)  # the sender's retry
+        assert (status, body) == (201, {"ok": True, "lead": "L1", "replayed": False})

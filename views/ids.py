@@ -28,6 +28,11 @@ class Action(StrEnum):
     deal_cancel = "deal.cancel"  # value = "D<number>"
     deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
     deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
+    # inbound leads (docs/inbound.md): value = the lead's row id; Assign is a users_select
+    inbound_claim = "inbound.claim"
+    inbound_assign = "inbound.assign"
+    inbound_disqualify = "inbound.disqualify"
+    inbound_rotate = "inbound.rotate"  # /pipeline inbound's "Rotate secret"
 
 
 class View(StrEnum):

@@ -24,6 +24,7 @@ from i18n import fmt, t
 from views import blocks as b
 from views.coach import calibration_blocks
 from views.ids import Action
+from views.inbound import speed_line
 from views.losses import lost_reasons_with
 from views.message import Message
 from views.money import note_lines
@@ -454,6 +455,9 @@ def weekly_summary(*, summary: WeeklySummary, locale: str) -> list[Message]:
     ]
     head.extend(b.section(chunk) for chunk in _chunk_lines(lines))
     head.extend(calibration_blocks(summary.calibration, locale))
+    speed = speed_line(summary.speed, locale)
+    if speed:
+        head.append(b.section(speed))
     if notes:
         head.append(b.context(*notes))
     text = t(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.listeners import actions, automation, commands, events, imports, submissions
+from bot.listeners import actions, automation, commands, events, imports, inbound, submissions
 
 
 def register(app, deps) -> None:
@@ -12,3 +12,4 @@ def register(app, deps) -> None:
     events.register(app, deps)
     automation.register(app, deps)
     imports.register(app, deps)
+    inbound.register(app, deps)

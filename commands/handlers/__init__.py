@@ -40,6 +40,7 @@ def _load() -> None:
         companies,
         deals,
         help,
+        inbound,
         leads,
         pipelines,
         reports,

@@ -45,6 +45,7 @@ TOPICS = {
         "pipeline_cadence",
         "pipeline_workflows",
         "pipeline_import",
+        "pipeline_inbound",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],

@@ -30,8 +30,8 @@ from commands.handlers import handles
 from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome, Upload
 from commands.readback import read_back
+from domain import inbound_touch, money
 from domain import metrics as m
-from domain import money
 from domain.errors import InvalidInput, NotFound
 from domain.metrics import calibration
 from domain.refs import find_pipeline
@@ -39,6 +39,7 @@ from i18n import fmt, t
 from storage.models import Pipeline
 from views import blocks as b
 from views import chart_specs
+from views import inbound as iv
 from views import losses as lv
 from views import reports as rv
 from views.message import Message
@@ -158,6 +159,14 @@ def metrics(cmd: c.PipelineMetrics, ctx: Ctx) -> Outcome:
     why = lv.lost_reasons(losses, currency=ctx.workspace.currency, locale=ctx.locale)
     if why and len(message.blocks) < b.MESSAGE_BLOCKS:  # issue 13: why deals were lost
         message = Message(text=message.text, blocks=[*message.blocks, b.section(why)])
+    speed = owner is None and iv.speed_line(  # the workspace's, not one rep's
+        inbound_touch.speed_to_lead(
+            session=ctx.session, workspace_id=ctx.workspace.id, start=span.start, end=span.end
+        ),
+        ctx.locale,
+    )
+    if speed and len(message.blocks) < b.MESSAGE_BLOCKS:  # issue 15: inbound speed to lead
+        message = Message(text=message.text, blocks=[*message.blocks, b.section(speed)])
     message = _with_calibration(message, ctx, pipeline)
     message = with_note(message, tally.note(), ctx.locale)
     uploads = []
