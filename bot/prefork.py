@@ -35,7 +35,16 @@ SCHEDULER = "salesbot_scheduler"  # the worker attribute that marks the schedule
 
 
 class Prefork(BaseApplication):
-    def __init__(self, settings: Settings, *, host: str, port: int, workers: int, scheduler: bool):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        host: str,
+        port: int,
+        workers: int,
+        scheduler: bool,
+        **options,
+    ):
         self.settings, self.scheduler = settings, scheduler
         self.options = {
             "bind": f"{host}:{port}",
@@ -50,6 +59,7 @@ class Prefork(BaseApplication):
             "pre_fork": self.pre_fork,
             "post_worker_init": self.post_worker_init,
             "worker_exit": self.worker_exit,
+            **options,  # bench.server: when_ready
         }
         super().__init__()
 
