@@ -116,3 +116,19 @@ def test_changes_to_what_requests_cache_bump_the_version_once_per_flush(engine):
     assert bumped(same_role) == 0
     assert bumped(counter) == 0
     assert bumped(lambda s: s.delete(s.get(Member, member.id))) == 1
+
+
+def test_a_renamed_stage_is_on_the_next_card_of_every_replica(db_url):
+    with running_app(db_url) as a, running_app(db_url, slack=a.slack) as b:
+        assert "Contact" in _text(a.command("/deal", "new Alpha", user="U1"))
+        assert "Contact" in str(b.command("/deal", "show 1", user="U1")[1])  # B keeps stages
+        engine = make_engine(db_url)  # a third process renames the stage
+        try:
+            with session_scope(engine) as session:
+                stage = session.exec(select(Stage).where(Stage.name == "Contact")).first()
+                stage.name = "First call"
+        finally:
+            engine.dispose()
+        for app in (a, b):
+            shown = str(app.command("/deal", "show 1", user="U1")[1])
+            assert "First call" in shown and "Contact (" not in shown
