@@ -63,6 +63,7 @@ class Known:
 def config_version(engine, team_id: str) -> int | None:
     """The workspace's ``config_version`` (None when there is no such workspace)."""
     with engine.connect() as conn:
+        conn.execution_options(salesbot_readonly=True)  # SQLite: no write lock for a read
         return conn.execute(_VERSION, {"team_id": team_id}).scalar()
 
 
