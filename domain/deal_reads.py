@@ -421,7 +421,11 @@ def _list_order(session: Session, workspace: Workspace, now: datetime, sort: str
         return (Deal.amount.desc(), Deal.number)
     if sort == "close":
         return (Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
-    stages = _open_stages(session, workspace.id, with_threshold=True)
+    stages = [
+        (s.id, s.stall_days)
+        for s in workspace_stages(session, workspace).values()
+        if s.outcome == Outcome.open.value
+    ]  # stalled_condition skips stages without a threshold
     stalled = sa.and_(
         Deal.closed_at.is_(None), stalled_condition(stages, workspace=workspace, now=now)
     )
