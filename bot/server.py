@@ -371,12 +371,15 @@ def serve(
     if not settings.signing_secret:
         raise SystemExit("salesbot serve needs SLACK_SIGNING_SECRET (see .env.example)")
     if workers > 1:
-        from bot.prefork import serve_workers
-
-        serve_workers(
-            settings, engine=engine, host=host, port=port, workers=workers, scheduler=scheduler
-        )
-        return
+        try:
+            from bot.prefork import serve_workers
+        except ImportError:  # gunicorn forks: not on Windows
+            log.warning("--workers needs gunicorn (POSIX only); serving in one process")
+        else:
+            serve_workers(
+                settings, engine=engine, host=host, port=port, workers=workers, scheduler=scheduler
+            )
+            return
     server = make_server(settings, engine=engine, host=host, port=port)
     deps = server.salesbot_deps
     start_drainer(deps)
