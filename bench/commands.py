@@ -1,6 +1,7 @@
 """Slash-command latency: Salesbot against a bare Bolt app, in the same run.
 
     python -m bench.commands --db URL [--requests 2000] [--concurrency 8] [--json FILE]
+        [--workers 1,2] [--commands show,list,pipeline]
 
 The database must hold a workspace filled by ``python -m bench.data`` (team TBENCH). Both apps
 run as their own processes on waitress (``bench.server``); a local Slack-compatible server
@@ -8,7 +9,15 @@ run as their own processes on waitress (``bench.server``); a local Slack-compati
 (card updates, thread replies). Each worker thread keeps one HTTP connection and sends signed
 slash commands, a fixed mix of ``/deal show``, ``/deal move``, ``/pipeline`` and ``/deal list mine``; the bare app
 acks the same commands with a fixed text: the floor any Bolt app pays. Reports p50/p95/p99,
-throughput, the ratio Salesbot / bare Bolt, and the serving process's peak RSS.
+throughput, the ratio Salesbot / bare Bolt, the serving process's peak RSS and its CPU time
+per request (user + system from ``/proc``, over the process and its children: gunicorn's
+workers). Then each of ``--commands`` alone (``show``: ``/deal show N``, ``list``: ``/deal
+list mine``, ``pipeline``: ``/pipeline``), ``--requests`` of each, for every app: p50/p99,
+requests/s and CPU ms per request, and their ratios to bare Bolt's.
+
+``--workers 1,2`` runs Salesbot once per worker count (``salesbot serve --workers N``:
+waitress for 1, gunicorn's threaded workers above; ``salesbot_2w`` and so on in the results);
+bare Bolt always runs as one waitress process, the floor the issue compares against.
 
 ``--oauth-workspaces N`` installs N workspaces by OAuth (``bench.installs``; TBENCH one of
 them) and runs Salesbot a second time in OAuth mode, where every request and every post looks
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -81,10 +91,14 @@ def workload(db_url: str, n: int, seed: int = 1) -> list[tuple[str, str, str]]:
     return mix
 
 
-def start(kind: str, db_url: str | None, api_url: str) -> tuple[subprocess.Popen, int]:
+def start(
+    kind: str, db_url: str | None, api_url: str, workers: int = 1
+) -> tuple[subprocess.Popen, int]:
     cmd = [sys.executable, "-m", "bench.server", kind, "--api-url", api_url]
     if db_url:
         cmd += ["--db", db_url]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("READY"):
@@ -101,6 +115,36 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live children (gunicorn's workers), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+KINDS = {"show": ("/deal", "show"), "list": ("/deal", "list"), "pipeline": ("/pipeline", "")}
+
+
+def only(mix, kind: str) -> list:
+    command, verb = KINDS[kind]
+    return [m for m in mix if m[0] == command and m[1].split(" ", 1)[0] == verb]
+
+
+def measured(pid: int, port: int, mix, concurrency: int, response_url: str) -> dict:
+    """:func:`fire`, with the server's CPU milliseconds per request."""
+    before = cpu_seconds(pid)
+    result = fire(port, mix, concurrency, response_url)
+    result["cpu_ms"] = round((cpu_seconds(pid) - before) * 1000 / max(len(mix), 1), 2)
+    return result
 
 
 def fire(port: int, mix, concurrency: int, response_url: str) -> dict:
@@ -163,24 +207,39 @@ def run(
     concurrency: int = 8,
     warmup: int = 100,
     oauth_workspaces: int = 0,
+    workers: tuple[int, ...] = (1,),
+    commands: tuple[str, ...] = ("show", "list", "pipeline"),
 ) -> dict:
-    mix = workload(db_url, requests + warmup)
-    results = {}
-    kinds = ("bare", "salesbot")
+    mix = workload(db_url, 4 * (requests + warmup))
+    mixed = mix[: requests + warmup]
+    apps = [("bare", "bare", 1)] + [
+        ("salesbot" if w == 1 else f"salesbot_{w}w", "salesbot", w) for w in workers
+    ]
+    if "salesbot" not in {name for name, _, _ in apps}:
+        apps.append(("salesbot", "salesbot", 1))
     if oauth_workspaces:
         from bench.installs import install
 
         install(db_url, oauth_workspaces)
-        kinds += ("oauth",)
-    for kind in kinds:
+        apps.append(("oauth", "oauth", 1))
+    results = {}
+    for name, kind, n in apps:
         slack, slack_port = start("fakeslack", None, "")
         api_url = f"http://127.0.0.1:{slack_port}/api/"
         response_url = f"http://127.0.0.1:{slack_port}/response/bench"
-        proc, port = start(kind, db_url if kind != "bare" else None, api_url)
+        proc, port = start(kind, db_url if kind != "bare" else None, api_url, n)
         try:
-            fire(port, mix[:warmup], concurrency, response_url)  # warm caches and pools
-            results[kind] = fire(port, mix[warmup:], concurrency, response_url)
-            results[kind]["peak_rss_mb"] = peak_rss_mb(proc.pid)
+            fire(port, mixed[:warmup], concurrency, response_url)  # warm caches and pools
+            results[name] = measured(proc.pid, port, mixed[warmup:], concurrency, response_url)
+            results[name]["workers"] = n
+            results[name]["per_command"] = {}
+            for each in commands if kind != "oauth" else ():
+                picked = only(mix, each)[: requests + warmup]
+                fire(port, picked[:warmup], concurrency, response_url)
+                results[name]["per_command"][each] = measured(
+                    proc.pid, port, picked[warmup:], concurrency, response_url
+                )
+            results[name]["peak_rss_mb"] = peak_rss_mb(proc.pid)
         finally:
             for p in (proc, slack):
                 p.terminate()
@@ -189,22 +248,48 @@ def run(
     with Session(engine) as session:
         deals = session.exec(select(Deal.id).order_by(Deal.id.desc())).first()
     engine.dispose()
+    bare = results.pop("bare")
     result = {
         "database": db_url.split(":")[0],
         "deals": deals,
         "concurrency": concurrency,
-        "salesbot": results["salesbot"],
-        "bare_bolt": results["bare"],
-        "p50_ratio": round(results["salesbot"]["p50_ms"] / results["bare"]["p50_ms"], 2),
+        **results,
+        "bare_bolt": bare,
+        "p50_ratio": round(results["salesbot"]["p50_ms"] / bare["p50_ms"], 2),
+        "ratios": ratios(results, bare),
     }
     if oauth_workspaces:
         result["oauth"] = {"workspaces": oauth_workspaces, **results["oauth"]}
     return result
 
 
+def ratios(results: dict, bare: dict) -> dict:
+    """Salesbot ÷ bare Bolt per app and command: p50, CPU per request, throughput."""
+    out = {}
+    for name, figures in results.items():
+        for each, mine in figures.get("per_command", {}).items():
+            floor = bare["per_command"].get(each)
+            if not floor:
+                continue
+            out[f"{name} {each}"] = {
+                "p50": round(mine["p50_ms"] / floor["p50_ms"], 2),
+                "cpu": round(mine["cpu_ms"] / floor["cpu_ms"], 2) if floor["cpu_ms"] else None,
+                "throughput": round(mine["throughput_rps"] / floor["throughput_rps"], 2),
+            }
+    return out
+
+
 def table(result: dict) -> str:
     rows = [("", "salesbot", "bare bolt")]
-    for key in ("requests", "p50_ms", "p95_ms", "p99_ms", "throughput_rps", "peak_rss_mb"):
+    for key in (
+        "requests",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "throughput_rps",
+        "cpu_ms",
+        "peak_rss_mb",
+    ):
         rows.append((key, str(result["salesbot"][key]), str(result["bare_bolt"][key])))
     rows.append(("p50 ratio", str(result["p50_ratio"]), ""))
     if "oauth" in result:
@@ -225,7 +310,35 @@ def table(result: dict) -> str:
                 f"{bare.get('p50_ms')} / {bare.get('p99_ms')}",
             )
         )
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    return _columns(rows) + "\n\n" + per_command_table(result)
+
+
+def per_command_table(result: dict) -> str:
+    """Each command alone: every app's p50/p99, requests/s, CPU ms per request, and the
+    ratios to bare Bolt (p50, CPU; throughput as a share of bare Bolt's)."""
+    rows = [("command", "app", "p50 / p99 ms", "req/s", "CPU ms/req", "÷ bare: p50 · CPU · req/s")]
+    apps = ["bare_bolt"] + [k for k in result if k.startswith("salesbot")]
+    for each in result["bare_bolt"].get("per_command", {}):
+        for app in apps:
+            figures = result[app]["per_command"].get(each)
+            if figures is None:
+                continue
+            ratio = result["ratios"].get(f"{app} {each}")
+            rows.append(
+                (
+                    each,
+                    f"{app} ({result[app].get('workers', 1)}w)",
+                    f"{figures['p50_ms']} / {figures['p99_ms']}",
+                    str(figures["throughput_rps"]),
+                    str(figures["cpu_ms"]),
+                    f"{ratio['p50']} · {ratio['cpu']} · {ratio['throughput']}" if ratio else "",
+                )
+            )
+    return _columns(rows)
+
+
+def _columns(rows) -> str:
+    width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(width[i]) for i, c in enumerate(r)) for r in rows)
 
 
@@ -236,8 +349,19 @@ def main(argv=None) -> int:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--json", help="also write the JSON result to this file")
     p.add_argument("--oauth-workspaces", type=int, default=0, help="also run in OAuth mode")
+    p.add_argument("--warmup", type=int, default=100, help="requests before each measurement")
+    p.add_argument("--workers", default="1", help="Salesbot's worker counts, e.g. 1,2")
+    p.add_argument("--commands", default="show,list,pipeline", help="each alone, or none")
     args = p.parse_args(argv)
-    result = run(args.db, args.requests, args.concurrency, oauth_workspaces=args.oauth_workspaces)
+    result = run(
+        args.db,
+        args.requests,
+        args.concurrency,
+        warmup=args.warmup,
+        oauth_workspaces=args.oauth_workspaces,
+        workers=tuple(int(w) for w in args.workers.split(",")),
+        commands=tuple(c for c in args.commands.split(",") if c and c != "none"),
+    )
     print(f"{result['deals']} deals on {result['database']}, concurrency {args.concurrency}")
     print(table(result))
     print(json.dumps(result))

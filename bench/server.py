@@ -1,13 +1,14 @@
 """A server process for ``bench.commands``: Salesbot, or a bare Bolt app as the floor.
 
-    python -m bench.server salesbot --db URL --api-url URL --port 0
+    python -m bench.server salesbot --db URL --api-url URL --port 0 [--workers 2]
     python -m bench.server oauth --db URL --api-url URL --port 0    # OAuth mode (bench.installs)
     python -m bench.server bare --port 0
     python -m bench.server fakeslack
 
 Prints ``READY <port>`` on stdout when it accepts requests, then serves until killed. Both
 apps run on waitress with the same thread count, so the ratio compares the apps, not the
-servers. ``fakeslack`` is the local Slack-compatible Web API (tests/fakeslack) in a process of
+servers; ``--workers N`` over 1 serves Salesbot as ``salesbot serve --workers N`` does
+(bot.prefork: gunicorn, threaded workers of as many threads). ``fakeslack`` is the local Slack-compatible Web API (tests/fakeslack) in a process of
 its own, so its work does not steal the load generator's interpreter and skew the latencies
 the generator measures.
 """
@@ -45,6 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--db")
     p.add_argument("--api-url", default="http://127.0.0.1:9/api/")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.kind == "fakeslack":
@@ -87,6 +89,8 @@ def main(argv=None) -> int:
                 client_secret="bench-client-secret",
                 state_secret="bench-state-secret",
             )
+        if args.workers > 1:
+            return prefork(settings, args.port, args.workers)
         engine = make_engine(args.db)
         server = make_server(
             settings, engine=engine, host="127.0.0.1", port=args.port, threads=THREADS
@@ -94,6 +98,30 @@ def main(argv=None) -> int:
         start_drainer(server.salesbot_deps)  # cards and thread replies leave via the outbox
     print(f"READY {server.effective_port}", flush=True)
     server.run()
+    return 0
+
+
+def prefork(settings, port: int, workers: int) -> int:
+    import socket
+
+    from bot.prefork import Prefork
+
+    if not port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+
+    def ready(_arbiter) -> None:
+        print(f"READY {port}", flush=True)
+
+    Prefork(
+        settings,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        scheduler=False,
+        when_ready=ready,
+    ).run()
     return 0
 
 

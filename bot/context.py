@@ -3,10 +3,14 @@
 The middleware makes sure the workspace and the acting member exist (first contact creates
 them: the workspace with its default pipelines, the member with the role docs/commands.md gives,
 their name and locale from ``users.info``) and puts their ids, locale and timezone into
-Bolt's context. Who someone is rarely changes, so the answer is kept for a minute per
-process (a settings change in this process forgets it at once). Listeners then run one unit
-of work with :meth:`Deps.perform`: the same :class:`commands.context.Ctx` the console uses,
-and the outcome's posts recorded in the outbox before the transaction commits.
+Bolt's context. Who someone is rarely changes, so the answer, with a copy of both rows, is
+kept per process: each request reads the workspace's ``config_version`` (one indexed
+integer, storage.config_version) and trusts the copy while it matches, so a settings or role
+change made by any process is seen by the next request; after :data:`KNOWN_FOR` the copy is
+read again regardless. Listeners then run one unit of work with :meth:`Deps.perform`: the
+same :class:`commands.context.Ctx` the console uses, on the session's own copies of the rows
+(``merge(load=False)``: no query), and the outcome's posts recorded in the outbox before the
+transaction commits.
 
 When the database cannot be reached, the middleware still knows (or guesses: the workspace
 default) the person's language, so the one error path answers "can't reach the database"
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
@@ -38,7 +43,9 @@ from storage.models import Member, Workspace
 from views.message import Message
 
 log = logging.getLogger(__name__)
-KNOWN_FOR = 60.0  # seconds a resolved (workspace, member) is trusted without a query
+KNOWN_FOR = 3600.0  # seconds a copy is trusted at most, even when its version matches
+_WS = Workspace.__table__
+_VERSION = sa.select(_WS.c.config_version).where(_WS.c.team_id == sa.bindparam("team_id"))
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,16 @@ class Known:
     locale: str
     timezone: str
     until: float
+    version: int = -1  # the workspace's config_version the copies were read at
+    workspace: Workspace | None = None  # detached copies: merged into each request's session
+    member: Member | None = None
+
+
+def config_version(engine, team_id: str) -> int | None:
+    """The workspace's ``config_version`` (None when there is no such workspace)."""
+    with engine.connect() as conn:
+        conn.execution_options(salesbot_readonly=True)  # SQLite: no write lock for a read
+        return conn.execute(_VERSION, {"team_id": team_id}).scalar()
 
 
 @dataclass
@@ -76,9 +93,14 @@ class Deps:
 
     @contextmanager
     def acting(self, context, *, channel: str | None = None, readonly: bool = False):
+        known = context.get("salesbot_known")
         with session_scope(self.engine, readonly=readonly) as session:
-            workspace = session.get(Workspace, context["salesbot_workspace_id"])
-            member = session.get(Member, context["salesbot_member_id"])
+            if known is not None and known.workspace is not None:
+                workspace = session.merge(known.workspace, load=False)
+                member = known.member and session.merge(known.member, load=False)
+            else:
+                workspace = session.get(Workspace, context["salesbot_workspace_id"])
+                member = session.get(Member, context["salesbot_member_id"])
             yield Ctx(
                 session,
                 workspace,
@@ -192,13 +214,20 @@ def _lookup(deps: Deps, team_id: str, user_id: str | None) -> Known | None:
             ).first()
             if member is None:
                 return None
-        return Known(
-            ws.id,
-            member.id if member else None,
-            member_locale(member, ws),
-            ws.timezone,
-            time.monotonic() + KNOWN_FOR,
-        )
+        return _known(ws, member)
+
+
+def _known(ws: Workspace, member: Member | None) -> Known:
+    return Known(
+        ws.id,
+        member.id if member else None,
+        member_locale(member, ws),
+        ws.timezone,
+        time.monotonic() + KNOWN_FOR,
+        ws.config_version,
+        ws,
+        member,
+    )
 
 
 def _first_contact(deps: Deps, client, team_id: str, user_id: str | None) -> Known:
@@ -218,13 +247,9 @@ def _first_contact(deps: Deps, client, team_id: str, user_id: str | None) -> Kno
                 locale=profile.get("locale"),
                 timezone=profile.get("timezone"),
             )
-        return Known(
-            ws.id,
-            member.id if member else None,
-            member_locale(member, ws),
-            ws.timezone,
-            time.monotonic() + KNOWN_FOR,
-        )
+        created = _known(ws, member)
+    # Copies as committed (creating them bumped the version past what these objects hold).
+    return _lookup(deps, team_id, user_id) or created
 
 
 def resolve_context(deps: Deps):
@@ -241,7 +266,8 @@ def resolve_context(deps: Deps):
                 known = deps.known.get(key)
             if known is not None:
                 context["salesbot_locale"] = known.locale
-            if known is None or known.until < time.monotonic():
+            fresh = known is not None and known.until >= time.monotonic()
+            if not fresh or known.version != config_version(deps.engine, team_id):
                 known = _lookup(deps, team_id, user_id) or _first_contact(
                     deps, client, team_id, user_id
                 )
@@ -251,6 +277,7 @@ def resolve_context(deps: Deps):
             context["salesbot_member_id"] = known.member_id
             context["salesbot_locale"] = known.locale
             context["salesbot_timezone"] = known.timezone
+            context["salesbot_known"] = known
         next()
 
     return middleware

@@ -378,9 +378,22 @@ def make_server(settings: Settings, *, engine, host: str, port: int, clock=None,
     return server
 
 
-def serve(settings: Settings, *, engine, host: str, port: int, scheduler: bool = True) -> None:
+def serve(
+    settings: Settings, *, engine, host: str, port: int, scheduler: bool = True, workers: int = 1
+) -> None:
+    """One process on waitress, or with ``workers`` over 1 that many on gunicorn (bot.prefork)."""
     if not settings.signing_secret:
         raise SystemExit("salesbot serve needs SLACK_SIGNING_SECRET (see .env.example)")
+    if workers > 1:
+        try:
+            from bot.prefork import serve_workers
+        except ImportError:  # gunicorn forks: not on Windows
+            log.warning("--workers needs gunicorn (POSIX only); serving in one process")
+        else:
+            serve_workers(
+                settings, engine=engine, host=host, port=port, workers=workers, scheduler=scheduler
+            )
+            return
     server = make_server(settings, engine=engine, host=host, port=port)
     deps = server.salesbot_deps
     start_drainer(deps)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 import time
@@ -115,6 +116,7 @@ def cmd_serve(args, settings: Settings) -> int:
         host=getattr(args, "host", "0.0.0.0"),
         port=getattr(args, "port", 3000),
         scheduler=not getattr(args, "no_scheduler", False),
+        workers=getattr(args, "workers", None) or os.cpu_count() or 1,
     )
     return 0
 
@@ -241,6 +243,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--no-scheduler", action="store_true", help="for extra replicas")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="serving processes on the port (default: one per core; 1 runs on waitress)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     socket = sub.add_parser("socket", help="run the Slack app over Socket Mode")

@@ -3,8 +3,9 @@
 Cards, ``/deal show``, deal lists, App Home and the scheduled posts (stall warnings and
 digests, renewal alerts) all read deals here, as plain columns of a Core ``SELECT`` — never ORM
 entities: a digest reads tens of thousands of rows, and entities plus joins per row cost more
-than the query. A workspace's stages and pipelines (a few dozen) and the owners of the rows
-read (at most a few thousand members) are looked up once per read and filled in.
+than the query. A workspace's stages and pipelines (a few dozen) are kept per process while
+the workspace's ``config_version`` stands (storage.config_version.kept); the owners of the
+rows read (at most a few thousand members) are looked up once per read and filled in.
 
 Which deals are stalled is decided in SQL by :func:`domain.stall.stalled_condition`, the
 exact spelling of :func:`domain.stall.stall_status`.
@@ -25,8 +26,8 @@ from sqlmodel import Session
 from domain import money
 from domain.deals import expected_revenue
 from domain.money import MoneyNote
-from domain.refs import stages_of
 from domain.stall import StallStatus, stall_status, stalled_condition
+from storage.config_version import kept
 from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
 from storage.types import from_hundredths
 
@@ -90,10 +91,44 @@ class DealRow(NamedTuple):
         return bool(self.thread_channel and self.thread_ts)
 
 
+class StageFacts(NamedTuple):
+    """A stage as plain values (kept and shared between requests, so immutable)."""
+
+    id: int
+    pipeline_id: int
+    name: str
+    position: int
+    probability: int
+    stall_days: int | None
+    outcome: str
+
+
 @dataclass
 class DealCard:
     row: DealRow
-    stages: list[Stage]
+    stages: list[StageFacts]  # of the deal's pipeline, in order
+
+
+def workspace_stages(session: Session, workspace: Workspace) -> dict[int, StageFacts]:
+    """``{stage id: StageFacts}`` of every pipeline of the workspace, in pipeline order."""
+
+    def load() -> dict[int, StageFacts]:
+        query = (
+            sa.select(*(getattr(Stage, f) for f in StageFacts._fields))
+            .where(Stage.workspace_id == workspace.id)
+            .order_by(Stage.pipeline_id, Stage.position, Stage.id)
+        )
+        return {row.id: StageFacts(*row) for row in session.execute(query)}
+
+    return kept(session, workspace, "stages", load)
+
+
+def pipeline_names(session: Session, workspace: Workspace) -> dict[int, str]:
+    def load() -> dict[int, str]:
+        query = sa.select(Pipeline.id, Pipeline.name).where(Pipeline.workspace_id == workspace.id)
+        return dict(session.execute(query).all())
+
+    return kept(session, workspace, "pipeline_names", load)
 
 
 @dataclass
@@ -177,24 +212,20 @@ def _rows(
     now: datetime | None = None,
 ) -> list[DealRow]:
     """The rows of ``query`` (a :func:`_select`), filled in; with ``now``, their stall info."""
-    stages = {
-        sid: (name, probability, stall_days, outcome)
-        for sid, name, probability, stall_days, outcome in session.execute(
-            sa.select(
-                Stage.id, Stage.name, Stage.probability, Stage.stall_days, Stage.outcome
-            ).where(Stage.workspace_id == workspace.id)
-        )
-    }
-    pipelines = dict(
-        session.execute(
-            sa.select(Pipeline.id, Pipeline.name).where(Pipeline.workspace_id == workspace.id)
-        ).all()
-    )
     session.flush()  # Core execution below does not autoflush
     deals = session.connection().execute(query).all()
+    shown = "company_id" in query.selected_columns  # a card's or a list's (``_SHOWN``)
+    return _filled(session, workspace, deals, now=now, shown=shown)
+
+
+def _filled(
+    session: Session, workspace: Workspace, deals, *, now: datetime | None, shown: bool
+) -> list[DealRow]:
+    """:class:`DealRow` of ``deals`` (rows of :func:`_select`, or Deal entities)."""
+    stages = workspace_stages(session, workspace)
+    pipelines = pipeline_names(session, workspace)
     owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
     names: dict[int, str] = {}
-    shown = "company_id" in query.selected_columns  # a card's or a list's (``_SHOWN``)
     company_ids = {d.company_id for d in deals} - {None} if shown else set()
     if company_ids:
         names = dict(
@@ -205,7 +236,7 @@ def _rows(
     nobody = (None, None, None)
     out = []
     for d in deals:
-        stage_name, probability, stall_days, outcome = stages[d.stage_id]
+        _, _, stage_name, _, probability, stall_days, outcome = stages[d.stage_id]
         slack_id, owner_name, owner_locale = owners.get(d.owner_id, nobody)
         stall = None
         if now is not None:
@@ -285,8 +316,11 @@ def _open_stages(
 
 
 def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
-    (row,) = _rows(session, workspace, _select().where(Deal.id == deal.id), now=now)
-    return DealCard(row=row, stages=stages_of(session=session, pipeline_id=deal.pipeline_id))
+    """The deal as loaded (no second read of it), with its pipeline's stages."""
+    session.flush()  # what the caller changed is what the card shows
+    (row,) = _filled(session, workspace, [deal], now=now, shown=True)
+    stages = workspace_stages(session, workspace).values()
+    return DealCard(row=row, stages=[s for s in stages if s.pipeline_id == deal.pipeline_id])
 
 
 def list_deals(
@@ -387,7 +421,11 @@ def _list_order(session: Session, workspace: Workspace, now: datetime, sort: str
         return (Deal.amount.desc(), Deal.number)
     if sort == "close":
         return (Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
-    stages = _open_stages(session, workspace.id, with_threshold=True)
+    stages = [
+        (s.id, s.stall_days)
+        for s in workspace_stages(session, workspace).values()
+        if s.outcome == Outcome.open.value
+    ]  # stalled_condition skips stages without a threshold
     stalled = sa.and_(
         Deal.closed_at.is_(None), stalled_condition(stages, workspace=workspace, now=now)
     )

@@ -593,10 +593,12 @@ def record_card(*, session: Session, deal_id: int, home: tuple[str, str, str | N
     return updated is not None
 
 
-def timeline(*, session: Session, deal: Deal, limit: int = 10) -> list[Activity]:
+def timeline(*, session: Session, deal: Deal, limit: int = 10) -> list:
+    """The deal's latest activities, newest first, as read-only rows (a Core select)."""
+    session.flush()  # which does not autoflush
     return list(
-        session.exec(
-            select(Activity)
+        session.execute(
+            sa.select(*Activity.__table__.columns)
             .where(Activity.deal_id == deal.id)
             .order_by(Activity.at.desc(), Activity.id.desc())
             .limit(limit)

@@ -193,9 +193,16 @@ def stalled_condition(
     tests hold it against :func:`stall_status` entry time by entry time.
     """
     zone = _zone(workspace.timezone)
+    # One clause per threshold, not per stage: stages with the same stall days share a cutoff,
+    # and a workspace has a few thresholds but dozens of stages (building and keying a
+    # clause per stage was most of the CPU of ``/deal list``).
+    by_days: dict[int, list[int]] = {}
+    for stage_id, days in stages:
+        if days is not None and days >= 0:
+            by_days.setdefault(days, []).append(stage_id)
     over = [
         sa.and_(
-            Deal.stage_id == stage_id,
+            Deal.stage_id.in_(ids) if len(ids) > 1 else Deal.stage_id == ids[0],
             Deal.stage_entered_at
             < stall_cutoff(
                 now,
@@ -205,8 +212,7 @@ def stalled_condition(
                 country=workspace.holiday_country,
             ),
         )
-        for stage_id, days in stages
-        if days is not None and days >= 0
+        for days, ids in sorted(by_days.items())
     ]
     if not over:
         return sa.false()

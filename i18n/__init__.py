@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import string
 import tomllib
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ def catalog(locale: str) -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=512)  # every t() asks, a few thousand times per digest
 def normalize_locale(locale: str | None) -> str:
     """``ko-KR``, ``ko_KR`` and ``ko`` are all Korean; anything unknown is English."""
     base = (locale or "").replace("_", "-").split("-")[0].lower()

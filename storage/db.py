@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+import storage.config_version  # noqa: F401  (every flush bumps what caches must notice)
+
 DEFAULT_URL = "sqlite:///salesbot.db"
 CONNECT_TIMEOUT = 2  # seconds (PostgreSQL)
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -75,6 +75,9 @@ class Workspace(SQLModel, table=True):
     # OAuth mode: set when Slack said the app was uninstalled or its tokens revoked; nothing
     # is planned or posted for the workspace until it is installed again (bot.oauth).
     uninstalled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Bumped by every change to the workspace, its members, pipelines or stages
+    # (storage.config_version): what serving processes check before trusting their copies.
+    config_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Member(SQLModel, table=True):

@@ -79,16 +79,25 @@ def health(url: str) -> int:
 
 @contextmanager
 def serving(
-    db_url: str, slack: FakeSlack, tmp_path: Path, *, name: str = "serve", healthy=True, **env
+    db_url: str,
+    slack: FakeSlack,
+    tmp_path: Path,
+    *,
+    name: str = "serve",
+    healthy=True,
+    workers: int = 1,
+    scheduler: bool = False,
+    **env,
 ) -> Iterator[Process]:
-    """``salesbot serve --no-scheduler`` on a free port; waits until it answers /healthz
-    (200, or any answer at all with ``healthy=False``)."""
+    """``salesbot serve --no-scheduler --workers 1`` on a free port; waits until it answers
+    /healthz (200, or any answer at all with ``healthy=False``)."""
     port = free_port()
     log = tmp_path / f"{name}-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--no-scheduler"],
+            + ["--port", str(port), "--workers", str(workers)]
+            + ([] if scheduler else ["--no-scheduler"]),
             cwd=ROOT,
             env=environment(db_url, slack, **env),
             stdout=out,

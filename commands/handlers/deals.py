@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from sqlmodel import select
+import sqlalchemy as sa
 
 from commands import types as c
 from commands.context import Ctx
@@ -38,10 +38,13 @@ def resolve_user(ctx: Ctx, ref: c.UserRef | None) -> Member | None:
 
 
 def members_by_id(ctx: Ctx, ids) -> dict:
+    """``{id: member}`` as read-only rows (a Core select: they are only shown)."""
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {m.id: m for m in ctx.session.exec(select(Member).where(Member.id.in_(ids)))}
+    query = sa.select(*Member.__table__.columns).where(Member.id.in_(ids))
+    ctx.session.flush()  # a Core select does not autoflush
+    return {m.id: m for m in ctx.session.execute(query)}
 
 
 def card_message(ctx: Ctx, deal) -> Message:
@@ -221,10 +224,11 @@ def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
     message = dv.deal_details(
         data, activities, members, ctx.workspace, ctx.locale, link, open_tasks, ctx.now()
     )
-    contact = ctx.session.get(Person, deal.person_id) if deal.person_id else None
-    links = companies_view.related(
-        data.row.company_name, contact.name if contact else None, ctx.locale
-    )
+    contact = None
+    if deal.person_id:
+        query = sa.select(Person.name).where(Person.id == deal.person_id)
+        contact = ctx.session.execute(query).scalar()
+    links = companies_view.related(data.row.company_name, contact, ctx.locale)
     if links is not None:  # issue 15: the deal links its company and contact
         message.blocks.insert(len(message.blocks) - 1, links)
     return Outcome(reply=message)

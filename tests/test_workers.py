@@ -1,0 +1,78 @@
+"""``salesbot serve --workers 2``: two serving processes on one port (gunicorn, threaded
+workers), as a real process sent real signed slash commands. Every command is answered in
+its ack, every post lands exactly once, on SQLite (several processes writing one file) and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from storage.db import make_engine
+from storage.models import Deal, Outbox
+from tests.fakeslack import FakeSlack
+from tests.processes import harness, serving
+from tests.slackapp import quiet_automation, wait
+
+CHANNEL = "CDEALS"
+DEALS = 24
+
+
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def sent(engine) -> list[Outbox]:
+    with Session(engine) as session:
+        return list(session.exec(select(Outbox)))
+
+
+def test_two_workers_answer_every_command_and_post_each_card_once(db_url, tmp_path):
+    engine = make_engine(db_url)
+    with (
+        FakeSlack(team_id="T1") as slack,
+        serving(db_url, slack, tmp_path, workers=2, scheduler=True) as server,
+    ):
+        wait(lambda: len(children(server.proc.pid)) == 2, what="two workers")
+        app = harness(server, slack, engine)
+        quiet_automation(app)  # no playbook tasks: a create is one short transaction
+
+        def new(i: int):
+            return app.command("/deal", f'new "Deal {i}" amount:{1000 + i}', user="U1")
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(new, range(DEALS)))
+        for status, reply in answers:
+            assert status == 200 and "D" in reply["text"], reply
+        with ThreadPoolExecutor(8) as pool:
+            shown = list(pool.map(lambda n: app.command("/deal", f"show {n}"), range(1, 25)))
+        for number, (status, reply) in enumerate(shown, start=1):
+            assert status == 200 and f"D{number}" in reply["text"], reply
+        wait(
+            lambda: len(sent(engine)) >= DEALS and all(r.status == "sent" for r in sent(engine)),
+            timeout=30,
+            what="every card sent",
+        )
+        time.sleep(1.0)  # a post sent twice would arrive now
+        cards = [m for m in slack.messages(CHANNEL) if m.get("thread_ts") in (None, m["ts"])]
+        titles = sorted(m["text"] for m in cards)
+        assert len(cards) == DEALS, titles
+        assert len(set(titles)) == DEALS
+        with Session(engine) as session:
+            numbers = sorted(session.exec(select(Deal.number)))
+        assert numbers == list(range(1, DEALS + 1))  # no number taken twice
+        assert slack.problems == []
+        assert "Traceback" not in server.output()
+    engine.dispose()
