@@ -1059,4 +1059,5 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
 }
 
 # /task lives in its own module, on the pieces above; importing it registers it (issue 14).
+import commands.alert_grammar  # noqa: E402, F401  (/pipeline alert, issue 16)
 import commands.task_grammar  # noqa: E402, F401

@@ -28,6 +28,11 @@ class Action(StrEnum):
     deal_cancel = "deal.cancel"  # value = "D<number>"
     deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
     deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
+    # issue 16: a member's alert choices on App Home (each saves when it changes)
+    alert_batch = "alert.batch"  # static_select: off | hourly | daily
+    alert_quiet = "alert.quiet"  # static_select: off | "20:00-08:00"
+    alert_mute_pipelines = "alert.mute_pipelines"  # multi_static_select: "p<pipeline id>"
+    alert_mute_deals = "alert.mute_deals"  # multi_static_select: "d<deal id>"
 
 
 class View(StrEnum):
@@ -40,3 +45,4 @@ class View(StrEnum):
     cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
     workflows = "workflows"
     task_new = "task_new"
+    alert_routes = "alert_routes"  # issue 16: /pipeline alerts

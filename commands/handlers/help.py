@@ -44,6 +44,8 @@ TOPICS = {
         "pipeline_calibrate",
         "pipeline_cadence",
         "pipeline_workflows",
+        "pipeline_alert",
+        "pipeline_alerts",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],
