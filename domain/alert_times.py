@@ -61,8 +61,10 @@ def release_at(
     """When an alert due at ``at`` goes out, or None for at once (module docstring)."""
     release = at.astimezone(UTC)
     if batch == "hourly":
-        here = at.astimezone(tz)
-        release = local(here.date(), time(here.hour), tz) + timedelta(hours=1)
+        here = at.astimezone(tz)  # back to the local hour's start (the right one of a DST
+        # fall-back's two 01:00s), then an hour on
+        into = timedelta(minutes=here.minute, seconds=here.second, microseconds=here.microsecond)
+        release = (at - into).astimezone(UTC) + timedelta(hours=1)
     elif batch == "daily":
         release = _next_wall(at, daily_at, tz)
     if in_quiet(release, tz, quiet):
