@@ -26,7 +26,7 @@ def spec_of(cmd: ag.PipelineAlertAdd, ctx: Ctx) -> alerts.RouteSpec:
         stage=cmd.stage,
         min_amount=cmd.min.value if cmd.min else None,
         currency=cmd.min.currency if cmd.min else None,
-        owners=tuple(dict.fromkeys(owners)),
+        owners=tuple({m.id: m for m in owners}.values()),
     )
 
 
