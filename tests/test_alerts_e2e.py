@@ -209,3 +209,35 @@ def test_app_home_saves_batching_quiet_hours_and_mutes(app):
         b for b in home["blocks"] if b.get("accessory", {}).get("action_id") == "alert.batch"
     )
     assert batch["accessory"]["initial_option"]["value"] == "daily"
+
+
+def test_the_cards_menu_mutes_the_deal_for_whoever_clicks(app):
+    say(app, "/deal", "new Acme amount:1000")
+    card = app.slack.wait_for("chat.postMessage")[0].args
+    menu = next(
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "overflow"
+    )
+    mute, unmute = menu["options"]
+
+    def pick(option) -> None:
+        click = {"action_id": menu["action_id"], "type": "overflow", "selected_option": option}
+        assert app.action([click], user="U2")[0] == 200
+
+    def muted() -> list[tuple[str, str]]:
+        with Session(app.engine) as session:
+            rows = session.exec(select(AlertMute)).all()
+            return [(m.subject, m.member_id) for m in rows]
+
+    pick(mute)
+    wait(muted, what="the mute")
+    assert [subject for subject, _ in muted()] == ["d1"]
+    told = app.slack.wait_for("response_url")[-1].args["text"]
+    assert told.startswith(by_locale(app, "D1 알림을 껐습니다.", "Muted D1 for you:"))
+    pick(unmute)
+    wait(lambda: not muted(), what="the unmute")
+    pick({"value": "mute:D999"})  # a deal that is not there changes nothing
+    assert muted() == []

@@ -33,6 +33,7 @@ class Action(StrEnum):
     alert_quiet = "alert.quiet"  # static_select: off | "20:00-08:00"
     alert_mute_pipelines = "alert.mute_pipelines"  # multi_static_select: "p<pipeline id>"
     alert_mute_deals = "alert.mute_deals"  # multi_static_select: "d<deal id>"
+    alert_mute_deal = "alert.mute_deal"  # the card's overflow: "mute:D<number>" | "unmute:…"
 
 
 class View(StrEnum):

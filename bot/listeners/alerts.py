@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
+from bot import payloads
 from bot.deliver import Request, deliver
-from bot.listeners.actions import _republish_home
+from bot.listeners.actions import _republish_home, deal_ref
 from bot.listeners.guard import guarded
 from bot.listeners.submissions import _values, field_errors
 from commands.handlers import alerts as handlers
@@ -44,6 +45,14 @@ def _ids(action: dict, kind: str) -> set[int]:
         if m and m.group(1) == kind:
             out.add(int(m.group(2)))
     return out
+
+
+def card_choice(action: dict) -> tuple[bool, payloads.DealKey]:
+    """``mute:D12`` / ``unmute:D12`` from the card's menu (anything else: "not found")."""
+    selected = action.get("selected_option")
+    value = selected.get("value") if isinstance(selected, dict) else None
+    verb, _, deal = (value if isinstance(value, str) else "").partition(":")
+    return verb == "mute", payloads.deal_key(deal if verb in ("mute", "unmute") else "")
 
 
 def choose(ctx, action: dict) -> None:
@@ -79,6 +88,19 @@ def register(app, deps) -> None:
         request = Request.from_body(body, client=client)
         outcome = deps.perform(context, request, lambda ctx: handlers.save_modal(ctx, values))
         ack()
+        deliver(outcome, request, wake=deps.wake)
+
+    @app.action(Action.alert_mute_deal)
+    @guarded(deps)
+    def on_card_menu(ack, body, action, client, context, respond):
+        ack()
+        request = Request.from_body(body, client=client, respond=respond)
+        on, key = card_choice(action)
+        outcome = deps.perform(
+            context,
+            request,
+            lambda ctx: handlers.mute_from_card(ctx, deal_ref(ctx, key).number, on),
+        )
         deliver(outcome, request, wake=deps.wake)
 
     @app.action(ACTIONS)

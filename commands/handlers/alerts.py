@@ -9,6 +9,7 @@ from commands.handlers.deals import resolve_user
 from commands.outcome import Outcome
 from domain import alerts, workspaces
 from domain.errors import InvalidInput
+from domain.refs import find_deal
 from i18n import t
 from views import alerts as views
 from views.message import Message
@@ -121,3 +122,11 @@ def _picked(values: dict, block: str, key: str = "selected_option") -> str:
     if isinstance(value, dict):
         value = value.get("value")
     return str(value or "").strip() if isinstance(value, str | None) else ""
+
+
+def mute_from_card(ctx: Ctx, number: int, on: bool) -> Outcome:
+    """The card's ⋯ menu: this deal's alert DMs off (or on again) for whoever clicked."""
+    deal = find_deal(session=ctx.session, workspace_id=ctx.workspace.id, number=number)
+    alerts.mute_deal(session=ctx.session, member=ctx.member, deal=deal, on=on)
+    key = "alert.card.muted" if on else "alert.card.unmuted"
+    return Outcome(reply=Message(text=t(ctx.locale, key, number=deal.number)))
