@@ -386,10 +386,10 @@ def set_quiet(*, session: Session, member: Member, quiet: str | None) -> AlertPr
     if quiet is None:
         row.quiet_start = row.quiet_end = None
     else:
-        start, _, end = quiet.partition("-")
-        if alert_times.parse_hhmm(start) is None or alert_times.parse_hhmm(end) is None:
-            raise InvalidInput("alert.bad_quiet", value=quiet)
-        row.quiet_start, row.quiet_end = start.strip(), end.strip()
+        start, _, end = (alert_times.parse_hhmm(part) for part in quiet.partition("-"))
+        if start is None or end is None:
+            raise InvalidInput("alert.bad_quiet", value=quiet[:40])
+        row.quiet_start, row.quiet_end = f"{start:%H:%M}", f"{end:%H:%M}"
     session.add(row)
     session.flush()
     return row
@@ -472,18 +472,12 @@ def home_choices(*, session: Session, workspace: Workspace, member: Member) -> A
         .where(Pipeline.workspace_id == workspace.id, Pipeline.kind == "deal")
         .order_by(Pipeline.position, Pipeline.id)
     ).all()
-    mine = Deal.owner_id == member.id
-    listed = (
-        (mine & Deal.closed_at.is_(None)) | Deal.id.in_(muted_deals)
-        if muted_deals
-        else (mine & Deal.closed_at.is_(None))
-    )
+    # Their open deals, and the deals they muted (to unmute them), muted ones first.
+    listed = ((Deal.owner_id == member.id) & Deal.closed_at.is_(None)) | Deal.id.in_(muted_deals)
     deals = session.execute(
         sa.select(Deal.id, Deal.number, Deal.title)
         .where(Deal.workspace_id == workspace.id, listed)
-        .order_by(
-            Deal.id.in_(muted_deals).desc() if muted_deals else Deal.id.desc(), Deal.id.desc()
-        )
+        .order_by(Deal.id.in_(muted_deals).desc(), Deal.id.desc())
         .limit(MAX_HOME_DEALS)
     ).all()
     quiet = f"{prefs.quiet_start}-{prefs.quiet_end}" if _quiet(prefs) else None
