@@ -347,3 +347,28 @@ def test_an_alert_outside_quiet_hours_goes_at_once(engine, slack):
     choose(engine, quiet="20:00-08:00")
     run(engine, slack, jobs.STALL_WARNINGS, AT)  # 09:30 in Seoul
     assert len(dms(slack)) == 1
+
+
+def test_two_scheduler_processes_send_the_batch_once(db_url, slack):
+    """Real processes (``salesbot jobs run alert-digests``), started together: one DM."""
+    from tests.processes import run_cli
+
+    engine = make_engine(db_url)
+    setup(engine, stalled=10)
+    choose(engine, batch="hourly")
+    run(engine, slack, jobs.STALL_WARNINGS, AT)
+    engine.dispose()
+    at = (AT + timedelta(minutes=30)).isoformat()
+    done = []
+
+    def process():
+        done.append(run_cli(db_url, slack, "jobs", "run", jobs.ALERT_DIGESTS, "--at", at))
+
+    threads = [threading.Thread(target=process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(d.returncode == 0 for d in done), [d.stdout + d.stderr for d in done]
+    (dm,) = dms(slack)
+    assert dm.args["text"] == "Your alerts: 10 alerts"
