@@ -5,6 +5,8 @@ and change nothing; members choose mutes, batching and quiet hours on App Home."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlmodel import Session, func, select
 
@@ -241,3 +243,38 @@ def test_the_cards_menu_mutes_the_deal_for_whoever_clicks(app):
     wait(lambda: not muted(), what="the unmute")
     pick({"value": "mute:D999"})  # a deal that is not there changes nothing
     assert muted() == []
+
+
+HOSTILE = [
+    {
+        "action_id": "alert.mute_deal",
+        "type": "overflow",
+        "selected_option": {"value": "mute:D9" + "9" * 20},
+    },
+    {"action_id": "alert.mute_deal", "type": "overflow", "selected_option": {"value": "frob:D1"}},
+    {"action_id": "alert.mute_deal", "type": "overflow"},
+    {"action_id": "alert.batch", "type": "static_select", "selected_option": {"value": "weekly"}},
+    {"action_id": "alert.quiet", "type": "static_select", "selected_option": {"value": "25:00-x"}},
+    {"action_id": "alert.quiet", "type": "static_select", "selected_option": {"value": 7}},
+    {"action_id": "alert.mute_pipelines", "type": "multi_static_select", "selected_options": "p1"},
+    {
+        "action_id": "alert.mute_pipelines",
+        "type": "multi_static_select",
+        "selected_options": [{"value": "p" + "9" * 40}, {"value": None}, "p1"],
+    },
+]
+
+
+@pytest.mark.parametrize("click", HOSTILE, ids=lambda c: f"{c['action_id']}")
+def test_forged_alert_choices_change_nothing_and_leave_no_traceback(app, click, caplog):
+    say(app, "/deal", "new Acme amount:1000")
+    app.settle()
+    caplog.clear()
+    assert app.action([click], user="U2")[0] == 200
+    time.sleep(0.3)  # a listener that was going to fail has failed by now
+    failures = [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= 40]
+    assert failures == []
+    with Session(app.engine) as session:
+        assert session.exec(select(AlertMute)).all() == []
+        prefs = session.exec(select(AlertPrefs)).all()
+        assert all((p.batch, p.quiet_start) == ("off", None) for p in prefs)
