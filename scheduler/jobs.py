@@ -194,11 +194,21 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
                 period,
                 message_payload({"dm": deal.owner_slack_id}, render(locale)),
             )
-            posts += _alert_dm(audience, STALL_WARNINGS, dm, deal.owner_id, deal, at)
+            posts += _alert_dm(
+                audience,
+                STALL_WARNINGS,
+                dm,
+                deal.owner_id,
+                at,
+                deal_id=deal.id,
+                pipeline_id=deal.pipeline_id,
+            )
     return posts
 
 
-def _alert_dm(audience, job: str, post: Post, member_id, deal, at: datetime) -> list[Post]:
+def _alert_dm(
+    audience, job: str, post: Post, member_id, at: datetime, *, deal_id, pipeline_id
+) -> list[Post]:
     """``[post]`` when its member gets it now; none when they muted the deal or its pipeline,
     or when it waits for their digest or the end of their quiet hours (held in the
     database, sent by alert-digests)."""
@@ -207,8 +217,8 @@ def _alert_dm(audience, job: str, post: Post, member_id, deal, at: datetime) -> 
     )
     now = audience.dm(
         member_id=member_id,
-        deal_id=deal.id if deal else None,
-        pipeline_id=deal.pipeline_id if deal else None,
+        deal_id=deal_id,
+        pipeline_id=pipeline_id,
         key=key,
         payload=post.payload,
         at=at,
@@ -308,7 +318,15 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
                 period,
                 message_payload({"dm": deal.owner_slack_id}, own),
             )
-            posts += _alert_dm(audience, RENEWAL_ALERTS, dm, deal.owner_id, deal, at)
+            posts += _alert_dm(
+                audience,
+                RENEWAL_ALERTS,
+                dm,
+                deal.owner_id,
+                at,
+                deal_id=deal.id,
+                pipeline_id=deal.pipeline_id,
+            )
         if channel:
             posts.append(
                 Post(f"ch:{channel}", period, message_payload({"channel": channel}, message))
@@ -378,7 +396,11 @@ def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bo
     posts = []
     came_due = due.tasks_due(rows, at=at)
     router, audience = alerts.Router(session, ws), alerts.Audience(session, ws)
-    task_deals = alerts.deals_of(session=session, ids={t.deal_id for t in came_due})
+    # The tasks' deals, read only when a route or a member's mutes would look at them.
+    wanted = "overdue" in router.kinds or bool(audience.mutes)
+    task_deals = alerts.deals_of(
+        session=session, ids={t.deal_id for t in came_due} if wanted else set()
+    )
     for task in came_due:
         locale = task.owner_locale or ws.locale
         message = task_views.reminder(task, locale, task.owner_timezone or ws.timezone)
@@ -389,7 +411,16 @@ def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bo
             event = alerts.AlertEvent("overdue", period, deal, text=task.text)
             posts += [Post(*row) for row in alerts.routed_rows(router, event)]
         dm = Post(f"dm:{task.owner_slack_id}", period, message_payload(to, message))
-        posts += _alert_dm(audience, TASK_REMINDERS, dm, task.owner_id, deal, at)
+        pipeline_id = deal.pipeline_id if deal is not None else None
+        posts += _alert_dm(
+            audience,
+            TASK_REMINDERS,
+            dm,
+            task.owner_id,
+            at,
+            deal_id=task.deal_id,
+            pipeline_id=pipeline_id,
+        )
     tasks.mark_reminded(session=session, rows=came_due)
     return posts + morning_dms(session, ws, at)
 

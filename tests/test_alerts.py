@@ -372,3 +372,35 @@ def test_two_scheduler_processes_send_the_batch_once(db_url, slack):
     assert all(d.returncode == 0 for d in done), [d.stdout + d.stderr for d in done]
     (dm,) = dms(slack)
     assert dm.args["text"] == "Your alerts: 10 alerts"
+
+
+def test_task_reminders_follow_mutes_and_overdue_routes(engine, slack):
+    from domain import tasks
+
+    setup(engine, stalled=2)
+    add_route(engine, "overdue", "COPS")
+    with session_scope(engine) as s:
+        rep, ws = member(s), s.exec(select(Workspace)).one()
+        one, two = s.exec(select(deals.Deal).order_by(deals.Deal.number)).all()
+        for deal, text in ((one, "Call the CFO"), (two, "Send the quote")):
+            tasks.create_task(
+                session=s,
+                workspace=ws,
+                owner=rep,
+                text=text,
+                kind="call",
+                due_at=AT - timedelta(minutes=5),
+                deal=deal,
+            )
+        alerts.set_muted(session=s, member=rep, kind="p", ids={two.pipeline_id})
+        alerts.set_muted(session=s, member=rep, kind="p", ids=set())  # changed their mind
+        alerts.mute_deal(session=s, member=rep, deal=two)
+    run(engine, slack, jobs.TASK_REMINDERS, AT)
+    reminded = [c.args["text"] for c in dms(slack) if "Call the CFO" in c.args["text"]]
+    assert len(reminded) == 1
+    assert not any("Send the quote" in c.args["text"] for c in dms(slack))
+    routed = sorted(c.args["text"] for c in in_channel(slack, "COPS"))
+    assert routed == [
+        "Task due: Call the CFO: D1 Stale 1 · ₩1,000,000",
+        "Task due: Send the quote: D2 Stale 2 · ₩2,000,000",
+    ]
