@@ -265,12 +265,25 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("click", HOSTILE, ids=lambda c: f"{c['action_id']}")
-def test_forged_alert_choices_change_nothing_and_leave_no_traceback(app, click, caplog):
+EXPLAINED = 5  # the first ones are answered ("not found", "not a batching choice"…)
+
+
+@pytest.mark.parametrize("n", range(len(HOSTILE)), ids=lambda n: HOSTILE[n]["action_id"])
+def test_forged_alert_choices_change_nothing_and_leave_no_traceback(app, n, caplog):
     say(app, "/deal", "new Acme amount:1000")
     app.settle()
     caplog.clear()
-    assert app.action([click], user="U2")[0] == 200
+    before = len(app.slack.calls)
+    assert app.action([HOSTILE[n]], user="U2")[0] == 200
+    if n < EXPLAINED:  # told, before the test ends (no answer still on its way after it)
+        wait(
+            lambda: [
+                c
+                for c in app.slack.calls[before:]
+                if c.method in ("response_url", "chat.postEphemeral", "chat.postMessage")
+            ],
+            what="the answer",
+        )
     time.sleep(0.3)  # a listener that was going to fail has failed by now
     failures = [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= 40]
     assert failures == []
