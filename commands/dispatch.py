@@ -41,6 +41,10 @@ READ_ONLY = (
 
 def reads_only(cmd: object) -> bool:
     """Commands that only read (and ``new`` without arguments, which opens a modal)."""
+    from commands.alert_grammar import PipelineAlerts
+
+    if isinstance(cmd, PipelineAlerts):  # the routes modal (issue 16)
+        return True
     if isinstance(cmd, c.DealNew | c.LeadNew | c.TaskNew):
         return cmd == type(cmd)(None)
     if isinstance(cmd, c.PipelineSettings):

@@ -1066,7 +1066,8 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_export": lead_export,
 }
 
-# /task (issue 14) and /pipeline inbound live in their own modules, on the pieces above;
-# importing them registers them.
+# /task (issue 14), /pipeline inbound and /pipeline alert (issue 16) live in their own
+# modules, on the pieces above; importing them registers them.
+import commands.alert_grammar  # noqa: E402, F401
 import commands.inbound_grammar  # noqa: E402, F401
 import commands.task_grammar  # noqa: E402, F401

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from domain import cadences, workflows
+from domain import alerts, cadences, workflows
 from storage.models import Deal, Lead, Member, Outcome, Stage, StageHistory, Workspace
 
 _PAUSED = "salesbot.automation_paused"  # session.info key
@@ -59,6 +59,10 @@ def stage_entered(
         workflows.fire(trigger="deal_won", change=change, **fire)
     elif target.outcome == Outcome.lost:
         workflows.fire(trigger="deal_lost", change=change, **fire)
+    # Issue 16: the admins' alert routes (won, lost, moved, created) post to their channels.
+    alerts.stage_entered(
+        session=session, deal=deal, source=source, target=target, change=change, now=now
+    )
     # After the workflows: an owner a workflow just set gets the stage's cadence.
     cadences.entered(
         session=session, workspace=workspace, deal=deal, history_id=history.id, entered_at=now

@@ -296,7 +296,7 @@ def task_period(task: TaskRow) -> str:
 # ---------------------------------------------------------------- the tick's slots
 
 HOURLY_JOBS = ("stall-warnings",)
-QUARTER_HOUR_JOBS = ("task-reminders",)
+QUARTER_HOUR_JOBS = ("task-reminders", "alert-digests")
 DAILY_JOBS = ("stall-digest", "renewal-alerts")
 WEEKLY_JOBS = ("weekly-summary", "pipeline-coach")
 

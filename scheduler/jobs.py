@@ -16,7 +16,13 @@ renewal-alerts    thread · dm owner · channel     ``d<deal>/<renewal date>/<of
 weekly-summary    ``ch:<digest>``                 ISO week ``2026-W49`` (parts, ``#chart…``)
 task-reminders    ``dm:<owner>``                  ``t<task>/<due time>``
 pipeline-coach    ``dm:<rep>``                    ISO week ``2026-W49``
+alert-digests     ``dm:<member>``                 release ``r20261203T2300Z/i<first item>``
 ================  ==============================  =========================================
+
+Alerts (issue 16, domain.alerts): the stall warnings, renewal alerts and task reminders also
+go to the channels of the admins' routes (target ``ch:<channel>``, period
+``<event>/<period above>``), and their DMs go through each owner's choices — muted: none;
+batching or quiet hours: held, then sent by alert-digests, one DM per member and release.
 
 A post split into several messages (a big digest) is recorded as a first row and replies
 that go into its thread (``thread_of``). When the first row already exists the whole post
@@ -36,7 +42,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import automation, deal_reads, money, tasks, weekly
+from domain import alerts, automation, deal_reads, money, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names
@@ -47,6 +53,7 @@ from scheduler import due
 from storage import outbox
 from storage.db import session_scope
 from storage.models import Outbox, Workspace
+from views import alerts as alert_views
 from views import notifications as views
 from views import tasks as task_views
 from views.message import Message
@@ -59,6 +66,7 @@ RENEWAL_ALERTS = "renewal-alerts"
 WEEKLY_SUMMARY = "weekly-summary"
 TASK_REMINDERS = "task-reminders"
 PIPELINE_COACH = "pipeline-coach"
+ALERT_DIGESTS = "alert-digests"
 MAX_WARNINGS_PER_RUN = 500  # new stall episodes warned per workspace per hourly run
 MAX_CHARTS = 5  # board charts attached to a weekly summary (largest pipelines first)
 
@@ -153,6 +161,7 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     )
     stages: dict[int, list[tuple[int, str]]] = {}
     posts = []
+    router, audience = alerts.Router(session, ws), alerts.Audience(session, ws)
     for item in fresh[:MAX_WARNINGS_PER_RUN]:
         period = due.stall_warning_period(item)
         deal = item.deal
@@ -176,16 +185,46 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
             posts.append(
                 Post("thread", period, message_payload(place[0], render(ws.locale), place[1]))
             )
+        event = alerts.AlertEvent("stalled", period, alerts.DealFacts.of_row(deal))
+        posts += [Post(*row) for row in alerts.routed_rows(router, event)]
         if deal.owner_slack_id:
             locale = deal.owner_locale or ws.locale
-            posts.append(
-                Post(
-                    f"dm:{deal.owner_slack_id}",
-                    period,
-                    message_payload({"dm": deal.owner_slack_id}, render(locale)),
-                )
+            dm = Post(
+                f"dm:{deal.owner_slack_id}",
+                period,
+                message_payload({"dm": deal.owner_slack_id}, render(locale)),
+            )
+            posts += _alert_dm(
+                audience,
+                STALL_WARNINGS,
+                dm,
+                deal.owner_id,
+                at,
+                deal_id=deal.id,
+                pipeline_id=deal.pipeline_id,
             )
     return posts
+
+
+def _alert_dm(
+    audience, job: str, post: Post, member_id, at: datetime, *, deal_id, pipeline_id
+) -> list[Post]:
+    """``[post]`` when its member gets it now; none when they muted the deal or its pipeline,
+    or when it waits for their digest or the end of their quiet hours (held in the
+    database, sent by alert-digests)."""
+    key = outbox.outbox_key(
+        job=job, workspace_id=audience.workspace.id, target=post.target, period=post.period
+    )
+    now = audience.dm(
+        member_id=member_id,
+        deal_id=deal_id,
+        pipeline_id=pipeline_id,
+        key=key,
+        payload=post.payload,
+        at=at,
+        now=at,
+    )
+    return [post] if now else []
 
 
 def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Thread]:
@@ -261,6 +300,7 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
     )
     posts = []
     channel = _channel(ws)
+    router, audience = alerts.Router(session, ws), alerts.Audience(session, ws)
     for item in items:
         period = due.renewal_period(item)
         deal = item.deal
@@ -268,15 +308,24 @@ def plan_renewal_alerts(session: Session, ws: Workspace, at: datetime, force: bo
         message = views.renewal_alert(item=item, locale=ws.locale, currency=ws.currency)
         if place is not None and place[1]:  # into the card's thread
             posts.append(Post("thread", period, message_payload(place[0], message, place[1])))
+        event = alerts.AlertEvent("renewal", period, alerts.DealFacts.of_row(deal))
+        posts += [Post(*row) for row in alerts.routed_rows(router, event, skip=(channel,))]
         if deal.owner_slack_id:
             locale = deal.owner_locale or ws.locale
             own = views.renewal_alert(item=item, locale=locale, currency=ws.currency)
-            posts.append(
-                Post(
-                    f"dm:{deal.owner_slack_id}",
-                    period,
-                    message_payload({"dm": deal.owner_slack_id}, own),
-                )
+            dm = Post(
+                f"dm:{deal.owner_slack_id}",
+                period,
+                message_payload({"dm": deal.owner_slack_id}, own),
+            )
+            posts += _alert_dm(
+                audience,
+                RENEWAL_ALERTS,
+                dm,
+                deal.owner_id,
+                at,
+                deal_id=deal.id,
+                pipeline_id=deal.pipeline_id,
             )
         if channel:
             posts.append(
@@ -346,12 +395,31 @@ def plan_task_reminders(session: Session, ws: Workspace, at: datetime, force: bo
     rows = tasks.tasks_came_due(session=session, workspace=ws, now=at, lookback=due.TASK_LOOKBACK)
     posts = []
     came_due = due.tasks_due(rows, at=at)
+    router, audience = alerts.Router(session, ws), alerts.Audience(session, ws)
+    # The tasks' deals, read only when a route or a member's mutes would look at them.
+    wanted = "overdue" in router.kinds or bool(audience.mutes)
+    task_deals = alerts.deals_of(
+        session=session, ids={t.deal_id for t in came_due} if wanted else set()
+    )
     for task in came_due:
         locale = task.owner_locale or ws.locale
         message = task_views.reminder(task, locale, task.owner_timezone or ws.timezone)
         to = {"dm": task.owner_slack_id}
-        posts.append(
-            Post(f"dm:{task.owner_slack_id}", due.task_period(task), message_payload(to, message))
+        period = due.task_period(task)
+        deal = task_deals.get(task.deal_id)
+        if deal is not None:
+            event = alerts.AlertEvent("overdue", period, deal, text=task.text)
+            posts += [Post(*row) for row in alerts.routed_rows(router, event)]
+        dm = Post(f"dm:{task.owner_slack_id}", period, message_payload(to, message))
+        pipeline_id = deal.pipeline_id if deal is not None else None
+        posts += _alert_dm(
+            audience,
+            TASK_REMINDERS,
+            dm,
+            task.owner_id,
+            at,
+            deal_id=task.deal_id,
+            pipeline_id=pipeline_id,
         )
     tasks.mark_reminded(session=session, rows=came_due)
     return posts + morning_dms(session, ws, at)
@@ -416,6 +484,17 @@ def plan_pipeline_coach(session: Session, ws: Workspace, at: datetime, force: bo
     return posts
 
 
+def plan_alert_digests(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """Alert DMs held for a batching member or their quiet hours whose time has come: one DM
+    per member and release instant (domain.alerts.claim_due claims them once)."""
+    posts = []
+    for digest in alerts.claim_due(session=session, workspace=ws, at=at):
+        message = alert_views.digest(digest.messages, locale=digest.locale)
+        to = {"dm": digest.slack_id}
+        posts.append(Post(f"dm:{digest.slack_id}", digest.period, message_payload(to, message)))
+    return posts
+
+
 PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Planned]]] = {
     STALL_WARNINGS: plan_stall_warnings,
     STALL_DIGEST: plan_stall_digest,
@@ -423,6 +502,7 @@ PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Plan
     WEEKLY_SUMMARY: plan_weekly_summary,
     TASK_REMINDERS: plan_task_reminders,
     PIPELINE_COACH: plan_pipeline_coach,
+    ALERT_DIGESTS: plan_alert_digests,
 }
 NAMES = tuple(PLANNERS)
 

@@ -547,5 +547,72 @@ class InboundLead(SQLModel, table=True):
     received_at: datetime = _created()
 
 
+# ---------------------------------------------------------------- alerts (0017, issue 16)
+
+
+class AlertRoute(SQLModel, table=True):
+    """An admin's rule: events of one kind (``won``, ``stalled``…) that match the filters go
+    to ``channel`` (domain.alerts). ``number`` is what ``/pipeline alert remove 2`` names;
+    ``min_amount`` is in ``currency``; ``owners`` are member ids, comma-separated (one owner,
+    or a team of them; empty: anyone's deals)."""
+
+    __tablename__ = "alert_route"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "number", name="uq_alert_route_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    number: int
+    event: str = Field(max_length=16)
+    channel: str = Field(max_length=32)
+    pipeline_id: int | None = Field(default=None, foreign_key="pipeline.id", ondelete="CASCADE")
+    stage_id: int | None = Field(default=None, foreign_key="stage.id", ondelete="CASCADE")
+    min_amount: Decimal | None = Field(default=None, sa_type=Money)
+    currency: str | None = Field(default=None, max_length=3)
+    owners: str = Field(default="", max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    created_at: datetime = _created()
+
+
+class AlertPrefs(SQLModel, table=True):
+    """A member's alert preferences (App Home): batching and quiet hours, in their timezone."""
+
+    __tablename__ = "alert_prefs"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    member_id: int = Field(foreign_key="member.id", unique=True, ondelete="CASCADE")
+    batch: str = Field(default="off", max_length=8)  # off | hourly | daily
+    quiet_start: str | None = Field(default=None, max_length=5)  # "20:00"
+    quiet_end: str | None = Field(default=None, max_length=5)  # "08:00"
+
+
+class AlertMute(SQLModel, table=True):
+    """A member muted one deal or one pipeline: none of its alerts reach them by DM."""
+
+    __tablename__ = "alert_mute"
+    __table_args__ = (sa.UniqueConstraint("member_id", "subject", name="uq_alert_mute"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    subject: str = Field(max_length=24)  # "d<deal id>" | "p<pipeline id>"
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="CASCADE")
+    pipeline_id: int | None = Field(default=None, foreign_key="pipeline.id", ondelete="CASCADE")
+
+
+class AlertItem(SQLModel, table=True):
+    """An alert DM held for later: a batching member's next digest, or the end of their quiet
+    hours. ``key`` is the outbox key the DM would have had (once per alert); ``digest`` the
+    outbox key of the DM it went out in (None while it waits)."""
+
+    __tablename__ = "alert_item"
+    __table_args__ = (sa.Index("ix_alert_item_due", "workspace_id", "digest", "release_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    key: str = Field(unique=True, max_length=255)
+    release_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    payload: str = Field(sa_type=sa.Text)  # {"to": …, "message": …}: the DM as it would have gone
+    digest: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+
+
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.
 import storage.installations  # noqa: E402, F401

@@ -120,7 +120,20 @@ def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
         b.button(t(locale, "deal.action.lost"), Action.deal_lost, deal_id, style="danger"),
         b.button(t(locale, "deal.action.note"), Action.deal_note, deal_id),
         b.button(t(locale, "task.button.add"), Action.task_add, deal_id),
+        mute_menu(deal_id, locale),  # issue 16: for whoever clicks
     ]
+
+
+def mute_menu(deal_id: str, locale: str) -> dict[str, Any]:
+    """The card's ⋯ menu: mute (or unmute) this deal's alerts for me."""
+    return {
+        "type": "overflow",
+        "action_id": Action.alert_mute_deal,
+        "options": [
+            b.option(t(locale, "alert.card.mute"), f"mute:{deal_id}"),
+            b.option(t(locale, "alert.card.unmute"), f"unmute:{deal_id}"),
+        ],
+    }
 
 
 def change_text(change: Change, locale: str, members: dict[int, Member]) -> str:

@@ -15,12 +15,14 @@ from typing import Any
 from sqlmodel import Session
 
 from domain import metrics
+from domain.alerts import home_choices as alert_choices
 from domain.home import HomePage, home_page
 from domain.workspaces import member_locale
 from i18n import fmt, t
 from storage.models import Member, Workspace
 from views import blocks as b
 from views import tasks as task_views
+from views.alerts import home_blocks as alert_blocks
 from views.deals import row_line
 from views.ids import Action
 from views.money import note_lines
@@ -44,16 +46,21 @@ def home(*, session: Session, workspace: Workspace, member: Member, now: datetim
         deal_rows=DEAL_ROWS,
         task_rows=TASK_ROWS,
     )
-    return render(page, workspace=workspace, member=member, now=now)
+    choices = alert_choices(session=session, workspace=workspace, member=member)
+    return render(page, workspace=workspace, member=member, now=now, alerts=choices)
 
 
-def render(page: HomePage, *, workspace: Workspace, member: Member, now: datetime) -> dict:
+def render(
+    page: HomePage, *, workspace: Workspace, member: Member, now: datetime, alerts=None
+) -> dict:
     loc = member_locale(member, workspace)
     blocks: list[dict[str, Any]] = [b.header(t(loc, "home.header")), _buttons(loc), b.divider()]
     blocks += _deal_blocks(page, workspace, loc)
     blocks.append(b.divider())
     blocks += _task_blocks(page, workspace, now, loc)
     blocks.append(b.divider())
+    if alerts is not None:  # the member's alert choices (issue 16)
+        blocks += alert_blocks(alerts, loc) + [b.divider()]
     blocks += _board_blocks(page.board, workspace, loc)
     blocks.append(b.context(t(loc, "home.updated", when=fmt.moment(now, workspace.timezone, loc))))
     return {"type": "home", "blocks": b.fit(blocks, b.VIEW_BLOCKS)}

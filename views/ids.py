@@ -33,6 +33,12 @@ class Action(StrEnum):
     inbound_assign = "inbound.assign"
     inbound_disqualify = "inbound.disqualify"
     inbound_rotate = "inbound.rotate"  # /pipeline inbound's "Rotate secret"
+    # issue 16: a member's alert choices on App Home (each saves when it changes)
+    alert_batch = "alert.batch"  # static_select: off | hourly | daily
+    alert_quiet = "alert.quiet"  # static_select: off | "20:00-08:00"
+    alert_mute_pipelines = "alert.mute_pipelines"  # multi_static_select: "p<pipeline id>"
+    alert_mute_deals = "alert.mute_deals"  # multi_static_select: "d<deal id>"
+    alert_mute_deal = "alert.mute_deal"  # the card's overflow: "mute:D<number>" | "unmute:…"
 
 
 class View(StrEnum):
@@ -47,3 +53,4 @@ class View(StrEnum):
     task_new = "task_new"
     import_file = "import_file"  # /pipeline import: the file, the entity, skip invalid rows
     import_confirm = "import_confirm"  # its preview: the mapping per column; submit imports
+    alert_routes = "alert_routes"  # issue 16: /pipeline alerts

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.listeners import actions, automation, commands, events, imports, inbound, submissions
+from bot.listeners import (
+    actions,
+    alerts,
+    automation,
+    commands,
+    events,
+    imports,
+    inbound,
+    submissions,
+)
 
 
 def register(app, deps) -> None:
@@ -13,3 +22,4 @@ def register(app, deps) -> None:
     automation.register(app, deps)
     imports.register(app, deps)
     inbound.register(app, deps)
+    alerts.register(app, deps)

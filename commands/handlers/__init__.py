@@ -34,6 +34,7 @@ def run(cmd: object, ctx: Ctx) -> Outcome:
 def _load() -> None:
     # Importing the modules registers their handlers.
     from commands.handlers import (  # noqa: F401
+        alerts,
         automation,
         closing,
         coach,

@@ -46,6 +46,8 @@ TOPICS = {
         "pipeline_workflows",
         "pipeline_import",
         "pipeline_inbound",
+        "pipeline_alert",
+        "pipeline_alerts",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],
