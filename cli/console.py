@@ -41,6 +41,8 @@ MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same b
     "cadence_edit": "pipeline_cadence",
     "workflows": "pipeline_workflows",
     "task_new": "task_new",
+    "qualify": "deal_qualify",
+    "scoring": "pipeline_scoring",
 }
 
 

@@ -1058,5 +1058,7 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_export": lead_export,
 }
 
-# /task lives in its own module, on the pieces above; importing it registers it (issue 14).
+# /task (issue 14), qualification and lead scoring (issue 15) live in their own modules, on
+# the pieces above; importing them registers them.
+import commands.scoring_grammar  # noqa: E402, F401
 import commands.task_grammar  # noqa: E402, F401

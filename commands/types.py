@@ -72,6 +72,7 @@ class LeadNew:
     size: int | None = None
     owner: UserRef | None = None
     status: str | None = None
+    title: str | None = None  # the lead's job title (``title:CTO``), read by scoring rules
 
 
 @dataclass(frozen=True)
@@ -391,6 +392,32 @@ class LeadExport:
     filters: LeadList = field(default_factory=LeadList)
 
 
+# --- issue 15: qualification and lead scoring ----------------------------------------
+
+
+@dataclass(frozen=True)
+class DealQualify:
+    """``/deal qualify 42 budget authority -need``; nothing to tick or untick opens the
+    checkboxes."""
+
+    deal: DealRef
+    tick: frozenset[str] = frozenset()
+    untick: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PipelineScoring:
+    """``/pipeline scoring``: the lead-scoring rules modal (admins)."""
+
+
+@dataclass(frozen=True)
+class LeadNote:
+    """``/lead note L7 Called, wants a demo``: a note on the lead (scored as activity)."""
+
+    lead: LeadRef
+    text: str
+
+
 Command = (
     Help
     | LeadNew
@@ -434,6 +461,10 @@ Command = (
     | PersonShow
     | DealExport
     | LeadExport
+    | DealQualify
+    | PipelineScoring
+    | LeadNote
 )
+
 
 __all__ = ["Command", "field"]

@@ -94,6 +94,8 @@ class DealRow(NamedTuple):
 class DealCard:
     row: DealRow
     stages: list[Stage]
+    # BANT met (budget, authority, need, timeline); None: the pipeline has no checklist.
+    qualification: tuple[bool, ...] | None = None
 
 
 @dataclass
@@ -285,8 +287,14 @@ def _open_stages(
 
 
 def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
+    from domain.qualify import checklist
+
     (row,) = _rows(session, workspace, _select().where(Deal.id == deal.id), now=now)
-    return DealCard(row=row, stages=stages_of(session=session, pipeline_id=deal.pipeline_id))
+    return DealCard(
+        row=row,
+        stages=stages_of(session=session, pipeline_id=deal.pipeline_id),
+        qualification=checklist(session=session, deal=deal),
+    )
 
 
 def list_deals(

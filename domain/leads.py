@@ -54,6 +54,7 @@ def create_lead(
     size: int | None = None,
     owner: Member | None = None,
     status: str | None = None,
+    job_title: str | None = None,
 ) -> Lead:
     name = (name or "").strip()
     if not name:
@@ -88,12 +89,14 @@ def create_lead(
         person_id=person.id if person else None,
         status_changed_at=now,
         created_at=now,
+        job_title=(job_title or None),
     )
     session.add(lead)
     session.flush()
-    from domain import automation
+    from domain import automation, scoring
 
     automation.lead_created(session=session, workspace=workspace, lead=lead, actor=actor, now=now)
+    scoring.lead_changed(session=session, lead=lead, now=now)
     return lead
 
 
@@ -124,7 +127,34 @@ def set_status(
     automation.lead_status_changed(
         session=session, lead=lead, activity_id=activity.id, actor=actor, now=now
     )
+    from domain import scoring
+
+    scoring.lead_changed(session=session, lead=lead, now=now)
     return source, target
+
+
+def add_note(*, session: Session, actor: Member, lead: Lead, text: str, now: datetime) -> None:
+    """Anyone in the workspace may note on a lead; the note counts as its activity."""
+    from domain import scoring
+    from domain.deals import MAX_NOTE
+
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("scoring.note_empty", usage="lead_note")
+    if len(text) > MAX_NOTE:
+        raise InvalidInput("deal.note_too_long", limit=MAX_NOTE)
+    session.add(
+        Activity(
+            workspace_id=lead.workspace_id,
+            lead_id=lead.id,
+            kind="note",
+            text=text,
+            author_id=actor.id,
+            at=now,
+        )
+    )
+    session.flush()
+    scoring.lead_changed(session=session, lead=lead, now=now)
 
 
 def _require_can_change(actor: Member, lead: Lead) -> None:
@@ -199,6 +229,8 @@ class LeadRow:
     source: str | None
     company_size: int | None
     created_at: datetime
+    score: int = 0  # as last computed (domain.scoring)
+    job_title: str | None = None
 
 
 def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadRow]:
@@ -217,6 +249,8 @@ def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadR
             Lead.source,
             Lead.company_size,
             Lead.created_at,
+            Lead.score,
+            Lead.job_title,
         )
         .select_from(Lead)
         .join(Stage, Stage.id == Lead.status_id)
@@ -224,7 +258,7 @@ def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadR
         .outerjoin(Member, Member.id == Lead.owner_id)
         .outerjoin(Deal, Deal.id == Lead.deal_id)
         .where(*where)
-        .order_by(Lead.number.desc())
+        .order_by(Lead.score.desc(), Lead.number.desc())  # highest score first (ix_lead_score)
         .limit(limit)
     )
     return [LeadRow(*row) for row in session.execute(query).all()]
@@ -238,7 +272,8 @@ def lead_rows(
     owner_id: int | None = None,
     limit: int = 50,
 ) -> list[LeadRow]:
-    """``/lead list``: the newest leads (of one status, one owner), as rows to show."""
+    """``/lead list``: the leads (of one status, one owner), highest score first, then the
+    newest, as rows to show."""
     where = [Lead.workspace_id == workspace_id]
     if status_id is not None:
         where.append(Lead.status_id == status_id)

@@ -1,4 +1,4 @@
-"""The five scheduled jobs: "what is due" (scheduler.due) turned into outbox rows.
+"""The scheduled jobs: "what is due" (scheduler.due) turned into outbox rows.
 
 Each job is a *planner*: ``plan(session, workspace, at, force) -> list[Post]`` reads, asks
 :mod:`scheduler.due` what is due at ``at`` and renders the views. :func:`run_for_workspace`
@@ -16,6 +16,7 @@ renewal-alerts    thread · dm owner · channel     ``d<deal>/<renewal date>/<of
 weekly-summary    ``ch:<digest>``                 ISO week ``2026-W49`` (parts, ``#chart…``)
 task-reminders    ``dm:<owner>``                  ``t<task>/<due time>``
 pipeline-coach    ``dm:<rep>``                    ISO week ``2026-W49``
+lead-scores       ``dm:<owner>`` (job ``mql``)    ``l<lead>/<crossing>``
 ================  ==============================  =========================================
 
 A post split into several messages (a big digest) is recorded as a first row and replies
@@ -59,6 +60,7 @@ RENEWAL_ALERTS = "renewal-alerts"
 WEEKLY_SUMMARY = "weekly-summary"
 TASK_REMINDERS = "task-reminders"
 PIPELINE_COACH = "pipeline-coach"
+LEAD_SCORES = "lead-scores"
 MAX_WARNINGS_PER_RUN = 500  # new stall episodes warned per workspace per hourly run
 MAX_CHARTS = 5  # board charts attached to a weekly summary (largest pipelines first)
 
@@ -416,6 +418,16 @@ def plan_pipeline_coach(session: Session, ws: Workspace, at: datetime, force: bo
     return posts
 
 
+def plan_lead_scores(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """Daily: every lead scored again at ``at``, so activity points decay. A lead that
+    crosses the MQL threshold moves to MQL and its owner's DM is recorded by the domain
+    (domain.scoring, keyed by the crossing), exactly as when a command makes it cross."""
+    from domain import scoring
+
+    scoring.recompute(session=session, workspace=ws, now=at)
+    return []
+
+
 PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Planned]]] = {
     STALL_WARNINGS: plan_stall_warnings,
     STALL_DIGEST: plan_stall_digest,
@@ -423,6 +435,7 @@ PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Plan
     WEEKLY_SUMMARY: plan_weekly_summary,
     TASK_REMINDERS: plan_task_reminders,
     PIPELINE_COACH: plan_pipeline_coach,
+    LEAD_SCORES: plan_lead_scores,
 }
 NAMES = tuple(PLANNERS)
 

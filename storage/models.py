@@ -151,6 +151,8 @@ class Lead(SQLModel, table=True):
             "ix_lead_created", "workspace_id", "created_at", "owner_id", "status_id", "deal_id"
         ),
         sa.Index("uq_lead_external_id", "workspace_id", "external_id", unique=True),
+        # ``/lead list``: highest score first (domain.scoring, migration 0014).
+        sa.Index("ix_lead_score", "workspace_id", "score", "number"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
@@ -167,6 +169,14 @@ class Lead(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=100)
     status_changed_at: datetime = _created()
     created_at: datetime = _created()
+    # Lead scoring (domain.scoring, migration 0014): the job title the title rules read, the
+    # score as last computed, and the MQL threshold crossings (``above_mql`` flips back when
+    # the score falls below; each crossing upwards counts one and tells the owner once).
+    job_title: str | None = Field(default=None, max_length=200)
+    score: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    above_mql: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    mql_crossings: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # Every index that sums ``amount`` covers ``currency`` too: totals are per currency, then
@@ -228,6 +238,8 @@ class Deal(SQLModel, table=True):
     updated_at: datetime = _created()
     # The won deal this renewal deal renews (domain.renewals.create_renewal).
     renewal_of_id: int | None = Field(default=None, foreign_key="deal.id")
+    # BANT qualification (domain.qualify, migration 0014): one bit per criterion met.
+    qualification: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 ENTERED_COLUMNS = (
@@ -483,6 +495,23 @@ class WorkflowRun(SQLModel, table=True):
     workflow_id: int = Field(foreign_key="workflow.id", ondelete="CASCADE")
     change: str = Field(max_length=128)
     at: datetime = _created()
+
+
+# ---------------------------------------------------------------- lead scoring (0014)
+
+
+class LeadScoring(SQLModel, table=True):
+    """A workspace's lead scoring (domain.scoring): the rules as JSON, the MQL threshold, the
+    activity window and half-life. No row: the default rules."""
+
+    __tablename__ = "lead_scoring"
+    workspace_id: int = Field(primary_key=True, foreign_key="workspace.id", ondelete="CASCADE")
+    rules: str = Field(default="[]", sa_type=sa.Text)
+    threshold: int = 50
+    window_days: int = 30
+    half_life_days: int = 7
+    updated_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    updated_at: datetime = _created()
 
 
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.

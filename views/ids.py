@@ -28,6 +28,8 @@ class Action(StrEnum):
     deal_cancel = "deal.cancel"  # value = "D<number>"
     deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
     deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
+    # issue 15: the card's BANT button opens the checkboxes; value = "D<number>"
+    qualify_open = "qualify.open"
 
 
 class View(StrEnum):
@@ -40,3 +42,5 @@ class View(StrEnum):
     cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
     workflows = "workflows"
     task_new = "task_new"
+    qualify = "qualify"  # private_metadata: {"deal": <number>}
+    scoring = "scoring"

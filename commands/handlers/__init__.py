@@ -43,5 +43,6 @@ def _load() -> None:
         leads,
         pipelines,
         reports,
+        scoring,
         tasks,
     )
