@@ -525,6 +525,9 @@ def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: dat
     deal.updated_at = now
     session.add(deal)
     session.flush()
+    from domain import scoring
+
+    scoring.deal_activity(session=session, deal_id=deal.id, now=now)  # its lead's activity
     return Change(deal=deal, kind="note", actor=actor, params={"text": text})
 
 
@@ -568,7 +571,12 @@ def record_thread_message(
         .on_conflict_do_nothing(index_elements=["workspace_id", "slack_ts"])
         .returning(Activity.id)
     )
-    return session.execute(stmt).first() is not None
+    new = session.execute(stmt).first() is not None
+    if new:
+        from domain import scoring
+
+        scoring.deal_activity(session=session, deal_id=deal.id, now=at)  # its lead's activity
+    return new
 
 
 def card_home(*, session: Session, deal_id: int) -> tuple[str, str] | None:

@@ -372,12 +372,21 @@ def lead_changed(*, session: Session, lead: Lead, now: datetime) -> None:
 
 
 def deal_activity(*, session: Session, deal_id: int | None, now: datetime) -> None:
-    """Activity on a deal counts for the lead it came from."""
+    """Activity on a deal counts for the lead it came from (``ix_lead_deal``)."""
     if deal_id is None:
         return
     lead = session.execute(sa.select(Lead).where(Lead.deal_id == deal_id)).scalars().first()
     if lead is not None:
         lead_changed(session=session, lead=lead, now=now)
+
+
+def task_done(*, session: Session, task: Task, now: datetime) -> None:
+    """A task of a lead (or of the deal it became) was done: its lead scores again."""
+    lead = session.get(Lead, task.lead_id) if task.lead_id else None
+    if lead is not None:
+        lead_changed(session=session, lead=lead, now=now)
+    else:
+        deal_activity(session=session, deal_id=task.deal_id, now=now)
 
 
 def _cross(session: Session, workspace: Workspace, lead_id: int, now: datetime) -> bool:

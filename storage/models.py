@@ -153,6 +153,8 @@ class Lead(SQLModel, table=True):
         sa.Index("uq_lead_external_id", "workspace_id", "external_id", unique=True),
         # ``/lead list``: highest score first (domain.scoring, migration 0014).
         sa.Index("ix_lead_score", "workspace_id", "score", "number"),
+        # The lead a deal came from: its deal's activity scores the lead.
+        sa.Index("ix_lead_deal", "deal_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()

@@ -41,6 +41,7 @@ def upgrade() -> None:
         "lead", sa.Column("mql_crossings", sa.Integer(), nullable=False, server_default=zero)
     )
     op.create_index("ix_lead_score", "lead", ["workspace_id", "score", "number"], unique=False)
+    op.create_index("ix_lead_deal", "lead", ["deal_id"], unique=False)
     op.create_table(
         "lead_scoring",
         sa.Column("workspace_id", sa.Integer(), nullable=False),
@@ -58,6 +59,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lead_scoring")
+    op.drop_index("ix_lead_deal", table_name="lead")
     op.drop_index("ix_lead_score", table_name="lead")
     for column in ("mql_crossings", "above_mql", "scored_at", "score", "job_title"):
         op.drop_column("lead", column)
