@@ -52,7 +52,7 @@ def test_qualify_reads_ticks_and_unticks_after_the_deal(text, deal, tick, untick
     ("text", "locale", "says"),
     [
         ("42 budgt", "en", "`budgt` is not a BANT criterion. Write budget, authority, need or"),
-        ("42 budgt", "ko", "`budgt`은(는) BANT 항목이 아닙니다"),
+        ("42 budgt", "ko", "`budgt`: BANT 항목이 아닙니다"),
         ("42 budget -budget", "en", "`budget` is both ticked and unticked"),
         ("42 not:budget", "en", "`not:`"),
         ("", "en", "Which deal"),
@@ -94,7 +94,7 @@ def test_ticking_and_unticking_shows_on_the_card_as_checks_and_crosses(session):
     fields = [x["text"] for x in dv.card(data, ws, "en").blocks[1]["fields"]]
     assert "*BANT (2/4):* ✓ Budget · ✓ Authority · ✗ Need · ✗ Timeline" in fields
     ko = [x["text"] for x in dv.card(data, ws, "ko").blocks[1]["fields"]]
-    assert "*BANT (2/4):* ✓ 예산 · ✓ 결정권 · ✗ 니즈 · ✗ 도입 시기" in ko
+    assert "*BANT 검증 (2/4):* ✓ 예산 · ✓ 결정권 · ✗ 니즈 · ✗ 도입 시기" in ko
     buttons = [e["action_id"] for e in dv.card(data, ws, "en").blocks[-1]["elements"]]
     assert "qualify.open" in buttons
     details = dv.deal_details(data, [], {}, ws, "en", None)
