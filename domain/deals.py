@@ -505,13 +505,19 @@ def snooze(
 MAX_NOTE = 3000
 
 
-def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: datetime) -> Change:
-    """Anyone in the workspace may add a note: the team discusses deals together."""
+def checked_note(text: str, *, empty: str = "deal.note_empty", usage: str = "deal_note") -> str:
+    """A note as stored: stripped, not empty, not longer than :data:`MAX_NOTE`."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("deal.note_empty", usage="deal_note")
+        raise InvalidInput(empty, usage=usage)
     if len(text) > MAX_NOTE:
         raise InvalidInput("deal.note_too_long", limit=MAX_NOTE)
+    return text
+
+
+def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: datetime) -> Change:
+    """Anyone in the workspace may add a note: the team discusses deals together."""
+    text = checked_note(text)
     session.add(
         Activity(
             workspace_id=deal.workspace_id,

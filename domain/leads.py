@@ -109,24 +109,7 @@ def set_status(
     source = next(s for s in statuses if s.id == lead.status_id)
     if target.id == source.id:
         raise InvalidInput("lead.already_status", number=lead.number, status=target.name)
-    lead.status_id = target.id
-    lead.status_changed_at = now
-    session.add(lead)
-    activity = Activity(
-        workspace_id=lead.workspace_id,
-        lead_id=lead.id,
-        kind="status",
-        text=f"{source.name} → {target.name}",
-        author_id=actor.id,
-        at=now,
-    )
-    session.add(activity)
-    session.flush()
-    from domain import automation
-
-    automation.lead_status_changed(
-        session=session, lead=lead, activity_id=activity.id, actor=actor, now=now
-    )
+    move_status(session=session, lead=lead, source=source, target=target, actor=actor, now=now)
     from domain import scoring
 
     scoring.lead_changed(session=session, lead=lead, now=now)
@@ -136,13 +119,9 @@ def set_status(
 def add_note(*, session: Session, actor: Member, lead: Lead, text: str, now: datetime) -> None:
     """Anyone in the workspace may note on a lead; the note counts as its activity."""
     from domain import scoring
-    from domain.deals import MAX_NOTE
+    from domain.deals import checked_note
 
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput("scoring.note_empty", usage="lead_note")
-    if len(text) > MAX_NOTE:
-        raise InvalidInput("deal.note_too_long", limit=MAX_NOTE)
+    text = checked_note(text, empty="scoring.note_empty", usage="lead_note")
     session.add(
         Activity(
             workspace_id=lead.workspace_id,
@@ -155,6 +134,37 @@ def add_note(*, session: Session, actor: Member, lead: Lead, text: str, now: dat
     )
     session.flush()
     scoring.lead_changed(session=session, lead=lead, now=now)
+
+
+def move_status(
+    *,
+    session: Session,
+    lead: Lead,
+    source: Stage,
+    target: Stage,
+    actor: Member | None,
+    now: datetime,
+) -> None:
+    """The lead moves to ``target``: recorded on its timeline, its workflows run (``actor``
+    None: Salesbot moved it, as a lead scoring past the MQL threshold)."""
+    lead.status_id = target.id
+    lead.status_changed_at = now
+    session.add(lead)
+    activity = Activity(
+        workspace_id=lead.workspace_id,
+        lead_id=lead.id,
+        kind="status",
+        text=f"{source.name} → {target.name}",
+        author_id=actor.id if actor else None,
+        at=now,
+    )
+    session.add(activity)
+    session.flush()
+    from domain import automation
+
+    automation.lead_status_changed(
+        session=session, lead=lead, activity_id=activity.id, actor=actor, now=now
+    )
 
 
 def _require_can_change(actor: Member, lead: Lead) -> None:

@@ -406,7 +406,9 @@ def _cross(session: Session, workspace: Workspace, lead_id: int, now: datetime) 
         return True  # converted or closed: nobody needs telling
     mql = _mql_status(session, status.pipeline_id)
     if mql is not None and status.position < mql.position:
-        _move_to(session, lead, status, mql, now)
+        from domain.leads import move_status
+
+        move_status(session=session, lead=lead, source=status, target=mql, actor=None, now=now)
     owner = session.get(Member, lead.owner_id) if lead.owner_id else None
     if owner is not None:
         _tell(session, workspace, lead, owner, crossing, now)
@@ -417,27 +419,6 @@ def _mql_status(session: Session, pipeline_id: int) -> Stage | None:
     wanted = set(names.aliases("MQL"))
     stages = session.execute(sa.select(Stage).where(Stage.pipeline_id == pipeline_id)).scalars()
     return next((s for s in stages if names.key(s.name) in wanted), None)
-
-
-def _move_to(session: Session, lead: Lead, source: Stage, target: Stage, now: datetime) -> None:
-    from domain import automation
-
-    lead.status_id = target.id
-    lead.status_changed_at = now
-    session.add(lead)
-    activity = Activity(
-        workspace_id=lead.workspace_id,
-        lead_id=lead.id,
-        kind="status",
-        text=f"{source.name} → {target.name}",
-        author_id=None,
-        at=now,
-    )
-    session.add(activity)
-    session.flush()
-    automation.lead_status_changed(
-        session=session, lead=lead, activity_id=activity.id, actor=None, now=now
-    )
 
 
 def _tell(

@@ -125,7 +125,9 @@ def test_the_form_keeps_the_rules_not_removed_and_adds_the_new_ones():
     assert new.rules == (Rule("note", 5), Rule("message", 3), Rule("source", 15, value="referral"))
     assert (new.threshold, new.window_days, new.half_life_days) == (70, 30, 7)
     with pytest.raises(scoring_forms.FieldErrors) as err:
-        scoring_forms.scoring_form(_form(threshold="0", half_life="x"), current=current, locale="ko")
+        scoring_forms.scoring_form(
+            _form(threshold="0", half_life="x"), current=current, locale="ko"
+        )
     assert set(err.value.errors) == {"threshold", "half_life"}
     assert "정수" in err.value.errors["threshold"]
 
@@ -162,7 +164,9 @@ def test_crossing_the_threshold_moves_the_lead_to_mql_and_tells_its_owner_once(s
     (dm,) = _mql_dms(session)
     assert dm.target == "dm:UKIM" and dm.key.endswith(f"l{lead.id}/1")
     text = json.loads(dm.payload)["message"]["text"]
-    assert text.startswith("🎯 *L1 Kim Minsu* 리드의 점수가 50점이 되어 MQL 기준(50점)을 넘었습니다")
+    assert text.startswith(
+        "🎯 *L1 Kim Minsu* 리드의 점수가 50점이 되어 MQL 기준(50점)을 넘었습니다"
+    )
 
 
 def test_decay_below_the_threshold_and_back_over_it_is_a_second_crossing(session):
@@ -299,9 +303,7 @@ def test_a_note_that_crosses_the_threshold_dms_the_owner_through_the_outbox(app)
     status, reply = app.command("/lead", "note L1 Called, wants a demo")
     assert status == 200 and reply["text"] == "Noted on L1. Its score is now 50."
     dm = wait(
-        lambda: [
-            c for c in app.slack.calls_to("chat.postMessage") if c.args["channel"] == "DU1"
-        ],
+        lambda: [c for c in app.slack.calls_to("chat.postMessage") if c.args["channel"] == "DU1"],
         what="the owner's MQL DM",
     )
     assert len(dm) == 1 and dm[0].args["text"].startswith("🎯 *L1 Kim Minsu* reached 50 points")
@@ -339,3 +341,31 @@ def test_the_scoring_modal_lists_rules_as_sentences_and_saves_what_the_admin_cha
     )
     with Session(app.engine) as session:
         assert session.exec(select(Lead.score)).one() == 40
+
+
+def test_the_daily_job_scores_every_lead_again_and_tells_a_crossing_once(engine):
+    """``lead-scores`` through the jobs' one wrapper: a lead written while automation was
+    paused (an import) is scored by the job; run twice, one DM; ten days on, it decays."""
+    from domain import automation
+
+    with Session(engine, expire_on_commit=False) as setup:
+        ws = f.workspace(setup)
+        kim = f.member(setup, ws, "UKIM")
+        with automation.paused(setup):
+            lead = _lead(setup, ws, kim, size=120, source="webinar", job_title="CTO")
+            _note(setup, kim, lead, NOW)
+        setup.commit()
+        ws_id, lead_id = ws.id, lead.id
+    assert jobs.LEAD_SCORES in jobs.NAMES
+
+    def run(at):
+        result = jobs.run_for_workspace(engine, jobs.LEAD_SCORES, ws_id, at=at, now=at, force=False)
+        assert result.error is None
+        with Session(engine) as check:
+            found = check.get(Lead, lead_id)
+            status = check.get(Stage, found.status_id).name
+            return found.score, found.above_mql, status, len(_mql_dms(check))
+
+    assert run(NOW) == (50, True, "MQL", 1)
+    assert run(NOW) == (50, True, "MQL", 1), "a second run tells nobody again"
+    assert run(NOW + 10 * DAY) == (47, False, "MQL", 1)
