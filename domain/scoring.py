@@ -336,12 +336,12 @@ def recompute(
     where = [] if lead_ids is None else [Lead.id.in_(lead_ids)]
     changed, risen, fallen = [], [], []
     for row, facts in _facts(session, workspace.id, scoring, now, *where):
-        total = compute(scoring, facts, now).total
-        if total != row.score:
-            changed.append({"id": row.id, "score": total, "scored_at": now})
-        above = total >= scoring.threshold
+        score = compute(scoring, facts, now)
+        if score.total != row.score:
+            changed.append({"id": row.id, "score": score.total, "scored_at": now})
+        above = score.total >= scoring.threshold
         if above and not row.above_mql:
-            risen.append(row.id)
+            risen.append((row.id, score))
         elif not above and row.above_mql:
             fallen.append(row.id)
     if changed:
@@ -353,8 +353,12 @@ def recompute(
             .values(above_mql=False)
             .execution_options(synchronize_session=False)
         )
-    crossed = sum(_cross(session, workspace, lead_id, now) for lead_id in risen)
-    touched = {c["id"] for c in changed} | set(fallen) | set(risen)
+    mql: dict[int, Stage | None] = {}  # the MQL status of each lead pipeline, read once
+    crossed = sum(
+        _cross(session, workspace, lead_id, Crossing(score, scoring, now), mql)
+        for lead_id, score in risen
+    )
+    touched = {c["id"] for c in changed} | set(fallen) | {lead_id for lead_id, _ in risen}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Lead) and obj.id in touched:
             session.expire(obj)
@@ -389,29 +393,46 @@ def task_done(*, session: Session, task: Task, now: datetime) -> None:
         deal_activity(session=session, deal_id=task.deal_id, now=now)
 
 
-def _cross(session: Session, workspace: Workspace, lead_id: int, now: datetime) -> bool:
+@dataclass(frozen=True)
+class Crossing:
+    score: Score
+    scoring: Scoring
+    now: datetime
+
+
+def _cross(
+    session: Session,
+    workspace: Workspace,
+    lead_id: int,
+    crossing: Crossing,
+    mql: dict[int, Stage | None],
+) -> bool:
     """Claim the crossing (one process wins), move the lead to MQL, tell its owner."""
-    crossing = session.execute(
+    now = crossing.now
+    number = session.execute(
         sa.update(Lead)
         .where(Lead.id == lead_id, Lead.above_mql.is_(False))
         .values(above_mql=True, mql_crossings=Lead.mql_crossings + 1)
         .returning(Lead.mql_crossings)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
-    if crossing is None:
+    if number is None:
         return False  # another process (or an earlier recompute) crossed it already
     lead = session.get(Lead, lead_id, populate_existing=True)
     status = session.get(Stage, lead.status_id)
     if status is None or status.outcome != Outcome.open or lead.deal_id is not None:
         return True  # converted or closed: nobody needs telling
-    mql = _mql_status(session, status.pipeline_id)
-    if mql is not None and status.position < mql.position:
+    if status.pipeline_id not in mql:
+        mql[status.pipeline_id] = _mql_status(session, status.pipeline_id)
+    target = mql[status.pipeline_id]
+    if target is not None and status.position < target.position:
         from domain.leads import move_status
 
-        move_status(session=session, lead=lead, source=status, target=mql, actor=None, now=now)
+        move_status(session=session, lead=lead, source=status, target=target, actor=None, now=now)
+        status = target
     owner = session.get(Member, lead.owner_id) if lead.owner_id else None
     if owner is not None:
-        _tell(session, workspace, lead, owner, crossing, now)
+        _tell(session, workspace, lead, owner, status.name, number, crossing)
     return True
 
 
@@ -422,24 +443,29 @@ def _mql_status(session: Session, pipeline_id: int) -> Stage | None:
 
 
 def _tell(
-    session: Session, workspace: Workspace, lead: Lead, owner: Member, crossing: int, now
+    session: Session,
+    workspace: Workspace,
+    lead: Lead,
+    owner: Member,
+    status: str,
+    number: int,
+    crossing: Crossing,
 ) -> None:
     from domain.workspaces import member_locale
     from views.scoring import mql_dm  # the DM's words; the domain decides when it is sent
 
-    score, scoring = explain(session=session, lead=lead, now=now)
-    status = session.get(Stage, lead.status_id)
-    message = mql_dm(lead, status.name, score, scoring, member_locale(owner, workspace))
+    locale = member_locale(owner, workspace)
+    message = mql_dm(lead, status, crossing.score, crossing.scoring, locale)
     outbox.enqueue(
         session,
         workspace_id=workspace.id,
         job=JOB,
         target=f"dm:{owner.slack_user_id}",
-        period=f"l{lead.id}/{crossing}",
+        period=f"l{lead.id}/{number}",
         payload={
             "kind": "dm",
             "to": {"dm": owner.slack_user_id},
             "message": {"text": message.text, "blocks": message.blocks},
         },
-        now=now,
+        now=crossing.now,
     )

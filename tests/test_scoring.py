@@ -210,7 +210,8 @@ def test_two_processes_recomputing_at_once_tell_the_owner_once(engine):
         one.commit()
     assert crossed == 1
     with Session(engine) as two:
-        assert scoring._cross(two, two.get(Workspace, ws_id), lead_id, NOW) is False
+        stale = scoring.Crossing(compute(lower, Facts(120, "webinar"), NOW), lower, NOW)
+        assert scoring._cross(two, two.get(Workspace, ws_id), lead_id, stale, {}) is False
         assert scoring.recompute(session=two, workspace=two.get(Workspace, ws_id), now=NOW) == 0
         two.commit()
     with Session(engine) as check:
