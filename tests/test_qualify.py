@@ -224,3 +224,33 @@ def test_qualify_by_command_updates_the_card_and_the_checkboxes_set_exactly_what
     with Session(app.engine) as session:
         kinds = session.exec(select(Activity.kind).where(Activity.kind == "qualified")).all()
     assert len(kinds) == 2, "each change is on the timeline"
+
+
+def test_a_forged_bant_button_or_modal_is_not_found_and_changes_nothing(app):
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    app.slack.wait_for("chat.postMessage")
+    for value in ("D999", "²", "D" + "9" * 40):
+        since = len(app.slack.calls)
+        forged = {"type": "button", "action_id": "qualify.open", "value": value}
+        assert app.action([forged], message={"ts": "1.0", "text": "x"})[0] == 200
+        told = wait(
+            lambda since=since: [
+                c.args.get("text", "")
+                for c in app.slack.calls[since:]
+                if c.method in ("response_url", "chat.postEphemeral")
+            ],
+            what="the not-found answer",
+        )
+        assert "error id" not in told[0] and "Traceback" not in told[0], told
+    assert app.slack.calls_to("views.open") == [], "no checkboxes for a deal that is not there"
+    view = {
+        "type": "modal",
+        "callback_id": "qualify",
+        "private_metadata": '{"deal": "not a number"}',
+        "blocks": [],
+        "id": "V1",
+        "state": {"values": {}},
+    }
+    status, answer = app.submit(view)
+    assert status == 200 and answer["response_action"] == "errors"
+    assert _qualification(app) == 0

@@ -370,3 +370,20 @@ def test_the_daily_job_scores_every_lead_again_and_tells_a_crossing_once(engine)
     assert run(NOW) == (50, True, "MQL", 1)
     assert run(NOW) == (50, True, "MQL", 1), "a second run tells nobody again"
     assert run(NOW + 10 * DAY) == (47, False, "MQL", 1)
+
+
+def test_the_new_lead_modal_takes_the_job_title_the_rules_read():
+    from commands import forms
+    from views.modals import lead_new
+
+    class Ctx:
+        locale, channel_id = "en", "C1"
+
+    blocks = {b.get("block_id") for b in lead_new(Ctx())["blocks"]}
+    assert "title" in blocks
+
+    def text(value):
+        return {"value": {"type": "plain_text_input", "value": value}}
+
+    cmd = forms.lead_new({"name": text("Kim"), "title": text("CTO")}, locale="en")
+    assert cmd.title == "CTO"
