@@ -387,3 +387,13 @@ def test_the_new_lead_modal_takes_the_job_title_the_rules_read():
 
     cmd = forms.lead_new({"name": text("Kim"), "title": text("CTO")}, locale="en")
     assert cmd.title == "CTO"
+
+
+def test_a_korean_rep_sees_the_score_explained_in_korean(app):
+    app.command("/lead", 'new "박지민" 규모:120 유입경로:webinar 직함:대표', user="U2")
+    status, reply = app.command("/lead", "보기 L1", user="U2")
+    assert status == 200
+    shown = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert "*점수:* 45점 (MQL 기준 50점)\\n+20 규모 100–999명, +10 webinar, +15 직함 “대표”" in shown
+    status, reply = app.command("/lead", "목록", user="U2")
+    assert reply["blocks"][1]["text"]["text"].startswith("`45점` L1 *박지민*")
