@@ -7,7 +7,7 @@ one-lead recompute every lead command and note pays.
 Makes workspace ``TSCORE`` (recreated each run) with N leads (sizes, sources and job titles
 spread so the default rules give a spread of scores) and 2 notes per lead over the last 60
 days, a tenth of the leads converted into deals that carry a thread message each, then times
-:func:`domain.scoring.recompute` over the whole workspace twice (the first run writes every
+:func:`domain.lead_scores.recompute` over the whole workspace twice (the first run writes every
 score, the second finds nothing changed) and over one lead (median of 50). Prints the figures
 and a JSON line.
 """
@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain import lead_scores
 from domain import leads as lead_ops
-from domain import scoring
 from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from storage.db import make_engine, upgrade
 from storage.models import Activity, Deal, Lead, Workspace
@@ -114,7 +114,7 @@ def main() -> None:
 
     def whole() -> None:
         with Session(engine) as session:
-            scoring.recompute(session=session, workspace=session.get(Workspace, ws_id), now=now)
+            lead_scores.recompute(session=session, workspace=session.get(Workspace, ws_id), now=now)
             session.commit()
 
     first, again = timed(whole), timed(whole)
@@ -123,7 +123,9 @@ def main() -> None:
         one = []
         for lead in some:
             one.append(
-                timed(lambda lead=lead: scoring.lead_changed(session=session, lead=lead, now=now))
+                timed(
+                    lambda lead=lead: lead_scores.lead_changed(session=session, lead=lead, now=now)
+                )
             )
         session.rollback()
         crossed = session.exec(

@@ -531,9 +531,9 @@ def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: dat
     deal.updated_at = now
     session.add(deal)
     session.flush()
-    from domain import scoring
+    from domain import lead_scores
 
-    scoring.deal_activity(session=session, deal_id=deal.id, now=now)  # its lead's activity
+    lead_scores.deal_activity(session=session, deal_id=deal.id, now=now)  # its lead's activity
     return Change(deal=deal, kind="note", actor=actor, params={"text": text})
 
 
@@ -579,9 +579,9 @@ def record_thread_message(
     )
     new = session.execute(stmt).first() is not None
     if new:
-        from domain import scoring
+        from domain import lead_scores
 
-        scoring.deal_activity(session=session, deal_id=deal.id, now=at)  # its lead's activity
+        lead_scores.deal_activity(session=session, deal_id=deal.id, now=at)  # its lead's activity
     return new
 
 

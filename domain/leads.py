@@ -93,10 +93,10 @@ def create_lead(
     )
     session.add(lead)
     session.flush()
-    from domain import automation, scoring
+    from domain import automation, lead_scores
 
     automation.lead_created(session=session, workspace=workspace, lead=lead, actor=actor, now=now)
-    scoring.lead_changed(session=session, lead=lead, now=now)
+    lead_scores.lead_changed(session=session, lead=lead, now=now)
     return lead
 
 
@@ -110,15 +110,15 @@ def set_status(
     if target.id == source.id:
         raise InvalidInput("lead.already_status", number=lead.number, status=target.name)
     move_status(session=session, lead=lead, source=source, target=target, actor=actor, now=now)
-    from domain import scoring
+    from domain import lead_scores
 
-    scoring.lead_changed(session=session, lead=lead, now=now)
+    lead_scores.lead_changed(session=session, lead=lead, now=now)
     return source, target
 
 
 def add_note(*, session: Session, actor: Member, lead: Lead, text: str, now: datetime) -> None:
     """Anyone in the workspace may note on a lead; the note counts as its activity."""
-    from domain import scoring
+    from domain import lead_scores
     from domain.deals import checked_note
 
     text = checked_note(text, empty="scoring.note_empty", usage="lead_note")
@@ -133,7 +133,7 @@ def add_note(*, session: Session, actor: Member, lead: Lead, text: str, now: dat
         )
     )
     session.flush()
-    scoring.lead_changed(session=session, lead=lead, now=now)
+    lead_scores.lead_changed(session=session, lead=lead, now=now)
 
 
 def move_status(
@@ -239,7 +239,7 @@ class LeadRow:
     source: str | None
     company_size: int | None
     created_at: datetime
-    score: int = 0  # as last computed (domain.scoring)
+    score: int = 0  # as last computed (domain.lead_scores)
     job_title: str | None = None
 
 

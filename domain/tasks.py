@@ -128,9 +128,9 @@ def complete_task(*, session: Session, task: Task, actor: Member, now: datetime)
     ).rowcount
     session.refresh(task)
     if done:  # issue 15: a task done is activity of its lead
-        from domain import scoring
+        from domain import lead_scores
 
-        scoring.task_done(session=session, task=task, now=now)
+        lead_scores.task_done(session=session, task=task, now=now)
     return bool(done)
 
 

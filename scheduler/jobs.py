@@ -421,10 +421,10 @@ def plan_pipeline_coach(session: Session, ws: Workspace, at: datetime, force: bo
 def plan_lead_scores(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
     """Daily: every lead scored again at ``at``, so activity points decay. A lead that
     crosses the MQL threshold moves to MQL and its owner's DM is recorded by the domain
-    (domain.scoring, keyed by the crossing), exactly as when a command makes it cross."""
-    from domain import scoring
+    (domain.lead_scores, keyed by the crossing), exactly as when a command makes it cross."""
+    from domain import lead_scores
 
-    scoring.recompute(session=session, workspace=ws, now=at)
+    lead_scores.recompute(session=session, workspace=ws, now=at)
     return []
 
 

@@ -151,7 +151,7 @@ class Lead(SQLModel, table=True):
             "ix_lead_created", "workspace_id", "created_at", "owner_id", "status_id", "deal_id"
         ),
         sa.Index("uq_lead_external_id", "workspace_id", "external_id", unique=True),
-        # ``/lead list``: highest score first (domain.scoring, migration 0014).
+        # ``/lead list``: highest score first (domain.lead_scores, migration 0014).
         sa.Index("ix_lead_score", "workspace_id", "score", "number"),
         # The lead a deal came from: its deal's activity scores the lead.
         sa.Index("ix_lead_deal", "deal_id"),
@@ -171,7 +171,7 @@ class Lead(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=100)
     status_changed_at: datetime = _created()
     created_at: datetime = _created()
-    # Lead scoring (domain.scoring, migration 0014): the job title the title rules read, the
+    # Lead scoring (domain.lead_scores, migration 0014): the job title the title rules read, the
     # score as last computed, and the MQL threshold crossings (``above_mql`` flips back when
     # the score falls below; each crossing upwards counts one and tells the owner once).
     job_title: str | None = Field(default=None, max_length=200)

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from commands import scoring_forms
-from domain import leads, scoring, tasks
+from domain import lead_scores, leads, tasks
 from domain.clock import FixedClock
 from domain.errors import InvalidInput, NotAllowed
 from domain.scoring import DEFAULT, Facts, Rule, Scoring, compute
@@ -140,7 +140,7 @@ def _lead(session, ws, owner, name="Kim Minsu", **kw):
 
 
 def _mql_dms(session) -> list[Outbox]:
-    return session.exec(select(Outbox).where(Outbox.job == scoring.JOB)).all()
+    return session.exec(select(Outbox).where(Outbox.job == lead_scores.JOB)).all()
 
 
 def _status(session, lead) -> str:
@@ -159,8 +159,8 @@ def test_crossing_the_threshold_moves_the_lead_to_mql_and_tells_its_owner_once(s
     assert (lead.score, _status(session, lead), _mql_dms(session)) == (45, "NEW", [])
     _note(session, kim, lead, NOW)  # +5: 50, the threshold
     assert lead.score == 50 and _status(session, lead) == "MQL"
-    scoring.recompute(session=session, workspace=ws, now=NOW)
-    scoring.recompute(session=session, workspace=ws, now=NOW)
+    lead_scores.recompute(session=session, workspace=ws, now=NOW)
+    lead_scores.recompute(session=session, workspace=ws, now=NOW)
     (dm,) = _mql_dms(session)
     assert dm.target == "dm:UKIM" and dm.key.endswith(f"l{lead.id}/1")
     text = json.loads(dm.payload)["message"]["text"]
@@ -200,7 +200,7 @@ def test_two_processes_recomputing_at_once_tell_the_owner_once(engine):
         ws_id, lead_id, boss_id = ws.id, lead.id, boss.id
     lower = Scoring(rules=DEFAULT.rules, threshold=25)
     with Session(engine) as one:
-        crossed = scoring.save(
+        crossed = lead_scores.save(
             session=one,
             actor=one.get(type(boss), boss_id),
             workspace=one.get(Workspace, ws_id),
@@ -210,9 +210,9 @@ def test_two_processes_recomputing_at_once_tell_the_owner_once(engine):
         one.commit()
     assert crossed == 1
     with Session(engine) as two:
-        stale = scoring.Crossing(compute(lower, Facts(120, "webinar"), NOW), lower, NOW)
-        assert scoring._cross(two, two.get(Workspace, ws_id), lead_id, stale, {}) is False
-        assert scoring.recompute(session=two, workspace=two.get(Workspace, ws_id), now=NOW) == 0
+        stale = lead_scores.Crossing(compute(lower, Facts(120, "webinar"), NOW), lower, NOW)
+        assert lead_scores._cross(two, two.get(Workspace, ws_id), lead_id, stale, {}) is False
+        assert lead_scores.recompute(session=two, workspace=two.get(Workspace, ws_id), now=NOW) == 0
         two.commit()
     with Session(engine) as check:
         assert len(_mql_dms(check)) == 1
@@ -251,11 +251,11 @@ def test_only_admins_change_the_rules(session):
     ws = f.workspace(session)
     kim = f.member(session, ws, "UKIM")
     with pytest.raises(NotAllowed):
-        scoring.save(session=session, actor=kim, workspace=ws, scoring=DEFAULT, now=NOW)
+        lead_scores.save(session=session, actor=kim, workspace=ws, scoring=DEFAULT, now=NOW)
     boss = f.member(session, ws, "UBOSS", Role.admin)
     with pytest.raises(InvalidInput):
         bad = Scoring(rules=(), threshold=0)
-        scoring.save(session=session, actor=boss, workspace=ws, scoring=bad, now=NOW)
+        lead_scores.save(session=session, actor=boss, workspace=ws, scoring=bad, now=NOW)
 
 
 def test_lead_list_shows_the_highest_score_first(session):
@@ -394,6 +394,8 @@ def test_a_korean_rep_sees_the_score_explained_in_korean(app):
     status, reply = app.command("/lead", "보기 L1", user="U2")
     assert status == 200
     shown = json.dumps(reply["blocks"], ensure_ascii=False)
-    assert "*점수:* 45점 (MQL 기준 50점)\\n+20 규모 100–999명, +10 webinar, +15 직함 “대표”" in shown
+    assert (
+        "*점수:* 45점 (MQL 기준 50점)\\n+20 규모 100–999명, +10 webinar, +15 직함 “대표”" in shown
+    )
     status, reply = app.command("/lead", "목록", user="U2")
     assert reply["blocks"][1]["text"]["text"].startswith("`45점` L1 *박지민*")

@@ -10,7 +10,7 @@ from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
 from commands.outcome import Outcome
 from commands.readback import read_back
-from domain import duplicates, leads, scoring
+from domain import duplicates, lead_scores, leads
 from domain.refs import find_lead, match_stage
 from i18n import t
 from storage.models import Person
@@ -117,6 +117,6 @@ def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
     links = companies_view.related(row.company_name, contact.name if contact else None, ctx.locale)
     if links is not None:  # issue 15: the lead links its company and contact
         message.blocks.append(links)
-    score, rules = scoring.explain(session=ctx.session, lead=lead, now=ctx.now())
+    score, rules = lead_scores.explain(session=ctx.session, lead=lead, now=ctx.now())
     message.blocks.append(scoring_views.score_block(score, rules, row.job_title, ctx.locale))
     return Outcome(reply=message)

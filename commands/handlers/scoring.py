@@ -9,7 +9,7 @@ from commands.handlers import handles
 from commands.handlers.deals import card_channel, card_message, home_of, resolve_deal, thread_post
 from commands.handlers.leads import resolve_lead
 from commands.outcome import Outcome, Post, PostKind
-from domain import leads, qualify, scoring
+from domain import lead_scores, leads, qualify
 from domain.errors import InvalidInput
 from domain.workspaces import require_admin
 from i18n import fmt, t
@@ -74,16 +74,16 @@ def qualify_command(ref: c.DealRef, values: dict) -> c.DealQualify:
 @handles(c.PipelineScoring)
 def scoring_rules(cmd: c.PipelineScoring, ctx: Ctx) -> Outcome:
     require_admin(ctx.member)
-    current = scoring.scoring_of(session=ctx.session, workspace_id=ctx.workspace.id)
+    current = lead_scores.scoring_of(session=ctx.session, workspace_id=ctx.workspace.id)
     return Outcome(modal=sv.modal(current, ctx.locale))
 
 
 def save_scoring(ctx: Ctx, values: dict) -> Outcome:
     """The rules modal submitted: checked whole, saved, every lead scored again."""
     require_admin(ctx.member)
-    current = scoring.scoring_of(session=ctx.session, workspace_id=ctx.workspace.id)
+    current = lead_scores.scoring_of(session=ctx.session, workspace_id=ctx.workspace.id)
     new = scoring_forms.scoring_form(values, current=current, locale=ctx.locale)
-    crossed = scoring.save(
+    crossed = lead_scores.save(
         session=ctx.session, actor=ctx.member, workspace=ctx.workspace, scoring=new, now=ctx.now()
     )
     text = t(
