@@ -329,6 +329,8 @@ class ExchangeRate(SQLModel, table=True):
 class Activity(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_activity_deal", "deal_id", "at"),
+        # A lead's notes of the last days (domain.lead_scores, migration 0014).
+        sa.Index("ix_activity_lead", "lead_id", "at"),
         # A thread message is recorded once, however often Slack delivers it.
         sa.UniqueConstraint("workspace_id", "slack_ts", name="uq_activity_slack_ts"),
     )
@@ -351,6 +353,8 @@ class Task(SQLModel, table=True):
         sa.Index("ix_task_due", "workspace_id", "status", "due_at"),
         sa.Index("ix_task_owner", "workspace_id", "owner_id", "status", "due_at"),
         sa.Index("ix_task_deal", "deal_id", "status"),
+        # A lead's tasks done (domain.lead_scores, migration 0014).
+        sa.Index("ix_task_lead", "lead_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()

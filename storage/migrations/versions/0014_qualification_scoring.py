@@ -9,7 +9,8 @@ job title (read by the title rules), its score as last computed, and its MQL cro
 (``above_mql``, ``mql_crossings``: each crossing upwards tells the owner once, keyed by its
 count in the outbox). ``lead_scoring`` is a workspace's rules (JSON), threshold, activity
 window and half-life; no row means the default rules (domain.scoring.DEFAULT_RULES).
-Columns are added in place (no batch mode: rebuilding ``deal`` or ``lead`` on SQLite with
+Indexes find a lead's notes and tasks, and the lead a deal came from, when one lead is scored
+again. Columns are added in place (no batch mode: rebuilding ``deal`` or ``lead`` on SQLite with
 foreign keys on would cascade-delete their history and tasks, see 0005 and 0010).
 """
 
@@ -42,6 +43,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_lead_score", "lead", ["workspace_id", "score", "number"], unique=False)
     op.create_index("ix_lead_deal", "lead", ["deal_id"], unique=False)
+    op.create_index("ix_activity_lead", "activity", ["lead_id", "at"], unique=False)
+    op.create_index("ix_task_lead", "task", ["lead_id", "status"], unique=False)
     op.create_table(
         "lead_scoring",
         sa.Column("workspace_id", sa.Integer(), nullable=False),
@@ -59,6 +62,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lead_scoring")
+    op.drop_index("ix_task_lead", table_name="task")
+    op.drop_index("ix_activity_lead", table_name="activity")
     op.drop_index("ix_lead_deal", table_name="lead")
     op.drop_index("ix_lead_score", table_name="lead")
     for column in ("mql_crossings", "above_mql", "scored_at", "score", "job_title"):
