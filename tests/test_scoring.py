@@ -399,3 +399,15 @@ def test_a_korean_rep_sees_the_score_explained_in_korean(app):
     )
     status, reply = app.command("/lead", "목록", user="U2")
     assert reply["blocks"][1]["text"]["text"].startswith("`45점` L1 *박지민*")
+
+
+def test_the_scoring_benchmark_prints_its_figures_at_a_tiny_size(db_url, capsys, monkeypatch):
+    import sys
+
+    from bench import scoring as bench
+
+    monkeypatch.setattr(sys, "argv", ["bench.scoring", "--url", db_url, "--leads", "60"])
+    bench.main()
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["leads"] == 60 and figures["one_lead_median_ms"] > 0
+    assert figures["above_threshold"] > 0, "the spread of leads puts some over the threshold"
