@@ -98,9 +98,13 @@ def _events(
     ids = [row.id for row in leads]
     whole = len(ids) > 500  # the whole workspace: filter by workspace, not a long IN list
     talk = sorted(kinds & {"note", "message"})
+    # A few leads are found by their ids alone (ix_activity_lead, ix_task_lead: the ids are
+    # the workspace's already), the whole workspace by its id.
     if talk:
         a = Activity
-        where = [a.workspace_id == workspace_id, a.kind.in_(talk), a.at >= since]
+        where = [a.kind.in_(talk), a.at >= since]
+        if whole:
+            where.append(a.workspace_id == workspace_id)
         own = a.lead_id.is_not(None) if whole else a.lead_id.in_(ids)
         for lead_id, kind, at in session.execute(
             sa.select(a.lead_id, a.kind, a.at).where(*where, own)
@@ -115,8 +119,10 @@ def _events(
                     out[by_deal[deal_id]].append((kind, at))
     if "task" in kinds:
         t = Task
-        where = [t.workspace_id == workspace_id, t.status == TaskStatus.done, t.done_at >= since]
-        if not whole:
+        where = [t.status == TaskStatus.done, t.done_at >= since]
+        if whole:
+            where.append(t.workspace_id == workspace_id)
+        else:
             where.append(sa.or_(t.lead_id.in_(ids), t.deal_id.in_(list(by_deal) or [-1])))
         for lead_id, deal_id, at in session.execute(
             sa.select(t.lead_id, t.deal_id, t.done_at).where(*where)
