@@ -196,8 +196,11 @@ def recompute(
             .execution_options(synchronize_session=False)
         )
     mql: dict[int, Stage | None] = {}  # the MQL status of each lead pipeline, read once
+    # The whole workspace: each crossed lead leaves the session once done, so thousands of
+    # crossings (a first run, a lower threshold) do not make every flush slower.
+    forget = lead_ids is None
     crossed = sum(
-        _cross(session, workspace, lead_id, Crossing(score, scoring, now), mql)
+        _cross(session, workspace, lead_id, Crossing(score, scoring, now), mql, forget)
         for lead_id, score in risen
     )
     touched = {c["id"] for c in changed} | set(fallen) | {lead_id for lead_id, _ in risen}
@@ -248,8 +251,10 @@ def _cross(
     lead_id: int,
     crossing: Crossing,
     mql: dict[int, Stage | None],
+    forget: bool = False,
 ) -> bool:
-    """Claim the crossing (one process wins), move the lead to MQL, tell its owner."""
+    """Claim the crossing (one process wins), move the lead to MQL, tell its owner; with
+    ``forget``, the lead and its new activity leave the session afterwards."""
     now = crossing.now
     number = session.execute(
         sa.update(Lead)
@@ -267,14 +272,23 @@ def _cross(
     if status.pipeline_id not in mql:
         mql[status.pipeline_id] = _mql_status(session, status.pipeline_id)
     target = mql[status.pipeline_id]
+    moved = []
     if target is not None and status.position < target.position:
         from domain.leads import move_status
 
-        move_status(session=session, lead=lead, source=status, target=target, actor=None, now=now)
+        moved.append(
+            move_status(
+                session=session, lead=lead, source=status, target=target, actor=None, now=now
+            )
+        )
         status = target
     owner = session.get(Member, lead.owner_id) if lead.owner_id else None
     if owner is not None:
         _tell(session, workspace, lead, owner, status.name, number, crossing)
+    if forget:
+        session.flush()
+        for obj in (*moved, lead):
+            session.expunge(obj)
     return True
 
 

@@ -144,9 +144,10 @@ def move_status(
     target: Stage,
     actor: Member | None,
     now: datetime,
-) -> None:
-    """The lead moves to ``target``: recorded on its timeline, its workflows run (``actor``
-    None: Salesbot moved it, as a lead scoring past the MQL threshold)."""
+) -> Activity:
+    """The lead moves to ``target``: recorded on its timeline (the activity returned), its
+    workflows run (``actor`` None: Salesbot moved it, as a lead scoring past the MQL
+    threshold)."""
     lead.status_id = target.id
     lead.status_changed_at = now
     session.add(lead)
@@ -165,6 +166,7 @@ def move_status(
     automation.lead_status_changed(
         session=session, lead=lead, activity_id=activity.id, actor=actor, now=now
     )
+    return activity
 
 
 def _require_can_change(actor: Member, lead: Lead) -> None:
