@@ -42,6 +42,8 @@ MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same b
     "workflows": "pipeline_workflows",
     "task_new": "task_new",
     "import_file": "pipeline_import",
+    "qualify": "deal_qualify",
+    "scoring": "pipeline_scoring",
 }
 
 

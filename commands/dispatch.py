@@ -36,6 +36,7 @@ READ_ONLY = (
     c.CompanyShow,
     c.CompanyFind,
     c.PersonShow,
+    c.PipelineScoring,
 )
 
 
@@ -47,6 +48,8 @@ def reads_only(cmd: object) -> bool:
         return True
     if isinstance(cmd, c.DealNew | c.LeadNew | c.TaskNew):
         return cmd == type(cmd)(None)
+    if isinstance(cmd, c.DealQualify):  # no criterion: the checkboxes open (issue 15)
+        return not cmd.tick and not cmd.untick
     if isinstance(cmd, c.PipelineSettings):
         return not cmd.changes and cmd.rate is None  # ``rate:USD=1380`` writes a rate
     return isinstance(cmd, READ_ONLY)

@@ -198,8 +198,9 @@ def lead_new(values: dict, *, locale: str) -> LeadNew:
             size = v.parse_count(size_text, key="size", maximum=MAX_SIZE)
         except InvalidInput:
             errors.add("size", "form.bad_size", value=shown(size_text))
+    title = _optional(errors, values, "title")  # the job title the scoring reads (issue 15)
     errors.raise_any()
-    return LeadNew(name=name, company=company, email=email, source=source, size=size)
+    return LeadNew(name=name, company=company, email=email, source=source, size=size, title=title)
 
 
 def lost_reason(values: dict) -> str | None:

@@ -1066,8 +1066,10 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_export": lead_export,
 }
 
-# /task (issue 14), /pipeline inbound and /pipeline alert (issue 16) live in their own
-# modules, on the pieces above; importing them registers them.
+# /task (issue 14), qualification, lead scoring and /pipeline inbound (issue 15) and
+# /pipeline alert (issue 16) live in their own modules, on the pieces above; importing them
+# registers them.
 import commands.alert_grammar  # noqa: E402, F401
 import commands.inbound_grammar  # noqa: E402, F401
+import commands.scoring_grammar  # noqa: E402, F401
 import commands.task_grammar  # noqa: E402, F401

@@ -72,6 +72,7 @@ class LeadNew:
     size: int | None = None
     owner: UserRef | None = None
     status: str | None = None
+    title: str | None = None  # the lead's job title (``title:CTO``), read by scoring rules
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,32 @@ class PipelineInbound:
     round_robin: bool | None = None
 
 
+# --- issue 15: qualification and lead scoring ----------------------------------------
+
+
+@dataclass(frozen=True)
+class DealQualify:
+    """``/deal qualify 42 budget authority -need``; nothing to tick or untick opens the
+    checkboxes."""
+
+    deal: DealRef
+    tick: frozenset[str] = frozenset()
+    untick: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PipelineScoring:
+    """``/pipeline scoring``: the lead-scoring rules modal (admins)."""
+
+
+@dataclass(frozen=True)
+class LeadNote:
+    """``/lead note L7 Called, wants a demo``: a note on the lead (scored as activity)."""
+
+    lead: LeadRef
+    text: str
+
+
 Command = (
     Help
     | LeadNew
@@ -451,6 +478,10 @@ Command = (
     | LeadExport
     | PipelineImport
     | PipelineInbound
+    | DealQualify
+    | PipelineScoring
+    | LeadNote
 )
+
 
 __all__ = ["Command", "field"]

@@ -107,6 +107,8 @@ class StageFacts(NamedTuple):
 class DealCard:
     row: DealRow
     stages: list[StageFacts]  # of the deal's pipeline, in order
+    # BANT met (budget, authority, need, timeline); None: the pipeline has no checklist.
+    qualification: tuple[bool, ...] | None = None
 
 
 def workspace_stages(session: Session, workspace: Workspace) -> dict[int, StageFacts]:
@@ -317,10 +319,16 @@ def _open_stages(
 
 def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
     """The deal as loaded (no second read of it), with its pipeline's stages."""
+    from domain.qualify import checklist
+
     session.flush()  # what the caller changed is what the card shows
     (row,) = _filled(session, workspace, [deal], now=now, shown=True)
     stages = workspace_stages(session, workspace).values()
-    return DealCard(row=row, stages=[s for s in stages if s.pipeline_id == deal.pipeline_id])
+    return DealCard(
+        row=row,
+        stages=[s for s in stages if s.pipeline_id == deal.pipeline_id],
+        qualification=checklist(session=session, deal=deal),
+    )
 
 
 def list_deals(

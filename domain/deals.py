@@ -505,13 +505,19 @@ def snooze(
 MAX_NOTE = 3000
 
 
-def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: datetime) -> Change:
-    """Anyone in the workspace may add a note: the team discusses deals together."""
+def checked_note(text: str, *, empty: str = "deal.note_empty", usage: str = "deal_note") -> str:
+    """A note as stored: stripped, not empty, not longer than :data:`MAX_NOTE`."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("deal.note_empty", usage="deal_note")
+        raise InvalidInput(empty, usage=usage)
     if len(text) > MAX_NOTE:
         raise InvalidInput("deal.note_too_long", limit=MAX_NOTE)
+    return text
+
+
+def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: datetime) -> Change:
+    """Anyone in the workspace may add a note: the team discusses deals together."""
+    text = checked_note(text)
     session.add(
         Activity(
             workspace_id=deal.workspace_id,
@@ -525,6 +531,9 @@ def add_note(*, session: Session, actor: Member, deal: Deal, text: str, now: dat
     deal.updated_at = now
     session.add(deal)
     session.flush()
+    from domain import lead_scores
+
+    lead_scores.deal_activity(session=session, deal_id=deal.id, now=now)  # its lead's activity
     return Change(deal=deal, kind="note", actor=actor, params={"text": text})
 
 
@@ -568,7 +577,12 @@ def record_thread_message(
         .on_conflict_do_nothing(index_elements=["workspace_id", "slack_ts"])
         .returning(Activity.id)
     )
-    return session.execute(stmt).first() is not None
+    new = session.execute(stmt).first() is not None
+    if new:
+        from domain import lead_scores
+
+        lead_scores.deal_activity(session=session, deal_id=deal.id, now=at)  # its lead's activity
+    return new
 
 
 def card_home(*, session: Session, deal_id: int) -> tuple[str, str] | None:

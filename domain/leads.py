@@ -54,6 +54,7 @@ def create_lead(
     size: int | None = None,
     owner: Member | None = None,
     status: str | None = None,
+    job_title: str | None = None,
 ) -> Lead:
     name = (name or "").strip()
     if not name:
@@ -88,12 +89,14 @@ def create_lead(
         person_id=person.id if person else None,
         status_changed_at=now,
         created_at=now,
+        job_title=(job_title or None),
     )
     session.add(lead)
     session.flush()
-    from domain import automation
+    from domain import automation, lead_scores
 
     automation.lead_created(session=session, workspace=workspace, lead=lead, actor=actor, now=now)
+    lead_scores.lead_changed(session=session, lead=lead, now=now)
     return lead
 
 
@@ -106,6 +109,45 @@ def set_status(
     source = next(s for s in statuses if s.id == lead.status_id)
     if target.id == source.id:
         raise InvalidInput("lead.already_status", number=lead.number, status=target.name)
+    move_status(session=session, lead=lead, source=source, target=target, actor=actor, now=now)
+    from domain import lead_scores
+
+    lead_scores.lead_changed(session=session, lead=lead, now=now)
+    return source, target
+
+
+def add_note(*, session: Session, actor: Member, lead: Lead, text: str, now: datetime) -> None:
+    """Anyone in the workspace may note on a lead; the note counts as its activity."""
+    from domain import lead_scores
+    from domain.deals import checked_note
+
+    text = checked_note(text, empty="scoring.note_empty", usage="lead_note")
+    session.add(
+        Activity(
+            workspace_id=lead.workspace_id,
+            lead_id=lead.id,
+            kind="note",
+            text=text,
+            author_id=actor.id,
+            at=now,
+        )
+    )
+    session.flush()
+    lead_scores.lead_changed(session=session, lead=lead, now=now)
+
+
+def move_status(
+    *,
+    session: Session,
+    lead: Lead,
+    source: Stage,
+    target: Stage,
+    actor: Member | None,
+    now: datetime,
+) -> Activity:
+    """The lead moves to ``target``: recorded on its timeline (the activity returned), its
+    workflows run (``actor`` None: Salesbot moved it, as a lead scoring past the MQL
+    threshold)."""
     lead.status_id = target.id
     lead.status_changed_at = now
     session.add(lead)
@@ -114,7 +156,7 @@ def set_status(
         lead_id=lead.id,
         kind="status",
         text=f"{source.name} → {target.name}",
-        author_id=actor.id,
+        author_id=actor.id if actor else None,
         at=now,
     )
     session.add(activity)
@@ -124,7 +166,7 @@ def set_status(
     automation.lead_status_changed(
         session=session, lead=lead, activity_id=activity.id, actor=actor, now=now
     )
-    return source, target
+    return activity
 
 
 def _require_can_change(actor: Member, lead: Lead) -> None:
@@ -199,6 +241,8 @@ class LeadRow:
     source: str | None
     company_size: int | None
     created_at: datetime
+    score: int = 0  # as last computed (domain.lead_scores)
+    job_title: str | None = None
 
 
 def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadRow]:
@@ -217,6 +261,8 @@ def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadR
             Lead.source,
             Lead.company_size,
             Lead.created_at,
+            Lead.score,
+            Lead.job_title,
         )
         .select_from(Lead)
         .join(Stage, Stage.id == Lead.status_id)
@@ -224,7 +270,7 @@ def _lead_rows(session: Session, *where, limit: int | None = None) -> list[LeadR
         .outerjoin(Member, Member.id == Lead.owner_id)
         .outerjoin(Deal, Deal.id == Lead.deal_id)
         .where(*where)
-        .order_by(Lead.number.desc())
+        .order_by(Lead.score.desc(), Lead.number.desc())  # highest score first (ix_lead_score)
         .limit(limit)
     )
     return [LeadRow(*row) for row in session.execute(query).all()]
@@ -238,7 +284,8 @@ def lead_rows(
     owner_id: int | None = None,
     limit: int = 50,
 ) -> list[LeadRow]:
-    """``/lead list``: the newest leads (of one status, one owner), as rows to show."""
+    """``/lead list``: the leads (of one status, one owner), highest score first, then the
+    newest, as rows to show."""
     where = [Lead.workspace_id == workspace_id]
     if status_id is not None:
         where.append(Lead.status_id == status_id)

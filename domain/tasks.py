@@ -127,6 +127,10 @@ def complete_task(*, session: Session, task: Task, actor: Member, now: datetime)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(task)
+    if done:  # issue 15: a task done is activity of its lead
+        from domain import lead_scores
+
+        lead_scores.task_done(session=session, task=task, now=now)
     return bool(done)
 
 

@@ -28,6 +28,7 @@ from domain.isolate import each_pipeline
 from domain.metrics.calibration import StageCalibration, calibration, flagged
 from domain.metrics.sql import _raw
 from domain.money import Conversion, MoneyNote, Tally
+from domain.qualify import unqualified_past_qualification
 from domain.refs import deal_pipelines
 from storage.models import Deal, Stage, StageHistory, Workspace
 from storage.types import from_hundredths
@@ -72,6 +73,8 @@ class PipelineWeek:
     bottleneck_slow: tuple[str, float | None] | None = None
     movers: tuple[Mover, ...] = ()
     lost_reasons: tuple[m.LostReason, ...] = ()  # issue 13: why the week's lost deals were lost
+    # issue 15: open deals past Qualification with a BANT criterion unmet (None: no checklist)
+    unqualified_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def compute(
             bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
             bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
             movers=tuple(_movers(session, workspace.id, p.id, start, end, tally.conversion)),
+            unqualified_count=unqualified_past_qualification(session=session, pipeline=p),
             lost_reasons=tuple(
                 m.lost_reasons(
                     session=session,

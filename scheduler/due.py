@@ -297,7 +297,7 @@ def task_period(task: TaskRow) -> str:
 
 HOURLY_JOBS = ("stall-warnings",)
 QUARTER_HOUR_JOBS = ("task-reminders", "alert-digests")
-DAILY_JOBS = ("stall-digest", "renewal-alerts")
+DAILY_JOBS = ("stall-digest", "renewal-alerts", "lead-scores")
 WEEKLY_JOBS = ("weekly-summary", "pipeline-coach")
 
 

@@ -1,4 +1,4 @@
-"""The five scheduled jobs: "what is due" (scheduler.due) turned into outbox rows.
+"""The scheduled jobs: "what is due" (scheduler.due) turned into outbox rows.
 
 Each job is a *planner*: ``plan(session, workspace, at, force) -> list[Post]`` reads, asks
 :mod:`scheduler.due` what is due at ``at`` and renders the views. :func:`run_for_workspace`
@@ -17,6 +17,7 @@ weekly-summary    ``ch:<digest>``                 ISO week ``2026-W49`` (parts, 
 task-reminders    ``dm:<owner>``                  ``t<task>/<due time>``
 pipeline-coach    ``dm:<rep>``                    ISO week ``2026-W49``
 alert-digests     ``dm:<member>``                 release ``r20261203T2300Z/i<first item>``
+lead-scores       ``dm:<owner>`` (job ``mql``)    ``l<lead>/<crossing>``
 ================  ==============================  =========================================
 
 Alerts (issue 16, domain.alerts): the stall warnings, renewal alerts and task reminders also
@@ -67,6 +68,7 @@ WEEKLY_SUMMARY = "weekly-summary"
 TASK_REMINDERS = "task-reminders"
 PIPELINE_COACH = "pipeline-coach"
 ALERT_DIGESTS = "alert-digests"
+LEAD_SCORES = "lead-scores"
 MAX_WARNINGS_PER_RUN = 500  # new stall episodes warned per workspace per hourly run
 MAX_CHARTS = 5  # board charts attached to a weekly summary (largest pipelines first)
 
@@ -495,6 +497,16 @@ def plan_alert_digests(session: Session, ws: Workspace, at: datetime, force: boo
     return posts
 
 
+def plan_lead_scores(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
+    """Daily: every lead scored again at ``at``, so activity points decay. A lead that
+    crosses the MQL threshold moves to MQL and its owner's DM is recorded by the domain
+    (domain.lead_scores, keyed by the crossing), exactly as when a command makes it cross."""
+    from domain import lead_scores
+
+    lead_scores.recompute(session=session, workspace=ws, now=at)
+    return []
+
+
 PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Planned]]] = {
     STALL_WARNINGS: plan_stall_warnings,
     STALL_DIGEST: plan_stall_digest,
@@ -503,6 +515,7 @@ PLANNERS: dict[str, Callable[[Session, Workspace, datetime, bool], Sequence[Plan
     TASK_REMINDERS: plan_task_reminders,
     PIPELINE_COACH: plan_pipeline_coach,
     ALERT_DIGESTS: plan_alert_digests,
+    LEAD_SCORES: plan_lead_scores,
 }
 NAMES = tuple(PLANNERS)
 

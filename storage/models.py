@@ -154,6 +154,10 @@ class Lead(SQLModel, table=True):
             "ix_lead_created", "workspace_id", "created_at", "owner_id", "status_id", "deal_id"
         ),
         sa.Index("uq_lead_external_id", "workspace_id", "external_id", unique=True),
+        # ``/lead list``: highest score first (domain.lead_scores, migration 0014).
+        sa.Index("ix_lead_score", "workspace_id", "score", "number"),
+        # The lead a deal came from: its deal's activity scores the lead.
+        sa.Index("ix_lead_deal", "deal_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
@@ -170,6 +174,14 @@ class Lead(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=100)
     status_changed_at: datetime = _created()
     created_at: datetime = _created()
+    # Lead scoring (domain.lead_scores, migration 0014): the job title the title rules read, the
+    # score as last computed, and the MQL threshold crossings (``above_mql`` flips back when
+    # the score falls below; each crossing upwards counts one and tells the owner once).
+    job_title: str | None = Field(default=None, max_length=200)
+    score: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    above_mql: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    mql_crossings: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # Every index that sums ``amount`` covers ``currency`` too: totals are per currency, then
@@ -231,6 +243,8 @@ class Deal(SQLModel, table=True):
     updated_at: datetime = _created()
     # The won deal this renewal deal renews (domain.renewals.create_renewal).
     renewal_of_id: int | None = Field(default=None, foreign_key="deal.id")
+    # BANT qualification (domain.qualify, migration 0014): one bit per criterion met.
+    qualification: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 ENTERED_COLUMNS = (
@@ -323,7 +337,8 @@ class ExchangeRate(SQLModel, table=True):
 class Activity(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_activity_deal", "deal_id", "at"),
-        # A lead's first touch by a person: speed to lead (domain.inbound, migration 0015).
+        # A lead's first touch by a person: speed to lead (domain.inbound, migration 0015);
+        # its notes of the last days (domain.lead_scores).
         sa.Index("ix_activity_lead", "lead_id", "at"),
         # A thread message is recorded once, however often Slack delivers it.
         sa.UniqueConstraint("workspace_id", "slack_ts", name="uq_activity_slack_ts"),
@@ -347,6 +362,8 @@ class Task(SQLModel, table=True):
         sa.Index("ix_task_due", "workspace_id", "status", "due_at"),
         sa.Index("ix_task_owner", "workspace_id", "owner_id", "status", "due_at"),
         sa.Index("ix_task_deal", "deal_id", "status"),
+        # A lead's tasks done (domain.lead_scores, migration 0014).
+        sa.Index("ix_task_lead", "lead_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = _ws()
@@ -612,6 +629,23 @@ class AlertItem(SQLModel, table=True):
     payload: str = Field(sa_type=sa.Text)  # {"to": …, "message": …}: the DM as it would have gone
     digest: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
+
+
+# ---------------------------------------------------------------- lead scoring (0014)
+
+
+class LeadScoring(SQLModel, table=True):
+    """A workspace's lead scoring (domain.scoring): the rules as JSON, the MQL threshold, the
+    activity window and half-life. No row: the default rules."""
+
+    __tablename__ = "lead_scoring"
+    workspace_id: int = Field(primary_key=True, foreign_key="workspace.id", ondelete="CASCADE")
+    rules: str = Field(default="[]", sa_type=sa.Text)
+    threshold: int = 50
+    window_days: int = 30
+    half_life_days: int = 7
+    updated_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    updated_at: datetime = _created()
 
 
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.

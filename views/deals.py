@@ -14,6 +14,7 @@ from domain.tasks import TaskPage
 from i18n import fmt, t
 from storage.models import Activity, Member, Outcome, Stage, Workspace
 from views import blocks as b
+from views import qualify as qualify_views
 from views import tasks as task_views
 from views.closing import won_dialog
 from views.ids import Action
@@ -81,6 +82,8 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
                 mrr=fmt.money(row.mrr, cur, locale),
             )
         )
+    if data.qualification is not None:
+        items.append(qualify_views.field(data.qualification, locale))
     context = [stall_text(row, locale, workspace.timezone)]
     if row.lost_reason:
         context.append(t(locale, "deal.lost_reason", reason=row.lost_reason))
@@ -121,7 +124,7 @@ def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
         b.button(t(locale, "deal.action.note"), Action.deal_note, deal_id),
         b.button(t(locale, "task.button.add"), Action.task_add, deal_id),
         mute_menu(deal_id, locale),  # issue 16: for whoever clicks
-    ]
+    ] + ([qualify_views.button(data.row.number, locale)] if data.qualification is not None else [])
 
 
 def mute_menu(deal_id: str, locale: str) -> dict[str, Any]:
@@ -290,6 +293,8 @@ def activity_line(
     author = who(members.get(activity.author_id)) if activity.author_id else "Salesbot"
     if activity.kind in ("note", "message"):
         body = activity.text
+    elif activity.kind == qualify_views.ACTIVITY:
+        body = qualify_views.activity_text(activity.text, locale)
     else:
         try:
             params = json.loads(activity.text or "{}")

@@ -39,6 +39,8 @@ class Action(StrEnum):
     alert_mute_pipelines = "alert.mute_pipelines"  # multi_static_select: "p<pipeline id>"
     alert_mute_deals = "alert.mute_deals"  # multi_static_select: "d<deal id>"
     alert_mute_deal = "alert.mute_deal"  # the card's overflow: "mute:D<number>" | "unmute:…"
+    # issue 15: the card's BANT button opens the checkboxes; value = "D<number>"
+    qualify_open = "qualify.open"
 
 
 class View(StrEnum):
@@ -54,3 +56,5 @@ class View(StrEnum):
     import_file = "import_file"  # /pipeline import: the file, the entity, skip invalid rows
     import_confirm = "import_confirm"  # its preview: the mapping per column; submit imports
     alert_routes = "alert_routes"  # issue 16: /pipeline alerts
+    qualify = "qualify"  # private_metadata: {"deal": <number>}
+    scoring = "scoring"

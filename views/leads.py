@@ -33,7 +33,8 @@ def created(lead: Lead, locale: str) -> Message:
 
 
 def _line(lead: LeadRow, locale: str) -> str:
-    return t(
+    score = t(locale, "scoring.badge", score=fmt.number(lead.score, locale))
+    return score + t(
         locale,
         "lead.row",
         ref=f"L{lead.number}",

@@ -124,6 +124,7 @@ def lead_new(ctx) -> dict[str, Any]:
         text_input("email", t(loc, "modal.lead.email"), optional=True, max_length=320),
         text_input("source", t(loc, "modal.lead.source"), optional=True, max_length=100),
         text_input("size", t(loc, "modal.lead.size"), optional=True, placeholder="120"),
+        text_input("title", t(loc, "scoring.job_title_input"), optional=True, max_length=200),
     ]
     meta = {"channel": ctx.channel_id}
     return _modal(

@@ -519,6 +519,8 @@ def _pipeline_blocks(p: PipelineWeek, locale: str, money) -> list[dict]:
         ),
         t(locale, "scheduler.weekly.stalled", count=fmt.number(p.stalled_count, locale)),
     ]
+    if p.unqualified_count is not None:  # issue 15: BANT not met past Qualification
+        flows.append(t(locale, "qualify.weekly", count=fmt.number(p.unqualified_count, locale)))
     forecast = [t(locale, "scheduler.weekly.forecast", amount=money(p.open_weighted))] + [
         t(locale, "scheduler.weekly.forecast_month", month=_month(m, locale), amount=money(v))
         for m, v in p.forecast[:6]

@@ -10,6 +10,7 @@ from bot.listeners import (
     events,
     imports,
     inbound,
+    scoring,
     submissions,
 )
 
@@ -23,3 +24,4 @@ def register(app, deps) -> None:
     imports.register(app, deps)
     inbound.register(app, deps)
     alerts.register(app, deps)
+    scoring.register(app, deps)

@@ -45,5 +45,6 @@ def _load() -> None:
         leads,
         pipelines,
         reports,
+        scoring,
         tasks,
     )

@@ -12,7 +12,10 @@ from views.ids import Action
 from views.message import Message
 
 TOPICS = {
-    "lead": ["lead_new", "lead_status", "lead_convert", "lead_list", "lead_show", "lead_export"],
+    "lead": [
+        *("lead_new", "lead_status", "lead_convert", "lead_list", "lead_show", "lead_export"),
+        "lead_note",
+    ],
     "deal": [
         "deal_new",
         "deal_move",
@@ -28,6 +31,7 @@ TOPICS = {
         "deal_reopen",
         "deal_list_close",
         "deal_export",
+        "deal_qualify",
     ],
     "pipeline": [
         "pipeline_board",
@@ -48,6 +52,7 @@ TOPICS = {
         "pipeline_inbound",
         "pipeline_alert",
         "pipeline_alerts",
+        "pipeline_scoring",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],

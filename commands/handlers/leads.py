@@ -10,7 +10,7 @@ from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
 from commands.outcome import Outcome
 from commands.readback import read_back
-from domain import duplicates, leads
+from domain import duplicates, lead_scores, leads
 from domain.refs import find_lead, match_stage
 from i18n import t
 from storage.models import Person
@@ -18,6 +18,7 @@ from views import closing as cv
 from views import companies as companies_view
 from views import leads as lv
 from views import modals
+from views import scoring as scoring_views
 from views.message import Message
 
 
@@ -43,6 +44,7 @@ def new(cmd: c.LeadNew, ctx: Ctx) -> Outcome:
         size=cmd.size,
         owner=resolve_user(ctx, cmd.owner),
         status=cmd.status,
+        job_title=cmd.title,
     )
     reply = lv.created(lead, ctx.locale)
     found = duplicates.similar_leads(session=ctx.session, lead=lead)
@@ -115,4 +117,6 @@ def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
     links = companies_view.related(row.company_name, contact.name if contact else None, ctx.locale)
     if links is not None:  # issue 15: the lead links its company and contact
         message.blocks.append(links)
+    score, rules = lead_scores.explain(session=ctx.session, lead=lead, now=ctx.now())
+    message.blocks.append(scoring_views.score_block(score, rules, row.job_title, ctx.locale))
     return Outcome(reply=message)
