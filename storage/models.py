@@ -511,13 +511,15 @@ class BoardCounter(SQLModel, table=True):
 
 
 class JobLease(SQLModel, table=True):
-    """One scheduled job's slot for one workspace, claimed by one scheduler process at a time
-    (scheduler.leases): replicas share the planning instead of each doing all of it."""
+    """One scheduled job's current slot for one workspace, claimed by one scheduler process at
+    a time (scheduler.leases): replicas share the planning instead of each doing all of it.
+    The row moves on to the next slot in place, so the table holds one row per job and
+    workspace, whatever the history."""
 
     __tablename__ = "job_lease"
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
     job: str = Field(primary_key=True, max_length=32)
-    slot: str = Field(primary_key=True, max_length=64)
+    slot: str = Field(max_length=64)
     owner: str | None = Field(default=None, max_length=64)
     leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

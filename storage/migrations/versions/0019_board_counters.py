@@ -10,8 +10,8 @@ Create Date: 2026-12-03 06:40:00
 - ``deal.stalled_since``: a lower bound of when the deal can first be stalled in its stage
   (stage entry + threshold − 1 day, domain.stall.stalled_since), NULL in stages without a
   threshold; filled here for every deal, with the index the stall jobs read.
-- ``job_lease``: one row per (workspace, job, slot) that a scheduler process claims
-  (scheduler.leases), so several processes share the planning.
+- ``job_lease``: per (workspace, job) the current slot, which one scheduler process at a time
+  claims (scheduler.leases), so several processes share the planning.
 
 (The expressions are spelled out here, not imported: a migration must not change when the
 code does.)
@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("workspace_id", "job", "slot"),
+        sa.PrimaryKeyConstraint("workspace_id", "job"),
     )
     # Not in batch mode: SQLite adds the column in place (a rebuild of ``deal`` would cascade
     # its foreign keys, see 0005).
