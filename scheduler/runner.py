@@ -143,6 +143,7 @@ class Ticker:
         wake: Callable[[], None] | None = None,
         team_id: str | None = None,
         budget: float | None = WORKSPACE_BUDGET,
+        batch: int = leases.BATCH,
     ):
         self.engine = engine
         self.team_id = team_id  # one workspace only (the console's), or every one
@@ -150,6 +151,7 @@ class Ticker:
         self.now = now
         self.wake = wake
         self.budget = budget
+        self.batch = batch  # workspaces claimed at once
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.done: dict[tuple[int, str], str] = {}
         self._lock = threading.Lock()
@@ -204,7 +206,12 @@ class Ticker:
             while True:
                 with session_scope(self.engine) as session:
                     claimed = leases.claim(
-                        session, job=name, slots=slots, owner=self.owner, now=self.now()
+                        session,
+                        job=name,
+                        slots=slots,
+                        owner=self.owner,
+                        now=self.now(),
+                        limit=self.batch,
                     )
                 if not claimed:
                     break
