@@ -92,24 +92,28 @@ def claim(
 def finish(
     session: Session,
     *,
-    workspace_id: int,
     job: str,
-    slot: str,
+    outcomes: Iterable[tuple[int, str, str | None]],
     now: datetime,
-    error: str | None = None,
 ) -> None:
-    """The claimer is through: done, or (``error``) claimable again after :data:`RETRY`."""
+    """The claimer is through with ``(workspace, slot, error)``: done, or (an error)
+    claimable again after :data:`RETRY`. One statement for all that are done."""
     L = JobLease
-    values = (
-        {"done_at": now, "last_error": None}
-        if error is None
-        else {"leased_until": now + RETRY, "last_error": error[:500]}
-    )
-    session.execute(
-        sa.update(L)
-        .where(L.workspace_id == workspace_id, L.job == job, L.slot == slot)
-        .values(**values)
-    )
+    outcomes = list(outcomes)
+    done = [(w, s) for w, s, error in outcomes if error is None]
+    for i in range(0, len(done), 500):
+        session.execute(
+            sa.update(L)
+            .where(L.job == job, sa.tuple_(L.workspace_id, L.slot).in_(done[i : i + 500]))
+            .values(done_at=now, last_error=None)
+        )
+    for workspace_id, slot, error in outcomes:
+        if error is not None:
+            session.execute(
+                sa.update(L)
+                .where(L.workspace_id == workspace_id, L.job == job, L.slot == slot)
+                .values(leased_until=now + RETRY, last_error=error[:500])
+            )
 
 
 def finished(session: Session, *, job: str, slots: Iterable[str]) -> set[tuple[int, str]]:

@@ -215,8 +215,14 @@ class Ticker:
                     )
                 if not claimed:
                     break
+                outcomes = []
                 for workspace_id, slot in claimed:
-                    reports.extend(self._plan(name, workspace_id, slot, due_.get(workspace_id), at))
+                    outcome = self._plan(name, workspace_id, slot, due_.get(workspace_id), at)
+                    error = outcome.errors[0] if outcome and outcome.errors else None
+                    outcomes.append((workspace_id, slot, error))
+                    reports.extend([outcome] if outcome else [])
+                with session_scope(self.engine) as session:
+                    leases.finish(session, job=name, outcomes=outcomes, now=self.now())
             with session_scope(self.engine, readonly=True) as session:
                 for workspace_id, slot in leases.finished(session, job=name, slots=slots):
                     if due_.get(workspace_id) == slot:  # another process planned it
@@ -225,33 +231,20 @@ class Ticker:
 
     def _plan(
         self, name: str, workspace_id: int, slot: str, due_slot: str | None, at: datetime
-    ) -> list[RunReport]:
-        """Plan one claimed slot and say how it went. A slot that is no longer this
-        workspace's (a row left over from an earlier period) is only marked done."""
+    ) -> RunReport | None:
+        """Plan one claimed slot and say how it went; None for a slot that is no longer this
+        workspace's (a row left over from an earlier period): it is only marked done."""
         if due_slot != slot:
-            with session_scope(self.engine) as session:
-                leases.finish(
-                    session, workspace_id=workspace_id, job=name, slot=slot, now=self.now()
-                )
-            return []
+            return None
         result = jobs.run_for_workspace(
             self.engine, name, workspace_id, at=at, now=self.now(), force=False, budget=self.budget
         )
-        with session_scope(self.engine) as session:
-            leases.finish(
-                session,
-                workspace_id=workspace_id,
-                job=name,
-                slot=slot,
-                now=self.now(),
-                error=result.error,
-            )
         if result.error is None:
             self.done[(workspace_id, name)] = slot
         report = RunReport(name, at, 1, result.recorded, result.already)
         if result.error:
             report.errors.append(f"{result.team_id or workspace_id}: {result.error}")
-        return [report]
+        return report
 
     def drain(self) -> RunReport:
         """Send what the outbox holds (every process may do this at once: rows are leased)."""

@@ -156,6 +156,7 @@ def test_a_failing_workspace_fails_alone_and_is_tried_again_after_the_retry_dela
     assert (bad, jobs.STALL_DIGEST) not in ticker.done
     row = next(r for r in lease_rows(engine) if (r.workspace_id, r.job) == (bad, jobs.STALL_DIGEST))
     assert row.done_at is None and "broken" in row.last_error
+    assert all(r.done_at for r in lease_rows(engine) if r.workspace_id != bad)
     monkeypatch.undo()
     assert planned(ticker.tick(LATER, send=False))[jobs.STALL_DIGEST] == 0  # not yet
     clock.at += leases.RETRY
