@@ -11,14 +11,13 @@ at 09:00: a manager and three reps, one pipeline of four open stages (stall thre
 (PostgreSQL) or ``executemany`` (SQLite) through :class:`bench.data.Writer`; the derived
 columns (``stalled_since``, the board counters) are then computed set-wise.
 
-Then, for each process count, the outbox and the job leases are emptied and three scheduler
-ticks are timed, each run by that many fresh processes at once (a ``Ticker`` each, sharing
-the slots through :mod:`scheduler.leases`; nothing is sent):
+Then, for each process count, the outbox and the job leases are emptied, the stall warnings
+of every deal stalled at 08:00 are recorded as sent (the steady state: those were warned in
+earlier hours), and two scheduler ticks are timed, each run by that many fresh processes at
+once (a ``Ticker`` each, sharing the slots through :mod:`scheduler.leases`; nothing is sent):
 
-- ``08:00``: the hourly stall warnings when nothing was warned yet (every stalled deal's
-  episode is new: the backlog of a first run), and the quarter-hourly task reminders;
-- ``09:00``: the daily digest, renewal alerts and morning DMs, with the hourly and
-  quarter-hourly jobs (the warnings now only for the newly stalled);
+- ``09:00``: the daily digest, renewal alerts and morning DMs, with the hourly stall warnings
+  (for the deals that stalled since 08:00) and the quarter-hourly task reminders;
 - ``10:00``: an ordinary hour: stall warnings and task reminders.
 
 For each: the wall time from the processes' start to the last one's end (the app's import
@@ -54,9 +53,9 @@ from storage.models import (
     Workspace,
 )
 
-# Tuesday 2026-11-03, 08:00 in Seoul: the first tick timed (an hour before the digest).
+# Tuesday 2026-11-03, 08:00 in Seoul: what was stalled then was warned (warned_already).
 START = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
-TICKS = (("08:00", timedelta(0)), ("09:00", timedelta(hours=1)), ("10:00", timedelta(hours=2)))
+TICKS = (("09:00", timedelta(hours=1)), ("10:00", timedelta(hours=2)))
 TEAM_PREFIX = "TF"
 STAGES = [  # name, probability, stall days, outcome
     ("Contact", 10, 5, "open"),
@@ -269,8 +268,65 @@ def reset(url: str) -> None:
         for job in (jobs.WEEKLY_SUMMARY, jobs.PIPELINE_COACH):
             leases.offer(session, [(w, job, week) for w in ids])
             leases.finish(session, job=job, outcomes=[(w, week, None) for w in ids], now=START)
+        warned_already(session)
         session.commit()
     engine.dispose()
+
+
+def warned_already(session: Session) -> int:
+    """Record as sent the stall warnings of every deal stalled at ``START`` (08:00): the
+    steady state, where the timed ticks warn only about deals that stalled since."""
+    from domain.stall import stall_status
+    from scheduler import jobs
+    from storage import bulk
+    from storage.models import Outbox
+    from storage.outbox import outbox_key
+
+    rows = session.execute(
+        sa.select(
+            Deal.id,
+            Deal.workspace_id,
+            Deal.stage_entered_at,
+            Stage.stall_days,
+            Member.slack_user_id,
+        )
+        .join(Stage, Stage.id == Deal.stage_id)
+        .join(Member, Member.id == Deal.owner_id)
+        .where(Deal.closed_at.is_(None), Deal.stalled_since <= START)
+    ).all()
+    out = []
+    for deal_id, ws, entered, days, owner in rows:
+        status = stall_status(
+            stage_entered_at=entered,
+            stall_days=days,
+            snoozed_until=None,
+            now=START,
+            tz="Asia/Seoul",
+        )
+        if not status.stalled:
+            continue
+        period = f"d{deal_id}/{status.episode}"
+        for target in ("thread", f"dm:{owner}"):
+            out.append(
+                {
+                    "workspace_id": ws,
+                    "deal_id": deal_id,
+                    "key": outbox_key(
+                        job=jobs.STALL_WARNINGS, workspace_id=ws, target=target, period=period
+                    ),
+                    "job": jobs.STALL_WARNINGS,
+                    "target": target,
+                    "period": period,
+                    "payload": "{}",
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": START,
+                    "created_at": START,
+                    "sent_at": START,
+                }
+            )
+    bulk.insert(session, Outbox, out)
+    return len(out)
 
 
 # --- one scheduler process ----------------------------------------------------------------------
