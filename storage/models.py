@@ -517,6 +517,8 @@ class JobLease(SQLModel, table=True):
     workspace, whatever the history."""
 
     __tablename__ = "job_lease"
+    # Claims walk a job's rows not done yet, in workspace order, past the done ones.
+    __table_args__ = (sa.Index("ix_job_lease_open", "job", "done_at", "workspace_id"),)
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
     job: str = Field(primary_key=True, max_length=32)
     slot: str = Field(max_length=64)

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("workspace_id", "job"),
     )
+    op.create_index("ix_job_lease_open", "job_lease", ["job", "done_at", "workspace_id"])
     # Not in batch mode: SQLite adds the column in place (a rebuild of ``deal`` would cascade
     # its foreign keys, see 0005).
     op.add_column(
