@@ -40,6 +40,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain import counters
+from domain.pipelines import refresh_stalled_since
 from domain.workspaces import get_or_create_workspace
 from storage.db import make_engine, upgrade
 from storage.models import Outcome, Pipeline, PipelineKind, Stage, Workspace
@@ -581,6 +583,7 @@ def fill(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
                 )
         conn.commit()
+    derive(engine, ws_id)
     loaded = time.perf_counter()
     _analyze(engine)
     engine.dispose()
@@ -681,6 +684,16 @@ def _companies(
     counts.add("company", len(rows))
     counts.add("person", len(prows))
     return first_company, first_person
+
+
+def derive(engine, ws_id: int) -> None:
+    """What the domain keeps beside the deals it writes, for deals written around it: each
+    deal's ``stalled_since`` and the board counters."""
+    with Session(engine) as session:
+        for stage in session.exec(select(Stage).where(Stage.workspace_id == ws_id)):
+            refresh_stalled_since(session, stage)
+        counters.rebuild(session, ws_id)
+        session.commit()
 
 
 def _analyze(engine) -> None:

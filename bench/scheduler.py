@@ -27,6 +27,9 @@ one untimed warm-up, each run in its own session that is rolled back, at a fixed
   the working-morning "today" DM for every owner (next working day, 09:05 local). The tasks
   are added to the filled database once (``ensure_tasks``).
 
+With ``--workspaces N [--per 100] [--processes 1,2]`` it measures the other shape instead:
+N small workspaces whose ticks are shared by scheduler processes (:mod:`bench.fleet`).
+
 Targets: both ``stall_digest`` and ``weekly_summary`` under 1 s at 100k deals, growing
 linearly; ``task_reminders`` under 1 s with 100k open tasks. Output: a table per size, then
 one JSON line.
@@ -249,7 +252,23 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
     parser.add_argument(
         "--only", help=f"comma-separated computations (default all: {', '.join(COMPUTATIONS)})"
     )
+    parser.add_argument(
+        "--workspaces",
+        type=int,
+        help="instead: that many small workspaces, ticked by 1 and 2 processes (bench.fleet)",
+    )
+    parser.add_argument("--per", type=int, default=100, help="deals per workspace (--workspaces)")
+    parser.add_argument("--processes", default="1,2", help="scheduler processes (--workspaces)")
     args = parser.parse_args(argv)
+    if args.workspaces:
+        from bench import fleet
+
+        counts = [int(n) for n in args.processes.split(",") if n.strip()]
+        result = fleet.run(args.url, args.workspaces, args.per, counts, args.reuse, out)
+        print(json.dumps(result), file=out)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2))
+        return result
     only = [c.strip() for c in args.only.split(",")] if args.only else list(COMPUTATIONS)
     sizes = [int(s.replace("_", "")) for s in args.deals.split(",") if s.strip()]
     dialect = sa.make_url(normalize_url(args.url)).get_backend_name()

@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from domain import counters
 from domain.errors import InvalidInput, NotAllowed
 from domain.refs import find_pipeline, match_stage, stages_of
+from domain.stall import stalled_since
 from domain.workspaces import can_manage_any_deal
 from storage.models import (
     Activity,
@@ -193,9 +195,11 @@ def create_deal(
         closed_at=now if stage.outcome != Outcome.open else None,
         created_at=now,
         updated_at=now,
+        stalled_since=stalled_since(now, stage.stall_days),
     )
     session.add(deal)
     session.flush()
+    counters.shift(session, after=[counters.place(deal)])
     history = StageHistory(
         workspace_id=workspace.id,
         deal_id=deal.id,
@@ -287,8 +291,10 @@ def move_deal(
     if target.id == deal.stage_id:
         raise InvalidInput("deal.already_in_stage", number=deal.number, stage=target.name)
     source = next(s for s in stages if s.id == deal.stage_id)
+    was = counters.place(deal)
     deal.stage_id = target.id
     deal.stage_entered_at = now
+    deal.stalled_since = stalled_since(now, target.stall_days)
     deal.snoozed_until = None
     deal.updated_at = now
     deal.version += 1
@@ -300,6 +306,7 @@ def move_deal(
         reason = (lost_reason or "").strip()[:500] or None
         deal.lost_reason = reason if target.outcome == Outcome.lost else None
     session.add(deal)
+    counters.shift(session, [was], [counters.place(deal)])
     _close_stay(session, deal.id, target, stages, now)
     h = StageHistory
     history = StageHistory(
@@ -408,6 +415,7 @@ def set_fields(
     deal = lock_deal(session, deal)
     require_can_change(actor, deal)
     changes: dict[str, Any] = {}
+    was = counters.place(deal)
     new_currency = deal_currency(deal, amount, currency, switch_to)
     if amount is not None and (amount != deal.amount or new_currency != deal.currency):
         _check_amount(amount)
@@ -440,6 +448,7 @@ def set_fields(
     deal.updated_at = now
     deal.version += 1
     session.add(deal)
+    counters.shift(session, [was], [counters.place(deal)])
     old_cur, new_cur = changes.get("currency", (deal.currency, deal.currency))
     for key, (old, new) in changes.items():
         if key == "amount":  # the row keeps both currencies: never redrawn in another one

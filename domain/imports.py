@@ -23,17 +23,19 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import automation
+from domain import automation, counters
 from domain import deals as deal_ops
 from domain import names as default_names
 from domain.errors import SalesbotError
 from domain.fields import CellError, ParsedRow
 from domain.refs import match_stage
+from domain.stall import stalled_since
 from storage import bulk
 from storage.models import (
     Company,
@@ -572,9 +574,11 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
             cid = look.companies[company.casefold()] if company else None
             pairs.add((cid, r.values["contact"]))
     people = _people(session, ws, pairs, look.people)
-    outcomes = dict(
-        session.execute(sa.select(Stage.id, Stage.outcome).where(Stage.workspace_id == ws)).all()
-    )
+    stage_rows = session.execute(
+        sa.select(Stage.id, Stage.outcome, Stage.stall_days).where(Stage.workspace_id == ws)
+    ).all()
+    outcomes = {sid: outcome for sid, outcome, _ in stage_rows}
+    thresholds = {sid: days for sid, _, days in stage_rows}
     if creates:
         last = session.execute(
             sa.update(Workspace)
@@ -607,9 +611,11 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                     "expected_close": cols.get("expected_close"),
                     "external_id": cols.get("external_id"),
                     "version": 0,
+                    "stalled_since": stalled_since(now, thresholds[cols["stage_id"]]),
                 }
             )
         ids = bulk.insert(session, Deal, params, ids=True)
+        counters.shift(session, after=[counters.place(SimpleNamespace(**p)) for p in params])
         bulk.insert(
             session,
             StageHistory,
@@ -629,18 +635,24 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                 for deal_id, p in zip(ids, params, strict=True)
             ],
         )
-    for r in updates:
-        cols = _deal_columns(r.values, look)
-        if r.values.get("contact"):
-            cols["person_id"] = _person_id(people, cols.get("company_id"), r.values)
-        stage_id = cols.pop("stage_id", None)
-        cols.pop("pipeline_id", None)  # a deal changes pipeline by moving, never by import
-        if cols:
-            cols["updated_at"] = now
-            session.execute(
-                sa.update(Deal).where(Deal.id == r.id).values(**cols),
-                execution_options={"synchronize_session": False},
-            )
+    moves = []
+    # The columns first (amount and currency move the board counters: read around them), then
+    # the stage changes, each a move that keeps the counters itself.
+    with counters.following(session, [r.id for r in updates]):
+        for r in updates:
+            cols = _deal_columns(r.values, look)
+            if r.values.get("contact"):
+                cols["person_id"] = _person_id(people, cols.get("company_id"), r.values)
+            stage_id = cols.pop("stage_id", None)
+            cols.pop("pipeline_id", None)  # a deal changes pipeline by moving, never by import
+            if cols:
+                cols["updated_at"] = now
+                session.execute(
+                    sa.update(Deal).where(Deal.id == r.id).values(**cols),
+                    execution_options={"synchronize_session": False},
+                )
+            moves.append((r, stage_id))
+    for r, stage_id in moves:
         if stage_id is not None:
             deal = session.get(Deal, r.id)
             session.refresh(deal)

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from domain.errors import InvalidInput
 from domain.refs import stages_of
+from domain.stall import stalled_since_sql
 from domain.workspaces import require_admin
 from storage.models import Deal, Lead, Member, Outcome, Pipeline, PipelineKind, Stage, StageHistory
 
@@ -155,7 +156,27 @@ def _write_stages(session, pipeline: Pipeline, stages: list[StageSpec], existing
         stage.name = spec.name.strip()
         stage.position = position
         stage.probability = spec.probability
+        rethreshold = stage.id is not None and stage.stall_days != spec.stall_days
         stage.stall_days = spec.stall_days
         stage.outcome = Outcome(spec.outcome)
         session.add(stage)
+        if rethreshold:
+            refresh_stalled_since(session, stage)
     session.flush()
+
+
+def refresh_stalled_since(session: Session, stage: Stage) -> None:
+    """A stage's stall threshold changed: every deal in it gets its ``stalled_since`` again
+    (:func:`domain.stall.stalled_since`), in one statement."""
+    dialect = session.get_bind().dialect.name
+    since = (
+        sa.null()
+        if stage.stall_days is None
+        else stalled_since_sql(Deal.stage_entered_at, stage.stall_days, dialect)
+    )
+    session.execute(
+        sa.update(Deal)
+        .where(Deal.workspace_id == stage.workspace_id, Deal.stage_id == stage.id)
+        .values(stalled_since=since),
+        execution_options={"synchronize_session": False},
+    )

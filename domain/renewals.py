@@ -23,9 +23,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain import counters
 from domain.deals import _activity, _entered, _next_number, lock_deal
 from domain.errors import InvalidInput, NotFound
 from domain.refs import find_pipeline, stages_of
+from domain.stall import stalled_since
 from domain.workspaces import RENEWALS_NAME
 from i18n import fmt
 from storage.models import Deal, Member, Outcome, Stage, StageHistory, Workspace
@@ -103,9 +105,11 @@ def create_renewal(
         renewal_of_id=deal.id,
         created_at=now,
         updated_at=now,
+        stalled_since=stalled_since(now, stage.stall_days),
     )
     session.add(renewal)
     session.flush()
+    counters.shift(session, after=[counters.place(renewal)])
     history = StageHistory(
         workspace_id=deal.workspace_id,
         deal_id=renewal.id,

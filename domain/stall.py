@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -178,6 +179,41 @@ def stall_cutoff(
     return midnight.astimezone(UTC)
 
 
+# ---------------------------------------------------------------- stalled since
+
+# How far ``deal.stalled_since`` may lie before the first instant a deal can be stalled.
+SINCE_MARGIN = timedelta(days=1)
+
+
+def stalled_since(stage_entered_at: datetime, stall_days: int | None) -> datetime | None:
+    """A lower bound of the instant a deal entered at ``stage_entered_at`` into a stage with
+    threshold ``stall_days`` can first be stalled, on every clock: ``deal.stalled_since``.
+
+    Calendar days stall it ``stall_days + 1`` days after the entry. Business days count only
+    the local dates after the entry date, so at the earliest at the local midnight starting
+    ``stall_days + 1`` dates later: more than ``stall_days`` days after the entry, less a DST
+    hour. One day earlier than the threshold is below both, whatever the workspace's
+    timezone, holidays or clock setting, which may change without touching any deal. The
+    stall queries read the deals past this bound (an index range: the stalled ones and
+    those due within about two days) and decide exactly with :func:`stalled_condition`.
+    None: the stage has no threshold (such a deal is never stalled).
+    """
+    if stall_days is None:
+        return None
+    return stage_entered_at + timedelta(days=stall_days) - SINCE_MARGIN
+
+
+def stalled_since_sql(entered: Any, days: Any, dialect: str) -> Any:
+    """:func:`stalled_since` in SQL over columns (a stage's threshold changed: every deal in
+    it again), exact to the microsecond on both databases. SQLite keeps naive UTC text
+    ``YYYY-MM-DD HH:MM:SS.ffffff``: ``datetime()`` shifts the whole seconds, the fraction is
+    copied."""
+    if dialect == "postgresql":
+        return entered + sa.func.make_interval(0, 0, 0, days - SINCE_MARGIN.days)
+    shifted = sa.func.datetime(entered, sa.func.printf("%+d days", days - SINCE_MARGIN.days))
+    return sa.type_coerce(shifted.op("||")(sa.func.substr(entered, 20)), Deal.stalled_since.type)
+
+
 # ---------------------------------------------------------------- the same rule in SQL
 
 
@@ -218,4 +254,7 @@ def stalled_condition(
         return sa.false()
     today = now.astimezone(zone).date()
     not_snoozed = sa.or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today)
-    return sa.and_(sa.or_(*over), not_snoozed)
+    # Implied by the rest (stalled_since is a lower bound): the index range that keeps the
+    # query to deals near or past their threshold (ix_deal_stalled).
+    near = Deal.stalled_since <= now.astimezone(UTC)
+    return sa.and_(near, sa.or_(*over), not_snoozed)

@@ -52,7 +52,7 @@ from domain.workspaces import managers, member_locale
 from i18n import fmt, t
 from scheduler import due
 from storage import outbox
-from storage.db import session_scope
+from storage.db import session_scope, time_limit
 from storage.models import Outbox, Workspace
 from views import alerts as alert_views
 from views import notifications as views
@@ -579,13 +579,22 @@ class JobResult:
 
 
 def run_for_workspace(
-    engine: Engine, job: str, workspace_id: int, *, at: datetime, now: datetime, force: bool
+    engine: Engine,
+    job: str,
+    workspace_id: int,
+    *,
+    at: datetime,
+    now: datetime,
+    force: bool,
+    budget: float | None = None,
 ) -> JobResult:
-    """Plan and record one job for one workspace in one transaction; errors stay here."""
+    """Plan and record one job for one workspace in one transaction; errors stay here.
+    ``budget``: seconds its queries may take (storage.db.time_limit), so a workspace that is
+    slow today fails alone instead of holding up the ones after it."""
     planner = PLANNERS[job]
     result = JobResult(workspace_id, "")
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine) as session, time_limit(session, budget):
             ws = session.get(Workspace, workspace_id)
             if ws is None:
                 return result

@@ -14,6 +14,8 @@ finds the outbox keys taken and records nothing new (SLACK.md "Scheduling").
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler import due, jobs
+from scheduler import due, jobs, leases
 from scheduler.drain import Drainer, DrainReport, Sender, drain
 from storage import outbox
 from storage.db import session_scope
@@ -34,6 +36,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+WORKSPACE_BUDGET = 120.0  # seconds of queries one workspace's job may take per slot
 
 
 @dataclass
@@ -124,7 +127,12 @@ def run_job(
 
 
 class Ticker:
-    """The per-process tick: which (workspace, job) slots this process has run already."""
+    """The per-process tick: which (workspace, job) slots this process knows are done.
+
+    Slots that came due are shared with the other scheduler processes through lease rows
+    (:mod:`scheduler.leases`): each workspace's job is planned by one of them, the others
+    learn it is done. ``budget`` bounds one workspace's planning (seconds of queries).
+    """
 
     def __init__(
         self,
@@ -134,12 +142,17 @@ class Ticker:
         now: Callable[[], datetime] = utcnow,
         wake: Callable[[], None] | None = None,
         team_id: str | None = None,
+        budget: float | None = WORKSPACE_BUDGET,
+        batch: int = leases.BATCH,
     ):
         self.engine = engine
         self.team_id = team_id  # one workspace only (the console's), or every one
         self.sender = sender
         self.now = now
         self.wake = wake
+        self.budget = budget
+        self.batch = batch  # workspaces claimed at once
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.done: dict[tuple[int, str], str] = {}
         self._lock = threading.Lock()
 
@@ -155,21 +168,13 @@ class Ticker:
             return []  # the previous tick is still running
         try:
             at = at or self.now()
-            reports = []
+            pending: dict[str, dict[int, str]] = {}  # job -> workspace -> its due slot
             for ws in workspaces(self.engine, self.team_id):
                 for name in jobs.NAMES:
                     slot = due.job_slot(name, at, ws.timezone, ws.digest_time)
-                    if slot is None or self.done.get((ws.id, name)) == slot:
-                        continue
-                    result = jobs.run_for_workspace(
-                        self.engine, name, ws.id, at=at, now=self.now(), force=False
-                    )
-                    if result.error is None:
-                        self.done[(ws.id, name)] = slot
-                    report = RunReport(name, at, 1, result.recorded, result.already)
-                    if result.error:
-                        report.errors.append(f"{ws.team_id}: {result.error}")
-                    reports.append(report)
+                    if slot is not None and self.done.get((ws.id, name)) != slot:
+                        pending.setdefault(name, {})[ws.id] = slot
+            reports = self._run(pending, at)
             if send:
                 reports.append(self.drain())
             elif self.wake is not None and any(r.recorded for r in reports):
@@ -185,6 +190,61 @@ class Ticker:
             return []
         finally:
             self._lock.release()
+
+    def _run(self, pending: dict[str, dict[int, str]], at: datetime) -> list[RunReport]:
+        """Offer the due slots, then claim and plan them until none is left to claim."""
+        if not pending:
+            return []
+        with session_scope(self.engine) as session:
+            leases.offer(
+                session,
+                [(w, name, slot) for name, due_ in pending.items() for w, slot in due_.items()],
+            )
+        reports = []
+        for name, due_ in pending.items():
+            slots = set(due_.values())
+            while True:
+                with session_scope(self.engine) as session:
+                    claimed = leases.claim(
+                        session,
+                        job=name,
+                        slots=slots,
+                        owner=self.owner,
+                        now=self.now(),
+                        limit=self.batch,
+                    )
+                if not claimed:
+                    break
+                outcomes = []
+                for workspace_id, slot in claimed:
+                    outcome = self._plan(name, workspace_id, slot, due_.get(workspace_id), at)
+                    error = outcome.errors[0] if outcome and outcome.errors else None
+                    outcomes.append((workspace_id, slot, error))
+                    reports.extend([outcome] if outcome else [])
+                with session_scope(self.engine) as session:
+                    leases.finish(session, job=name, outcomes=outcomes, now=self.now())
+            with session_scope(self.engine, readonly=True) as session:
+                for workspace_id, slot in leases.finished(session, job=name, slots=slots):
+                    if due_.get(workspace_id) == slot:  # another process planned it
+                        self.done[(workspace_id, name)] = slot
+        return reports
+
+    def _plan(
+        self, name: str, workspace_id: int, slot: str, due_slot: str | None, at: datetime
+    ) -> RunReport | None:
+        """Plan one claimed slot and say how it went; None for a slot that is no longer this
+        workspace's (a row left over from an earlier period): it is only marked done."""
+        if due_slot != slot:
+            return None
+        result = jobs.run_for_workspace(
+            self.engine, name, workspace_id, at=at, now=self.now(), force=False, budget=self.budget
+        )
+        if result.error is None:
+            self.done[(workspace_id, name)] = slot
+        report = RunReport(name, at, 1, result.recorded, result.already)
+        if result.error:
+            report.errors.append(f"{result.team_id or workspace_id}: {result.error}")
+        return report
 
     def drain(self) -> RunReport:
         """Send what the outbox holds (every process may do this at once: rows are leased)."""

@@ -123,6 +123,30 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
             raise
 
 
+@contextmanager
+def time_limit(session: Session, seconds: float | None) -> Iterator[None]:
+    """Abort the session's statements once ``seconds`` have passed (a runaway query fails with
+    a database error instead of running on): PostgreSQL's ``statement_timeout`` for this
+    transaction; on SQLite a progress handler that interrupts after the deadline."""
+    if seconds is None:
+        yield
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        yield
+        return
+    import time
+
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
 def alembic_config(engine: Engine):
     from alembic.config import Config
 

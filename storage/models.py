@@ -214,6 +214,8 @@ class Deal(SQLModel, table=True):
         sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),
         # An imported deal's id in the system it came from: re-importing updates it.
         sa.Index("uq_deal_external_id", "workspace_id", "external_id", unique=True),
+        # Open deals by the instant they may be stalled from (the stall jobs; migration 0019).
+        sa.Index("ix_deal_stalled", "workspace_id", "closed_at", "stalled_since"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
@@ -245,6 +247,10 @@ class Deal(SQLModel, table=True):
     renewal_of_id: int | None = Field(default=None, foreign_key="deal.id")
     # BANT qualification (domain.qualify, migration 0014): one bit per criterion met.
     qualification: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # From when the deal may be stalled in its stage: a lower bound (domain.stall.stalled_since)
+    # kept on every stage entry and threshold change, so the stall jobs read only deals near or
+    # past their threshold (ix_deal_stalled; migration 0019). None: the stage has no threshold.
+    stalled_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 ENTERED_COLUMNS = (
@@ -646,6 +652,44 @@ class LeadScoring(SQLModel, table=True):
     half_life_days: int = 7
     updated_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     updated_at: datetime = _created()
+
+
+# ---------------------------------------------------------------- board counters (0019)
+
+
+class BoardCounter(SQLModel, table=True):
+    """Open deals (``closed_at`` NULL) of one stage in one currency: how many and their amount
+    (raw hundredths, like :class:`storage.types.Money`), kept in the transaction of every change
+    of a deal (domain.counters), so the board reads a few rows instead of aggregating deals.
+    The weighted amount is ``amount × the stage's probability``, taken at read time, so a
+    probability change needs no rewrite."""
+
+    __tablename__ = "board_counter"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    pipeline_id: int = Field(foreign_key="pipeline.id", primary_key=True, ondelete="CASCADE")
+    stage_id: int = Field(foreign_key="stage.id", primary_key=True, ondelete="CASCADE")
+    currency: str = Field(primary_key=True, max_length=3)
+    count: int = Field(default=0, sa_type=sa.BigInteger)
+    amount: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class JobLease(SQLModel, table=True):
+    """One scheduled job's current slot for one workspace, claimed by one scheduler process at
+    a time (scheduler.leases): replicas share the planning instead of each doing all of it.
+    The row moves on to the next slot in place, so the table holds one row per job and
+    workspace, whatever the history."""
+
+    __tablename__ = "job_lease"
+    # Claims walk a job's rows not done yet, in workspace order, past the done ones.
+    __table_args__ = (sa.Index("ix_job_lease_open", "job", "done_at", "workspace_id"),)
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    job: str = Field(primary_key=True, max_length=32)
+    slot: str = Field(max_length=64)
+    owner: str | None = Field(default=None, max_length=64)
+    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
 
 
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.

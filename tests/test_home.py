@@ -9,9 +9,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import select
 
-from domain import metrics
+from domain import counters, metrics
 from domain.home import home_page
 from domain.refs import find_pipeline, stages_of
+from domain.stall import stalled_since
 from storage.models import Deal, Pipeline, Role, Stage, Task
 from tests.factories import T0, deal, member, workspace
 from tests.fakeslack.blockkit import validate_view
@@ -225,7 +226,8 @@ def test_the_board_counts_stalls_on_the_business_day_clock(session):
 
 
 def bulk_deals(session, ws, owner, stage, entered_at: list) -> None:
-    """Many open deals at once (one INSERT), entered into ``stage`` at the given instants."""
+    """Many open deals at once (one INSERT), entered into ``stage`` at the given instants, with
+    what the domain keeps beside them (stalled since, the board counters)."""
     first = session.exec(select(sa.func.coalesce(sa.func.max(Deal.number), 0))).one() + 1
     session.execute(
         sa.insert(Deal),
@@ -240,6 +242,7 @@ def bulk_deals(session, ws, owner, stage, entered_at: list) -> None:
                 "pipeline_id": stage.pipeline_id,
                 "stage_id": stage.id,
                 "stage_entered_at": at,
+                "stalled_since": stalled_since(at, stage.stall_days),
                 "created_at": at,
                 "updated_at": at,
                 "version": 0,
@@ -247,6 +250,7 @@ def bulk_deals(session, ws, owner, stage, entered_at: list) -> None:
             for i, at in enumerate(entered_at)
         ],
     )
+    counters.rebuild(session, ws.id)  # written around the domain: the board counters follow
 
 
 def test_the_board_counts_every_business_day_stall_as_the_pipeline_board_does(session):

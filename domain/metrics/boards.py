@@ -10,9 +10,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from domain import money
+from domain import counters, money
 from domain.errors import NotFound
-from domain.metrics.sql import ZERO, _deal_stages, _money, _raw, _utc, _weighted
+from domain.metrics.sql import ZERO, _deal_stages, _money, _utc, _weighted
 from domain.money import Tally
 from domain.stall import stalled_condition
 from storage.models import Deal, Outcome, Pipeline, Workspace
@@ -67,6 +67,9 @@ def board(
 ) -> Board:
     """Per open stage, in position order: deal count, amount, weighted amount, stalled count.
 
+    Count and amount come from the board counters (:mod:`domain.counters`, kept on every
+    change of a deal), the weighted amount is their amount × the stage's probability now.
+
     "Stalled" is exactly :func:`domain.stall.stall_status` (the clock of ``/deal list stalled``
     and the scheduler's warnings), spelled in SQL by :func:`domain.stall.stalled_condition` so
     the count stays an aggregate: calendar days, or business days with the workspace's
@@ -87,29 +90,28 @@ def board(
         return Board(pipeline.id, pipeline.name, now)
     ws = session.get(Workspace, workspace_id)
     tally = tally or money.tally(session=session, workspace_id=workspace_id)
+    open_ids = {s.id for s in stages}
+    by_stage: dict[int, list[int]] = {}
+    for sid, currency, n, raw in counters.stage_totals(
+        session, workspace_id=workspace_id, pipeline_id=pipeline_id
+    ):
+        if sid in open_ids:
+            entry = by_stage.setdefault(sid, [0, 0, 0])
+            entry[0] += n
+            entry[1] += tally.raw(raw, currency, n)
+    # The stalled count reads only deals near or past their threshold (ix_deal_stalled).
     stalled = stalled_condition([(s.id, s.stall_days) for s in stages], workspace=ws, now=now)
-    rows = session.execute(
-        sa.select(
-            Deal.stage_id,
-            Deal.currency,
-            sa.func.count(),
-            sa.func.sum(_raw(Deal.amount)),
-            sa.func.sum(sa.case((stalled, 1), else_=0)),
-        )
+    for sid, stalled_n in session.execute(
+        sa.select(Deal.stage_id, sa.func.count())
         .where(
             Deal.workspace_id == workspace_id,
-            Deal.pipeline_id == pipeline_id,
             Deal.closed_at.is_(None),
-            Deal.stage_id.in_([s.id for s in stages]),
+            Deal.pipeline_id == pipeline_id,
+            stalled,
         )
-        .group_by(Deal.stage_id, Deal.currency)
-    ).all()
-    by_stage: dict[int, list[int]] = {}
-    for sid, currency, n, raw, stalled_n in rows:
-        entry = by_stage.setdefault(sid, [0, 0, 0])
-        entry[0] += int(n)
-        entry[1] += tally.raw(raw, currency, n)
-        entry[2] += int(stalled_n or 0)
+        .group_by(Deal.stage_id)
+    ).all():
+        by_stage.setdefault(sid, [0, 0, 0])[2] += int(stalled_n)
     out = []
     for s in stages:
         n, raw, stalled_n = by_stage.get(s.id, (0, 0, 0))

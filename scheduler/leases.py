@@ -1,0 +1,127 @@
+"""Sharing the planning between scheduler processes: a lease row per workspace and job.
+
+The row holds the job's current slot for the workspace (:func:`scheduler.due.job_slot`). Each
+process's tick *offers* the slots that came due — an upsert that moves the row on to a later
+slot (slots of one job sort in time order) and leaves it alone otherwise — then *claims* rows
+in small batches: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so two processes claiming
+at once take different rows without waiting for each other; on SQLite the claim's
+transaction holds the database's write lock (``BEGIN IMMEDIATE``, storage.db), which makes
+the same select-then-update safe. A claimed row is leased for :data:`LEASE`; the claimer plans
+the job for that workspace and marks the slot done, or, when planning failed or ran out of
+time, leaves it claimable again after :data:`RETRY` (a process that died mid-plan leaves it
+leased: another claims it when the lease is over). N processes therefore plan each workspace
+once between them instead of each planning all of them, and the table keeps one row per
+workspace and job. Correctness does not depend on it: the outbox keys make a second planning
+of the same slot record nothing (scheduler.jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from storage.models import JobLease
+
+LEASE = timedelta(minutes=10)  # how long a claim is exclusive: far above a workspace's budget
+RETRY = timedelta(minutes=1)  # a failed planning is claimable again after this
+BATCH = 20  # workspaces claimed at once: small, so processes interleave
+
+
+def offer(session: Session, rows: Iterable[tuple[int, str, str]]) -> None:
+    """Make each ``(workspace id, job, slot)`` the row's slot, unless it holds a later one."""
+    values = [{"workspace_id": w, "job": j, "slot": s, "attempts": 0} for w, j, s in rows]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = JobLease.__table__
+    for i in range(0, len(values), 1000):
+        stmt = insert(table).values(values[i : i + 1000])
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["workspace_id", "job"],
+                set_={
+                    "slot": stmt.excluded.slot,
+                    "owner": None,
+                    "leased_until": None,
+                    "done_at": None,
+                    "attempts": 0,
+                    "last_error": None,
+                },
+                where=table.c.slot < stmt.excluded.slot,
+            )
+        )
+
+
+def claim(
+    session: Session,
+    *,
+    job: str,
+    slots: Iterable[str],
+    owner: str,
+    now: datetime,
+    limit: int = BATCH,
+    lease: timedelta = LEASE,
+) -> list[tuple[int, str]]:
+    """Claim up to ``limit`` open, unleased rows of ``job`` in ``slots``: ``(workspace, slot)``."""
+    L = JobLease
+    query = (
+        sa.select(L.workspace_id, L.slot)
+        .where(
+            L.job == job,
+            L.slot.in_(sorted(set(slots))),
+            L.done_at.is_(None),
+            sa.or_(L.leased_until.is_(None), L.leased_until <= now),
+        )
+        .order_by(L.workspace_id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = [(w, s) for w, s in session.execute(query).all()]
+    if claimed:
+        session.execute(
+            sa.update(L)
+            .where(L.job == job, L.workspace_id.in_([w for w, _ in claimed]))
+            .values(owner=owner, leased_until=now + lease, attempts=L.attempts + 1)
+        )
+    return claimed
+
+
+def finish(
+    session: Session,
+    *,
+    job: str,
+    outcomes: Iterable[tuple[int, str, str | None]],
+    now: datetime,
+) -> None:
+    """The claimer is through with ``(workspace, slot, error)``: done, or (an error)
+    claimable again after :data:`RETRY`. One statement for all that are done."""
+    L = JobLease
+    outcomes = list(outcomes)
+    done = [(w, s) for w, s, error in outcomes if error is None]
+    for i in range(0, len(done), 500):
+        session.execute(
+            sa.update(L)
+            .where(L.job == job, sa.tuple_(L.workspace_id, L.slot).in_(done[i : i + 500]))
+            .values(done_at=now, last_error=None)
+        )
+    for workspace_id, slot, error in outcomes:
+        if error is not None:
+            session.execute(
+                sa.update(L)
+                .where(L.workspace_id == workspace_id, L.job == job, L.slot == slot)
+                .values(leased_until=now + RETRY, last_error=error[:500])
+            )
+
+
+def finished(session: Session, *, job: str, slots: Iterable[str]) -> set[tuple[int, str]]:
+    """``(workspace, slot)`` of ``job`` that some process has done."""
+    L = JobLease
+    rows = session.execute(
+        sa.select(L.workspace_id, L.slot).where(
+            L.job == job, L.slot.in_(sorted(set(slots))), L.done_at.is_not(None)
+        )
+    ).all()
+    return {(w, s) for w, s in rows}

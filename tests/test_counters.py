@@ -1,0 +1,289 @@
+"""Board counters (domain.counters): after any mix of changes, the counters are exactly what
+counting the open deals from scratch gives — through the domain, imports, renewals, the
+migration's backfill, and concurrent movers on PostgreSQL — and the board reads them."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlmodel import Session, select
+
+from commands.importing import execute, prepare
+from domain import counters, deals, metrics, renewals
+from domain.installs import erase
+from domain.pipelines import StageSpec, edit_pipeline
+from domain.refs import find_pipeline, stages_of
+from storage.db import alembic_config, session_scope, upgrade
+from storage.models import BoardCounter, Deal, Member, Outcome, Role
+from tests import factories as f
+
+MINUTE = timedelta(minutes=1)
+
+
+def stored(session) -> dict[tuple, tuple[int, int]]:
+    """The counters as kept (rows that went back to zero left out)."""
+    c = BoardCounter
+    rows = session.execute(
+        sa.select(c.workspace_id, c.pipeline_id, c.stage_id, c.currency, c.count, c.amount)
+    ).all()
+    return {tuple(r[:4]): (int(r[4]), int(r[5])) for r in rows if r[4] or r[5]}
+
+
+def recounted(session) -> dict[tuple, tuple[int, int]]:
+    """The counters counted from the deals."""
+    rows = session.execute(counters.recount()).all()
+    return {tuple(r[:4]): (int(r[4]), int(r[5])) for r in rows}
+
+
+def team(session, n_reps: int = 3, **settings):
+    ws = f.workspace(session, **settings)
+    boss = f.member(session, ws, "UBOSS", Role.admin)
+    reps = [f.member(session, ws, f"UREP{i}") for i in range(n_reps)]
+    return ws, boss, reps
+
+
+def random_step(session, rng, ws, boss, made, stages, at) -> None:
+    """One random change through the domain: a creation, a move (won, lost and reopened
+    among them), an amount change, a currency switch."""
+    roll = rng.random()
+    if roll < 0.15 or not made:
+        currency = rng.choice(["KRW", "KRW", "USD"])
+        amount = str(rng.choice([0, 1_000, 5_000_000, 12_345_678]) + rng.randrange(100))
+        d = deals.create_deal(
+            session=session,
+            workspace=ws,
+            actor=boss,
+            title=f"Deal {len(made)}",
+            amount=Decimal(amount) / (100 if currency == "USD" else 1),
+            currency=currency,
+            stage_text=rng.choice([s.name for s in stages]),
+            now=at,
+        ).deal
+        made.append(d)
+        return
+    d = rng.choice(made)
+    if roll < 0.75:
+        target = rng.choice([s for s in stages if s.id != d.stage_id])
+        deals.move_deal(session=session, actor=boss, deal=d, stage_id=target.id, now=at)
+    elif roll < 0.95:
+        amount = Decimal(rng.randrange(0, 10**9)) / 100
+        if amount != d.amount:
+            deals.set_fields(session=session, actor=boss, deal=d, amount=amount, now=at)
+    else:
+        switch = "USD" if d.currency == "KRW" else "KRW"
+        deals.set_fields(
+            session=session,
+            actor=boss,
+            deal=d,
+            amount=Decimal(rng.randrange(1, 10**6)),
+            switch_to=switch,
+            now=at,
+        )
+
+
+def test_ten_thousand_random_changes_leave_the_counters_as_a_recount(session):
+    rng = random.Random(17)
+    ws, boss, _ = team(session)
+    other, other_boss, _ = team(session, team_id="T2")
+    pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
+    stages = stages_of(session=session, pipeline_id=pipeline.id)
+    other_stages = stages_of(
+        session=session,
+        pipeline_id=find_pipeline(session=session, workspace_id=other.id, name=None).id,
+    )
+    made, other_made = [], []
+    at = f.T0
+    for step in range(10_000):
+        at += MINUTE
+        if step % 5 == 0:
+            random_step(session, rng, other, other_boss, other_made, other_stages, at)
+        else:
+            random_step(session, rng, ws, boss, made, stages, at)
+        if step % 1000 == 999:
+            session.commit()
+    session.commit()
+    assert len(made) > 1000 and any(d.closed_at for d in made)
+    assert stored(session) == recounted(session)
+    # and the board says what aggregating the deals says, per stage
+    board = metrics.board(session=session, workspace_id=ws.id, pipeline_id=pipeline.id, now=at)
+    for s in board.stages:
+        in_stage = [d for d in made if d.stage_id == s.stage_id and d.closed_at is None]
+        assert s.count == len(in_stage)
+
+
+def test_the_weighted_amount_follows_a_probability_change(session):
+    ws, boss, _ = team(session)
+    pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
+    f.deal(session, ws, boss, amount="1000000", stage_text="Proposal")
+    f.deal(session, ws, boss, amount="3000000", stage_text="Proposal")
+
+    def proposal():
+        board = metrics.board(
+            session=session, workspace_id=ws.id, pipeline_id=pipeline.id, now=f.T0
+        )
+        return next(s for s in board.stages if s.name == "Proposal")
+
+    before = proposal()
+    assert (before.count, before.amount) == (2, Decimal("4000000.00"))
+    assert before.weighted == Decimal(4_000_000 * before.probability) / 100
+    specs = [
+        StageSpec(
+            s.name, 90 if s.name == "Proposal" else s.probability, s.stall_days, s.outcome, s.id
+        )
+        for s in stages_of(session=session, pipeline_id=pipeline.id)
+    ]
+    edit_pipeline(session=session, actor=boss, pipeline=pipeline, name=pipeline.name, stages=specs)
+    after = proposal()
+    assert (after.count, after.probability, after.weighted) == (2, 90, Decimal("3600000.00"))
+
+
+def test_renewals_and_a_workspace_erased_keep_the_counters_true(session):
+    ws, boss, _ = team(session)
+    won = f.deal(session, ws, boss, amount="12000000")
+    deals.close_deal(session=session, actor=boss, deal=won, won=True, now=f.T0 + MINUTE)
+    renewal = renewals.create_renewal(session=session, deal=won, now=f.T0 + 2 * MINUTE)
+    session.commit()
+    assert renewal.closed_at is None
+    assert stored(session) == recounted(session)
+    assert any(key[2] == renewal.stage_id for key in stored(session))
+    erase(session=session, team_id=ws.team_id)
+    session.commit()
+    assert session.exec(select(BoardCounter)).all() == []
+
+
+CSV_HEAD = "external id,title,amount,currency,stage\n"
+
+
+def import_deals(engine, text: str) -> None:
+    with Session(engine) as session:
+        actor = session.exec(select(Member).where(Member.role == Role.admin)).first()
+        prepared = prepare(
+            session=session,
+            team_id="T1",
+            entity="deals",
+            data=text.encode(),
+            filename="deals.csv",
+            overrides=[],
+            actor=actor,
+            now=f.T0,
+        )
+        session.commit()
+        actor_id = actor.id
+    run = execute(
+        engine, prepared, team_id="T1", actor_id=actor_id, now=f.T0, skip_invalid=False, batch=7
+    )
+    assert run.status == "done"
+
+
+def test_an_import_that_creates_then_changes_amounts_currencies_and_stages(engine):
+    with session_scope(engine) as session:
+        team(session)
+    stages = ["Contact", "Qualification", "Meeting", "Proposal", "Won", "Lost"]
+    first = "".join(
+        f"X{i},Deal {i},{1000 * i},{'USD' if i % 4 == 0 else 'KRW'},{stages[i % 6]}\n"
+        for i in range(40)
+    )
+    import_deals(engine, CSV_HEAD + first)
+    with Session(engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Deal)).one() == 40
+        assert stored(session) == recounted(session)
+    # the same deals again: other amounts, some another currency, some another stage
+    again = "".join(
+        f"X{i},Deal {i},{777 * i + 1},{'USD' if i % 3 == 0 else 'KRW'},{stages[(i + i % 2) % 6]}\n"
+        for i in range(40)
+    )
+    import_deals(engine, CSV_HEAD + again)
+    with Session(engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Deal)).one() == 40
+        amounts = set(session.exec(select(Deal.amount)))
+        assert Decimal(777 * 5 + 1) in amounts  # the update went in
+        assert stored(session) == recounted(session)
+
+
+def test_the_migration_fills_the_counters_and_stalled_since_from_existing_deals(engine):
+    with session_scope(engine) as session:
+        ws, boss, _ = team(session)
+        for i in range(30):
+            d = f.deal(
+                session, ws, boss, amount=str(1_000 * i), now=f.T0 - timedelta(days=i, hours=i)
+            )
+            if i % 3:
+                deals.move_deal(
+                    session=session,
+                    actor=boss,
+                    deal=d,
+                    stage_text=["Meeting", "Won", "Lost", "Proposal"][i % 4],
+                    now=f.T0 - timedelta(days=i) + MINUTE,
+                )
+    with Session(engine) as session:
+        kept = stored(session)
+        since = dict(session.exec(select(Deal.id, Deal.stalled_since)).all())
+    assert kept
+    assert None in since.values() and any(v is not None for v in since.values())
+    command.downgrade(alembic_config(engine), "0011")
+    upgrade(engine)
+    with Session(engine) as session:
+        assert stored(session) == kept == recounted(session)
+        assert dict(session.exec(select(Deal.id, Deal.stalled_since)).all()) == since
+
+
+@pytest.mark.postgres_only
+def test_concurrent_movers_lose_no_update(postgres_db):
+    """Six threads, each with its own session, move and re-price random deals of one
+    pipeline at once: every change commits (the counter rows are locked in one order, so no
+    deadlock) and the counters end exactly as a recount."""
+    from storage.db import make_engine
+
+    engine = make_engine(postgres_db)
+    with session_scope(engine) as session:
+        ws, boss, _ = team(session)
+        pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
+        stage_ids = [
+            s.id
+            for s in stages_of(session=session, pipeline_id=pipeline.id)
+            if s.outcome == Outcome.open
+        ]
+        ids = [f.deal(session, ws, boss, title=f"D{i}", amount=str(1000 + i)).id for i in range(60)]
+        boss_id = boss.id
+    failures: list[BaseException] = []
+
+    def mover(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for k in range(150):
+                with session_scope(engine) as session:
+                    actor = session.get(Member, boss_id)
+                    deal = session.get(Deal, rng.choice(ids))
+                    at = f.T0 + timedelta(seconds=seed * 1000 + k)
+                    if rng.random() < 0.7:
+                        target = rng.choice([s for s in stage_ids if s != deal.stage_id])
+                        deals.move_deal(
+                            session=session, actor=actor, deal=deal, stage_id=target, now=at
+                        )
+                    else:
+                        deals.set_fields(
+                            session=session,
+                            actor=actor,
+                            deal=deal,
+                            amount=Decimal(rng.randrange(1, 10**7)) + Decimal("0.01") * k,
+                            now=at,
+                        )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=mover, args=(seed,)) for seed in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with Session(engine) as session:
+        assert stored(session) == recounted(session)
+        assert sum(n for n, _ in stored(session).values()) == 60
+    engine.dispose()
