@@ -171,6 +171,7 @@ class DealSet:
     owner: UserRef | None = None
     title: str | None = None
     company: str | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields: (key, raw text) (issue 15)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class DealList:
     close: str | None = None  # this-month, next-month, this-quarter, overdue (issue 13)
     sort: str | None = None  # amount, close, age (the default: stalled first, oldest in stage)
     offset: int = 0  # the page's first row (Next/Previous buttons)
+    custom: tuple[tuple[str, str, str], ...] = ()  # custom fields: (key, op, raw) (issue 15)
 
 
 @dataclass(frozen=True)
@@ -389,6 +391,29 @@ class DealExport:
 @dataclass(frozen=True)
 class LeadExport:
     filters: LeadList = field(default_factory=LeadList)
+
+
+# --- custom fields (issue 15, point 1) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineFieldNew:
+    """``/pipeline field new "Budget" type:money for:deal options:a,b required:Proposal``."""
+
+    name: str
+    kind: str
+    entity: str = "deals"
+    key: str | None = None
+    options: tuple[str, ...] = ()
+    pipeline: str | None = None
+    required: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineFields:
+    """``/pipeline fields [for:lead]``: the list, with Edit buttons (the modal)."""
+
+    entity: str | None = None  # None: every entity
 
 
 Command = (

@@ -12,7 +12,7 @@ exact spelling of :func:`domain.stall.stall_status`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from domain import money
+from domain import custom_fields, money
 from domain.deals import expected_revenue
 from domain.money import MoneyNote
 from domain.refs import stages_of
@@ -94,6 +94,7 @@ class DealRow(NamedTuple):
 class DealCard:
     row: DealRow
     stages: list[Stage]
+    custom: list = field(default_factory=list)  # custom fields with a value (issue 15)
 
 
 @dataclass
@@ -286,7 +287,15 @@ def _open_stages(
 
 def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
     (row,) = _rows(session, workspace, _select().where(Deal.id == deal.id), now=now)
-    return DealCard(row=row, stages=stages_of(session=session, pipeline_id=deal.pipeline_id))
+    custom = custom_fields.shown(
+        session=session,
+        workspace_id=workspace.id,
+        entity="deals",
+        record_id=deal.id,
+        pipeline_id=deal.pipeline_id,
+    )
+    stages = stages_of(session=session, pipeline_id=deal.pipeline_id)
+    return DealCard(row=row, stages=stages, custom=custom)
 
 
 def list_deals(
@@ -303,6 +312,7 @@ def list_deals(
     offset: int = 0,
     close: tuple[date | None, date | None] | None = None,
     sort: str | None = None,
+    extra: tuple = (),
 ) -> DealPage:
     """Open deals (or all in a closed stage when one is asked for), stalled first.
 
@@ -323,6 +333,7 @@ def list_deals(
         stalled=stalled,
         include_closed=include_closed,
         close=close,
+        extra=extra,
     )
     tally = money.tally(session=session, workspace_id=workspace.id)
     total, raw_total = 0, 0
@@ -357,9 +368,11 @@ def deal_filters(
     stalled: bool = False,
     include_closed: bool = False,
     close: tuple[date | None, date | None] | None = None,
+    extra: tuple = (),
 ) -> list:
-    """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals)."""
-    where = [Deal.workspace_id == workspace.id]
+    """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals);
+    ``extra``: more conditions (custom-field filters, domain.custom_fields.condition)."""
+    where = [Deal.workspace_id == workspace.id, *extra]
     if owner_id is not None:
         where.append(Deal.owner_id == owner_id)
     if pipeline_id is not None:

@@ -648,6 +648,7 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                         stage_id=stage_id,
                         now=now,
                         lost_reason=r.values.get("lost_reason"),
+                        require_fields=False,
                     )
                 session.execute(
                     sa.update(StageHistory)

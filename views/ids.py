@@ -28,6 +28,9 @@ class Action(StrEnum):
     deal_cancel = "deal.cancel"  # value = "D<number>"
     deal_renew = "deal.renew"  # value = "D<number>": create its renewal deal
     deal_page = "deal.page"  # value = JSON {"text": the /deal list text, "offset": n}
+    # custom fields (issue 15): fill the fields a stage requires, edit a field (admins)
+    field_fill = "field.fill"  # value = JSON {"deal": number, "stage": stage id}
+    field_edit = "field.edit"  # action_id "field.edit:<id>"; value = the field's id
 
 
 class View(StrEnum):
@@ -40,3 +43,5 @@ class View(StrEnum):
     cadence_edit = "cadence_edit"  # private_metadata: {"stage_id": …}
     workflows = "workflows"
     task_new = "task_new"
+    field_fill = "field_fill"  # private_metadata: {"deal": number, "stage_id": …}
+    field_edit = "field_edit"  # private_metadata: {"field_id": …}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.listeners import actions, automation, commands, events, submissions
+from bot.listeners import actions, automation, commands, events, fields, submissions
 
 
 def register(app, deps) -> None:
@@ -11,3 +11,4 @@ def register(app, deps) -> None:
     submissions.register(app, deps)
     events.register(app, deps)
     automation.register(app, deps)
+    fields.register(app, deps)

@@ -39,6 +39,7 @@ def _load() -> None:
         coach,
         companies,
         deals,
+        fields,
         help,
         leads,
         pipelines,

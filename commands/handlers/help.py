@@ -28,6 +28,7 @@ TOPICS = {
         "deal_reopen",
         "deal_list_close",
         "deal_export",
+        "deal_custom",
     ],
     "pipeline": [
         "pipeline_board",
@@ -44,6 +45,8 @@ TOPICS = {
         "pipeline_calibrate",
         "pipeline_cadence",
         "pipeline_workflows",
+        "pipeline_field",
+        "pipeline_fields",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],

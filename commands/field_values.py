@@ -1,0 +1,65 @@
+"""A custom field's value as typed (``budget:5000만원``, ``close_by:다음 주 금요일``,
+``decision_maker:@kim``, ``industry:제조``, ``tags:IT,금융``), read by its field's kind with
+the commands' own readers: money by :func:`commands.values.parse_amount`, dates by
+:func:`commands.values.parse_date`, people by :func:`commands.values.parse_user`. The result is
+what :mod:`domain.custom_fields` stores (a member stays a :class:`UserRef` until the adapter
+finds them in the workspace). ``-``, ``none``, ``없음`` clear a field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from commands.lexer import plain, shown
+from commands.types import UserRef
+from commands.values import parse_amount, parse_date, parse_email, parse_user
+from domain.errors import InvalidInput
+from storage.models import CustomField
+
+CLEAR = frozenset({"-", "none", "clear", "없음", "삭제", "비움"})
+YES = frozenset({"yes", "y", "true", "on", "1", "✓", "✔", "v", "예", "네", "o", "체크"})
+NO = frozenset({"no", "n", "false", "off", "0", "✗", "x", "아니오", "아니요"})
+
+
+def read(field: CustomField, raw: str, *, today: date, clearing: bool = True) -> Any:
+    """The typed value of ``raw`` for ``field``; a mistake names the field and the form."""
+    text = " ".join(plain(raw).split())
+    if clearing and text.lower() in CLEAR:
+        return None
+    try:
+        return _read(field, text, today)
+    except InvalidInput as err:
+        if err.key.startswith("field."):
+            raise
+        raise InvalidInput(f"field.bad.{field.kind}", field=field.name, value=shown(text)) from None
+
+
+def _read(field: CustomField, text: str, today: date) -> Any:
+    kind = field.kind
+    if kind == "money":
+        amount = parse_amount(text)
+        return (amount.value, amount.currency)
+    if kind == "number":
+        amount = parse_amount(text)
+        if amount.currency is not None:
+            raise InvalidInput("grammar.bad_amount", value=shown(text))
+        return amount.value
+    if kind == "date":
+        return parse_date(text, today=today)
+    if kind == "member":
+        return parse_user(text, bare=True)
+    if kind == "email":
+        return parse_email(text)
+    if kind == "checkbox":
+        low = text.lower()
+        if low in YES or low in NO:
+            return low in YES
+        raise InvalidInput("field.bad.checkbox", field=field.name, value=shown(text))
+    if kind == "multiselect":
+        return tuple(o.strip() for o in text.split(",") if o.strip())
+    return text
+
+
+def is_user(value: Any) -> bool:
+    return isinstance(value, UserRef)
