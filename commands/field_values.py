@@ -27,16 +27,23 @@ def read(field: CustomField, raw: str, *, today: date, clearing: bool = True) ->
     text = " ".join(plain(raw).split())
     if clearing and text.lower() in CLEAR:
         return None
+    return read_kind(field.kind, field.name, text, today=today)
+
+
+def read_kind(kind: str, name: str, text: str, *, today: date, cell: bool = False) -> Any:
+    """``read`` by kind and name; a file's ``cell`` keeps a member as written (the import
+    finds them by email, Slack id or name, like an owner)."""
+    if cell and kind == "member":
+        return text
     try:
-        return _read(field, text, today)
+        return _read(kind, name, text, today)
     except InvalidInput as err:
         if err.key.startswith("field."):
             raise
-        raise InvalidInput(f"field.bad.{field.kind}", field=field.name, value=shown(text)) from None
+        raise InvalidInput(f"field.bad.{kind}", field=name, value=shown(text)) from None
 
 
-def _read(field: CustomField, text: str, today: date) -> Any:
-    kind = field.kind
+def _read(kind: str, name: str, text: str, today: date) -> Any:
     if kind == "money":
         amount = parse_amount(text)
         return (amount.value, amount.currency)
@@ -55,7 +62,7 @@ def _read(field: CustomField, text: str, today: date) -> Any:
         low = text.lower()
         if low in YES or low in NO:
             return low in YES
-        raise InvalidInput("field.bad.checkbox", field=field.name, value=shown(text))
+        raise InvalidInput("field.bad.checkbox", field=name, value=shown(text))
     if kind == "multiselect":
         return tuple(o.strip() for o in text.split(",") if o.strip())
     return text

@@ -26,8 +26,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.fields import FieldSpec, cell
 from domain.refs import deal_pipelines, find_pipeline, match_stage, stages_of
 from domain.workspaces import require_admin
+from storage import bulk
 from storage.models import CustomField, CustomValue, Deal, Member, Outcome, Stage, Workspace
 
 KINDS = (
@@ -518,3 +520,76 @@ def require_for_stage(*, session: Session, deal: Deal, target: Stage, stages: li
     missing = missing_for_stage(session=session, deal=deal, target=target, stages=stages)
     if missing:
         raise MissingFields(number=deal.number, stage=target, fields=missing)
+
+
+# --- import and export (domain.fields, domain.imports, domain.exports) ---------------------
+
+
+def specs(*, session: Session, workspace_id: int, entity: str) -> tuple[FieldSpec, ...]:
+    """The entity's live custom fields as import/export specs: the header is the key (or
+    the field's name), the kind ``custom:<kind>``."""
+    return tuple(
+        FieldSpec(f.key, entity, f"custom:{f.kind}", f.name)
+        for f in fields(session=session, workspace_id=workspace_id, entity=entity)
+    )
+
+
+def normalized(field: CustomField, value: Any, currency: str) -> Any:
+    """A value as it would be stored and read back (checked: a bad one raises)."""
+    if value is None:
+        return None
+    return _value(field, [_triple(r) for r in _rows(field, value, currency)])
+
+
+def export_cell(field: CustomField, value: Any) -> str:
+    """As import reads it back: money ``12000000 KRW``, dates ISO, options joined by ``,``."""
+    if value is None or value == ():
+        return ""
+    if field.kind == "money":
+        amount, currency = value
+        return f"{cell(amount)} {currency}"
+    if field.kind == "multiselect":
+        return ",".join(value)
+    if field.kind == "checkbox":
+        return "yes" if value else "no"
+    return cell(value)
+
+
+def write_imported(
+    *, session: Session, workspace: Workspace, items: list[tuple[int, dict[int, Any]]]
+) -> None:
+    """An import batch's values, ``(record id, {field id: normalized value})`` each: the
+    records' old values of those fields go, the new ones come in one insert."""
+    by_id = {f.id: f for f in fields(session=session, workspace_id=workspace.id, entity="deals")}
+    items = [(rid, vals) for rid, vals in items if vals]
+    if not items:
+        return
+    v = CustomValue
+    for rid, vals in items:
+        session.execute(
+            sa.delete(v).where(v.record_id == rid, v.field_id.in_(list(vals))),
+            execution_options={"synchronize_session": False},
+        )
+    rows = [
+        {"workspace_id": workspace.id, "field_id": fid, "record_id": rid, **_store(row)}
+        for rid, vals in items
+        for fid, value in vals.items()
+        if value is not None and fid in by_id
+        for row in _stored_rows(by_id[fid], value, workspace.currency)
+    ]
+    if rows:
+        bulk.insert(session, CustomValue, rows)
+
+
+def _stored_rows(field: CustomField, value: Any, currency: str) -> list[dict[str, Any]]:
+    if field.kind == "money":  # normalized already: (amount, currency)
+        return [{"value_number": value[0], "value_text": value[1]}]
+    return _rows(field, value, currency)
+
+
+def _store(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "value_text": row.get("value_text"),
+        "value_number": row.get("value_number"),
+        "value_date": row.get("value_date"),
+    }

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import automation
+from domain import automation, custom_fields
 from domain import deals as deal_ops
 from domain import names as default_names
 from domain.errors import SalesbotError
@@ -251,12 +251,14 @@ def plan(
         "people": _resolve_person,
     }[entity]
     existing = _existing(session, workspace.id, entity, look)
+    customs = _Customs(session, workspace, entity, existing)
     seen: dict[Any, int] = {}
     for parsed in rows:
         if parsed.row in bad:
             continue
         try:
             values = resolve(look, parsed.values, actor)
+            values["_custom"] = customs.read(look, parsed.values)
         except _CellFailure as failure:
             result.errors.append(
                 CellError(parsed.row, columns.get(failure.key, failure.key), *failure.error)
@@ -277,6 +279,9 @@ def plan(
         changed = {
             k: v for k, v in values.items() if v is not None and current.get(k, v) != _cmp(k, v)
         }
+        changed.pop("_custom", None)
+        if customs.changed(current["id"], values["_custom"]):
+            changed["_custom"] = values["_custom"]
         for key in values.get("_defaulted", ()):  # a blank cell leaves the value as it is
             changed.pop(key, None)
         changed.pop("_defaulted", None)
@@ -289,6 +294,44 @@ def plan(
 
 
 _NAME = {"deals": "title", "leads": "name", "companies": "name", "people": "name"}
+
+
+class _Customs:
+    """A deal file's custom-field columns (issue 15): each cell checked and normalized as
+    ``/deal set`` stores it (a bad one is a cell error), compared with what the deal has so
+    an unchanged row stays a skip. Other entities' custom columns are not imported yet."""
+
+    def __init__(self, session: Session, workspace: Workspace, entity: str, existing: dict):
+        self.currency = workspace.currency
+        self.fields = []
+        if entity == "deals":
+            self.fields = custom_fields.fields(
+                session=session, workspace_id=workspace.id, entity=entity
+            )
+        self.current: dict[int, dict[int, Any]] = {}
+        ids = [row["id"] for row in existing.values()]
+        for start in range(0, len(ids) if self.fields else 0, 5000):
+            self.current.update(
+                custom_fields.values_of(
+                    session=session, fields=self.fields, record_ids=ids[start : start + 5000]
+                )
+            )
+
+    def read(self, look: _Lookup, parsed: dict) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        for spec in self.fields:
+            value = parsed.get(spec.key)
+            if value is None:
+                continue
+            if spec.kind == "member":
+                member_id = _guard(spec.key, look.cached, "m", look.member, value, None)
+                value = next(m.slack_user_id for m in look.members if m.id == member_id)
+            out[spec.id] = _guard(spec.key, custom_fields.normalized, spec, value, self.currency)
+        return out
+
+    def changed(self, record_id: int, values: dict[int, Any]) -> bool:
+        have = self.current.get(record_id, {})
+        return any(have.get(fid) != value for fid, value in values.items())
 
 
 def _cmp(key: str, value):
@@ -516,6 +559,11 @@ def write_batch(
         _write_leads(session, workspace, look, creates, updates, now)
         return
     _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
+    custom_fields.write_imported(
+        session=session,
+        workspace=workspace,
+        items=[(r.id, r.values.get("_custom") or {}) for r in creates + updates],
+    )
 
 
 def _companies(session: Session, ws: int, rows: list[Planned], found: dict) -> dict[str, int]:
@@ -604,6 +652,8 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                 }
             )
         ids = bulk.insert(session, Deal, params, ids=True)
+        for r, deal_id in zip(creates, ids, strict=True):
+            r.id = deal_id  # custom values follow (write_batch)
         bulk.insert(
             session,
             StageHistory,

@@ -18,13 +18,12 @@ from commands.handlers.deals import (
     card_message,
     home_of,
     resolve_deal,
-    resolve_user,
 )
 from commands.outcome import Outcome, Post, PostKind
 from domain import custom_fields as cf
 from domain import deals, workspaces
 from domain.errors import InvalidInput, SalesbotError
-from domain.refs import deal_pipelines, stages_of
+from domain.refs import deal_pipelines, find_member, stages_of
 from i18n import t
 from storage.models import CustomField, Role, Stage
 from views import fields as fv
@@ -73,16 +72,18 @@ def field_list(cmd: c.PipelineFields, ctx: Ctx) -> Outcome:
 # --- values ----------------------------------------------------------------------------------
 
 
-def _field(ctx: Ctx, entity: str, key: str, pipeline_id: int | None) -> CustomField:
-    field = cf.find(session=ctx.session, workspace_id=ctx.workspace.id, entity=entity, key=key)
+def _field(session, workspace_id: int, entity: str, key: str, pipeline_id) -> CustomField:
+    field = cf.find(session=session, workspace_id=workspace_id, entity=entity, key=key)
     if field.pipeline_id is not None and pipeline_id not in (None, field.pipeline_id):
         raise InvalidInput("field.other_pipeline", field=field.name)
     return field
 
 
-def _resolved(ctx: Ctx, value: Any) -> Any:
+def _resolved(session, workspace_id: int, value: Any) -> Any:
     if field_values.is_user(value):
-        return resolve_user(ctx, value).slack_user_id
+        return find_member(
+            session=session, workspace_id=workspace_id, slack_id=value.slack_id, name=value.name
+        ).slack_user_id
     return value
 
 
@@ -91,22 +92,29 @@ def read_values(
 ) -> dict[int, tuple[CustomField, Any]]:
     """``(key, raw)`` pairs as ``{field id: (field, typed value)}``; a mistake names the field."""
     out: dict[int, tuple[CustomField, Any]] = {}
+    ws = ctx.workspace.id
     for key, raw in pairs:
-        field = _field(ctx, entity, key, pipeline_id)
+        field = _field(ctx.session, ws, entity, key, pipeline_id)
         value = field_values.read(field, raw, today=ctx.today())
-        out[field.id] = (field, _resolved(ctx, value))
+        out[field.id] = (field, _resolved(ctx.session, ws, value))
     return out
 
 
 def filters(ctx: Ctx, entity: str, custom, record_column) -> list:
     """``/deal list budget>=1억 industry:제조``: one SQL condition per filter."""
+    return field_conditions(ctx.session, ctx.workspace, ctx.today(), entity, custom, record_column)
+
+
+def field_conditions(session, workspace, today, entity: str, custom, record_column) -> list:
+    """The conditions of ``(key, op, raw)`` filters (also ``/deal export``'s)."""
     where = []
     for key, op, raw in custom:
-        field = _field(ctx, entity, key, None)
-        value = _resolved(ctx, field_values.read(field, raw, today=ctx.today(), clearing=False))
+        field = _field(session, workspace.id, entity, key, None)
+        value = field_values.read(field, raw, today=today, clearing=False)
+        value = _resolved(session, workspace.id, value)
         values = value if field.kind == "multiselect" else (value,)
         for one in values:
-            where.append(cf.condition(field, op, one, record_column, ctx.workspace.currency))
+            where.append(cf.condition(field, op, one, record_column, workspace.currency))
     return where
 
 
