@@ -469,3 +469,38 @@ def test_a_bad_custom_cell_is_reported_with_its_row_and_column(session, team):
     errors = [(e.row, e.column, e.key) for e in prepared.plan.errors]
     assert errors == [(3, "budget", "field.bad.money"), (4, "industry", "field.bad_option")]
     assert session.exec(select(func.count()).select_from(Deal)).one() == 0
+
+
+def test_custom_field_filters_are_index_ranges_in_the_query_plan(engine, session, team):
+    """``EXPLAIN`` (PostgreSQL) / ``EXPLAIN QUERY PLAN`` (SQLite) of ``/deal list budget>=1억
+    industry:제조``: each filter reads its ``ix_custom_value_*`` index, never scans the values
+    (with one open deal PostgreSQL probes per deal; bench/fields.py prints the range plan at
+    scale)."""
+    from bench.fields import explain
+    from storage import bulk
+
+    ws, admin, rep = team
+    define_three(session, ws, admin)
+    budget = cf.find(session=session, workspace_id=ws.id, entity="deals", key="budget")
+    industry = cf.find(session=session, workspace_id=ws.id, entity="deals", key="industry")
+    f.deal(session, ws, rep)
+    rows = []
+    for record in range(1000, 21000):  # values of 20,000 deals, as many as a big team's
+        rows.append(
+            {"workspace_id": ws.id, "field_id": budget.id, "record_id": record,
+             "value_text": "KRW", "value_number": Decimal(record * 10_000), "value_date": None}
+        )  # fmt: skip
+        rows.append(
+            {"workspace_id": ws.id, "field_id": industry.id, "record_id": record,
+             "value_text": ("제조", "IT", "금융")[record % 3], "value_number": None,
+             "value_date": None}
+        )  # fmt: skip
+    bulk.insert(session, CustomValue, rows)
+    session.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    filters = (("budget", ">=", "1억"), ("industry", ":", "제조"))
+    plan = "\n".join(explain(session, ws, filters, f.T0))
+    assert plan.count("ix_custom_value_") >= 2, plan  # both filters read an index
+    assert "ix_custom_value_text" in plan, plan  # industry:제조 is (workspace, field, value)
+    assert "Seq Scan on custom_value" not in plan and "SCAN custom_value" not in plan, plan
