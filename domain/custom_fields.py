@@ -556,14 +556,18 @@ def export_cell(field: CustomField, value: Any) -> str:
 
 
 def write_imported(
-    *, session: Session, workspace: Workspace, items: list[tuple[int, dict[int, Any]]]
+    *,
+    session: Session,
+    workspace: Workspace,
+    entity: str,
+    items: list[tuple[int, dict[int, Any]]],
 ) -> None:
     """An import batch's values, ``(record id, {field id: normalized value})`` each: the
     records' old values of those fields go, the new ones come in one insert."""
-    by_id = {f.id: f for f in fields(session=session, workspace_id=workspace.id, entity="deals")}
     items = [(rid, vals) for rid, vals in items if vals]
     if not items:
         return
+    by_id = {f.id: f for f in fields(session=session, workspace_id=workspace.id, entity=entity)}
     v = CustomValue
     for rid, vals in items:
         session.execute(

@@ -297,17 +297,15 @@ _NAME = {"deals": "title", "leads": "name", "companies": "name", "people": "name
 
 
 class _Customs:
-    """A deal file's custom-field columns (issue 15): each cell checked and normalized as
-    ``/deal set`` stores it (a bad one is a cell error), compared with what the deal has so
-    an unchanged row stays a skip. Other entities' custom columns are not imported yet."""
+    """A file's custom-field columns (issue 15): each cell checked and normalized as
+    ``/deal set`` stores it (a bad one is a cell error), compared with what the row has so
+    an unchanged row stays a skip."""
 
     def __init__(self, session: Session, workspace: Workspace, entity: str, existing: dict):
         self.currency = workspace.currency
-        self.fields = []
-        if entity == "deals":
-            self.fields = custom_fields.fields(
-                session=session, workspace_id=workspace.id, entity=entity
-            )
+        self.fields = custom_fields.fields(
+            session=session, workspace_id=workspace.id, entity=entity
+        )
         self.current: dict[int, dict[int, Any]] = {}
         ids = [row["id"] for row in existing.values()]
         for start in range(0, len(ids) if self.fields else 0, 5000):
@@ -551,19 +549,24 @@ def write_batch(
     updates = [r for r in rows if r.action == "update"]
     if entity == "companies":
         _write_companies(session, workspace.id, creates, updates, now)
-        return
-    if entity == "people":
+    elif entity == "people":
         _write_people(session, workspace.id, look, creates, updates, now)
-        return
-    if entity == "leads":
+    elif entity == "leads":
         _write_leads(session, workspace, look, creates, updates, now)
-        return
-    _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
+    else:
+        _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
     custom_fields.write_imported(
         session=session,
         workspace=workspace,
+        entity=entity,
         items=[(r.id, r.values.get("_custom") or {}) for r in creates + updates],
     )
+
+
+def _created_ids(creates: list[Planned], ids: list[int]) -> None:
+    """The new rows' ids, for their custom values (custom_fields.write_imported)."""
+    for r, new_id in zip(creates, ids, strict=True):
+        r.id = new_id
 
 
 def _companies(session: Session, ws: int, rows: list[Planned], found: dict) -> dict[str, int]:
@@ -652,8 +655,7 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                 }
             )
         ids = bulk.insert(session, Deal, params, ids=True)
-        for r, deal_id in zip(creates, ids, strict=True):
-            r.id = deal_id  # custom values follow (write_batch)
+        _created_ids(creates, ids)
         bulk.insert(
             session,
             StageHistory,
@@ -748,20 +750,21 @@ def _write_leads(session, workspace, look, creates, updates, now) -> None:
                     "created_at": created,
                 }
             )
-        bulk.insert(session, Lead, params)
+        _created_ids(creates, bulk.insert(session, Lead, params, ids=True))
     for r in updates:
         cols = _deal_columns(r.values, look)
         if "status_id" in cols:
             cols["status_changed_at"] = now
-        session.execute(
-            sa.update(Lead).where(Lead.id == r.id).values(**cols),
-            execution_options={"synchronize_session": False},
-        )
+        if cols:  # a row whose only change is a custom field's
+            session.execute(
+                sa.update(Lead).where(Lead.id == r.id).values(**cols),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def _write_companies(session, ws: int, creates, updates, now) -> None:
     if creates:
-        bulk.insert(
+        ids = bulk.insert(
             session,
             Company,
             [
@@ -774,10 +777,13 @@ def _write_companies(session, ws: int, creates, updates, now) -> None:
                 }
                 for r in creates
             ],
+            ids=True,
         )
+        _created_ids(creates, ids)
     for r in updates:
         cols = {k: v for k, v in r.values.items() if not k.startswith("_")}
-        session.execute(sa.update(Company).where(Company.id == r.id).values(**cols))
+        if cols:
+            session.execute(sa.update(Company).where(Company.id == r.id).values(**cols))
 
 
 def _write_people(session, ws: int, look, creates, updates, now) -> None:
@@ -796,7 +802,8 @@ def _write_people(session, ws: int, look, creates, updates, now) -> None:
                     "created_at": now,
                 }
             )
-        bulk.insert(session, Person, params)
+        _created_ids(creates, bulk.insert(session, Person, params, ids=True))
     for r in updates:
         cols = _deal_columns(r.values, look)
-        session.execute(sa.update(Person).where(Person.id == r.id).values(**cols))
+        if cols:
+            session.execute(sa.update(Person).where(Person.id == r.id).values(**cols))

@@ -504,3 +504,55 @@ def test_custom_field_filters_are_index_ranges_in_the_query_plan(engine, session
     assert plan.count("ix_custom_value_") >= 2, plan  # both filters read an index
     assert "ix_custom_value_text" in plan, plan  # industry:제조 is (workspace, field, value)
     assert "Seq Scan on custom_value" not in plan and "SCAN custom_value" not in plan, plan
+
+
+def test_the_fill_and_edit_modals_of_every_kind_are_valid_block_kit(session, team):
+    from tests.fakeslack.blockkit import validate_view
+    from views import fields as fv
+
+    ws, admin, rep = team
+    kinds = ["text", "number", "money", "date", "select", "multiselect", "member", "checkbox"]
+    kinds += ["url", "email", "phone"]
+    for kind in kinds:
+        options = " options:a,b" if "select" in kind else ""
+        run(session, ws, admin, "pipeline", f'field new "F {kind}" type:{kind}{options}')
+    defs = cf.fields(session=session, workspace_id=ws.id, entity="deals")
+    stages = session.exec(select(Stage).where(Stage.workspace_id == ws.id)).all()
+    for locale in ("en", "ko"):
+        assert validate_view(fv.fill_modal(7, stages[2], defs, locale)) == []
+        for field in defs:
+            assert validate_view(fv.edit_modal(field, stages[:6], locale)) == []
+
+
+def test_companies_import_their_custom_fields_and_a_change_alone_is_an_update(
+    engine, session, team
+):
+    ws, admin, rep = team
+    run(session, ws, admin, "pipeline", 'field new "Region" type:text for:company')
+    run(session, ws, admin, "pipeline", 'field new "Tier" type:select options:A,B for:company')
+    session.commit()
+
+    def imported(text: str):
+        prepared = prepare(
+            session=session, team_id="T1", entity="companies", data=text.encode(),
+            filename="c.csv", overrides=[], actor=admin, now=f.T0,
+        )  # fmt: skip
+        assert prepared.plan.errors == []
+        session.commit()
+        run_import(engine, prepared, team_id="T1", actor_id=admin.id, now=f.T0, skip_invalid=False)
+        return prepared.plan
+
+    first = imported("name,region,tier\nAcme,Seoul,a\nHanbit,Busan,B\n")
+    assert first.count("create") == 2
+    assert imported("name,region,tier\nAcme,Seoul,A\nHanbit,Busan,B\n").count("skip") == 2
+    changed = imported("회사,Region,Tier\nAcme,Incheon,A\nHanbit,Busan,B\n")
+    assert (changed.count("update"), changed.count("skip")) == (1, 1)
+    session.expire_all()
+    headers, rows = export_rows(
+        session=session, workspace=ws, actor=admin, entity="companies", filters="", now=f.T0
+    )
+    assert headers[-2:] == ["region", "tier"]
+    assert sorted(r[1:2] + r[-2:] for r in rows) == [
+        ["Acme", "Incheon", "A"],
+        ["Hanbit", "Busan", "B"],
+    ]
