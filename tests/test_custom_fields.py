@@ -402,6 +402,9 @@ def test_custom_fields_round_trip_through_export_and_import(engine, session, tea
     assert headers[-6:] == ["budget", "decision_maker", "industry", "kickoff", "tags", "signed"]
     assert rows[0][-6:] == ["120000000 KRW", "UADMIN", "IT", "2026-12-01", "a,b", "yes"]
     assert rows[1][-6:] == ["12000.5 USD", "", "제조", "", "", "no"]
+    upload = run(session, ws, rep, "deal", "export industry:제조").uploads[0]
+    sent = read_table(upload.content)
+    assert sent.headers[-6:] == headers[-6:] and [r[2] for r in sent.rows] == ["Two"]
     filtered = list(
         export_rows(
             session=session,
@@ -556,3 +559,5 @@ def test_companies_import_their_custom_fields_and_a_change_alone_is_an_update(
         ["Acme", "Incheon", "A"],
         ["Hanbit", "Busan", "B"],
     ]
+    shown = said(run(session, ws, admin, "company", "show Acme"))
+    assert "Region\nIncheon" in shown and "Tier\nA" in shown

@@ -26,6 +26,7 @@ from domain.errors import InvalidInput, SalesbotError
 from domain.refs import deal_pipelines, find_member, stages_of
 from i18n import t
 from storage.models import CustomField, Role, Stage
+from views import blocks as b
 from views import fields as fv
 from views.message import Message
 
@@ -158,6 +159,17 @@ def set_deal(cmd: c.DealSet, ctx: Ctx) -> Outcome:
         reply=Message(text=fv.changes_line(ctx.member, deal.number, listed, ctx.locale)),
         posts=posts,
     )
+
+
+def with_custom_fields(ctx: Ctx, message: Message, entity: str, record_id: int) -> Message:
+    """``/lead show``, ``/company show``, ``/person show``: the record's custom fields."""
+    shown = cf.shown(
+        session=ctx.session, workspace_id=ctx.workspace.id, entity=entity, record_id=record_id
+    )
+    if shown:
+        items = fv.merge_items([], fv.card_items(shown, ctx.locale))
+        message.blocks.append(b.fields(items))
+    return message
 
 
 # --- required from a stage -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
+from commands.handlers.fields import with_custom_fields
 from commands.outcome import Outcome
 from commands.readback import read_back
 from domain import duplicates, leads
@@ -115,4 +116,4 @@ def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
     links = companies_view.related(row.company_name, contact.name if contact else None, ctx.locale)
     if links is not None:  # issue 15: the lead links its company and contact
         message.blocks.append(links)
-    return Outcome(reply=message)
+    return Outcome(reply=with_custom_fields(ctx, message, "leads", lead.id))
