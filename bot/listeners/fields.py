@@ -16,6 +16,7 @@ from bot.deliver import Request, deliver
 from bot.listeners.guard import guarded
 from bot.listeners.submissions import _values, field_errors
 from commands.handlers import fields as handlers
+from commands.outcome import Outcome
 from domain.errors import NotFound
 from views.ids import Action, View
 
@@ -120,9 +121,13 @@ def register(app, deps) -> None:
         request = Request.from_body(body, client=client)
         channel = meta.get("channel")
         request.channel_id = channel if isinstance(channel, str) and len(channel) < 33 else None
-        outcome = deps.perform(
-            context, request, lambda ctx: handlers.fill_and_move(ctx, number, stage_id, raw)
-        )
+
+        def work(ctx):
+            outcome = handlers.fill_and_move(ctx, number, stage_id, raw)
+            # The card and its thread tell the team; the person sees the move there.
+            return Outcome(posts=outcome.posts) if outcome.posts else outcome
+
+        outcome = deps.perform(context, request, work)
         ack()
         deliver(outcome, request, wake=deps.wake)
 
