@@ -70,3 +70,33 @@ def _read(kind: str, name: str, text: str, today: date) -> Any:
 
 def is_user(value: Any) -> bool:
     return isinstance(value, UserRef)
+
+
+def state_text(element: dict) -> str:
+    """An input's state as typed text: ``<@U1>`` for a user, ``a,b`` for several options."""
+    if not isinstance(element, dict):
+        return ""
+    if isinstance(element.get("selected_option"), dict):
+        return str(element["selected_option"].get("value") or "")
+    if isinstance(element.get("selected_options"), list):
+        return ",".join(
+            str(o.get("value") or "") for o in element["selected_options"] if isinstance(o, dict)
+        )
+    if element.get("selected_user"):
+        return f"<@{element['selected_user']}>"
+    if element.get("selected_date"):
+        return str(element["selected_date"])
+    return str(element.get("value") or "").strip()
+
+
+def answers(values: dict) -> tuple[tuple[str, str], ...]:
+    """A modal's ``cf:<key>`` inputs (the new-deal modal) as ``(key, text)``, blanks left out."""
+    out = []
+    for block, actions in (values or {}).items():
+        if not (isinstance(block, str) and block.startswith("cf:") and isinstance(actions, dict)):
+            continue
+        element = actions.get("value", next(iter(actions.values()), {}))
+        text = state_text(element)
+        if text:
+            out.append((block[3:43], text))
+    return tuple(out)

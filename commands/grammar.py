@@ -595,14 +595,15 @@ def deal_new(text: str, pos: int, today: date) -> c.Command:
     toks = _all_tokens(text, pos)
     if not toks:
         return c.DealNew(title=None)
-    words, values = _read(toks, DEAL_NEW_KEYS, today)
+    custom: list[tuple[str, str]] = []
+    words, values = _read(toks, DEAL_NEW_KEYS, today, custom=custom)
     title = values.pop("title", None)
     if title and words:
         raise _extra(words[0])
     title = title or within_limit(_joined(words), "title")
     if not title:
         raise InvalidInput("grammar.missing_title")
-    return c.DealNew(title=title, **values)
+    return c.DealNew(title=title, **values, custom=tuple(custom))
 
 
 def deal_move(text: str, pos: int, today: date) -> c.Command:

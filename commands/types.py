@@ -115,6 +115,7 @@ class DealNew:
     owner: UserRef | None = None
     company: str | None = None
     contact: str | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields: (key, raw text) (issue 15)
 
 
 # Won, lost and a move across open/closed ask first (``confirmed`` False: an ephemeral with

@@ -561,3 +561,31 @@ def test_companies_import_their_custom_fields_and_a_change_alone_is_an_update(
     ]
     shown = said(run(session, ws, admin, "company", "show Acme"))
     assert "Region\nIncheon" in shown and "Tier\nA" in shown
+
+
+def test_a_new_deal_takes_custom_values_in_the_command_and_the_modal(session, team):
+    from commands.field_values import answers
+    from tests.fakeslack.blockkit import validate_view
+
+    ws, admin, rep = team
+    define_three(session, ws, admin)
+    out = run(session, ws, rep, "deal", 'new "Acme ERP" amount:7590000 budget:1억 industry:IT')
+    deal = session.exec(select(Deal).where(Deal.workspace_id == ws.id)).one()
+    card = said_post(out)
+    assert "Budget\n₩100,000,000" in card and "Industry\nIT" in card
+    with pytest.raises(InvalidInput) as bad:  # read before the deal is made: nothing written
+        run(session, ws, rep, "deal", 'new "Hanbit" industry:mining')
+    assert bad.value.key == "field.bad_option"
+    assert session.exec(select(func.count()).select_from(Deal)).one() == 1
+    assert stored(session, deal.id) == 2
+
+    modal = run(session, ws, rep, "deal", "new").modal
+    assert validate_view(modal) == []
+    blocks = [b["block_id"] for b in modal["blocks"] if b["type"] == "input"]
+    assert blocks[-3:] == ["cf:budget", "cf:decision_maker", "cf:industry"]
+    state = {
+        "cf:budget": {"value": {"type": "plain_text_input", "value": "5000만원"}},
+        "cf:decision_maker": {"value": {"type": "users_select", "selected_user": "UADMIN"}},
+        "cf:industry": {"value": {"type": "static_select", "selected_option": None}},
+    }
+    assert answers(state) == (("budget", "5000만원"), ("decision_maker", "<@UADMIN>"))

@@ -45,13 +45,17 @@ def _answered(view: dict, values: dict) -> dict:
         if block.get("type") != "input":
             continue
         element = block["element"]
-        answer = values[block["block_id"]]
+        answer = values.get(block["block_id"])
         if element["type"] == "static_select":
-            chosen = next(o for o in element["options"] if o["value"] == answer)
+            chosen = next((o for o in element["options"] if o["value"] == answer), None)
+            chosen = chosen or element.get("initial_option")
             state[block["block_id"]] = {
                 "value": {"type": "static_select", "selected_option": chosen}
             }
-        else:
+        elif element["type"] == "users_select":
+            user = answer or element.get("initial_user")
+            state[block["block_id"]] = {"value": {"type": "users_select", "selected_user": user}}
+        elif element["type"] == "plain_text_input":
             state[block["block_id"]] = {"value": {"type": element["type"], "value": answer}}
     return {**view, "id": "V1", "state": {"values": state}}
 
@@ -98,3 +102,17 @@ def test_fields_from_definition_to_card_filter_and_a_required_stage(app):
     assert "Acme ERP" in text and "Hanbit CRM" not in text
     status, shown = app.command("/deal", "show 1")
     assert "₩120,000,000" in json.dumps(shown["blocks"], ensure_ascii=False)
+
+    app.command("/deal", "new")  # the new-deal modal asks for the custom fields too
+    view = app.slack.wait_for("views.open", count=2)[-1].args["view"]
+    assert [b["block_id"] for b in view["blocks"]][-2:] == ["cf:budget", "cf:industry"]
+    status, answer = app.submit(_answered(view, {"title": "Busan Port", "cf:industry": "금융"}))
+    assert status == 200 and not answer
+    wait(lambda: _deal_count(app) == 3, what="the deal from the modal")
+    status, listed = app.command("/deal", "list industry:금융")
+    assert "Busan Port" in json.dumps(listed["blocks"], ensure_ascii=False)
+
+
+def _deal_count(app) -> int:
+    with Session(app.engine) as session:
+        return len(session.exec(select(Deal.id)).all())

@@ -142,28 +142,35 @@ def missing(err: MissingFields, locale: str) -> Message:
 # --- modals ----------------------------------------------------------------------------
 
 
-def _input(field: CustomField, locale: str, initial: Any = None) -> dict[str, Any]:
-    block_id = f"f{field.id}"
+def _input(
+    field: CustomField, locale: str, block_id: str | None = None, optional: bool = False
+) -> dict[str, Any]:
+    block_id = block_id or f"f{field.id}"
     label = field.name
     if field.kind in SELECTS:
         options = [b.option(o, o) for o in options_of(field)]
-        if field.kind == "select":
-            return modals.select_input(block_id, label, options)
-        block = modals.select_input(block_id, label, options)
-        block["element"]["type"] = "multi_static_select"
+        block = modals.select_input(block_id, label, options, optional=optional)
+        if field.kind == "multiselect":
+            block["element"]["type"] = "multi_static_select"
         return block
     if field.kind == "member":
-        return modals.user_input(block_id, label, optional=False)
+        return modals.user_input(block_id, label, optional=optional)
     if field.kind == "date":
         element = {"type": "datepicker", "action_id": "value"}
         return {
             "type": "input",
             "block_id": block_id,
+            "optional": optional,
             "label": b.plain(label, 2000),
             "element": element,
         }
     hint = t(locale, f"field.placeholder.{field.kind}")
-    return modals.text_input(block_id, label, placeholder=hint, max_length=500)
+    return modals.text_input(block_id, label, placeholder=hint, max_length=500, optional=optional)
+
+
+def new_inputs(fields: list[CustomField], locale: str) -> list[dict[str, Any]]:
+    """Optional inputs of a new record's custom fields; block ids ``cf:<key>``."""
+    return [_input(f, locale, block_id=f"cf:{f.key}", optional=True) for f in fields]
 
 
 def fill_modal(number: int, stage: Stage, fields: list[CustomField], locale: str) -> dict:

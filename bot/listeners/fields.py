@@ -15,6 +15,7 @@ import re
 from bot.deliver import Request, deliver
 from bot.listeners.guard import guarded
 from bot.listeners.submissions import _values, field_errors
+from commands.field_values import state_text
 from commands.handlers import fields as handlers
 from commands.outcome import Outcome
 from domain.errors import NotFound
@@ -39,30 +40,13 @@ def _json(raw: object) -> dict:
     return data
 
 
-def _state_text(element: dict) -> str:
-    """An input's state as typed text: ``<@U1>`` for a user, ``a,b`` for several options."""
-    if not isinstance(element, dict):
-        return ""
-    if isinstance(element.get("selected_option"), dict):
-        return str(element["selected_option"].get("value") or "")
-    if isinstance(element.get("selected_options"), list):
-        return ",".join(
-            str(o.get("value") or "") for o in element["selected_options"] if isinstance(o, dict)
-        )
-    if element.get("selected_user"):
-        return f"<@{element['selected_user']}>"
-    if element.get("selected_date"):
-        return str(element["selected_date"])
-    return str(element.get("value") or "").strip()
-
-
 def fill_values(values: dict) -> dict[int, str]:
     out: dict[int, str] = {}
     for block, actions in values.items():
         match = re.fullmatch(r"f([0-9]{1,10})", str(block))
         if match and isinstance(actions, dict) and int(match[1]) <= MAX_ID:
             element = actions.get("value", next(iter(actions.values()), {}))
-            out[int(match[1])] = _state_text(element)
+            out[int(match[1])] = state_text(element)
     return out
 
 
@@ -73,11 +57,11 @@ def edit_values(values: dict) -> dict:
 
     form: dict = {}
     if "name" in values:
-        form["name"] = _state_text(element("name"))
+        form["name"] = state_text(element("name"))
     if "options" in values:
-        form["options"] = _state_text(element("options"))
+        form["options"] = state_text(element("options"))
     if "required" in values:
-        chosen = _state_text(element("required"))
+        chosen = state_text(element("required"))
         form["required"] = int(chosen) if chosen.isdigit() and len(chosen) < 11 else 0
     boxes = element("archived").get("selected_options")
     form["archived"] = bool(boxes) if isinstance(boxes, list) else False

@@ -107,8 +107,11 @@ def announce(ctx: Ctx, change: deals.Change, *, new: bool = False) -> Outcome:
 
 @handles(c.DealNew)
 def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
+    from commands.handlers import fields  # custom fields (issue 15)
+
     if cmd.title is None:
-        return Outcome(modal=modals.deal_new(ctx))
+        return Outcome(modal=fields.with_inputs(ctx, modals.deal_new(ctx)))
+    custom = fields.read_values(ctx, "deals", None, cmd.custom)  # checked before anything
     change = deals.create_deal(
         session=ctx.session,
         workspace=ctx.workspace,
@@ -124,6 +127,7 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
         company_name=cmd.company,
         contact_name=cmd.contact,
     )
+    fields.set_new(ctx, change.deal, custom)
     similar = duplicates.similar_deals(session=ctx.session, deal=change.deal)
     duplicates.refuse_exact_repeat(deal=change.deal, similar=similar, now=ctx.now())
     outcome = announce(ctx, change, new=True)

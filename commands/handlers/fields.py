@@ -96,8 +96,9 @@ def read_values(
     ws = ctx.workspace.id
     for key, raw in pairs:
         field = _field(ctx.session, ws, entity, key, pipeline_id)
-        value = field_values.read(field, raw, today=ctx.today())
-        out[field.id] = (field, _resolved(ctx.session, ws, value))
+        value = _resolved(ctx.session, ws, field_values.read(field, raw, today=ctx.today()))
+        cf.normalized(field, value, ctx.workspace.currency)  # options, ranges: checked now
+        out[field.id] = (field, value)
     return out
 
 
@@ -159,6 +160,23 @@ def set_deal(cmd: c.DealSet, ctx: Ctx) -> Outcome:
         reply=Message(text=fv.changes_line(ctx.member, deal.number, listed, ctx.locale)),
         posts=posts,
     )
+
+
+def with_inputs(ctx: Ctx, modal: dict) -> dict:
+    """The new-deal modal with an optional input per custom deal field (``cf:<key>``)."""
+    defs = cf.fields(session=ctx.session, workspace_id=ctx.workspace.id, entity="deals")
+    room = b.VIEW_BLOCKS - len(modal["blocks"])
+    modal["blocks"] = modal["blocks"] + fv.new_inputs(defs[:room], ctx.locale)
+    return modal
+
+
+def set_new(ctx: Ctx, deal, values: dict[int, tuple[CustomField, Any]]) -> None:
+    """A new deal's custom values (``/deal new … budget:…`` or the modal)."""
+    if values:
+        cf.set_deal_values(
+            session=ctx.session, actor=ctx.member, deal=deal, workspace=ctx.workspace,
+            values=values, now=ctx.now(),
+        )  # fmt: skip
 
 
 def with_custom_fields(ctx: Ctx, message: Message, entity: str, record_id: int) -> Message:
