@@ -778,7 +778,7 @@ def custom_filters(
     rest: list[Token] = []
     pending: tuple[str, str, str] | None = None
     for word in words:
-        match = None if word.quoted else _COMPARE.fullmatch(plain(word.text))
+        match = _COMPARE.fullmatch(plain(word.text))  # also budget>="1억 5천만" (the pager's)
         if match is not None:
             pending = (match[1].lower(), ":" if match[2] == "=" else match[2], match[3])
             found.append(pending)

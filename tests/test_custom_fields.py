@@ -589,3 +589,19 @@ def test_a_new_deal_takes_custom_values_in_the_command_and_the_modal(session, te
         "cf:industry": {"value": {"type": "static_select", "selected_option": None}},
     }
     assert answers(state) == (("budget", "5000만원"), ("decision_maker", "<@UADMIN>"))
+
+
+def test_the_list_pager_keeps_the_custom_filters():
+    from commands.handlers.deals import list_text
+
+    cmd = parse("deal", 'list budget>=1억 5천만 industry:"IT 서비스" mine', today=TODAY)
+    again = parse("deal", f"list {list_text(cmd)}", today=TODAY)
+    assert (
+        again.custom
+        == cmd.custom
+        == (
+            ("industry", ":", "IT 서비스"),
+            ("budget", ">=", "1억 5천만"),
+        )
+    )
+    assert again.mine
