@@ -460,6 +460,8 @@ Command = (
     | PersonShow
     | DealExport
     | LeadExport
+    | PipelineFieldNew
+    | PipelineFields
 )
 
 __all__ = ["Command", "field"]
