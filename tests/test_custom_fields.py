@@ -605,3 +605,24 @@ def test_the_list_pager_keeps_the_custom_filters():
         )
     )
     assert again.mine
+
+
+def test_a_field_scoped_to_a_pipeline_is_only_on_its_deals(session, team):
+    ws, admin, rep = team
+    run(
+        session,
+        ws,
+        admin,
+        "pipeline",
+        'field new "Renewal risk" type:select options:low,high pipeline:Renewals',
+    )
+    f.deal(session, ws, rep, title="New one")
+    f.deal(session, ws, rep, title="Renewal one", pipeline_name="Renewals")
+    with pytest.raises(InvalidInput) as elsewhere:
+        run(session, ws, rep, "deal", "set 1 renewal_risk:high")
+    assert elsewhere.value.key == "field.other_pipeline"
+    out = run(session, ws, rep, "deal", "set 2 renewal_risk:HIGH")
+    assert "Renewal risk\nhigh" in said_post(out)
+    assert "Renewal risk" not in said(run(session, ws, rep, "deal", "show 1"))
+    listed = render(run(session, ws, rep, "deal", "list renewal_risk:high").reply)
+    assert "Renewal one" in listed and "New one" not in listed
