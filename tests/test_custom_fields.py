@@ -127,8 +127,8 @@ def test_admins_define_fields_and_reps_are_refused_politely(session, team):
     ws, admin, rep = team
     out = run(session, ws, admin, "pipeline", 'field new "Budget" type:money')
     assert said(out) == (
-        "Added the field Budget. Set it with `/deal set 42 budget:5000만원` "
-        "and filter with `/deal list budget:5000만원`."
+        "Added the field Budget. Set it with `/deal set 42 budget:50,000,000` "
+        "and filter with `/deal list budget:50,000,000`."
     )
     with pytest.raises(NotAllowed) as refused:
         run(session, ws, rep, "pipeline", 'field new "Region" type:text')

@@ -116,7 +116,7 @@ def listing(
 
 def created(field: CustomField, locale: str) -> str:
     example = {
-        "money": "5000만원",
+        "money": "5000만원" if locale == "ko" else "50,000,000",
         "number": "42",
         "date": "2026-12-31",
         "member": "@kim",
