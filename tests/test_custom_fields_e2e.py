@@ -116,3 +116,31 @@ def test_fields_from_definition_to_card_filter_and_a_required_stage(app):
 def _deal_count(app) -> int:
     with Session(app.engine) as session:
         return len(session.exec(select(Deal.id)).all())
+
+
+def test_an_admin_edits_and_archives_a_field_from_the_list(app):
+    app.command("/deal", "list")  # U1, the first member, is the admin
+    app.command("/pipeline", 'field new "Industry" type:select options:제조,IT')
+    status, listed = app.command("/pipeline", "fields")
+    (section,) = [b for b in listed["blocks"] if b.get("accessory")]
+    app.action([section["accessory"]], channel="C1")
+    view = app.slack.wait_for("views.open")[0].args["view"]
+    assert view["callback_id"] == "field_edit"
+    state = {
+        "name": {"value": {"type": "plain_text_input", "value": "Sector"}},
+        "options": {"value": {"type": "plain_text_input", "value": "제조\nIT\n금융"}},
+        "required": {"value": {"type": "static_select", "selected_option": None}},
+        "archived": {"value": {"type": "checkboxes", "selected_options": []}},
+    }
+    status, answer = app.submit({**view, "id": "V1", "state": {"values": state}})
+    assert status == 200 and not answer
+    wait(lambda: "Sector" in json.dumps(app.command("/pipeline", "fields")[1], ensure_ascii=False))
+    archive = {**state, "archived": {"value": {"type": "checkboxes", "selected_options": [
+        {"text": {"type": "plain_text", "text": "Archive"}, "value": "archived"}]}}}  # fmt: skip
+    status, answer = app.submit({**view, "id": "V1", "state": {"values": archive}})
+    assert status == 200 and not answer
+    wait(lambda: "archived" in json.dumps(app.command("/pipeline", "fields")[1]))
+    status, refused = app.command("/deal", "list sector:IT")
+    assert "no field" in refused["text"].lower()
+    status, _ = app.action([section["accessory"]], channel="C1", user="U2")
+    assert status == 200 and len(app.slack.calls_to("views.open")) == 1  # a rep gets no modal
