@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from commands import field_values
 from commands.values import parse_amount, parse_date, parse_email
 from domain.errors import InvalidInput, SalesbotError
 from domain.fields import CellError, FieldSpec, ParsedRow, cell
@@ -168,6 +169,8 @@ def _read(spec: FieldSpec, text: str, *, today: date, tz: ZoneInfo) -> dict[str,
     if not text:
         return {spec.key: None}
     kind = spec.kind
+    if kind.startswith("custom:"):  # a custom field (issue 15): read as /deal set reads it
+        return {spec.key: field_values.read_kind(kind[7:], spec.ko, text, today=today, cell=True)}
     if kind == "money":
         amount = parse_amount(text)
         if amount.value < 0:

@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from commands import grammar
 from commands import types as c
-from domain import exports
+from commands.handlers.fields import field_conditions
+from domain import custom_fields, exports
 from domain.deal_reads import deal_filters, today_in
 from domain.errors import InvalidInput
 from domain.leads import lead_statuses
 from domain.refs import find_member, find_pipeline, match_stage, stages_of
-from storage.models import Lead, Member, Workspace
+from storage.models import Deal, Lead, Member, Workspace
 
 
 def export_rows(
@@ -37,8 +38,13 @@ def export_rows(
         where = lead_where(session=session, workspace=workspace, actor=actor, text=filters, now=now)
     elif filters.strip():
         raise InvalidInput("export.no_filters")
-    rows = exports.rows(session=session, workspace_id=workspace.id, entity=entity, where=where)
-    return exports.headers(entity), rows
+    custom = []
+    if entity in custom_fields.ENTITIES:  # their columns follow the built-in ones (issue 15)
+        custom = custom_fields.fields(session=session, workspace_id=workspace.id, entity=entity)
+    rows = exports.rows(
+        session=session, workspace_id=workspace.id, entity=entity, where=where, custom=custom
+    )
+    return exports.headers(entity, custom), rows
 
 
 def _owner(session, workspace, actor, mine: bool, ref: c.UserRef | None) -> Member | None:
@@ -77,6 +83,11 @@ def deal_filters_of(*, session, workspace, actor, cmd: c.DealList, now: datetime
         stage_id=stage.id if stage else None,
         stalled=cmd.stalled,
         include_closed=True,
+        extra=tuple(
+            field_conditions(
+                session, workspace, today_in(workspace, now), "deals", cmd.custom, Deal.id
+            )
+        ),
     )
 
 

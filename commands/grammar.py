@@ -54,6 +54,7 @@ from commands.values import (
     parse_winrate,
     within_limit,
 )
+from domain.custom_fields import RESERVED
 from domain.errors import InvalidInput
 
 COMMANDS = ("lead", "deal", "pipeline", "task", "company", "person")
@@ -342,8 +343,12 @@ def _read(
     today: date,
     *,
     flags_anywhere: bool = False,
+    custom: list[tuple[str, str]] | None = None,
 ) -> tuple[list[Token], dict[str, Any]]:
-    """Split tokens into the free words and the parsed ``key:value`` pairs ``spec`` allows."""
+    """Split tokens into the free words and the parsed ``key:value`` pairs ``spec`` allows.
+
+    With ``custom``, a key ``spec`` does not know is kept there as ``(key, raw text)`` for
+    the workspace's custom fields (commands.field_values reads it once the field is known)."""
     words: list[Token] = []
     values: dict[str, Any] = {}
     toks = list(words_and_keys)
@@ -357,6 +362,9 @@ def _read(
             words.append(tok)
             continue
         key = KEY_ALIASES.get(tok.key, tok.key)
+        if key not in spec and custom is not None and key not in RESERVED:
+            i = _custom_value(toks, i, tok, custom, greedy=not flags_anywhere)
+            continue
         if key not in spec:
             raise InvalidInput("grammar.unknown_key", value=shown(tok.key + ":"))
         if key in values:
@@ -372,6 +380,30 @@ def _read(
             i += 1
         values[key] = spec[key](raw, today)
     return words, values
+
+
+def _custom_value(
+    toks: list[Token], i: int, tok: Token, custom: list[tuple[str, str]], *, greedy: bool
+) -> int:
+    """``budget:5000만원``, ``industry:"IT 서비스"``: a custom field's raw text; in ``set``
+    the free words after it are its rest (``memo:first call went well``), in a list only
+    words that continue an amount or a date (``budget>=1억 5천만``)."""
+    raw = tok.text
+    if not raw and not tok.quoted and i < len(toks) and toks[i].key is None:
+        raw, i = toks[i].text, i + 1
+    if not plain(raw).strip():
+        raise InvalidInput("grammar.missing_value", value=shown(tok.key + ":"))
+    while i < len(toks) and toks[i].key is None and not toks[i].quoted:
+        if not greedy and not (
+            _continues(_amount, raw, toks[i]) or _continues(_date, raw, toks[i])
+        ):
+            break
+        raw = f"{raw} {toks[i].text}"
+        i += 1
+    if any(key == tok.key for key, _ in custom):
+        raise InvalidInput("grammar.duplicate_key", value=shown(tok.key + ":"))
+    custom.append((tok.key, raw))
+    return i
 
 
 _AMOUNT_TAIL = re.compile(
@@ -564,14 +596,15 @@ def deal_new(text: str, pos: int, today: date) -> c.Command:
     toks = _all_tokens(text, pos)
     if not toks:
         return c.DealNew(title=None)
-    words, values = _read(toks, DEAL_NEW_KEYS, today)
+    custom: list[tuple[str, str]] = []
+    words, values = _read(toks, DEAL_NEW_KEYS, today, custom=custom)
     title = values.pop("title", None)
     if title and words:
         raise _extra(words[0])
     title = title or within_limit(_joined(words), "title")
     if not title:
         raise InvalidInput("grammar.missing_title")
-    return c.DealNew(title=title, **values)
+    return c.DealNew(title=title, **values, custom=tuple(custom))
 
 
 def deal_move(text: str, pos: int, today: date) -> c.Command:
@@ -649,10 +682,11 @@ DEAL_SET_KEYS: dict[str, Parser] = {
 
 
 def deal_set(text: str, pos: int, today: date) -> c.Command:
-    words, values = _read(_all_tokens(text, pos), DEAL_SET_KEYS, today)
+    custom: list[tuple[str, str]] = []
+    words, values = _read(_all_tokens(text, pos), DEAL_SET_KEYS, today, custom=custom)
     deal = _deal_ref(words)
-    _require_some(values)
-    return c.DealSet(deal=deal, **values)
+    _require_some(values or dict(custom))
+    return c.DealSet(deal=deal, **values, custom=tuple(custom))
 
 
 def deal_renewal(text: str, pos: int, today: date) -> c.Command:
@@ -711,9 +745,11 @@ def deal_list(text: str, pos: int, today: date) -> c.Command:
         **{"stage": _stage, "pipeline": _pipeline, "owner": _owner},
         **{"close": _list_close, "sort": _list_sort},
     }
-    words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True)
+    pairs: list[tuple[str, str]] = []
+    words, values = _read(_all_tokens(text, pos), spec, today, flags_anywhere=True, custom=pairs)
     stalled = any(w.text.lower() in STALLED_WORDS and not w.quoted for w in words)
     others = [w for w in words if not (w.text.lower() in STALLED_WORDS and not w.quoted)]
+    others, custom = custom_filters(others, pairs)
     mine, owner = _user_filter(others, values)
     return c.DealList(
         mine=mine,
@@ -723,7 +759,42 @@ def deal_list(text: str, pos: int, today: date) -> c.Command:
         stalled=stalled,
         close=values.get("close"),
         sort=values.get("sort"),
+        custom=custom,
     )
+
+
+_COMPARE = re.compile(r"([A-Za-z가-힣][A-Za-z0-9가-힣_-]*)(>=|<=|>|<|=)(.*)", re.DOTALL)
+
+
+def custom_filters(
+    words: list[Token], pairs: list[tuple[str, str]]
+) -> tuple[list[Token], tuple[tuple[str, str, str], ...]]:
+    """``budget>=1억``, ``industry:제조``, ``budget:>=1억``: ``(key, op, raw)`` each (``=`` is
+    ``:``); the words that are not a comparison stay flags."""
+    found: list[tuple[str, str, str]] = []
+    for key, raw in pairs:
+        match = re.match(r"(>=|<=|>|<|=)?(.*)", plain(raw), re.DOTALL)
+        op = match[1] or ":"
+        found.append((key, ":" if op == "=" else op, match[2].strip()))
+    rest: list[Token] = []
+    pending: tuple[str, str, str] | None = None
+    for word in words:
+        match = _COMPARE.fullmatch(plain(word.text))  # also budget>="1억 5천만" (the pager's)
+        if match is not None:
+            pending = (match[1].lower(), ":" if match[2] == "=" else match[2], match[3])
+            found.append(pending)
+        elif pending is not None and (
+            _continues(_amount, pending[2], word) or _continues(_date, pending[2], word)
+        ):
+            pending = (pending[0], pending[1], f"{pending[2]} {plain(word.text)}")
+            found[-1] = pending
+        else:
+            pending = None
+            rest.append(word)
+    for key, _, raw in found:
+        if not raw.strip():
+            raise InvalidInput("grammar.missing_value", value=shown(key))
+    return rest, tuple(found)
 
 
 def deal_find(text: str, pos: int, today: date) -> c.Command:
@@ -1066,10 +1137,11 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
     "lead_export": lead_export,
 }
 
-# /task (issue 14), qualification, lead scoring and /pipeline inbound (issue 15) and
-# /pipeline alert (issue 16) live in their own modules, on the pieces above; importing them
-# registers them.
+# /task (issue 14), custom fields, qualification, lead scoring and /pipeline inbound (issue
+# 15) and /pipeline alert (issue 16) live in their own modules, on the pieces above;
+# importing them registers them.
 import commands.alert_grammar  # noqa: E402, F401
+import commands.field_grammar  # noqa: E402, F401
 import commands.inbound_grammar  # noqa: E402, F401
 import commands.scoring_grammar  # noqa: E402, F401
 import commands.task_grammar  # noqa: E402, F401

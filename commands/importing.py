@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from commands.cells import Table, parse_rows, read_table
-from domain import imports
+from domain import custom_fields, imports
 from domain.deal_reads import today_in
 from domain.errors import InvalidInput
 from domain.fields import FieldSpec, detect, fields_for, find_field
@@ -37,10 +37,13 @@ class Prepared:
         return [h for i, h in enumerate(self.table.headers) if i not in self.mapping and h]
 
 
-def mapping_for(entity: str, headers: list[str], overrides: list[str]) -> dict[int, FieldSpec]:
+def mapping_for(
+    entity: str, headers: list[str], overrides: list[str], custom: tuple[FieldSpec, ...] = ()
+) -> dict[int, FieldSpec]:
     """Detected by header, then ``column=field`` overrides (``column=`` ignores a column; a
-    column is named by its header, or ``#3`` for the third: the Slack preview's selects)."""
-    mapping = detect(entity, headers)
+    column is named by its header, or ``#3`` for the third: the Slack preview's selects);
+    ``custom``: the workspace's custom fields (their key or name is their header)."""
+    mapping = detect(entity, headers, custom)
     for item in overrides:
         column, sep, name = item.partition("=")
         index = _column(column.strip(), headers)
@@ -49,9 +52,9 @@ def mapping_for(entity: str, headers: list[str], overrides: list[str]) -> dict[i
         if not name.strip():
             mapping.pop(index, None)
             continue
-        spec = find_field(entity, name)
+        spec = find_field(entity, name, custom)
         if spec is None:
-            known = ", ".join(s.key for s in fields_for(entity) if not s.export_only)
+            known = ", ".join(s.key for s in fields_for(entity, custom) if not s.export_only)
             raise InvalidInput("import.unknown_field", value=name, fields=known)
         for other, taken in list(mapping.items()):
             if taken.key == spec.key:
@@ -86,7 +89,8 @@ def prepare(
         raise InvalidInput("import.unknown_entity", value=entity)
     workspace = get_workspace(session=session, team_id=team_id)
     table = read_table(data, filename)
-    mapping = mapping_for(entity, table.headers, overrides)
+    custom = custom_fields.specs(session=session, workspace_id=workspace.id, entity=entity)
+    mapping = mapping_for(entity, table.headers, overrides, custom)
     rows, errors = parse_rows(
         table, mapping, today=today_in(workspace, now), timezone=workspace.timezone
     )

@@ -116,6 +116,7 @@ class DealNew:
     owner: UserRef | None = None
     company: str | None = None
     contact: str | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields: (key, raw text) (issue 15)
 
 
 # Won, lost and a move across open/closed ask first (``confirmed`` False: an ephemeral with
@@ -172,6 +173,7 @@ class DealSet:
     owner: UserRef | None = None
     title: str | None = None
     company: str | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields: (key, raw text) (issue 15)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ class DealList:
     close: str | None = None  # this-month, next-month, this-quarter, overdue (issue 13)
     sort: str | None = None  # amount, close, age (the default: stalled first, oldest in stage)
     offset: int = 0  # the page's first row (Next/Previous buttons)
+    custom: tuple[tuple[str, str, str], ...] = ()  # custom fields: (key, op, raw) (issue 15)
 
 
 @dataclass(frozen=True)
@@ -433,6 +436,29 @@ class LeadNote:
     text: str
 
 
+# --- custom fields (issue 15, point 1) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineFieldNew:
+    """``/pipeline field new "Budget" type:money for:deal options:a,b required:Proposal``."""
+
+    name: str
+    kind: str
+    entity: str = "deals"
+    key: str | None = None
+    options: tuple[str, ...] = ()
+    pipeline: str | None = None
+    required: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineFields:
+    """``/pipeline fields [for:lead]``: the list, with Edit buttons (the modal)."""
+
+    entity: str | None = None  # None: every entity
+
+
 Command = (
     Help
     | LeadNew
@@ -481,6 +507,8 @@ Command = (
     | DealQualify
     | PipelineScoring
     | LeadNote
+    | PipelineFieldNew
+    | PipelineFields
 )
 
 

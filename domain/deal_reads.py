@@ -13,7 +13,7 @@ exact spelling of :func:`domain.stall.stall_status`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from domain import money
+from domain import custom_fields, money
 from domain.deals import expected_revenue
 from domain.money import MoneyNote
 from domain.stall import StallStatus, stall_status, stalled_condition
@@ -109,6 +109,7 @@ class DealCard:
     stages: list[StageFacts]  # of the deal's pipeline, in order
     # BANT met (budget, authority, need, timeline); None: the pipeline has no checklist.
     qualification: tuple[bool, ...] | None = None
+    custom: list = field(default_factory=list)  # custom fields with a value (issue 15)
 
 
 def workspace_stages(session: Session, workspace: Workspace) -> dict[int, StageFacts]:
@@ -324,10 +325,18 @@ def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -
     session.flush()  # what the caller changed is what the card shows
     (row,) = _filled(session, workspace, [deal], now=now, shown=True)
     stages = workspace_stages(session, workspace).values()
+    custom = custom_fields.shown(
+        session=session,
+        workspace_id=workspace.id,
+        entity="deals",
+        record_id=deal.id,
+        pipeline_id=deal.pipeline_id,
+    )
     return DealCard(
         row=row,
         stages=[s for s in stages if s.pipeline_id == deal.pipeline_id],
         qualification=checklist(session=session, deal=deal),
+        custom=custom,
     )
 
 
@@ -345,6 +354,7 @@ def list_deals(
     offset: int = 0,
     close: tuple[date | None, date | None] | None = None,
     sort: str | None = None,
+    extra: tuple = (),
 ) -> DealPage:
     """Open deals (or all in a closed stage when one is asked for), stalled first.
 
@@ -365,6 +375,7 @@ def list_deals(
         stalled=stalled,
         include_closed=include_closed,
         close=close,
+        extra=extra,
     )
     tally = money.tally(session=session, workspace_id=workspace.id)
     total, raw_total = 0, 0
@@ -399,9 +410,11 @@ def deal_filters(
     stalled: bool = False,
     include_closed: bool = False,
     close: tuple[date | None, date | None] | None = None,
+    extra: tuple = (),
 ) -> list:
-    """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals)."""
-    where = [Deal.workspace_id == workspace.id]
+    """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals);
+    ``extra``: more conditions (custom-field filters, domain.custom_fields.condition)."""
+    where = [Deal.workspace_id == workspace.id, *extra]
     if owner_id is not None:
         where.append(Deal.owner_id == owner_id)
     if pipeline_id is not None:

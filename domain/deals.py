@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from domain import counters
+from domain import counters, custom_fields
 from domain.errors import InvalidInput, NotAllowed
 from domain.refs import find_pipeline, match_stage, stages_of
 from domain.stall import stalled_since
@@ -266,6 +266,7 @@ def move_deal(
     stage_id: int | None = None,
     now: datetime,
     lost_reason: str | None = None,
+    require_fields: bool = True,
 ) -> Change:
     """Move the deal into a stage (by name or id), ending its current stay and opening one.
 
@@ -290,6 +291,8 @@ def move_deal(
         target = match_stage(stages, stage_text or "")
     if target.id == deal.stage_id:
         raise InvalidInput("deal.already_in_stage", number=deal.number, stage=target.name)
+    if require_fields:  # custom fields required from a stage (imports bring their own history)
+        custom_fields.require_for_stage(session=session, deal=deal, target=target, stages=stages)
     source = next(s for s in stages if s.id == deal.stage_id)
     was = counters.place(deal)
     deal.stage_id = target.id

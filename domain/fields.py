@@ -107,8 +107,10 @@ FIELDS: tuple[FieldSpec, ...] = (
 HISTORY_COLUMNS = ("deal", "title", "from_stage", "to_stage", "at", "left_at", "by", "import_run")
 
 
-def fields_for(entity: str) -> tuple[FieldSpec, ...]:
-    return tuple(spec for spec in FIELDS if spec.entity == entity)
+def fields_for(entity: str, custom: tuple[FieldSpec, ...] = ()) -> tuple[FieldSpec, ...]:
+    """The entity's fields; ``custom``: the workspace's custom fields as specs (kind
+    ``custom:<kind>``, :func:`domain.custom_fields.specs`), after the built-in ones."""
+    return tuple(spec for spec in FIELDS if spec.entity == entity) + tuple(custom)
 
 
 def header_key(text: str) -> str:
@@ -116,10 +118,12 @@ def header_key(text: str) -> str:
     return re.sub(r"[\s_\-*]+", "", text).casefold()
 
 
-def detect(entity: str, headers: list[str]) -> dict[int, FieldSpec]:
+def detect(
+    entity: str, headers: list[str], custom: tuple[FieldSpec, ...] = ()
+) -> dict[int, FieldSpec]:
     """Column index → field, by header; a field is taken by its first matching column."""
     by_header: dict[str, FieldSpec] = {}
-    for spec in fields_for(entity):
+    for spec in fields_for(entity, custom):
         for name in spec.headers:
             by_header.setdefault(header_key(name), spec)
     mapping: dict[int, FieldSpec] = {}
@@ -132,9 +136,9 @@ def detect(entity: str, headers: list[str]) -> dict[int, FieldSpec]:
     return mapping
 
 
-def find_field(entity: str, name: str) -> FieldSpec | None:
+def find_field(entity: str, name: str, custom: tuple[FieldSpec, ...] = ()) -> FieldSpec | None:
     wanted = header_key(name)
-    for spec in fields_for(entity):
+    for spec in fields_for(entity, custom):
         if not spec.export_only and any(header_key(h) == wanted for h in spec.headers):
             return spec
     return None

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import automation, counters
+from domain import automation, counters, custom_fields
 from domain import deals as deal_ops
 from domain import names as default_names
 from domain.errors import SalesbotError
@@ -253,12 +253,14 @@ def plan(
         "people": _resolve_person,
     }[entity]
     existing = _existing(session, workspace.id, entity, look)
+    customs = _Customs(session, workspace, entity, existing)
     seen: dict[Any, int] = {}
     for parsed in rows:
         if parsed.row in bad:
             continue
         try:
             values = resolve(look, parsed.values, actor)
+            values["_custom"] = customs.read(look, parsed.values)
         except _CellFailure as failure:
             result.errors.append(
                 CellError(parsed.row, columns.get(failure.key, failure.key), *failure.error)
@@ -279,6 +281,9 @@ def plan(
         changed = {
             k: v for k, v in values.items() if v is not None and current.get(k, v) != _cmp(k, v)
         }
+        changed.pop("_custom", None)
+        if customs.changed(current["id"], values["_custom"]):
+            changed["_custom"] = values["_custom"]
         for key in values.get("_defaulted", ()):  # a blank cell leaves the value as it is
             changed.pop(key, None)
         changed.pop("_defaulted", None)
@@ -291,6 +296,42 @@ def plan(
 
 
 _NAME = {"deals": "title", "leads": "name", "companies": "name", "people": "name"}
+
+
+class _Customs:
+    """A file's custom-field columns (issue 15): each cell checked and normalized as
+    ``/deal set`` stores it (a bad one is a cell error), compared with what the row has so
+    an unchanged row stays a skip."""
+
+    def __init__(self, session: Session, workspace: Workspace, entity: str, existing: dict):
+        self.currency = workspace.currency
+        self.fields = custom_fields.fields(
+            session=session, workspace_id=workspace.id, entity=entity
+        )
+        self.current: dict[int, dict[int, Any]] = {}
+        ids = [row["id"] for row in existing.values()]
+        for start in range(0, len(ids) if self.fields else 0, 5000):
+            self.current.update(
+                custom_fields.values_of(
+                    session=session, fields=self.fields, record_ids=ids[start : start + 5000]
+                )
+            )
+
+    def read(self, look: _Lookup, parsed: dict) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        for spec in self.fields:
+            value = parsed.get(spec.key)
+            if value is None:
+                continue
+            if spec.kind == "member":
+                member_id = _guard(spec.key, look.cached, "m", look.member, value, None)
+                value = next(m.slack_user_id for m in look.members if m.id == member_id)
+            out[spec.id] = _guard(spec.key, custom_fields.normalized, spec, value, self.currency)
+        return out
+
+    def changed(self, record_id: int, values: dict[int, Any]) -> bool:
+        have = self.current.get(record_id, {})
+        return any(have.get(fid) != value for fid, value in values.items())
 
 
 def _cmp(key: str, value):
@@ -516,14 +557,24 @@ def write_batch(
     updates = [r for r in rows if r.action == "update"]
     if entity == "companies":
         _write_companies(session, workspace.id, creates, updates, now)
-        return
-    if entity == "people":
+    elif entity == "people":
         _write_people(session, workspace.id, look, creates, updates, now)
-        return
-    if entity == "leads":
+    elif entity == "leads":
         _write_leads(session, workspace, look, creates, updates, now)
-        return
-    _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
+    else:
+        _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
+    custom_fields.write_imported(
+        session=session,
+        workspace=workspace,
+        entity=entity,
+        items=[(r.id, r.values.get("_custom") or {}) for r in creates + updates],
+    )
+
+
+def _created_ids(creates: list[Planned], ids: list[int]) -> None:
+    """The new rows' ids, for their custom values (custom_fields.write_imported)."""
+    for r, new_id in zip(creates, ids, strict=True):
+        r.id = new_id
 
 
 def _companies(session: Session, ws: int, rows: list[Planned], found: dict) -> dict[str, int]:
@@ -616,6 +667,7 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
             )
         ids = bulk.insert(session, Deal, params, ids=True)
         counters.shift(session, after=[counters.place(SimpleNamespace(**p)) for p in params])
+        _created_ids(creates, ids)
         bulk.insert(
             session,
             StageHistory,
@@ -666,6 +718,7 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
                         stage_id=stage_id,
                         now=now,
                         lost_reason=r.values.get("lost_reason"),
+                        require_fields=False,
                     )
                 session.execute(
                     sa.update(StageHistory)
@@ -715,20 +768,21 @@ def _write_leads(session, workspace, look, creates, updates, now) -> None:
                     "created_at": created,
                 }
             )
-        bulk.insert(session, Lead, params)
+        _created_ids(creates, bulk.insert(session, Lead, params, ids=True))
     for r in updates:
         cols = _deal_columns(r.values, look)
         if "status_id" in cols:
             cols["status_changed_at"] = now
-        session.execute(
-            sa.update(Lead).where(Lead.id == r.id).values(**cols),
-            execution_options={"synchronize_session": False},
-        )
+        if cols:  # a row whose only change is a custom field's
+            session.execute(
+                sa.update(Lead).where(Lead.id == r.id).values(**cols),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def _write_companies(session, ws: int, creates, updates, now) -> None:
     if creates:
-        bulk.insert(
+        ids = bulk.insert(
             session,
             Company,
             [
@@ -741,10 +795,13 @@ def _write_companies(session, ws: int, creates, updates, now) -> None:
                 }
                 for r in creates
             ],
+            ids=True,
         )
+        _created_ids(creates, ids)
     for r in updates:
         cols = {k: v for k, v in r.values.items() if not k.startswith("_")}
-        session.execute(sa.update(Company).where(Company.id == r.id).values(**cols))
+        if cols:
+            session.execute(sa.update(Company).where(Company.id == r.id).values(**cols))
 
 
 def _write_people(session, ws: int, look, creates, updates, now) -> None:
@@ -763,7 +820,8 @@ def _write_people(session, ws: int, look, creates, updates, now) -> None:
                     "created_at": now,
                 }
             )
-        bulk.insert(session, Person, params)
+        _created_ids(creates, bulk.insert(session, Person, params, ids=True))
     for r in updates:
         cols = _deal_columns(r.values, look)
-        session.execute(sa.update(Person).where(Person.id == r.id).values(**cols))
+        if cols:
+            session.execute(sa.update(Person).where(Person.id == r.id).values(**cols))

@@ -692,5 +692,55 @@ class JobLease(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
 
 
+class CustomField(SQLModel, table=True):
+    """A workspace's own field on deals, leads, companies or people (issue 15, point 1):
+    ``kind`` says how its values are read and stored (domain.custom_fields); ``options`` is a
+    JSON list for selects; ``pipeline_id`` scopes a deal field to one pipeline; a deal
+    entering ``required_stage_id`` (or a later open stage, or won) must have a value."""
+
+    __tablename__ = "custom_field"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "entity", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _ws()
+    entity: str = Field(max_length=16)
+    key: str = Field(max_length=40)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)
+    options: str = Field(default="[]", sa_type=sa.Text)
+    pipeline_id: int | None = Field(default=None, foreign_key="pipeline.id", ondelete="CASCADE")
+    required_stage_id: int | None = Field(default=None, foreign_key="stage.id", ondelete="SET NULL")
+    position: int = 0
+    archived: bool = False
+    created_at: datetime = _created()
+
+
+# A custom value is one typed row per (field, record) — several for a multi select — so a
+# filter is an index range on (workspace, field, value), never a scan (domain.custom_fields).
+CUSTOM_VALUE_INDEXES = {
+    "ix_custom_value_record": ("field_id", "record_id"),
+    "ix_custom_value_text": ("workspace_id", "field_id", "value_text", "record_id"),
+    "ix_custom_value_number": (
+        *("workspace_id", "field_id", "value_number", "value_text", "record_id"),
+    ),
+    "ix_custom_value_date": ("workspace_id", "field_id", "value_date", "record_id"),
+}
+
+
+class CustomValue(SQLModel, table=True):
+    """``value_text``: text, select options, a member's Slack id, url/email/phone, and a
+    money value's currency; ``value_number``: numbers, money and checkboxes (1/0), exact;
+    ``value_date``: dates. ``record_id`` is the deal's (lead's…) row id."""
+
+    __tablename__ = "custom_value"
+    __table_args__ = tuple(sa.Index(name, *cols) for name, cols in CUSTOM_VALUE_INDEXES.items())
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    field_id: int = Field(foreign_key="custom_field.id", ondelete="CASCADE")
+    record_id: int
+    value_text: str | None = Field(default=None, max_length=500)
+    value_number: Decimal | None = Field(default=None, sa_type=Money)
+    value_date: date | None = None
+
+
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.
 import storage.installations  # noqa: E402, F401

@@ -516,7 +516,12 @@ ERRORS = [
     ("/deal 42", "grammar.unknown_subcommand", "deal", "42"),
     ("/deal amount:5", "grammar.unknown_subcommand", "deal", "amount:5"),
     ("/lead promote L7", "grammar.unknown_subcommand", "lead", "promote"),
-    ("/deal new X colour:red", "grammar.unknown_key", "deal_new", "colour:"),
+    (
+        "/deal new X reason:red",
+        "grammar.unknown_key",
+        "deal_new",
+        "reason:",
+    ),  # colour: may be a custom field
     ("/deal new X amount:1 amount:2", "grammar.duplicate_key", "deal_new", "amount:"),
     ("/deal new X amount:1 AMOUNT:2", "grammar.duplicate_key", "deal_new", "amount:"),
     ("/deal new amount:abc", "grammar.bad_amount", "deal_new", "abc"),

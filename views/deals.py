@@ -14,6 +14,7 @@ from domain.tasks import TaskPage
 from i18n import fmt, t
 from storage.models import Activity, Member, Outcome, Stage, Workspace
 from views import blocks as b
+from views import fields as fields_view
 from views import qualify as qualify_views
 from views import tasks as task_views
 from views.closing import won_dialog
@@ -84,6 +85,7 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
         )
     if data.qualification is not None:
         items.append(qualify_views.field(data.qualification, locale))
+    items = fields_view.merge_items(items, fields_view.card_items(data.custom, locale))
     context = [stall_text(row, locale, workspace.timezone)]
     if row.lost_reason:
         context.append(t(locale, "deal.lost_reason", reason=row.lost_reason))

@@ -41,6 +41,9 @@ class Action(StrEnum):
     alert_mute_deal = "alert.mute_deal"  # the card's overflow: "mute:D<number>" | "unmute:…"
     # issue 15: the card's BANT button opens the checkboxes; value = "D<number>"
     qualify_open = "qualify.open"
+    # custom fields (issue 15): fill the fields a stage requires, edit a field (admins)
+    field_fill = "field.fill"  # value = JSON {"deal": number, "stage": stage id}
+    field_edit = "field.edit"  # action_id "field.edit:<id>"; value = the field's id
 
 
 class View(StrEnum):
@@ -58,3 +61,5 @@ class View(StrEnum):
     alert_routes = "alert_routes"  # issue 16: /pipeline alerts
     qualify = "qualify"  # private_metadata: {"deal": <number>}
     scoring = "scoring"
+    field_fill = "field_fill"  # private_metadata: {"deal": number, "stage_id": …}
+    field_edit = "field_edit"  # private_metadata: {"field_id": …}

@@ -8,6 +8,7 @@ from bot.listeners import (
     automation,
     commands,
     events,
+    fields,
     imports,
     inbound,
     scoring,
@@ -25,3 +26,4 @@ def register(app, deps) -> None:
     inbound.register(app, deps)
     alerts.register(app, deps)
     scoring.register(app, deps)
+    fields.register(app, deps)

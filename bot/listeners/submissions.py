@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import replace
 
 from bot.deliver import Request, deliver
 from bot.listeners.actions import deal_ref
 from bot.listeners.guard import guarded
 from bot.payloads import ModalMeta
-from commands import forms
+from commands import field_values, forms
 from commands import types as c
 from commands.failures import user_message
 from commands.handlers import run
@@ -70,8 +71,9 @@ def _values(view: dict) -> dict:
 
 
 def form_command(kind: str, meta: ModalMeta, values: dict, ctx):
-    if kind == View.deal_new:
-        return forms.deal_new(values, locale=ctx.locale, today=ctx.today())
+    if kind == View.deal_new:  # with the custom fields' answers (issue 15)
+        cmd = forms.deal_new(values, locale=ctx.locale, today=ctx.today())
+        return replace(cmd, custom=field_values.answers(values))
     if kind == View.lead_new:
         return forms.lead_new(values, locale=ctx.locale)
     ref = deal_ref(ctx, meta.deal_key)

@@ -40,6 +40,7 @@ def _load() -> None:
         coach,
         companies,
         deals,
+        fields,
         help,
         inbound,
         leads,

@@ -16,6 +16,7 @@ from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import announce, card_channel, card_message, resolve_deal
+from commands.handlers.fields import offers_fill
 from commands.outcome import Outcome, Post, PostKind
 from domain import deals, renewals
 from domain.errors import InvalidInput
@@ -101,6 +102,7 @@ def _offers_renewal(ctx: Ctx, deal: Deal) -> bool:
 
 
 @handles(c.DealMove)
+@offers_fill
 def move(cmd: c.DealMove, ctx: Ctx) -> Outcome:
     deal = resolve_deal(ctx, cmd.deal)
     if not cmd.confirmed:
@@ -120,6 +122,7 @@ def move(cmd: c.DealMove, ctx: Ctx) -> Outcome:
 
 
 @handles(c.DealWon)
+@offers_fill
 def won(cmd: c.DealWon, ctx: Ctx) -> Outcome:
     deal = resolve_deal(ctx, cmd.deal)
     if not cmd.confirmed:

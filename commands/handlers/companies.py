@@ -8,8 +8,9 @@ from commands.context import Ctx
 from commands.exporting import deal_filters_of, lead_filters_of
 from commands.handlers import handles
 from commands.handlers.deals import members_by_id
+from commands.handlers.fields import with_custom_fields
 from commands.outcome import Outcome, Upload
-from domain import companies, exports
+from domain import companies, custom_fields, exports
 from i18n import t
 from views import companies as cv
 from views.message import Message
@@ -22,7 +23,8 @@ def company_show(cmd: c.CompanyShow, ctx: Ctx) -> Outcome:
     )
     view = companies.company_view(session=ctx.session, company=company)
     members = members_by_id(ctx, [a.author_id for a, _ in view.activity])
-    return Outcome(reply=cv.company_details(view, ctx.workspace, members, ctx.locale))
+    message = cv.company_details(view, ctx.workspace, members, ctx.locale)
+    return Outcome(reply=with_custom_fields(ctx, message, "companies", company.id))
 
 
 @handles(c.CompanyFind)
@@ -38,18 +40,24 @@ def person_show(cmd: c.PersonShow, ctx: Ctx) -> Outcome:
     person = companies.find_person(
         session=ctx.session, workspace_id=ctx.workspace.id, text=cmd.query
     )
-    return Outcome(
-        reply=cv.person_details(
-            companies.person_view(session=ctx.session, person=person), ctx.locale
-        )
+    message = cv.person_details(
+        companies.person_view(session=ctx.session, person=person), ctx.locale
     )
+    return Outcome(reply=with_custom_fields(ctx, message, "people", person.id))
 
 
 def _export(ctx: Ctx, entity: str, where: list) -> Outcome:
+    custom = custom_fields.fields(session=ctx.session, workspace_id=ctx.workspace.id, entity=entity)
     rows = list(
-        exports.rows(session=ctx.session, workspace_id=ctx.workspace.id, entity=entity, where=where)
+        exports.rows(
+            session=ctx.session,
+            workspace_id=ctx.workspace.id,
+            entity=entity,
+            where=where,
+            custom=custom,
+        )
     )
-    data = write_table(exports.headers(entity), rows, "csv")
+    data = write_table(exports.headers(entity, custom), rows, "csv")
     day = ctx.today().isoformat()
     filename = f"{entity}-{day}.csv"
     title = t(ctx.locale, f"export.title_{entity}", count=len(rows))

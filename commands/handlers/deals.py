@@ -15,7 +15,7 @@ from commands.readback import read_back
 from domain import deal_reads, deals, duplicates, money, tasks
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
-from storage.models import Company, Member, Person
+from storage.models import Company, Deal, Member, Person
 from views import closing as cv
 from views import companies as companies_view
 from views import deals as dv
@@ -110,8 +110,11 @@ def announce(ctx: Ctx, change: deals.Change, *, new: bool = False) -> Outcome:
 
 @handles(c.DealNew)
 def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
+    from commands.handlers import fields  # custom fields (issue 15)
+
     if cmd.title is None:
-        return Outcome(modal=modals.deal_new(ctx))
+        return Outcome(modal=fields.with_inputs(ctx, modals.deal_new(ctx)))
+    custom = fields.read_values(ctx, "deals", None, cmd.custom)  # checked before anything
     change = deals.create_deal(
         session=ctx.session,
         workspace=ctx.workspace,
@@ -127,6 +130,7 @@ def new(cmd: c.DealNew, ctx: Ctx) -> Outcome:
         company_name=cmd.company,
         contact_name=cmd.contact,
     )
+    fields.set_new(ctx, change.deal, custom)
     similar = duplicates.similar_deals(session=ctx.session, deal=change.deal)
     duplicates.refuse_exact_repeat(deal=change.deal, similar=similar, now=ctx.now())
     outcome = announce(ctx, change, new=True)
@@ -152,6 +156,10 @@ def new_deal_warnings(ctx: Ctx, deal, similar) -> list[str]:
 
 @handles(c.DealSet)
 def set_(cmd: c.DealSet, ctx: Ctx) -> Outcome:
+    if cmd.custom:  # custom fields (issue 15): commands/handlers/fields.py
+        from commands.handlers.fields import set_deal
+
+        return set_deal(cmd, ctx)
     deal = resolve_deal(ctx, cmd.deal)
     change = deals.set_fields(
         session=ctx.session,
@@ -245,6 +253,11 @@ def list_(cmd: c.DealList, ctx: Ctx) -> Outcome:
     stage = None
     if cmd.stage is not None:
         stage = match_stage(stages_of(session=ctx.session, pipeline_id=pipeline.id), cmd.stage.text)
+    extra = ()
+    if cmd.custom:  # custom-field filters (issue 15): commands/handlers/fields.py
+        from commands.handlers import fields
+
+        extra = tuple(fields.filters(ctx, "deals", cmd.custom, Deal.id))
     page = deal_reads.list_deals(
         session=ctx.session,
         workspace=ctx.workspace,
@@ -256,6 +269,7 @@ def list_(cmd: c.DealList, ctx: Ctx) -> Outcome:
         offset=cmd.offset,
         close=deal_reads.close_range(cmd.close, ctx.today()) if cmd.close else None,
         sort=cmd.sort,
+        extra=extra,
     )
     parts = []
     if owner:
@@ -270,6 +284,7 @@ def list_(cmd: c.DealList, ctx: Ctx) -> Outcome:
         parts.append(t(ctx.locale, f"sales.list.close_{cmd.close.replace('-', '_')}"))
     if cmd.sort:
         parts.append(t(ctx.locale, f"sales.list.sort_{cmd.sort}"))
+    parts.extend(f"{key}{op}{raw}" for key, op, raw in cmd.custom)
     title = " · ".join(parts) or t(ctx.locale, "deal.filter_all")
     message = dv.deal_list(page, title, ctx.workspace, ctx.locale, pager=list_text(cmd))
     return Outcome(reply=message)
@@ -293,6 +308,7 @@ def list_text(cmd: c.DealList) -> str:
         words.append(f"close:{cmd.close}")
     if cmd.sort:
         words.append(f"sort:{cmd.sort}")
+    words.extend(f"{key}{op}{_quoted(raw)}" for key, op, raw in cmd.custom)
     return " ".join(words)
 
 

@@ -32,6 +32,7 @@ TOPICS = {
         "deal_list_close",
         "deal_export",
         "deal_qualify",
+        "deal_custom",
     ],
     "pipeline": [
         "pipeline_board",
@@ -53,6 +54,8 @@ TOPICS = {
         "pipeline_alert",
         "pipeline_alerts",
         "pipeline_scoring",
+        "pipeline_field",
+        "pipeline_fields",
     ],
     "task": ["task_new", "task_list", "task_done", "task_snooze", "task_show", "task_morning"],
     "company": ["company_show", "company_find"],

@@ -8,6 +8,7 @@ from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
+from commands.handlers.fields import with_custom_fields
 from commands.outcome import Outcome
 from commands.readback import read_back
 from domain import duplicates, lead_scores, leads
@@ -119,4 +120,4 @@ def show(cmd: c.LeadShow, ctx: Ctx) -> Outcome:
         message.blocks.append(links)
     score, rules = lead_scores.explain(session=ctx.session, lead=lead, now=ctx.now())
     message.blocks.append(scoring_views.score_block(score, rules, row.job_title, ctx.locale))
-    return Outcome(reply=message)
+    return Outcome(reply=with_custom_fields(ctx, message, "leads", lead.id))
