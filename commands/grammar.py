@@ -1143,5 +1143,6 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
 import commands.alert_grammar  # noqa: E402, F401
 import commands.field_grammar  # noqa: E402, F401
 import commands.inbound_grammar  # noqa: E402, F401
+import commands.lead_grammar  # noqa: E402, F401
 import commands.scoring_grammar  # noqa: E402, F401
 import commands.task_grammar  # noqa: E402, F401
