@@ -73,6 +73,7 @@ class LeadNew:
     owner: UserRef | None = None
     status: str | None = None
     title: str | None = None  # the lead's job title (``title:CTO``), read by scoring rules
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields for leads: (key, raw text)
 
 
 @dataclass(frozen=True)

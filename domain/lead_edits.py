@@ -60,3 +60,18 @@ def _check(lead: Lead, built_in: dict[str, Any]) -> None:
     size = built_in.get("company_size")
     if size is not None and size < 0:
         raise InvalidInput("lead.bad_size", value=str(size), usage="lead_set")
+
+
+def set_new(
+    *,
+    session: Session,
+    workspace: Workspace,
+    lead: Lead,
+    values: dict[int, tuple[CustomField, Any]],
+    now: datetime,
+) -> None:
+    """A new lead's custom values (``/lead new … industry:제조`` or the modal), scored again."""
+    if values and cf.set_values(
+        session=session, workspace=workspace, record_id=lead.id, values=values
+    ):
+        lead_scores.lead_changed(session=session, lead=lead, now=now)

@@ -14,7 +14,8 @@ from domain import custom_fields as cf
 from domain.clock import FixedClock
 from storage.models import Lead
 from tests import factories as f
-from tests.slackapp import quiet_automation, running_app
+from tests.slackapp import quiet_automation, running_app, wait
+from tests.test_custom_fields_e2e import _answered
 
 
 @pytest.fixture
@@ -97,3 +98,27 @@ def test_a_rep_changes_only_their_own_leads_and_korean_words_work(app):
     assert status == 200 and reply["text"].startswith("<@U1> updated L1:")
     lead, _ = _lead(app, 1)
     assert (lead.job_title, lead.company_size, lead.source) == ("대표", 300, "webinar")
+
+
+def _lead_count(app) -> int:
+    with Session(app.engine) as session:
+        return len(session.exec(select(Lead)).all())
+
+
+def test_the_new_lead_modal_and_lead_new_take_the_custom_fields_for_leads(app):
+    app.command("/lead", "list")
+    app.command("/pipeline", 'field new "Industry" type:select options:제조,IT for:lead')
+    app.command("/pipeline", 'field new "Budget" type:money')  # a deal's: not in the lead modal
+    app.command("/lead", "new")
+    view = app.slack.wait_for("views.open")[-1].args["view"]
+    assert [b["block_id"] for b in view["blocks"]][-2:] == ["title", "cf:industry"]
+    status, answer = app.submit(_answered(view, {"name": "Park", "cf:industry": "IT"}))
+    assert status == 200 and not answer
+    wait(lambda: _lead_count(app) == 1, what="the lead from the modal")
+    assert _lead(app, 1)[1] == {"industry": "IT"}
+
+    status, reply = app.command("/lead", 'new "Kim" industry:농업')
+    assert "*Industry* can't be `농업`" in reply["text"] and _lead_count(app) == 1
+    status, reply = app.command("/lead", 'new "Kim" source:webinar industry:제조')
+    assert reply["text"].startswith("Lead L2 created")
+    assert _lead(app, 2)[1] == {"industry": "제조"}

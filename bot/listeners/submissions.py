@@ -75,7 +75,8 @@ def form_command(kind: str, meta: ModalMeta, values: dict, ctx):
         cmd = forms.deal_new(values, locale=ctx.locale, today=ctx.today())
         return replace(cmd, custom=field_values.answers(values))
     if kind == View.lead_new:
-        return forms.lead_new(values, locale=ctx.locale)
+        cmd = forms.lead_new(values, locale=ctx.locale)
+        return replace(cmd, custom=field_values.answers(values))
     ref = deal_ref(ctx, meta.deal_key)
     if kind == View.deal_lost:
         return c.DealLost(ref, forms.lost_reason(values), confirmed=True)  # the modal asked
