@@ -52,7 +52,7 @@ RESERVED = frozenset(
         *("status", "email", "source", "size", "title", "name", "reason", "date", "target"),
         *("reps", "period", "avg", "winrate", "by", "due", "deal", "lead", "kind", "text"),
         *("currency", "rate", "mrr", "until", "type", "for", "options", "required", "key"),
-        *("number", "external_id", "created", "lost_reason", "id"),
+        *("number", "external_id", "created", "lost_reason", "id", "score"),
         *("금액", "단계", "마감일", "마감", "정렬", "담당자", "회사", "고객", "파이프라인"),
         *("상태", "이메일", "출처", "유입경로", "규모", "제목", "이름", "사유", "이유"),
         *("갱신일", "날짜", "목표", "인원", "기간", "평균", "성사율", "기준", "기한", "언제"),

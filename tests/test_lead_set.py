@@ -10,6 +10,7 @@ import json
 import pytest
 from sqlmodel import Session, select
 
+from commands.cells import read_table
 from domain import custom_fields as cf
 from domain.clock import FixedClock
 from storage.models import Lead
@@ -122,3 +123,16 @@ def test_the_new_lead_modal_and_lead_new_take_the_custom_fields_for_leads(app):
     status, reply = app.command("/lead", 'new "Kim" source:webinar industry:제조')
     assert reply["text"].startswith("Lead L2 created")
     assert _lead(app, 2)[1] == {"industry": "제조"}
+
+
+def test_lead_export_has_the_score_and_the_custom_fields_after_lead_set(app):
+    app.command("/lead", "list")
+    app.command("/pipeline", 'field new "Industry" type:select options:제조,IT for:lead')
+    app.command("/lead", 'new "Park" size:20')
+    app.command("/lead", "set L1 source:webinar size:120 title:CTO industry:IT")
+    status, reply = app.command("/lead", "export")
+    assert status == 200 and reply["text"].startswith("Exporting 1 rows: `leads-")
+    upload = wait(lambda: app.slack.state.files)[0]
+    table = read_table(upload["content"])
+    assert table.headers[-3:] == ["created", "score", "industry"]
+    assert table.rows[0][-2:] == ["45", "IT"]
