@@ -529,9 +529,13 @@ def specs(*, session: Session, workspace_id: int, entity: str) -> tuple[FieldSpe
     """The entity's live custom fields as import/export specs: the header is the key (or
     the field's name), the kind ``custom:<kind>``."""
     return tuple(
-        FieldSpec(f.key, entity, f"custom:{f.kind}", f.name)
-        for f in fields(session=session, workspace_id=workspace_id, entity=entity)
+        spec_of(f) for f in fields(session=session, workspace_id=workspace_id, entity=entity)
     )
+
+
+def spec_of(field: CustomField) -> FieldSpec:
+    """A field as an import/export spec (also an inbound lead's, commands.inbound_fields)."""
+    return FieldSpec(field.key, field.entity, f"custom:{field.kind}", field.name)
 
 
 def normalized(field: CustomField, value: Any, currency: str) -> Any:
