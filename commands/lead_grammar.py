@@ -1,7 +1,8 @@
 """``/lead set L7 title:CTO size:120 industry:제조`` (issue 15), on the pieces of
 :mod:`commands.grammar`: the same ``key:value`` grammar as ``/deal set``. The built-in keys
-are the lead's name, email, source, company size and job title; any other key is one of the
-workspace's custom fields for leads (:mod:`commands.field_values` reads it once it is known).
+are the lead's name, email, source, company size and job title (``source:-`` clears the
+source, the email or the title, as ``field:-`` clears a custom field); any other key is one
+of the workspace's custom fields for leads (:mod:`commands.field_values` reads it once known).
 """
 
 from __future__ import annotations
@@ -10,13 +11,25 @@ from datetime import date
 
 from commands import grammar as g
 from commands import types as c
+from commands.field_values import CLEAR
+from commands.lexer import plain
+
+
+def _clearing(parser: g.Parser) -> g.Parser:
+    """``-``, ``none``, ``없음``: "" (the domain clears the field); else ``parser``'s value."""
+
+    def read(value: str, today: date):
+        return "" if plain(value).strip().lower() in CLEAR else parser(value, today)
+
+    return read
+
 
 LEAD_SET_KEYS: dict[str, g.Parser] = {
     "name": g._name,
-    "email": g._email,
-    "source": g._source,
+    "email": _clearing(g._email),
+    "source": _clearing(g._source),
     "size": g._size,
-    "title": g._title,
+    "title": _clearing(g._title),
 }
 
 

@@ -30,14 +30,16 @@ def set_fields(
     built_in: dict[str, Any],
     values: dict[int, tuple[CustomField, Any]],
 ) -> tuple[list[tuple[str, Any, Any]], list[tuple[CustomField, Any, Any]]]:
-    """``built_in``: ``{column: value}`` of :data:`BUILT_IN`; ``values``: custom values for
-    leads. Returns what changed: ``(column, old, new)`` and ``(field, old, new)``."""
+    """``built_in``: ``{column: value}`` of :data:`BUILT_IN` (None: unchanged, "": cleared);
+    ``values``: custom values for leads. Returns what changed: ``(column, old, new)`` and
+    ``(field, old, new)``."""
     _require_can_change(actor, lead)
     _check(lead, built_in)
+    wanted = {k: (None if v == "" else v) for k, v in built_in.items() if v is not None}
     plain = [
         (column, getattr(lead, column), value)
-        for column, value in built_in.items()
-        if value is not None and getattr(lead, column) != value
+        for column, value in wanted.items()
+        if getattr(lead, column) != value
     ]
     changed = cf.set_values(session=session, workspace=workspace, record_id=lead.id, values=values)
     if not plain and not changed:

@@ -99,6 +99,12 @@ def test_a_rep_changes_only_their_own_leads_and_korean_words_work(app):
     assert status == 200 and reply["text"].startswith("<@U1> updated L1:")
     lead, _ = _lead(app, 1)
     assert (lead.job_title, lead.company_size, lead.source) == ("대표", 300, "webinar")
+    status, reply = app.command("/lead", "set L1 source:- title:없음 size:0")
+    assert reply["text"].startswith(
+        "<@U1> updated L1: Source webinar → —; Employees 300 → 0; Job title 대표 → —."
+    )
+    lead, _ = _lead(app, 1)
+    assert (lead.job_title, lead.company_size, lead.source) == (None, 0, None)
 
 
 def _lead_count(app) -> int:

@@ -45,7 +45,7 @@ def changes_text(ctx: Ctx, lead: Lead, plain, custom) -> str:
     loc = ctx.locale
     parts = [
         t(loc, "field.change", name=t(loc, f"leadset.name.{column}"),
-          old=fmt.EMPTY if old in (None, "") else old, new=new)
+          old=_shown(old), new=_shown(new))
         for column, old, new in plain
     ]  # fmt: skip
     parts += fv.change_parts(custom, loc)
@@ -53,3 +53,7 @@ def changes_text(ctx: Ctx, lead: Lead, plain, custom) -> str:
              ref=f"L{lead.number}", changes="; ".join(parts))  # fmt: skip
     ctx.session.refresh(lead)
     return f"{line}\n{t(loc, 'leadset.score', score=lead.score)}"
+
+
+def _shown(value) -> str:
+    return fmt.EMPTY if value in (None, "") else str(value)
