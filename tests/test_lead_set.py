@@ -142,3 +142,14 @@ def test_lead_export_has_the_score_and_the_custom_fields_after_lead_set(app):
     table = read_table(upload["content"])
     assert table.headers[-3:] == ["created", "score", "industry"]
     assert table.rows[0][-2:] == ["45", "IT"]
+
+
+def test_a_bad_custom_value_in_the_new_lead_modal_is_answered_under_its_input(app):
+    app.command("/lead", "list")
+    app.command("/pipeline", 'field new "Seats" type:number for:lead key:seats')
+    app.command("/lead", "new")
+    view = app.slack.wait_for("views.open")[-1].args["view"]
+    status, answer = app.submit(_answered(view, {"name": "Park", "cf:seats": "many"}))
+    assert status == 200 and answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["cf:seats"] and "Seats" in answer["errors"]["cf:seats"]
+    assert _lead_count(app) == 0
