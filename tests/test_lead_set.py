@@ -41,7 +41,12 @@ def _lead(app, number: int) -> tuple[Lead, dict]:
 
 def test_lead_set_changes_built_in_and_custom_fields_and_rescores(app):
     app.command("/lead", "list")  # U1 is the first member: an admin
-    app.command("/pipeline", 'field new "Industry" type:select options:제조,IT for:lead')
+    status, reply = app.command(
+        "/pipeline", 'field new "Industry" type:select options:제조,IT for:lead'
+    )
+    assert reply["text"].startswith(
+        "Added the field *Industry* for leads. Set it with `/lead set L7 industry:제조`"
+    )
     app.command("/pipeline", 'field new "Employees" type:number for:lead key:employees')
     app.command("/lead", 'new "Park"')
     before, _ = _lead(app, 1)

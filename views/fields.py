@@ -132,6 +132,8 @@ def created(field: CustomField, locale: str) -> str:
     }.get(field.kind) or (options_of(field) or ["…"])[0]
     if " " in example:
         example = f'"{example}"'
+    if field.entity == "leads":  # /lead set (issue 15)
+        return t(locale, "leadset.created", name=field.name, key=field.key, example=example)
     if field.entity != "deals":
         return t(locale, "field.created_other", name=field.name, key=field.key)
     return t(locale, "field.created", name=field.name, key=field.key, example=example)
