@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from commands.scoring_forms import parse_rule
+from domain import lead_scores
 from domain.clock import FixedClock
 from domain.scoring import Facts, Rule, Scoring, compute
 from storage.models import Lead
@@ -120,3 +121,27 @@ def test_field_rules_are_saved_listed_and_explain_the_score(app):
 
     status, reply = app.command("/lead", "set L1 seats:50")
     assert reply["text"].endswith("Score now: 10.")
+
+
+def test_the_scoring_benchmark_with_field_rules_prints_its_figures_at_a_tiny_size(
+    db_url, capsys, monkeypatch
+):
+    import sys
+
+    from bench import scoring as bench
+
+    argv = ["bench.scoring", "--url", db_url, "--leads", "60", "--field-rules"]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["field_rules"] is True and figures["one_lead_median_ms"] > 0
+    with Session(bench.make_engine(db_url)) as session:
+        leads = session.exec(select(Lead)).all()
+        kinds = [
+            {
+                p.rule.kind
+                for p in lead_scores.explain(session=session, lead=lead, now=f.T0)[0].parts
+            }
+            for lead in leads
+        ]
+    assert len(leads) == 60 and any("field" in k for k in kinds), "field rules score some"
