@@ -34,7 +34,7 @@ def set_fields(
     ``values``: custom values for leads. Returns what changed: ``(column, old, new)`` and
     ``(field, old, new)``."""
     _require_can_change(actor, lead)
-    _check(lead, built_in)
+    _check(built_in)
     wanted = {k: (None if v == "" else v) for k, v in built_in.items() if v is not None}
     plain = [
         (column, getattr(lead, column), value)
@@ -53,7 +53,7 @@ def set_fields(
     return plain, [(by_key[key], old, new) for key, (old, new) in changed.items()]
 
 
-def _check(lead: Lead, built_in: dict[str, Any]) -> None:
+def _check(built_in: dict[str, Any]) -> None:
     name = built_in.get("name")
     if name is not None and not name.strip():
         raise InvalidInput("lead.name_required", usage="lead_set")
