@@ -9,7 +9,9 @@ spread so the default rules give a spread of scores) and 2 notes per lead over t
 days, a tenth of the leads converted into deals that carry a thread message each, then times
 :func:`domain.lead_scores.recompute` over the whole workspace twice (the first run writes every
 score, the second finds nothing changed) and over one lead (median of 50). Prints the figures
-and a JSON line.
+and a JSON line. ``--field-rules`` also gives every lead an ``industry`` (a select custom field
+for leads) and a ``seats`` number, and scores them with ``field industry 제조 +10`` and
+``field seats >= 100 +20`` besides the default rules (issue 15): the cost of the custom values.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import lead_scores
+from domain import custom_fields, lead_scores
 from domain import leads as lead_ops
+from domain.scoring import DEFAULT, Rule
 from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from storage.db import make_engine, upgrade
-from storage.models import Activity, Deal, Lead, Workspace
+from storage.models import Activity, Deal, Lead, LeadScoring, Role, Workspace
 
 TEAM = "TSCORE"
 SOURCES = ("webinar", "referral", "website", "event", None)
@@ -98,6 +101,40 @@ def fill(engine, n: int, now: datetime) -> int:
     return ws.id
 
 
+INDUSTRIES = ("제조", "IT", "금융", "유통")
+FIELD_RULES = (
+    Rule("field", 10, value="제조", key="industry", op="="),
+    Rule("field", 20, value="100", key="seats", op=">="),
+)
+
+
+def fill_fields(engine, ws_id: int) -> None:
+    """Two custom fields for leads, a value of each on every lead, and the field rules."""
+    rnd = random.Random(16)
+    with Session(engine, expire_on_commit=False) as session:
+        ws = session.get(Workspace, ws_id)
+        admin = get_or_create_member(session=session, workspace=ws, slack_user_id="USCORE")
+        admin.role = Role.admin
+        industry = custom_fields.define(
+            session=session, actor=admin, workspace=ws, name="Industry", kind="select",
+            entity="leads", key="industry", options=list(INDUSTRIES),
+        )  # fmt: skip
+        seats = custom_fields.define(
+            session=session, actor=admin, workspace=ws, name="Seats", kind="number",
+            entity="leads", key="seats",
+        )  # fmt: skip
+        ids = session.exec(select(Lead.id).where(Lead.workspace_id == ws_id)).all()
+        for i in range(0, len(ids), 5000):
+            items = [
+                (lead_id, {industry.id: rnd.choice(INDUSTRIES), seats.id: rnd.randint(1, 500)})
+                for lead_id in ids[i : i + 5000]
+            ]
+            custom_fields.write_imported(session=session, workspace=ws, entity="leads", items=items)
+        rules = [r.as_json() for r in (*DEFAULT.rules, *FIELD_RULES)]
+        session.add(LeadScoring(workspace_id=ws_id, rules=json.dumps(rules, ensure_ascii=False)))
+        session.commit()
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -109,11 +146,14 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--json", help="also write the JSON line here")
+    parser.add_argument("--field-rules", action="store_true", help="custom-field rules too")
     args = parser.parse_args()
     now = datetime.now(UTC)
     engine = make_engine(args.url)
     upgrade(engine)
     ws_id = fill(engine, args.leads, now)
+    if args.field_rules:
+        fill_fields(engine, ws_id)
 
     def whole() -> None:
         with Session(engine) as session:
@@ -137,6 +177,7 @@ def main() -> None:
     figures = {
         "leads": args.leads,
         "database": engine.dialect.name,
+        "field_rules": args.field_rules,
         "whole_workspace_first_ms": round(first),
         "whole_workspace_again_ms": round(again),
         "leads_per_second": round(args.leads / (first / 1000)),

@@ -34,7 +34,7 @@ from bot.server import FORM, JSON, Refused, read_body
 from commands.failures import user_message
 from commands.handlers.inbound import receive
 from commands.inbound_fields import BadSubmission, read_submission
-from domain import inbound
+from domain import custom_fields, inbound
 from domain.errors import Conflict, SalesbotError
 from i18n import t
 from storage.db import session_scope, unreachable
@@ -134,6 +134,8 @@ def _post(deps, key: str, environ) -> Answer:
     retry_key = headers.get("idempotency-key") or None
     if retry_key is not None and len(retry_key) > inbound.KEY_MAX:
         raise Answer(400, {"ok": False, "error": "bad_idempotency_key", "limit": inbound.KEY_MAX})
+    with session_scope(deps.engine, readonly=True) as session:  # mapped by key or name
+        custom = custom_fields.fields(session=session, workspace_id=workspace.id, entity="leads")
     try:
         submission = read_submission(
             fields,
@@ -141,6 +143,8 @@ def _post(deps, key: str, environ) -> Answer:
             timezone=workspace.timezone,
             via="form" if form else "api",
             retry_key=retry_key,
+            custom=custom,
+            currency=workspace.currency,
         )
         with session_scope(deps.engine) as session:
             accepted = receive(session=session, source_id=source.id, submission=submission, now=now)

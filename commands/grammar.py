@@ -531,14 +531,15 @@ def lead_new(text: str, pos: int, today: date) -> c.Command:
     toks = _all_tokens(text, pos)
     if not toks:
         return c.LeadNew(name=None)
-    words, values = _read(toks, LEAD_NEW_KEYS, today)
+    custom: list[tuple[str, str]] = []  # custom fields for leads (issue 15)
+    words, values = _read(toks, LEAD_NEW_KEYS, today, custom=custom)
     name = values.pop("name", None)
     if name and words:
         raise _extra(words[0])
     name = name or within_limit(_joined(words), "name")
     if not name:
         raise InvalidInput("grammar.missing_name")
-    return c.LeadNew(name=name, **values)
+    return c.LeadNew(name=name, **values, custom=tuple(custom))
 
 
 def lead_status(text: str, pos: int, today: date) -> c.Command:
@@ -1143,5 +1144,6 @@ _PARSERS: dict[str, Callable[[str, int, date], c.Command]] = {
 import commands.alert_grammar  # noqa: E402, F401
 import commands.field_grammar  # noqa: E402, F401
 import commands.inbound_grammar  # noqa: E402, F401
+import commands.lead_grammar  # noqa: E402, F401
 import commands.scoring_grammar  # noqa: E402, F401
 import commands.task_grammar  # noqa: E402, F401

@@ -6,6 +6,8 @@ and Korean: ``name``/``이름``, ``email``/``이메일``, ``company``/``회사``
 (:func:`commands.cells.parse_rows`), so ``size: "1,200"`` and a bad email answer with the
 same reasons an import gives. Beyond a lead's own fields: ``title``, ``phone``, ``notes``
 (``message``) and ``first_name`` + ``last_name`` (joined into ``name`` when there is none).
+The workspace's custom fields for leads map by key or name and are read and checked as an
+import cell is (a select's options, a number's range; not a member: a sender assigns nobody).
 Any other field is kept as text and shown with the lead. Fields a sender may not set
 (``owner``, ``status``, ``number``…) are kept as text too, never applied.
 
@@ -21,8 +23,11 @@ from datetime import date
 from typing import Any
 
 from commands.cells import Table, parse_rows
+from domain import custom_fields as cf
+from domain.errors import SalesbotError
 from domain.fields import CellError, FieldSpec, find_field, header_key
 from domain.inbound import Submission
+from storage.models import CustomField
 
 LEAD_FIELDS = frozenset({"name", "email", "company", "size", "source"})
 EXTRAS = (
@@ -62,9 +67,9 @@ class BadSubmission(Exception):
         self.problems = problems
 
 
-def _spec(name: str) -> FieldSpec | None:
-    spec = find_field("leads", name)
-    if spec is not None and spec.key in LEAD_FIELDS:
+def _spec(name: str, custom: tuple[FieldSpec, ...] = ()) -> FieldSpec | None:
+    spec = find_field("leads", name, custom)
+    if spec is not None and (spec.key in LEAD_FIELDS or spec in custom):
         return spec
     wanted = header_key(name)
     return next((s for s in EXTRAS if any(header_key(h) == wanted for h in s.headers)), None)
@@ -77,9 +82,14 @@ def read_submission(
     timezone: str,
     via: str = "api",
     retry_key: str | None = None,
+    custom: list[CustomField] = (),
+    currency: str = "KRW",
 ) -> Submission:
     """The sender's fields as a :class:`Submission`; :class:`BadSubmission` with every
-    problem otherwise."""
+    problem otherwise. ``custom``: the workspace's custom fields for leads, ``currency``
+    its currency (a money value without one is in it)."""
+    by_key = {f.key: f for f in custom if f.kind != "member"}
+    specs = tuple(cf.spec_of(f) for f in by_key.values())
     problems: list[FieldProblem] = []
     headers, cells, mapping, other = [], [], {}, {}
     taken: set[str] = set()
@@ -95,7 +105,7 @@ def read_submission(
                 FieldProblem(_UNSTORABLE.sub("?", name)[:MAX_NAME], "import.bad_text", {})
             )
             continue
-        spec = _spec(name)
+        spec = _spec(name, specs)
         if spec is None or spec.key in taken:
             if len(name) > MAX_NAME or len(other) >= MAX_OTHER:
                 problems.append(FieldProblem(name[:MAX_NAME], "inbound.too_many_fields", {}))
@@ -116,7 +126,8 @@ def read_submission(
     if not values.get("name"):
         joined = " ".join(v for v in (values.get("first_name"), values.get("last_name")) if v)
         values["name"] = joined or None
-    told = {spec.key for p in problems if (spec := _spec(p.field)) is not None}
+    chosen = _custom_values(by_key, values, headers, mapping, currency, problems)
+    told = {spec.key for p in problems if (spec := _spec(p.field, specs)) is not None}
     if not values.get("name") and not told & {"name", "first_name", "last_name"}:
         named = next((h for i, h in enumerate(headers) if mapping[i].key == "name"), "name")
         problems.append(FieldProblem(named, "import.required", {}))
@@ -126,7 +137,27 @@ def read_submission(
     details = {
         k: v for k, v in values.items() if k in ("title", "phone", "notes") and v is not None
     }
-    return Submission(lead=lead, details={**details, **other}, via=via, retry_key=retry_key or None)
+    return Submission(
+        lead=lead,
+        details={**details, **other},
+        via=via,
+        retry_key=retry_key or None,
+        custom=chosen,
+    )
+
+
+def _custom_values(by_key, values, headers, mapping, currency, problems) -> dict[int, Any]:
+    """``{field id: value}`` as stored (options, ranges checked, as an import's cell)."""
+    out: dict[int, Any] = {}
+    for index, spec in mapping.items():
+        field = by_key.get(spec.key)
+        if field is None or spec.kind != f"custom:{field.kind}" or values.get(spec.key) is None:
+            continue
+        try:
+            out[field.id] = cf.normalized(field, values[spec.key], currency)
+        except SalesbotError as err:
+            problems.append(FieldProblem(headers[index], err.key, dict(err.params)))
+    return out
 
 
 def _problem(error: CellError) -> FieldProblem:

@@ -6,6 +6,7 @@ New rules are written one a line, the points last::
     size 100-999 +20      size >= 1000 +30      size < 10 -5      size 100+ +20
     source webinar +10    title cto +15         title "vice president" +10
     note +5               message +3            task +5
+    field industry 제조 +10                      field employees >= 100 +20
 
 Korean words work for the kinds (규모, 유입경로/출처, 직함/직책, 메모, 메시지, 할일) and
 points may end in 점 (``+20점``). A line that cannot be read is answered under the field with
@@ -19,7 +20,7 @@ import re
 from commands.forms import FieldErrors, _element, _text
 from domain.errors import InvalidInput
 from domain.qualify import CRITERIA
-from domain.scoring import MAX_DAYS, MAX_POINTS, Rule, Scoring
+from domain.scoring import MAX_DAYS, MAX_POINTS, Rule, Scoring, number_of
 from i18n import t
 
 KIND_WORDS = {
@@ -29,7 +30,10 @@ KIND_WORDS = {
     **dict.fromkeys(("note", "notes", "메모"), "note"),
     **dict.fromkeys(("message", "messages", "메시지"), "message"),
     **dict.fromkeys(("task", "tasks", "할일", "할 일", "완료"), "task"),
+    **dict.fromkeys(("field", "custom", "필드", "항목"), "field"),
 }
+_FIELD = re.compile(r"^([^\s<>=:≥≤]+)\s*(>=|<=|=>|=<|≥|≤|>|<|=|:)?\s*(.+)$")
+_OPS = {"=>": ">=", "≥": ">=", "=<": "<=", "≤": "<=", ":": "=", None: "="}
 _LINE = re.compile(r"^\s*(\S+)\s*(.*?)\s*([+-]?\d{1,6})\s*점?\s*$")
 _RANGE = re.compile(r"^(\d{1,9})\s*[-~–]\s*(\d{1,9})$")
 _AT_LEAST = re.compile(r"^(?:(?:>=|≥|=>)\s*(\d{1,9})|(\d{1,9})\s*\+|(?:>)\s*(\d{1,9}))$")
@@ -48,6 +52,8 @@ def parse_rule(line: str) -> Rule:
         raise InvalidInput("scoring.bad_points", value=points, limit=MAX_POINTS)
     if kind == "size":
         return _size(what, points, line)
+    if kind == "field":
+        return _field(what, points, line)
     if kind in ("source", "title"):
         value = " ".join(what.strip("\"'“”").split()).lower()
         if not value or len(value) > MAX_VALUE:
@@ -56,6 +62,19 @@ def parse_rule(line: str) -> Rule:
     if what:
         raise InvalidInput("scoring.bad_rule", value=line.strip())
     return Rule(kind, points)
+
+
+def _field(what: str, points: int, line: str) -> Rule:
+    """``industry 제조``, ``industry:"IT 서비스"``, ``employees >= 100`` (the field's key or
+    name; whether it exists and has that kind is checked on saving, domain.lead_scores)."""
+    found = _FIELD.match(what)
+    if found is None:
+        raise InvalidInput("scoring.bad_rule", value=line.strip())
+    op = _OPS.get(found[2], found[2])
+    value = " ".join(found[3].strip("\"'“”").split()).lower()
+    if not value or len(value) > MAX_VALUE or (op != "=" and number_of(value) is None):
+        raise InvalidInput("scoring.bad_rule", value=line.strip())
+    return Rule("field", points, value=value, key=found[1].lower(), op=op)
 
 
 def _size(what: str, points: int, line: str) -> Rule:

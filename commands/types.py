@@ -73,6 +73,7 @@ class LeadNew:
     owner: UserRef | None = None
     status: str | None = None
     title: str | None = None  # the lead's job title (``title:CTO``), read by scoring rules
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields for leads: (key, raw text)
 
 
 @dataclass(frozen=True)
@@ -436,6 +437,19 @@ class LeadNote:
     text: str
 
 
+@dataclass(frozen=True)
+class LeadSet:
+    """``/lead set L7 title:CTO size:120 industry:제조``: built-in fields and custom fields."""
+
+    lead: LeadRef
+    name: str | None = None
+    email: str | None = None
+    source: str | None = None
+    size: int | None = None
+    title: str | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom fields: (key, raw text)
+
+
 # --- custom fields (issue 15, point 1) --------------------------------------------------
 
 
@@ -507,6 +521,7 @@ Command = (
     | DealQualify
     | PipelineScoring
     | LeadNote
+    | LeadSet
     | PipelineFieldNew
     | PipelineFields
 )

@@ -52,7 +52,7 @@ RESERVED = frozenset(
         *("status", "email", "source", "size", "title", "name", "reason", "date", "target"),
         *("reps", "period", "avg", "winrate", "by", "due", "deal", "lead", "kind", "text"),
         *("currency", "rate", "mrr", "until", "type", "for", "options", "required", "key"),
-        *("number", "external_id", "created", "lost_reason", "id"),
+        *("number", "external_id", "created", "lost_reason", "id", "score"),
         *("금액", "단계", "마감일", "마감", "정렬", "담당자", "회사", "고객", "파이프라인"),
         *("상태", "이메일", "출처", "유입경로", "규모", "제목", "이름", "사유", "이유"),
         *("갱신일", "날짜", "목표", "인원", "기간", "평균", "성사율", "기준", "기한", "언제"),
@@ -529,9 +529,13 @@ def specs(*, session: Session, workspace_id: int, entity: str) -> tuple[FieldSpe
     """The entity's live custom fields as import/export specs: the header is the key (or
     the field's name), the kind ``custom:<kind>``."""
     return tuple(
-        FieldSpec(f.key, entity, f"custom:{f.kind}", f.name)
-        for f in fields(session=session, workspace_id=workspace_id, entity=entity)
+        spec_of(f) for f in fields(session=session, workspace_id=workspace_id, entity=entity)
     )
+
+
+def spec_of(field: CustomField) -> FieldSpec:
+    """A field as an import/export spec (also an inbound lead's, commands.inbound_fields)."""
+    return FieldSpec(field.key, field.entity, f"custom:{field.kind}", field.name)
 
 
 def normalized(field: CustomField, value: Any, currency: str) -> Any:

@@ -118,6 +118,7 @@ def _leads(ws: int, where: list) -> sa.Select:
             Lead.company_size,
             Member.slack_user_id,
             Lead.created_at,
+            Lead.score,
         )
         .join(Stage, Stage.id == Lead.status_id)
         .outerjoin(Member, Member.id == Lead.owner_id)

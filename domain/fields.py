@@ -92,6 +92,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     _lead("size", "int", "회사 규모", "company size", "employees", "직원 수", "규모"),
     _lead("owner", "member", "담당자", "owner email", "rep", "영업 담당자"),
     _lead("created", "datetime", "생성일", "created at", "created date", "등록일"),
+    _lead("score", "int", "점수", "lead score", "리드 점수", export_only=True),  # as last scored
     FieldSpec("external_id", "companies", "external_id", "외부 ID", _EXTERNAL),
     FieldSpec("name", "companies", "text", "회사", ("company", "회사명", "이름"), required=True),
     FieldSpec("employees", "companies", "int", "직원 수", ("size", "company size", "규모")),

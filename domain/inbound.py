@@ -45,6 +45,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain import custom_fields, lead_scores
 from domain import leads as lead_ops
 from domain.errors import Conflict
 from domain.workspaces import require_admin
@@ -205,10 +206,12 @@ class Submission:
     details: dict[str, str] = field(default_factory=dict)
     via: str = "api"  # api | form
     retry_key: str | None = None  # the sender's Idempotency-Key
+    custom: dict[int, Any] = field(default_factory=dict)  # custom fields: {field id: value}
 
     @property
     def digest(self) -> str:
-        body = json.dumps([self.lead, self.details], sort_keys=True, default=str)
+        given = [self.lead, self.details] + ([self.custom] if self.custom else [])
+        body = json.dumps(given, sort_keys=True, default=str)
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -262,8 +265,10 @@ def submit(*, session: Session, source_id: int, submission: Submission, now: dat
         source=values.get("source") or ("web form" if submission.via == "form" else None),
         size=values.get("size"),
         owner=owner,
+        job_title=submission.details.get("title"),  # the title rules read it (issue 15)
     )
     _keep_phone(session, lead, submission.details.get("phone"))
+    _keep_custom(session, workspace, lead, submission.custom, now)
     assigned_by = "rotation" if owner is not None else None
     if owner is None and lead.owner_id is not None:
         assigned_by = "workflow"  # a "lead created" workflow gave it an owner
@@ -282,6 +287,15 @@ def submit(*, session: Session, source_id: int, submission: Submission, now: dat
     session.add_all([source, inbound])
     session.flush()
     return Accepted(lead, inbound, created=True)
+
+
+def _keep_custom(session: Session, workspace: Workspace, lead: Lead, values, now) -> None:
+    """The sender's custom fields for leads (checked already), and the lead scored again."""
+    if values:
+        custom_fields.write_imported(
+            session=session, workspace=workspace, entity="leads", items=[(lead.id, values)]
+        )
+        lead_scores.lead_changed(session=session, lead=lead, now=now)
 
 
 def _retry_key(submission: Submission, digest: str, now: datetime) -> str:

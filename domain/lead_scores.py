@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from domain import names
+from domain import custom_fields, names
+from domain.errors import InvalidInput
 from domain.scoring import (
     ACTIVITY_KINDS,
+    COMPARE,
     DEFAULT,
     Facts,
     Score,
@@ -38,6 +40,7 @@ from domain.workspaces import require_admin
 from storage import outbox
 from storage.models import (
     Activity,
+    CustomField,
     Lead,
     LeadScoring,
     Member,
@@ -71,6 +74,7 @@ def save(
     included). Returns how many leads crossed the threshold."""
     require_admin(actor)
     check(scoring)
+    scoring = _check_fields(session, workspace.id, scoring)
     row = session.get(LeadScoring, workspace.id) or LeadScoring(workspace_id=workspace.id)
     row.rules = json.dumps([r.as_json() for r in scoring.rules], ensure_ascii=False)
     row.threshold = scoring.threshold
@@ -81,6 +85,33 @@ def save(
     session.add(row)
     session.flush()
     return recompute(session=session, workspace=workspace, now=now)
+
+
+def _check_fields(session: Session, workspace_id: int, scoring: Scoring) -> Scoring:
+    """A field rule names a live custom field for leads (by key or name: kept by key);
+    ``>=`` and the like a number or money field; an equality a field that can equal text
+    (not a member, a date, a checkbox)."""
+    rules = []
+    for rule in scoring.rules:
+        if rule.kind == "field":
+            rule = replace(rule, key=_rule_field(session, workspace_id, rule).key)
+        rules.append(rule)
+    return replace(scoring, rules=tuple(rules))
+
+
+def _rule_field(session: Session, workspace_id: int, rule) -> CustomField:
+    try:
+        field = custom_fields.find(
+            session=session, workspace_id=workspace_id, entity="leads", key=rule.key or ""
+        )
+    except InvalidInput:
+        raise InvalidInput("leadset.rule_unknown_field", value=rule.key or "") from None
+    numeric = field.kind in ("number", "money")
+    if rule.op in COMPARE and not numeric:
+        raise InvalidInput("leadset.rule_not_number", field=field.name, op=rule.op)
+    if field.kind in ("member", "date", "checkbox"):
+        raise InvalidInput("leadset.rule_kind", field=field.name)
+    return field
 
 
 # ---------------------------------------------------------------- reading the facts
@@ -151,10 +182,37 @@ def _facts(session: Session, workspace_id: int, scoring: Scoring, now: datetime,
     kinds = {r.kind for r in scoring.rules if r.kind in ACTIVITY_KINDS}
     since = now - timedelta(days=scoring.window_days)
     events = _events(session, workspace_id, rows, since, kinds)
+    custom = _custom(session, workspace_id, scoring, [row.id for row in rows])
     return [
-        (row, Facts(row.company_size, row.source, row.job_title, tuple(events.get(row.id, ()))))
+        (
+            row,
+            Facts(
+                row.company_size, row.source, row.job_title, tuple(events.get(row.id, ())),
+                custom.get(row.id, {}),
+            ),
+        )
         for row in rows
+    ]  # fmt: skip
+
+
+def _custom(session: Session, workspace_id: int, scoring: Scoring, ids: list[int]) -> dict:
+    """``{lead id: {key: value}}`` of the custom fields the field rules read (none: no query)."""
+    keys = {r.key for r in scoring.rules if r.kind == "field"}
+    if not keys or not ids:
+        return {}
+    defs = [
+        f
+        for f in custom_fields.fields(session=session, workspace_id=workspace_id, entity="leads")
+        if f.key in keys
     ]
+    out: dict[int, dict] = {}
+    for start in range(0, len(ids), 1000):
+        got = custom_fields.values_of(
+            session=session, fields=defs, record_ids=ids[start : start + 1000]
+        )
+        for lead_id, values in got.items():
+            out[lead_id] = {f.key: values.get(f.id) for f in defs}
+    return out
 
 
 def explain(*, session: Session, lead: Lead, now: datetime) -> tuple[Score, Scoring]:

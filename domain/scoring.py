@@ -2,9 +2,10 @@
 
 **Fit** rules read the lead: its company size in a range (``size 100-999 +20``), its source
 (``source webinar +10``, the whole source, any case) and a keyword in its job title
-(``title cto +15``, anywhere in the title, any case). Every rule that matches adds its
-points (negative points subtract). A "custom field value" rule is a follow-up for when
-custom fields land (issue 15, point 1).
+(``title cto +15``, anywhere in the title, any case), or a custom field's value for leads
+(``field industry 제조 +10``: a text or select equal to it, any case, a multi select having
+it; ``field employees >= 100 +20``: a number or money amount compared). Every rule that
+matches adds its points (negative points subtract).
 
 **Activity** rules give points per event of a kind: a note (``note``) or thread message
 (``message``) on the lead or on the deal it became, a task of the lead (or its deal) done
@@ -22,11 +23,14 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from domain import names
 from domain.errors import InvalidInput
 
-FIT_KINDS = ("size", "source", "title")
+FIT_KINDS = ("size", "source", "title", "field")
+COMPARE = (">=", "<=", ">", "<")  # a field rule's ops beside equality ("=")
 ACTIVITY_KINDS = ("note", "message", "task")
 KINDS = FIT_KINDS + ACTIVITY_KINDS
 MAX_RULES = 50
@@ -41,7 +45,9 @@ class Rule:
     points: int
     low: int | None = None  # size: at least (None: no lower bound)
     high: int | None = None  # size: at most (None: no upper bound)
-    value: str | None = None  # source, or a title keyword (lower case)
+    value: str | None = None  # source, or a title keyword (lower case), or a field's value
+    key: str | None = None  # field: the custom field's key (for leads)
+    op: str | None = None  # field: "=" or one of COMPARE
 
     def matches(self, facts: Facts) -> bool:
         if self.kind == "size":
@@ -54,6 +60,8 @@ class Rule:
             return facts.source is not None and names.key(facts.source) == self.value
         if self.kind == "title":
             return facts.title is not None and (self.value or "") in facts.title.lower()
+        if self.kind == "field":
+            return _field_matches(self, facts.custom.get(self.key or ""))
         return False
 
     def as_json(self) -> dict:
@@ -66,6 +74,32 @@ class Scoring:
     threshold: int = 50
     window_days: int = 30
     half_life_days: int = 7
+
+
+def _field_matches(rule: Rule, value: Any) -> bool:
+    if value is None:
+        return False
+    if rule.op in COMPARE:
+        amount = value[0] if isinstance(value, tuple) and len(value) == 2 else value
+        if not isinstance(amount, Decimal | int) or isinstance(amount, bool):
+            return False
+        wanted = number_of(rule.value)
+        return wanted is not None and {
+            ">=": amount >= wanted, "<=": amount <= wanted, ">": amount > wanted,
+            "<": amount < wanted,
+        }[rule.op]  # fmt: skip
+    if isinstance(value, tuple):  # a multi select: has the option
+        return any(names.key(str(v)) == rule.value for v in value)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return value == number_of(rule.value)
+    return names.key(str(value)) == rule.value
+
+
+def number_of(text: str | None) -> Decimal | None:
+    try:
+        return Decimal((text or "").replace(",", ""))
+    except InvalidOperation:
+        return None
 
 
 DEFAULT_RULES = (
@@ -97,6 +131,7 @@ class Facts:
     source: str | None = None
     title: str | None = None
     events: tuple[tuple[str, datetime], ...] = ()
+    custom: dict[str, Any] = field(default_factory=dict)  # custom fields for leads, by key
 
 
 @dataclass(frozen=True)
@@ -163,6 +198,8 @@ def rules_from_json(text: str) -> tuple[Rule, ...]:
                     low=None if item.get("low") is None else int(item["low"]),
                     high=None if item.get("high") is None else int(item["high"]),
                     value=item.get("value"),
+                    key=item.get("key"),
+                    op=item.get("op"),
                 )
             )
         except (TypeError, ValueError):

@@ -56,7 +56,14 @@ def merge_items(items: list[str], extra: list[str], limit: int = 10) -> list[str
 
 def changes_line(actor: Member, number: int, changes: list, locale: str) -> str:
     """``changes``: ``(field, old, new)``; "@kim updated D42: Budget ₩50,000,000 → …"."""
-    parts = [
+    actor_text = f"<@{actor.slack_user_id}>"
+    parts = "; ".join(change_parts(changes, locale))
+    return t(locale, "field.updated", actor=actor_text, ref=f"D{number}", changes=parts)
+
+
+def change_parts(changes: list, locale: str) -> list[str]:
+    """ "Budget ₩50,000,000 → ₩60,000,000" for each ``(field, old, new)``."""
+    return [
         t(
             locale,
             "field.change",
@@ -66,8 +73,6 @@ def changes_line(actor: Member, number: int, changes: list, locale: str) -> str:
         )
         for field, old, new in changes
     ]
-    actor_text = f"<@{actor.slack_user_id}>"
-    return t(locale, "field.updated", actor=actor_text, ref=f"D{number}", changes="; ".join(parts))
 
 
 def _describe(field: CustomField, stages: dict[int, str], pipelines: dict[int, str], locale):
@@ -127,6 +132,8 @@ def created(field: CustomField, locale: str) -> str:
     }.get(field.kind) or (options_of(field) or ["…"])[0]
     if " " in example:
         example = f'"{example}"'
+    if field.entity == "leads":  # /lead set (issue 15)
+        return t(locale, "leadset.created", name=field.name, key=field.key, example=example)
     if field.entity != "deals":
         return t(locale, "field.created_other", name=field.name, key=field.key)
     return t(locale, "field.created", name=field.name, key=field.key, example=example)

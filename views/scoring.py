@@ -37,13 +37,24 @@ def label(rule: Rule, locale: str) -> str:
     """Short, for an explanation: ``size ≥ 100``, ``webinar``, ``title “cto”``, ``notes``."""
     if rule.kind == "size":
         return _size(rule, locale, "label")
+    if rule.kind == "field":
+        return _field(rule, locale, "label")
     return t(locale, f"scoring.label.{rule.kind}", value=rule.value or "")
+
+
+def _field(rule: Rule, locale: str, form: str) -> str:
+    """``industry “제조”``, ``employees ≥ 100`` (custom fields for leads, issue 15)."""
+    which = "eq" if rule.op in (None, "=") else "compare"
+    op = {">=": "≥", "<=": "≤"}.get(rule.op or "", rule.op or "")
+    return t(locale, f"leadset.{form}.{which}", key=rule.key or "", op=op, value=rule.value or "")
 
 
 def sentence(rule: Rule, scoring: Scoring, locale: str) -> str:
     """A rule as the modal lists it: ``+20 when the company has 100 to 999 employees``."""
     if rule.kind == "size":
         what = _size(rule, locale, "rule")
+    elif rule.kind == "field":
+        what = _field(rule, locale, "rule")
     elif rule.kind in FIT_KINDS:
         what = t(locale, f"scoring.rule.{rule.kind}", value=rule.value or "")
     else:

@@ -36,6 +36,20 @@ from views.message import Message
 log = logging.getLogger(__name__)
 
 
+def _custom_block(view: dict, exc: SalesbotError) -> str | None:
+    """A custom field's input (``cf:<key>``, labelled with the field's name) that a
+    ``field.…`` error names, in the new-deal or new-lead modal."""
+    name = exc.params.get("field")
+    if not name or not (exc.key or "").startswith("field."):
+        return None
+    for block in view.get("blocks") or []:
+        if not isinstance(block, dict) or not str(block.get("block_id") or "").startswith("cf:"):
+            continue
+        if (block.get("label") or {}).get("text") == name:
+            return str(block["block_id"])
+    return None
+
+
 def _first_block(view: dict) -> str:
     for block in view.get("blocks") or []:
         if isinstance(block, dict) and block.get("type") == "input":
@@ -56,6 +70,7 @@ def field_errors(default_field=None):
                 ack(response_action="errors", errors=err.errors)
             except SalesbotError as exc:
                 field = forms.field_for(exc) or (default_field(exc) if default_field else None)
+                field = field or _custom_block(view, exc)
                 text = user_message(exc, context.get("salesbot_locale"))[: forms.ERROR_LIMIT]
                 ack(response_action="errors", errors={field or _first_block(view): text})
 
@@ -75,7 +90,8 @@ def form_command(kind: str, meta: ModalMeta, values: dict, ctx):
         cmd = forms.deal_new(values, locale=ctx.locale, today=ctx.today())
         return replace(cmd, custom=field_values.answers(values))
     if kind == View.lead_new:
-        return forms.lead_new(values, locale=ctx.locale)
+        cmd = forms.lead_new(values, locale=ctx.locale)
+        return replace(cmd, custom=field_values.answers(values))
     ref = deal_ref(ctx, meta.deal_key)
     if kind == View.deal_lost:
         return c.DealLost(ref, forms.lost_reason(values), confirmed=True)  # the modal asked

@@ -43,6 +43,7 @@ def _load() -> None:
         fields,
         help,
         inbound,
+        lead_set,
         leads,
         pipelines,
         reports,

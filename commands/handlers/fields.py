@@ -162,9 +162,9 @@ def set_deal(cmd: c.DealSet, ctx: Ctx) -> Outcome:
     )
 
 
-def with_inputs(ctx: Ctx, modal: dict) -> dict:
-    """The new-deal modal with an optional input per custom deal field (``cf:<key>``)."""
-    defs = cf.fields(session=ctx.session, workspace_id=ctx.workspace.id, entity="deals")
+def with_inputs(ctx: Ctx, modal: dict, entity: str = "deals") -> dict:
+    """The new-deal (new-lead) modal with an optional input per custom field (``cf:<key>``)."""
+    defs = cf.fields(session=ctx.session, workspace_id=ctx.workspace.id, entity=entity)
     room = b.VIEW_BLOCKS - len(modal["blocks"])
     modal["blocks"] = modal["blocks"] + fv.new_inputs(defs[:room], ctx.locale)
     return modal

@@ -15,6 +15,7 @@ TOPICS = {
     "lead": [
         *("lead_new", "lead_status", "lead_convert", "lead_list", "lead_show", "lead_export"),
         "lead_note",
+        "lead_set",
     ],
     "deal": [
         "deal_new",

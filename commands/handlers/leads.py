@@ -8,10 +8,10 @@ from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
 from commands.handlers.deals import announce, resolve_user
-from commands.handlers.fields import with_custom_fields
+from commands.handlers.fields import read_values, with_custom_fields, with_inputs
 from commands.outcome import Outcome
 from commands.readback import read_back
-from domain import duplicates, lead_scores, leads
+from domain import duplicates, lead_edits, lead_scores, leads
 from domain.refs import find_lead, match_stage
 from i18n import t
 from storage.models import Person
@@ -32,7 +32,8 @@ def resolve_lead(ctx: Ctx, ref: c.LeadRef):
 @handles(c.LeadNew)
 def new(cmd: c.LeadNew, ctx: Ctx) -> Outcome:
     if cmd.name is None:
-        return Outcome(modal=modals.lead_new(ctx))
+        return Outcome(modal=with_inputs(ctx, modals.lead_new(ctx), "leads"))
+    custom = read_values(ctx, "leads", None, cmd.custom)  # checked before anything
     lead = leads.create_lead(
         session=ctx.session,
         workspace=ctx.workspace,
@@ -47,6 +48,8 @@ def new(cmd: c.LeadNew, ctx: Ctx) -> Outcome:
         status=cmd.status,
         job_title=cmd.title,
     )
+    lead_edits.set_new(session=ctx.session, workspace=ctx.workspace, lead=lead, values=custom,
+                       now=ctx.now())  # fmt: skip
     reply = lv.created(lead, ctx.locale)
     found = duplicates.similar_leads(session=ctx.session, lead=lead)
     if found is not None:
