@@ -222,14 +222,23 @@ def _rows(
 
 
 def _filled(
-    session: Session, workspace: Workspace, deals, *, now: datetime | None, shown: bool
+    session: Session,
+    workspace: Workspace,
+    deals,
+    *,
+    now: datetime | None,
+    shown: bool,
+    owners: dict[int, tuple] | None = None,
+    names: dict[int, str] | None = None,
 ) -> list[DealRow]:
-    """:class:`DealRow` of ``deals`` (rows of :func:`_select`, or Deal entities)."""
+    """:class:`DealRow` of ``deals`` (rows of :func:`_select`, or Deal entities); ``owners``
+    and ``names`` (companies) when the caller read them already (:mod:`domain.deal_page`)."""
     stages = workspace_stages(session, workspace)
     pipelines = pipeline_names(session, workspace)
-    owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
-    names: dict[int, str] = {}
-    company_ids = {d.company_id for d in deals} - {None} if shown else set()
+    if owners is None:
+        owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
+    company_ids = {d.company_id for d in deals} - {None} if shown and names is None else set()
+    names = names or {}
     if company_ids:
         names = dict(
             session.execute(
@@ -318,12 +327,21 @@ def _open_stages(
 # --- cards, lists, search ------------------------------------------------------------------
 
 
-def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
-    """The deal as loaded (no second read of it), with its pipeline's stages."""
-    from domain.qualify import checklist
+def card(
+    *,
+    session: Session,
+    workspace: Workspace,
+    deal: Deal,
+    now: datetime,
+    owners: dict[int, tuple] | None = None,
+    names: dict[int, str] | None = None,
+) -> DealCard:
+    """The deal as loaded (no second read of it: an entity, or a row with the same columns),
+    with its pipeline's stages; ``owners``/``names`` as :func:`_filled` takes them."""
+    from domain.qualify import checklist_of
 
     session.flush()  # what the caller changed is what the card shows
-    (row,) = _filled(session, workspace, [deal], now=now, shown=True)
+    (row,) = _filled(session, workspace, [deal], now=now, shown=True, owners=owners, names=names)
     stages = workspace_stages(session, workspace).values()
     custom = custom_fields.shown(
         session=session,
@@ -335,7 +353,7 @@ def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -
     return DealCard(
         row=row,
         stages=[s for s in stages if s.pipeline_id == deal.pipeline_id],
-        qualification=checklist(session=session, deal=deal),
+        qualification=checklist_of(session=session, workspace=workspace, deal=deal),
         custom=custom,
     )
 
