@@ -371,6 +371,7 @@ def card(
         entity="deals",
         record_id=deal.id,
         pipeline_id=deal.pipeline_id,
+        workspace=workspace,
     )
     return DealCard(
         row=row,
