@@ -30,6 +30,7 @@ from domain.fields import FieldSpec, cell
 from domain.refs import deal_pipelines, find_pipeline, match_stage, stages_of
 from domain.workspaces import require_admin
 from storage import bulk
+from storage.config_version import kept
 from storage.models import CustomField, CustomValue, Deal, Member, Outcome, Stage, Workspace
 
 KINDS = (
@@ -433,13 +434,37 @@ def _triple(row: dict[str, Any]) -> tuple:
     return (row.get("value_text"), row.get("value_number"), row.get("value_date"))
 
 
-def shown(*, session: Session, workspace_id: int, entity: str, record_id: int, pipeline_id=None):
-    """The record's fields that have a value, in order, for a card or ``/deal show``."""
+def shown(
+    *,
+    session: Session,
+    workspace_id: int,
+    entity: str,
+    record_id: int,
+    pipeline_id=None,
+    workspace: Workspace | None = None,
+):
+    """The record's fields that have a value, in order, for a card or ``/deal show``. With
+    ``workspace``, a workspace without live fields of ``entity`` (kept per config_version,
+    which every field's change bumps) answers without a read."""
+    if workspace is not None and not _has_fields(session, workspace, entity):
+        return []
     defs = fields(
         session=session, workspace_id=workspace_id, entity=entity, pipeline_id=pipeline_id
     )
     got = values_of(session=session, fields=defs, record_ids=[record_id]).get(record_id, {})
     return [Shown(f.key, f.name, f.kind, got[f.id]) for f in defs if got.get(f.id) is not None]
+
+
+def _has_fields(session: Session, workspace: Workspace, entity: str) -> bool:
+    def load() -> bool:
+        query = sa.select(CustomField.id).where(
+            CustomField.workspace_id == workspace.id,
+            CustomField.entity == entity,
+            CustomField.archived.is_(False),
+        )
+        return session.execute(query.limit(1)).first() is not None
+
+    return kept(session, workspace, f"has_fields:{entity}", load)
 
 
 # --- filters ---------------------------------------------------------------------------------

@@ -177,6 +177,8 @@ _COLUMNS = (
     Deal.thread_ts,
 )
 _SHOWN = (Deal.company_id, Deal.expected_close, Deal.lost_reason)  # cards and lists only
+_SHOWN_COMPANY = Company.__table__.alias("shown_company")  # joined to lists (_rows)
+_SHOWN_OWNER = Member.__table__.alias("shown_owner")
 
 
 def _select(*, shown: bool = True) -> sa.Select:
@@ -216,20 +218,49 @@ def _rows(
 ) -> list[DealRow]:
     """The rows of ``query`` (a :func:`_select`), filled in; with ``now``, their stall info."""
     session.flush()  # Core execution below does not autoflush
-    deals = session.connection().execute(query).all()
     shown = "company_id" in query.selected_columns  # a card's or a list's (``_SHOWN``)
-    return _filled(session, workspace, deals, now=now, shown=shown)
+    if not shown:
+        deals = session.connection().execute(query).all()
+        return _filled(session, workspace, deals, now=now, shown=False)
+    # A list's owners and companies come in the same statement (two fewer per list).
+    query = (
+        query.add_columns(
+            _SHOWN_COMPANY.c.name.label("shown_company"),
+            _SHOWN_OWNER.c.slack_user_id.label("shown_owner_slack_id"),
+            _SHOWN_OWNER.c.name.label("shown_owner_name"),
+            _SHOWN_OWNER.c.locale.label("shown_owner_locale"),
+        )
+        .outerjoin(_SHOWN_COMPANY, _SHOWN_COMPANY.c.id == Deal.company_id)
+        .outerjoin(_SHOWN_OWNER, _SHOWN_OWNER.c.id == Deal.owner_id)
+    )
+    deals = session.connection().execute(query).all()
+    owners = {
+        d.owner_id: (d.shown_owner_slack_id, d.shown_owner_name, d.shown_owner_locale)
+        for d in deals
+        if d.owner_id is not None and d.shown_owner_slack_id is not None
+    }
+    names = {d.company_id: d.shown_company for d in deals if d.shown_company is not None}
+    return _filled(session, workspace, deals, now=now, shown=True, owners=owners, names=names)
 
 
 def _filled(
-    session: Session, workspace: Workspace, deals, *, now: datetime | None, shown: bool
+    session: Session,
+    workspace: Workspace,
+    deals,
+    *,
+    now: datetime | None,
+    shown: bool,
+    owners: dict[int, tuple] | None = None,
+    names: dict[int, str] | None = None,
 ) -> list[DealRow]:
-    """:class:`DealRow` of ``deals`` (rows of :func:`_select`, or Deal entities)."""
+    """:class:`DealRow` of ``deals`` (rows of :func:`_select`, or Deal entities); ``owners``
+    and ``names`` (companies) when the caller read them already (:mod:`domain.deal_page`)."""
     stages = workspace_stages(session, workspace)
     pipelines = pipeline_names(session, workspace)
-    owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
-    names: dict[int, str] = {}
-    company_ids = {d.company_id for d in deals} - {None} if shown else set()
+    if owners is None:
+        owners = _owners(session, workspace.id, {d.owner_id for d in deals} - {None})
+    company_ids = {d.company_id for d in deals} - {None} if shown and names is None else set()
+    names = names or {}
     if company_ids:
         names = dict(
             session.execute(
@@ -318,12 +349,21 @@ def _open_stages(
 # --- cards, lists, search ------------------------------------------------------------------
 
 
-def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -> DealCard:
-    """The deal as loaded (no second read of it), with its pipeline's stages."""
-    from domain.qualify import checklist
+def card(
+    *,
+    session: Session,
+    workspace: Workspace,
+    deal: Deal,
+    now: datetime,
+    owners: dict[int, tuple] | None = None,
+    names: dict[int, str] | None = None,
+) -> DealCard:
+    """The deal as loaded (no second read of it: an entity, or a row with the same columns),
+    with its pipeline's stages; ``owners``/``names`` as :func:`_filled` takes them."""
+    from domain.qualify import checklist_of
 
     session.flush()  # what the caller changed is what the card shows
-    (row,) = _filled(session, workspace, [deal], now=now, shown=True)
+    (row,) = _filled(session, workspace, [deal], now=now, shown=True, owners=owners, names=names)
     stages = workspace_stages(session, workspace).values()
     custom = custom_fields.shown(
         session=session,
@@ -331,11 +371,12 @@ def card(*, session: Session, workspace: Workspace, deal: Deal, now: datetime) -
         entity="deals",
         record_id=deal.id,
         pipeline_id=deal.pipeline_id,
+        workspace=workspace,
     )
     return DealCard(
         row=row,
         stages=[s for s in stages if s.pipeline_id == deal.pipeline_id],
-        qualification=checklist(session=session, deal=deal),
+        qualification=checklist_of(session=session, workspace=workspace, deal=deal),
         custom=custom,
     )
 

@@ -22,6 +22,7 @@ from domain import names
 from domain.deals import lock_deal, require_can_change
 from domain.errors import InvalidInput
 from domain.refs import stages_of
+from storage.config_version import kept
 from storage.models import Activity, Deal, Member, Outcome, Pipeline, PipelineKind, Stage
 
 CRITERIA = ("budget", "authority", "need", "timeline")
@@ -43,6 +44,24 @@ def applies(pipeline: Pipeline) -> bool:
     if pipeline.kind != PipelineKind.deal:
         return False
     return pipeline.is_default or names.key(pipeline.name) in names.aliases(names.PIPELINES[0][0])
+
+
+def checklist_pipelines(session: Session, workspace) -> frozenset[int]:
+    """Ids of the workspace's pipelines that have the checklist, kept per ``config_version``
+    (a pipeline's change bumps it): a card asks this instead of reading its pipeline."""
+
+    def load() -> frozenset[int]:
+        query = sa.select(Pipeline).where(Pipeline.workspace_id == workspace.id)
+        return frozenset(p.id for p in session.execute(query).scalars() if applies(p))
+
+    return kept(session, workspace, "checklist_pipelines", load)
+
+
+def checklist_of(*, session: Session, workspace, deal) -> tuple[bool, ...] | None:
+    """:func:`checklist` for a deal of ``workspace`` (a row or an entity), without a read."""
+    if deal.pipeline_id not in checklist_pipelines(session, workspace):
+        return None
+    return met(deal.qualification or 0)
 
 
 def checklist(*, session: Session, deal: Deal) -> tuple[bool, ...] | None:

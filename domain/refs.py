@@ -5,12 +5,15 @@ Every lookup filters on the workspace: a number from another workspace is simply
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain import names
 from domain.errors import Ambiguous, NotFound
-from storage.models import Deal, Lead, Member, Pipeline, PipelineKind, Role, Stage
+from storage.config_version import kept
+from storage.models import Deal, Lead, Member, Pipeline, PipelineKind, Role, Stage, Workspace
 
 MAX_CANDIDATES = 10
 
@@ -180,8 +183,15 @@ def find_pipeline(
     workspace_id: int,
     name: str | None,
     kind: PipelineKind = PipelineKind.deal,
+    workspace: Workspace | None = None,
 ) -> Pipeline:
-    """A pipeline by name or prefix; ``None`` gives the default one."""
+    """A pipeline by name or prefix; ``None`` gives the default one. With ``workspace``, the
+    match is made on the workspace's kept pipeline names (storage.config_version) and only
+    the pipeline found is loaded (hot paths: ``/pipeline``); no match reads them all."""
+    if workspace is not None:
+        found = _kept_match(session, workspace, kind, name)
+        if found is not None:
+            return found
     pipelines = list(
         session.exec(
             select(Pipeline)
@@ -203,6 +213,31 @@ def find_pipeline(
     if candidates:
         raise Ambiguous("pipeline.ambiguous", text=name, names=listed, candidates=candidates)
     raise NotFound("pipeline.not_found", text=name, names=listed)
+
+
+class _PipelineName(NamedTuple):
+    id: int
+    name: str
+    is_default: bool
+
+
+def _kept_match(session: Session, workspace: Workspace, kind, name: str | None):
+    """The pipeline :func:`find_pipeline` finds, matched on kept names; None: read them all."""
+
+    def load() -> tuple[_PipelineName, ...]:
+        query = (
+            sa.select(Pipeline.id, Pipeline.name, Pipeline.is_default)
+            .where(Pipeline.workspace_id == workspace.id, Pipeline.kind == kind)
+            .order_by(Pipeline.position, Pipeline.id)
+        )
+        return tuple(_PipelineName(*row) for row in session.execute(query))
+
+    rows = kept(session, workspace, f"pipelines:{kind}", load)
+    if name is None or not name.strip():
+        found = next((r for r in rows if r.is_default), rows[0] if rows else None)
+    else:
+        found, _ = _by_name(rows, name)
+    return session.get(Pipeline, found.id) if found is not None else None
 
 
 def find_member(

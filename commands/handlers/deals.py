@@ -12,10 +12,11 @@ from commands.context import Ctx
 from commands.handlers import handles
 from commands.outcome import Outcome, Post, PostKind
 from commands.readback import read_back
-from domain import deal_reads, deals, duplicates, money, tasks
+from domain import deal_reads, deals, duplicates, money
+from domain.deal_page import deal_page
 from domain.refs import find_deal, find_member, find_pipeline, match_stage, stages_of
 from i18n import t
-from storage.models import Company, Deal, Member, Person
+from storage.models import Company, Deal, Member
 from views import closing as cv
 from views import companies as companies_view
 from views import deals as dv
@@ -223,20 +224,22 @@ def snooze(cmd: c.DealSnooze, ctx: Ctx) -> Outcome:
 
 @handles(c.DealShow)
 def show(cmd: c.DealShow, ctx: Ctx) -> Outcome:
-    deal = resolve_deal(ctx, cmd.deal)
-    data = deal_reads.card(session=ctx.session, workspace=ctx.workspace, deal=deal, now=ctx.now())
-    activities = deals.timeline(session=ctx.session, deal=deal, limit=8)
-    members = members_by_id(ctx, [a.author_id for a in activities])
-    link = deal.thread_permalink  # stored when the card was posted: the reply rides in the ack
-    open_tasks = tasks.list_tasks(session=ctx.session, workspace=ctx.workspace, deal=deal, limit=10)
+    number = cmd.deal.number  # by title: find it first (a prefix may be ambiguous)
+    if number is None:
+        number = resolve_deal(ctx, cmd.deal).number
+    page = deal_page(session=ctx.session, workspace=ctx.workspace, number=number, now=ctx.now())
+    data = page.card
     message = dv.deal_details(
-        data, activities, members, ctx.workspace, ctx.locale, link, open_tasks, ctx.now()
+        data,
+        page.activities,
+        page.authors,
+        ctx.workspace,
+        ctx.locale,
+        page.permalink,  # stored when the card was posted: the reply rides in the ack
+        page.tasks,
+        ctx.now(),
     )
-    contact = None
-    if deal.person_id:
-        query = sa.select(Person.name).where(Person.id == deal.person_id)
-        contact = ctx.session.execute(query).scalar()
-    links = companies_view.related(data.row.company_name, contact, ctx.locale)
+    links = companies_view.related(data.row.company_name, page.contact, ctx.locale)
     if links is not None:  # issue 15: the deal links its company and contact
         message.blocks.insert(len(message.blocks) - 1, links)
     return Outcome(reply=message)

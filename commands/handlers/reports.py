@@ -106,7 +106,9 @@ def _same_currency(amount: c.Amount | None, ctx: Ctx) -> None:
 
 @handles(c.PipelineBoard)
 def board(cmd: c.PipelineBoard, ctx: Ctx) -> Outcome:
-    pipeline = find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.name)
+    pipeline = find_pipeline(
+        session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.name, workspace=ctx.workspace
+    )
     tally = _tally(ctx)
     data = m.board(
         session=ctx.session,

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from domain import counters, money
+from domain.deal_reads import workspace_stages
 from domain.errors import NotFound
-from domain.metrics.sql import ZERO, _deal_stages, _money, _utc, _weighted
+from domain.metrics.sql import ZERO, _money, _utc, _weighted
 from domain.money import Tally
 from domain.stall import stalled_condition
-from storage.models import Deal, Outcome, Pipeline, Workspace
+from storage.models import Deal, Outcome, Pipeline, PipelineKind, Workspace
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,16 @@ def board(
     pipeline = session.get(Pipeline, pipeline_id)
     if pipeline is None or pipeline.workspace_id != workspace_id:
         raise NotFound("reports.pipeline_gone")
-    stages = [
-        s
-        for s, _ in _deal_stages(session, workspace_id, pipeline_id)
-        if s.outcome == Outcome.open.value
-    ]
+    ws = session.get(Workspace, workspace_id)
+    stages = []  # open stages in position order, from the per-version copy (no entities)
+    if pipeline.kind == PipelineKind.deal.value:
+        stages = [
+            s
+            for s in workspace_stages(session, ws).values()
+            if s.pipeline_id == pipeline_id and s.outcome == Outcome.open.value
+        ]
     if not stages:
         return Board(pipeline.id, pipeline.name, now)
-    ws = session.get(Workspace, workspace_id)
     tally = tally or money.tally(session=session, workspace_id=workspace_id)
     open_ids = {s.id for s in stages}
     by_stage: dict[int, list[int]] = {}

@@ -1,0 +1,117 @@
+"""What ``/deal show N`` reads, in as few statements as the page allows (issue 17).
+
+The profile of ``/deal show`` under load said about half of its CPU was SQLAlchemy's Python
+per statement (building the statement, its cache key, setting up the result), not the
+database. So the page reads the deal with its company, owner, contact and open-task count in
+one statement, and its timeline with the authors' Slack ids in another; both are built once,
+here, with bound parameters (their compiled form and cache key are made once per process) and
+run as Core on the session's connection (no ORM compile step, no entities).
+
+The card itself is :func:`domain.deal_reads.card`, given the row and what was joined to it,
+so cards, ``/deal show`` and lists keep one spelling of a deal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from domain import deal_reads, tasks
+from domain.errors import NotFound
+from storage.models import Activity, Company, Deal, Member, Person, Task, TaskStatus, Workspace
+
+_deal = Deal.__table__
+_owner = Member.__table__.alias("owner")
+_company = Company.__table__
+_person = Person.__table__
+_task = Task.__table__
+_activity = Activity.__table__
+_author = Member.__table__.alias("author")
+
+_DEAL_COLUMNS = (
+    *(_deal.c[column.key] for column in (*deal_reads._COLUMNS, *deal_reads._SHOWN)),
+    _deal.c.person_id,
+    _deal.c.thread_permalink,
+    _deal.c.qualification,
+)
+_OPEN_TASKS = (
+    sa.select(sa.func.count())
+    .select_from(_task)
+    .where(
+        _task.c.workspace_id == _deal.c.workspace_id,
+        _task.c.status == TaskStatus.open.value,
+        _task.c.deal_id == _deal.c.id,
+    )
+    .scalar_subquery()
+)
+_PAGE = (
+    sa.select(
+        *_DEAL_COLUMNS,
+        _company.c.name.label("company_name"),
+        _owner.c.slack_user_id.label("owner_slack_id"),
+        _owner.c.name.label("owner_name"),
+        _owner.c.locale.label("owner_locale"),
+        _person.c.name.label("contact_name"),
+        _OPEN_TASKS.label("open_tasks"),
+    )
+    .select_from(
+        _deal.outerjoin(_company, _company.c.id == _deal.c.company_id)
+        .outerjoin(_owner, _owner.c.id == _deal.c.owner_id)
+        .outerjoin(_person, _person.c.id == _deal.c.person_id)
+    )
+    .where(_deal.c.workspace_id == sa.bindparam("workspace_id"))
+    .where(_deal.c.number == sa.bindparam("number"))
+)
+TIMELINE = 8  # activities on the page
+_TIMELINE = (
+    sa.select(*_activity.c, _author.c.slack_user_id.label("author_slack_id"))
+    .select_from(_activity.outerjoin(_author, _author.c.id == _activity.c.author_id))
+    .where(_activity.c.deal_id == sa.bindparam("deal_id"))
+    .order_by(_activity.c.at.desc(), _activity.c.id.desc())
+    .limit(TIMELINE)
+)
+TASKS = 10  # open tasks listed on the page
+
+
+class Author(NamedTuple):
+    """What the timeline shows of an activity's author (views.deals.who)."""
+
+    slack_user_id: str
+
+
+class DealPage(NamedTuple):
+    card: deal_reads.DealCard
+    activities: list  # newest first, Core rows of Activity
+    authors: dict[int, Author]  # by member id
+    permalink: str | None  # the card's thread, stored when it was posted
+    tasks: tasks.TaskPage
+    contact: str | None  # the contact's name
+
+
+def deal_page(*, session: Session, workspace: Workspace, number: int, now: datetime) -> DealPage:
+    """The deal numbered ``number`` and everything its page shows."""
+    session.flush()  # Core execution below does not autoflush
+    conn = session.connection()
+    row = conn.execute(_PAGE, {"workspace_id": workspace.id, "number": number}).first()
+    if row is None:
+        raise NotFound("deal.not_found_number", number=number)
+    owners = {}
+    if row.owner_id is not None and row.owner_slack_id is not None:
+        owners[row.owner_id] = (row.owner_slack_id, row.owner_name, row.owner_locale)
+    names = {}
+    if row.company_id is not None and row.company_name is not None:
+        names[row.company_id] = row.company_name
+    card = deal_reads.card(
+        session=session, workspace=workspace, deal=row, now=now, owners=owners, names=names
+    )
+    activities = conn.execute(_TIMELINE, {"deal_id": row.id}).all()
+    authors = {
+        a.author_id: Author(a.author_slack_id) for a in activities if a.author_slack_id is not None
+    }
+    open_tasks = tasks.TaskPage([], 0)
+    if row.open_tasks:
+        open_tasks = tasks.list_tasks(session=session, workspace=workspace, deal=row, limit=TASKS)
+    return DealPage(card, activities, authors, row.thread_permalink, open_tasks, row.contact_name)
