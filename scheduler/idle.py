@@ -8,8 +8,8 @@ workspaces have any candidate at all; the others are marked done without being p
 
 Each check is a *superset* of its planner's reads (a workspace it calls busy may still turn
 out to have nothing), never a subset: a workspace called idle is one whose planner would
-record nothing and change nothing. Jobs without a check (the digest, which posts even when
-all is clear; the weekly jobs) are always planned. ``tests/test_scheduler_idle.py`` holds
+record nothing and change nothing. The digest is planned wherever a deal is stalled or the
+workspace asked for an all-clear; jobs without a check (the weekly ones) are always planned. ``tests/test_scheduler_idle.py`` holds
 each check against its planner.
 """
 
@@ -93,15 +93,11 @@ def _lead_scores(session: Session, workspaces: Sequence[Workspace], at: datetime
     return _with(session, Lead, workspaces)
 
 
-def _stall_warnings(session: Session, workspaces: Sequence[Workspace], at: datetime) -> set[int]:
-    """Workspaces with a stalled deal whose episode was not warned about yet.
-
-    The stalled deals are read as :func:`domain.deal_reads.stalled_deals` does (open, in an
-    open stage with a threshold, ``stalled_since`` by ``at``), told stalled or not by
-    :func:`domain.stall.stall_status` (what ``stalled_condition`` says in SQL), and an episode
-    counts as warned when its ``thread`` key is taken. A deal with no thread target (no card,
-    no deals channel) makes its workspace busy: the planner decides about its DM.
-    """
+def _stalled(session: Session, workspaces: Sequence[Workspace], at: datetime):
+    """``(workspace, deal row, status)`` of the batch's stalled deals at ``at``: read as
+    :func:`domain.deal_reads.stalled_deals` does (open, in an open stage with a threshold,
+    ``stalled_since`` by ``at``) and told stalled by :func:`domain.stall.stall_status`
+    (what ``stalled_condition`` says in SQL, snoozes included)."""
     by_id = {ws.id: ws for ws in workspaces}
     rows = session.execute(
         sa.select(
@@ -123,12 +119,8 @@ def _stall_warnings(session: Session, workspaces: Sequence[Workspace], at: datet
             Stage.stall_days >= 0,
         )
     ).all()
-    busy: set[int] = set()
-    keys: dict[str, int] = {}
     for row in rows:
         ws = by_id[row.workspace_id]
-        if ws.id in busy:
-            continue
         status = stall_status(
             stage_entered_at=row.stage_entered_at,
             stall_days=row.stall_days,
@@ -138,8 +130,32 @@ def _stall_warnings(session: Session, workspaces: Sequence[Workspace], at: datet
             business_days=ws.stall_business_days,
             country=ws.holiday_country,
         )
-        if not status.stalled:
-            continue
+        if status.stalled:
+            yield ws, row, status
+
+
+ODD_THRESHOLD = 36_500  # stall days past which the planners' date arithmetic may fail
+
+
+def _odd(session: Session, workspaces: Sequence[Workspace]) -> set[int]:
+    """Workspaces with an open stage whose threshold no one could mean (left over from an
+    import): the planner's reads may fail there (domain.isolate), so they are planned."""
+    return _with(
+        session,
+        Stage,
+        workspaces,
+        Stage.outcome == Outcome.open.value,
+        Stage.stall_days > ODD_THRESHOLD,
+    )
+
+
+def _stall_warnings(session: Session, workspaces: Sequence[Workspace], at: datetime) -> set[int]:
+    """Workspaces with a stalled deal whose episode was not warned about yet: an episode
+    counts as warned when its ``thread`` key is taken. A deal with no thread target (no card,
+    no deals channel) makes its workspace busy: the planner decides about its DM."""
+    busy: set[int] = set()
+    keys: dict[str, int] = {}
+    for ws, row, status in _stalled(session, workspaces, at):
         if not ((row.thread_channel and row.thread_ts) or ws.deals_channel):
             busy.add(ws.id)
             continue
@@ -147,7 +163,18 @@ def _stall_warnings(session: Session, workspaces: Sequence[Workspace], at: datet
         key = outbox_key(job=STALL_WARNINGS, workspace_id=ws.id, target="thread", period=period)
         keys[key] = ws.id
     taken = _taken_keys(session, list(keys))
-    return busy | {w for key, w in keys.items() if key not in taken}
+    return busy | {w for key, w in keys.items() if key not in taken} | _odd(session, workspaces)
+
+
+def _stall_digest(session: Session, workspaces: Sequence[Workspace], at: datetime) -> set[int]:
+    """Workspaces with a stalled deal, or that post an all-clear digest (jobs.plan_stall_digest
+    posts nothing else when nothing is stalled)."""
+    clear = {ws.id for ws in workspaces if ws.digest_all_clear}
+    return (
+        clear
+        | {ws.id for ws, _, _ in _stalled(session, workspaces, at)}
+        | _odd(session, workspaces)
+    )
 
 
 CHECKS: dict[str, Callable[[Session, Sequence[Workspace], datetime], set[int]]] = {
@@ -156,4 +183,5 @@ CHECKS: dict[str, Callable[[Session, Sequence[Workspace], datetime], set[int]]] 
     "renewal-alerts": _renewal_alerts,
     "lead-scores": _lead_scores,
     "stall-warnings": _stall_warnings,
+    "stall-digest": _stall_digest,
 }

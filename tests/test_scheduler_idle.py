@@ -16,7 +16,7 @@ from domain import deals
 from scheduler import idle, jobs
 from scheduler.runner import Ticker
 from storage.db import session_scope
-from storage.models import AlertItem, JobLease, Lead, Outbox, Role, Task, Workspace
+from storage.models import AlertItem, JobLease, Lead, Outbox, Role, Stage, Task, Workspace
 from tests import factories as f
 from tests.test_scheduler_jobs import LATER, NoSend
 
@@ -68,6 +68,8 @@ def fleet(engine) -> dict[str, int]:
             mrr=Decimal(990000),
         )
         ids["TRENEW"] = ws.id
+        ws, rep = ws_with_rep("TCLEAR", digest_all_clear=True)  # nothing stalled, says so
+        ids["TCLEAR"] = ws.id
     return ids
 
 
@@ -104,6 +106,7 @@ def test_a_workspace_called_idle_has_nothing_to_plan_and_the_busy_ones_are_found
     by_id = {v: k for k, v in ids.items()}
     expected_busy = {
         jobs.STALL_WARNINGS: {"TSTALL", "TNOCHAN"},
+        jobs.STALL_DIGEST: {"TSTALL", "TNOCHAN", "TCLEAR"},
         jobs.TASK_REMINDERS: {"TTASK"},
         jobs.RENEWAL_ALERTS: {"TRENEW"},
         jobs.ALERT_DIGESTS: set(),
@@ -130,6 +133,18 @@ def test_a_workspace_called_idle_has_nothing_to_plan_and_the_busy_ones_are_found
     wednesday = MONDAY + timedelta(days=2)
     assert ids["TTASK"] not in idle_ids(engine, jobs.TASK_REMINDERS, wednesday)
     assert ids["TTASK"] in idle_ids(engine, jobs.TASK_REMINDERS, wednesday + timedelta(hours=3))
+
+
+def test_a_threshold_no_one_could_mean_leaves_the_stall_jobs_to_the_planner(engine):
+    ids = fleet(engine)
+    with session_scope(engine) as s:
+        s.execute(
+            sa.update(Stage)
+            .where(Stage.workspace_id == ids["TQUIET"], Stage.stall_days.is_not(None))
+            .values(stall_days=10**9)
+        )
+    for job in (jobs.STALL_WARNINGS, jobs.STALL_DIGEST):
+        assert ids["TQUIET"] not in idle_ids(engine, job, MONDAY)
 
 
 def keys(engine) -> list[tuple[str, str]]:
