@@ -112,6 +112,7 @@ def _stalled(session: Session, workspaces: Sequence[Workspace], at: datetime):
         .join(Stage, Stage.id == Deal.stage_id)
         .where(
             Deal.workspace_id.in_(list(by_id)),
+            Stage.workspace_id.in_(list(by_id)),  # else PostgreSQL hashes every stage
             Deal.closed_at.is_(None),
             Deal.stalled_since <= at,
             Stage.outcome == Outcome.open.value,
