@@ -432,15 +432,10 @@ def morning_dms(session: Session, ws: Workspace, at: datetime) -> list[Post]:
     scheduler down all morning sends none: a "today" list at 3 pm is noise): the tasks due
     today and overdue. The outbox key (owner, local date) keeps it to one. Owners who
     turned it off (``/task morning off``) get none."""
-    period = due.digest_due(at, ws.timezone, ws.digest_time)
+    period = morning_period(ws, at)
+    if period is None:
+        return []
     day = due.local_today(at, ws.timezone)
-    if period is None or not is_business_day(day, ws.holiday_country):
-        return []
-    start = datetime.combine(
-        day, due.parse_digest_time(ws.digest_time), tzinfo=due.zone(ws.timezone)
-    )
-    if at >= start + MORNING_WINDOW:
-        return []
     owners = tasks.morning_owners(
         session=session,
         workspace=ws,
@@ -459,6 +454,19 @@ def morning_dms(session: Session, ws: Workspace, at: datetime) -> list[Post]:
             Post(f"dm:{owner.slack_id}", f"morning/{period}", message_payload(to, message))
         )
     return posts
+
+
+def morning_period(ws: Workspace, at: datetime) -> str | None:
+    """The digest period when ``at`` is in the workspace's morning window on a working
+    day (when :func:`morning_dms` may send), else None."""
+    period = due.digest_due(at, ws.timezone, ws.digest_time)
+    day = due.local_today(at, ws.timezone)
+    if period is None or not is_business_day(day, ws.holiday_country):
+        return None
+    start = datetime.combine(
+        day, due.parse_digest_time(ws.digest_time), tzinfo=due.zone(ws.timezone)
+    )
+    return period if at < start + MORNING_WINDOW else None
 
 
 def plan_pipeline_coach(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:

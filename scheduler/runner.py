@@ -26,10 +26,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler import due, jobs, leases
+from scheduler import due, idle, jobs, leases
 from scheduler.drain import Drainer, DrainReport, Sender, drain
 from storage import outbox
-from storage.db import session_scope
+from storage.db import session_scope, time_limit
 from storage.models import Workspace
 from storage.types import utcnow
 
@@ -216,8 +216,12 @@ class Ticker:
                 if not claimed:
                     break
                 outcomes = []
+                nothing = self._idle(name, [w for w, s in claimed if due_.get(w) == s], at)
                 for workspace_id, slot in claimed:
-                    outcome = self._plan(name, workspace_id, slot, due_.get(workspace_id), at)
+                    if workspace_id in nothing:
+                        outcome = self._nothing_to_do(name, workspace_id, slot, at)
+                    else:
+                        outcome = self._plan(name, workspace_id, slot, due_.get(workspace_id), at)
                     error = outcome.errors[0] if outcome and outcome.errors else None
                     outcomes.append((workspace_id, slot, error))
                     reports.extend([outcome] if outcome else [])
@@ -228,6 +232,28 @@ class Ticker:
                     if due_.get(workspace_id) == slot:  # another process planned it
                         self.done[(workspace_id, name)] = slot
         return reports
+
+    def _idle(self, name: str, workspace_ids: list[int], at: datetime) -> set[int]:
+        """Which of a claimed batch have nothing to do (scheduler.idle), in one session. If
+        the check fails, every workspace of the batch is planned on its own as before (each
+        fails or succeeds alone)."""
+        if name not in idle.CHECKS or not workspace_ids:
+            return set()
+        try:
+            with (
+                session_scope(self.engine, readonly=True) as session,
+                time_limit(session, self.budget),
+            ):
+                found = session.exec(select(Workspace).where(Workspace.id.in_(workspace_ids)))
+                return idle.idle(session, name, list(found), at)
+        except Exception:
+            log.exception("idle check of %s failed: planning its batch one by one", name)
+            return set()
+
+    def _nothing_to_do(self, name: str, workspace_id: int, slot: str, at: datetime) -> RunReport:
+        """A slot whose workspace had nothing to plan: done, without a session of its own."""
+        self.done[(workspace_id, name)] = slot
+        return RunReport(name, at, 1)
 
     def _plan(
         self, name: str, workspace_id: int, slot: str, due_slot: str | None, at: datetime
