@@ -44,6 +44,9 @@ MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same b
     "import_file": "pipeline_import",
     "qualify": "deal_qualify",
     "scoring": "pipeline_scoring",
+    "alert_routes": "pipeline_alert",
+    "field_fill": "deal_custom",
+    "field_edit": "pipeline_field",
 }
 
 

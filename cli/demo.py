@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlmodel import func, select
 
-from domain import automation
+from domain import automation, lead_scores
 from domain import deals as deal_ops
 from domain import leads as lead_ops
 from domain.refs import find_pipeline, stages_of
@@ -172,6 +172,8 @@ def fill(
             _leads(session, ws, reps, rng, now)
             for i in range(deals):
                 _deal(session, ws, owners, manager, rng, now, i)
+        # Scored as the daily job would have, its crossings long past (no MQL DMs at start).
+        lead_scores.recompute(session=session, workspace=ws, now=now, act=False)
         return _summary(session, ws, created=True)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import automation, counters, custom_fields
+from domain import automation, counters, custom_fields, lead_scores
 from domain import deals as deal_ops
 from domain import names as default_names
 from domain.errors import SalesbotError
@@ -569,6 +569,11 @@ def write_batch(
         entity=entity,
         items=[(r.id, r.values.get("_custom") or {}) for r in creates + updates],
     )
+    if entity == "leads" and creates + updates:  # scored now, crossings as history (no DMs)
+        ids = [r.id for r in creates + updates]
+        lead_scores.recompute(
+            session=session, workspace=workspace, now=now, lead_ids=ids, act=False
+        )
 
 
 def _created_ids(creates: list[Planned], ids: list[int]) -> None:

@@ -227,10 +227,19 @@ def explain(*, session: Session, lead: Lead, now: datetime) -> tuple[Score, Scor
 
 
 def recompute(
-    *, session: Session, workspace: Workspace, now: datetime, lead_ids: list[int] | None = None
+    *,
+    session: Session,
+    workspace: Workspace,
+    now: datetime,
+    lead_ids: list[int] | None = None,
+    act: bool = True,
 ) -> int:
     """Score the workspace's leads (or those of ``lead_ids``) at ``now`` and store what
-    changed; act on the threshold crossings. Returns how many leads crossed it now."""
+    changed; act on the threshold crossings. Returns how many leads crossed it now.
+
+    ``act=False`` is for history brought in (the demo, an import): a lead above the threshold
+    is marked as above it, as if it crossed back then, without a status move or a DM — else
+    a first import would DM its owners about every good lead at once."""
     session.flush()
     scoring = scoring_of(session=session, workspace_id=workspace.id)
     where = [] if lead_ids is None else [Lead.id.in_(lead_ids)]
@@ -253,6 +262,14 @@ def recompute(
             .values(above_mql=False)
             .execution_options(synchronize_session=False)
         )
+    if risen and not act:
+        session.execute(
+            sa.update(Lead)
+            .where(Lead.id.in_([lead_id for lead_id, _ in risen]))
+            .values(above_mql=True)
+            .execution_options(synchronize_session=False)
+        )
+        risen = []
     mql: dict[int, Stage | None] = {}  # the MQL status of each lead pipeline, read once
     # The whole workspace: each crossed lead leaves the session once done, so thousands of
     # crossings (a first run, a lower threshold) do not make every flush slower.

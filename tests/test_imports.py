@@ -364,3 +364,36 @@ def test_files_that_are_not_tables_are_refused_without_a_traceback(cli, team, tm
     code, out, _ = cli("import", "deals", str(tmp_path / "missing.csv"), "--team", "T1")
     assert code == 2 and "missing.csv" in out
     assert count(team, Deal) == 0
+
+
+def test_imported_leads_come_in_scored_without_a_dm_for_each_good_one(cli, team, tmp_path):
+    """An import is history: each lead gets its score at once (not at the next daily run),
+    and one above the MQL threshold is marked as past it, not announced to its owner."""
+    from dataclasses import replace
+
+    from domain import lead_scores
+    from storage.models import Lead, Outbox, Workspace
+
+    with Session(team) as session:  # the admin lowers the MQL bar to 40
+        ws = session.exec(select(Workspace)).one()
+        kim = session.exec(select(Member).where(Member.slack_user_id == "UKIM")).one()
+        lower = replace(lead_scores.DEFAULT, threshold=40)
+        lead_scores.save(session=session, actor=kim, workspace=ws, scoring=lower, now=T0)
+        session.commit()
+    (tmp_path / "l.csv").write_text(
+        "이름,상태,유입 경로,회사 규모,이메일\n"
+        "최대표,신규,referral,1500,ceo@big.kr\n"  # size ≥ 1000: 30, referral: 15
+        "박작은,신규,website,5,park@small.kr\n",
+        encoding="utf-8",
+    )
+    code, out, _ = cli("import", "leads", str(tmp_path / "l.csv"), "--team", "T1")
+    assert code == 0, out
+    with Session(team) as session:
+        scores = {
+            n: (score, above)
+            for n, score, above in session.exec(select(Lead.name, Lead.score, Lead.above_mql))
+        }
+        assert scores == {"최대표": (45, True), "박작은": (5, False)}
+        statuses = session.exec(select(Stage.name).join(Lead, Lead.status_id == Stage.id)).all()
+        assert statuses == ["NEW", "NEW"]  # history: not moved to MQL (신규 is NEW here)
+        assert session.exec(select(func.count()).select_from(Outbox)).one() == 0
