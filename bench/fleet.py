@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bench.data import Writer
+from bench.data import Writer, _analyze
 from bench.reports import ROOT, _create_if_missing, _shown, recreate
 from domain import counters
 from domain.stall import stalled_since_sql
@@ -239,16 +239,6 @@ def fill(url: str, workspaces: int, per: int, *, seed: int = 17, out=sys.stdout)
     }
     print(f"filled {_shown(url)}: {rows} in {result['seconds']}", file=out)
     return result
-
-
-def _analyze(engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-        return
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
 
 
 def reset(url: str) -> None:
