@@ -48,9 +48,15 @@ def _parsed(locale: str) -> Locale:
 
 
 def korean_units(n: int) -> str:
-    """A non-negative whole number in 조/억/만 units: 120000000 -> '1억 2천만'."""
+    """A non-negative whole number in 조/억/만 units: 120000000 -> '1억 2천만'.
+
+    A number whose last group would follow 억 or 조 directly is written in digits
+    (100,001,000, not '1억 1천'): a Korean rep reads '1억 1천' as 1억 1천만, and so does our
+    amount parser (commands.values), so the units form would not read back as written."""
     if n == 0:
         return "0"
+    if n >= 10**8 and n % 10**4 and (n // 10**4) % 10**4 == 0:
+        return f"{n:,}"
     parts = []
     for unit_value, unit in ((10**12, "조"), (10**8, "억"), (10**4, "만"), (1, "")):
         chunk, n = divmod(n, unit_value)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from i18n import fmt
+from i18n.fmt import korean_units
 
 EXACT = [
     ("3795000", "KRW", "ko", "379만 5천원"),
@@ -83,3 +86,19 @@ def test_report_figures_use_the_summary_style_velocity_included():
     assert "5,972원" not in ko and "1,990원" not in ko
     en = render(rv.metrics(data, name="New business", period="90d", currency="USD", locale="en"))
     assert "$27,985,972 per day" in en and "$12,001" in en and ".50" not in en
+
+
+@given(st.integers(0, 10**15 - 1))
+def test_every_korean_amount_we_write_reads_back_as_written(n):
+    """What a card shows a Korean rep is what they may type back: never '1억 1천' for
+    100,001,000, which a Korean reads (and the parser takes) as 1억 1천만."""
+    from commands.values import parse_amount
+
+    amount = parse_amount(korean_units(n) + "원")
+    assert (amount.value, amount.interpreted) == (n, False)
+
+
+def test_an_amount_whose_last_group_follows_eok_directly_is_written_in_digits():
+    assert korean_units(100_001_000) == "100,001,000"
+    assert korean_units(100_011_000) == "1억 1만 1천"
+    assert korean_units(120_000_000) == "1억 2천만"
