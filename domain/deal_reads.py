@@ -621,19 +621,29 @@ def find_deals(
 ) -> list[DealRow]:
     """Deals whose title or company contains ``query`` (case-insensitive)."""
     pattern = "%" + query.strip().lower().replace("%", "").replace("_", "") + "%"
-    found = (
+    values = {"workspace_id": workspace.id, "pattern": pattern, "limit": limit}
+    session.flush()  # Core execution below does not autoflush
+    return _shown_rows(session, workspace, session.connection().execute(_FIND, values), now)
+
+
+def _find() -> sa.Select:
+    """:func:`find_deals`'s statement, built once: its values are bound parameters."""
+    pattern = sa.bindparam("pattern", type_=sa.String)
+    return _shown(
         _select()
         .outerjoin(Company, Company.id == Deal.company_id)
         .where(
-            Deal.workspace_id == workspace.id,
+            Deal.workspace_id == sa.bindparam("workspace_id"),
             sa.or_(
                 sa.func.lower(Deal.title).like(pattern), sa.func.lower(Company.name).like(pattern)
             ),
         )
         .order_by(Deal.closed_at.is_not(None), Deal.number.desc())
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    return _rows(session, workspace, found, now=now)
+
+
+_FIND = _find()
 
 
 def today_in(workspace: Workspace, now: datetime) -> date:

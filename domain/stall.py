@@ -241,7 +241,9 @@ def stalled_clause(
     ``stall_values(thresholds, workspace=…, now=…)``, so SQLAlchemy neither rebuilds nor
     recompiles it per request."""
     by_days = _by_threshold(stages)
-    return _stalled(by_days, lambda name, col: sa.bindparam(name)), tuple(by_days)
+    # The stage ids are part of the statement, written out: no IN list expanded per execution.
+    inline = {days: [sa.literal_column(str(int(i))) for i in ids] for days, ids in by_days.items()}
+    return _stalled(inline, lambda name, col: sa.bindparam(name)), tuple(by_days)
 
 
 def stall_values(thresholds, *, workspace: Workspace, now: datetime) -> dict[str, Any]:
@@ -275,8 +277,9 @@ def _by_threshold(stages: Iterable[tuple[int, int | None]]) -> dict[int, list[in
     return dict(sorted(by_days.items()))
 
 
-def _stalled(by_days: dict[int, list[int]], bind) -> ColumnElement[bool]:
-    """The condition, its values from ``bind(name, column)`` (see :func:`stall_values`)."""
+def _stalled(by_days: dict[int, list], bind) -> ColumnElement[bool]:
+    """The condition on stage ids (or SQL literals of them) by threshold, its values from
+    ``bind(name, column)`` (see :func:`stall_values`)."""
     over = [
         sa.and_(
             Deal.stage_id.in_(ids) if len(ids) > 1 else Deal.stage_id == ids[0],
