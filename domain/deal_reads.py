@@ -422,8 +422,8 @@ def list_deals(
 
     Its two statements (totals by currency, the page) are built once per filter shape and
     workspace configuration (:func:`_list_statements`) and run with the values bound, so a
-    request neither builds nor compiles SQL; custom-field filters (``extra``) are added to
-    them per request.
+    request neither builds nor compiles SQL; with custom-field filters (``extra``, values
+    in them) they are built per request.
     """
     start, end = close if close is not None else (None, None)
     shape = _Shape(
@@ -437,12 +437,15 @@ def list_deals(
         end is not None,
         sort if sort in ("amount", "close") else None,
     )
-    totals, page, thresholds = kept(
-        session,
-        workspace,
-        f"deal_list:{shape}",
-        lambda: _list_statements(session, workspace, shape),
-    )
+    if extra:  # custom-field filters: their values are in the conditions
+        totals, page, thresholds = _list_statements(session, workspace, shape, extra)
+    else:
+        totals, page, thresholds = kept(
+            session,
+            workspace,
+            f"deal_list:{shape}",
+            lambda: _list_statements(session, workspace, shape),
+        )
     values = {
         "workspace_id": workspace.id,
         "owner_id": owner_id,
@@ -455,8 +458,6 @@ def list_deals(
     }
     if thresholds is not None:
         values.update(stall_values(thresholds, workspace=workspace, now=now))
-    if extra:
-        totals, page = totals.where(*extra), page.where(*extra)
     session.flush()  # Core execution below does not autoflush
     connection = session.connection()
     tally = money.tally(session=session, workspace_id=workspace.id)
@@ -487,7 +488,7 @@ class _Shape(NamedTuple):
     sort: str | None
 
 
-def _list_statements(session: Session, workspace: Workspace, shape: _Shape):
+def _list_statements(session: Session, workspace: Workspace, shape: _Shape, extra: tuple = ()):
     """The totals (count and sum by currency) and the page of a list of ``shape``, every
     value a bound parameter (names as :func:`list_deals` binds them), and the stall
     thresholds they name (None: no stall clause, nothing to bind)."""
@@ -496,7 +497,7 @@ def _list_statements(session: Session, workspace: Workspace, shape: _Shape):
         for s in workspace_stages(session, workspace).values()
         if s.outcome == Outcome.open.value
     )  # stalled_clause skips stages without a threshold
-    where = _where(shape, sa.bindparam, stalled)
+    where = [*_where(shape, sa.bindparam, stalled), *extra]
     totals = (
         sa.select(
             Deal.currency, sa.func.count(), sa.func.sum(sa.type_coerce(Deal.amount, sa.BigInteger))
@@ -505,11 +506,21 @@ def _list_statements(session: Session, workspace: Workspace, shape: _Shape):
         .where(*where)
         .group_by(Deal.currency)
     )
-    page = (
-        _shown(_select().where(*where))
-        .order_by(*_list_order(shape.sort, stalled))
+    # The page's deals first (ordered, cut to the page, from the deals' index), then their
+    # companies and owners: joined before the cut, every listed deal's company was read
+    # (all open deals, for a list of everything at 1M deals).
+    keys = _list_order(shape.sort, stalled)
+    listed = (
+        sa.select(Deal.id, *(key.label(f"k{i}") for i, (key, _) in enumerate(keys)))
+        .where(*where)
+        .order_by(*(key.desc() if desc else key for key, desc in keys))
         .offset(sa.bindparam("offset", type_=sa.Integer))
         .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("listed")
+    )
+    order = [listed.c[f"k{i}"] for i in range(len(keys))]
+    page = _shown(_select().join(listed, listed.c.id == Deal.id)).order_by(
+        *(key.desc() if desc else key for key, (_, desc) in zip(order, keys, strict=True))
     )
     uses_stall = shape.stalled or shape.sort is None
     return totals, page, thresholds if uses_stall else None
@@ -587,13 +598,22 @@ def deal_filters(
     return [where[0], *extra, *where[1:]]
 
 
-def _list_order(sort: str | None, stalled):
+def _list_order(sort: str | None, stalled) -> tuple[tuple[sa.ColumnElement, bool], ...]:
+    """The list's order: (key, descending) pairs, the last one the deal's number."""
     if sort == "amount":
-        return (Deal.amount.desc(), Deal.number)
+        return ((Deal.amount, True), (Deal.number, False))
     if sort == "close":
-        return (Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
+        return (
+            (Deal.expected_close.is_(None), False),
+            (Deal.expected_close, False),
+            (Deal.number, False),
+        )
     stalled = sa.and_(Deal.closed_at.is_(None), stalled)
-    return (sa.case((stalled, 0), else_=1), Deal.stage_entered_at, Deal.number)
+    return (
+        (sa.case((stalled, 0), else_=1), False),
+        (Deal.stage_entered_at, False),
+        (Deal.number, False),
+    )
 
 
 CLOSE_RANGES = ("this-month", "next-month", "this-quarter", "overdue")
