@@ -492,11 +492,13 @@ def _list_statements(session: Session, workspace: Workspace, shape: _Shape, extr
     """The totals (count and sum by currency) and the page of a list of ``shape``, every
     value a bound parameter (names as :func:`list_deals` binds them), and the stall
     thresholds they name (None: no stall clause, nothing to bind)."""
-    stalled, thresholds = stalled_clause(
+    stages = [
         (s.id, s.stall_days)
         for s in workspace_stages(session, workspace).values()
         if s.outcome == Outcome.open.value
-    )  # stalled_clause skips stages without a threshold
+    ]  # stalled_clause skips stages without a threshold
+    # One owner's deals: their index, not the workspace's stalled deals (SQLite took those).
+    stalled, thresholds = stalled_clause(stages, near=not shape.owner)
     where = [*_where(shape, sa.bindparam, stalled), *extra]
     totals = (
         sa.select(

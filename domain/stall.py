@@ -234,16 +234,18 @@ def stalled_condition(
 
 
 def stalled_clause(
-    stages: Iterable[tuple[int, int | None]],
+    stages: Iterable[tuple[int, int | None]], *, near: bool = True
 ) -> tuple[ColumnElement[bool], tuple[int, ...]]:
     """:func:`stalled_condition` with its instants as bound parameters, and the thresholds it
     names: a statement built once (per workspace configuration) is executed with
     ``stall_values(thresholds, workspace=…, now=…)``, so SQLAlchemy neither rebuilds nor
-    recompiles it per request."""
+    recompiles it per request. ``near=False`` leaves out the ``stalled_since`` bound (implied
+    by the rest): for a query narrowed by a better index (one owner's deals), where SQLite
+    would otherwise walk every stalled deal of the workspace."""
     by_days = _by_threshold(stages)
     # The stage ids are part of the statement, written out: no IN list expanded per execution.
     inline = {days: [sa.literal_column(str(int(i))) for i in ids] for days, ids in by_days.items()}
-    return _stalled(inline, lambda name, col: sa.bindparam(name)), tuple(by_days)
+    return _stalled(inline, lambda name, col: sa.bindparam(name), near=near), tuple(by_days)
 
 
 def stall_values(thresholds, *, workspace: Workspace, now: datetime) -> dict[str, Any]:
@@ -277,7 +279,7 @@ def _by_threshold(stages: Iterable[tuple[int, int | None]]) -> dict[int, list[in
     return dict(sorted(by_days.items()))
 
 
-def _stalled(by_days: dict[int, list], bind) -> ColumnElement[bool]:
+def _stalled(by_days: dict[int, list], bind, *, near: bool = True) -> ColumnElement[bool]:
     """The condition on stage ids (or SQL literals of them) by threshold, its values from
     ``bind(name, column)`` (see :func:`stall_values`)."""
     over = [
@@ -293,5 +295,7 @@ def _stalled(by_days: dict[int, list], bind) -> ColumnElement[bool]:
     not_snoozed = sa.or_(snoozed.is_(None), snoozed <= bind("stall_today", snoozed))
     # Implied by the rest (stalled_since is a lower bound): the index range that keeps the
     # query to deals near or past their threshold (ix_deal_stalled).
-    near = Deal.stalled_since <= bind("stall_now", Deal.stalled_since)
-    return sa.and_(near, sa.or_(*over), not_snoozed)
+    if not near:
+        return sa.and_(sa.or_(*over), not_snoozed)
+    since = Deal.stalled_since <= bind("stall_now", Deal.stalled_since)
+    return sa.and_(since, sa.or_(*over), not_snoozed)
