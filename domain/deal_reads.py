@@ -425,18 +425,7 @@ def list_deals(
     request neither builds nor compiles SQL; with custom-field filters (``extra``, values
     in them) they are built per request.
     """
-    start, end = close if close is not None else (None, None)
-    shape = _Shape(
-        owner_id is not None,
-        pipeline_id is not None,
-        stage_id is not None,
-        include_closed,
-        stalled,
-        close is not None,
-        start is not None,
-        end is not None,
-        sort if sort in ("amount", "close") else None,
-    )
+    shape, values = _Shape.of(owner_id, pipeline_id, stage_id, include_closed, stalled, close, sort)
     if extra:  # custom-field filters: their values are in the conditions
         totals, page, thresholds = _list_statements(session, workspace, shape, extra)
     else:
@@ -446,16 +435,7 @@ def list_deals(
             f"deal_list:{shape}",
             lambda: _list_statements(session, workspace, shape),
         )
-    values = {
-        "workspace_id": workspace.id,
-        "owner_id": owner_id,
-        "pipeline_id": pipeline_id,
-        "stage_id": stage_id,
-        "close_start": start,
-        "close_end": end,
-        "offset": offset,
-        "limit": limit,
-    }
+    values.update(workspace_id=workspace.id, offset=offset, limit=limit)
     if thresholds is not None:
         values.update(stall_values(thresholds, workspace=workspace, now=now))
     session.flush()  # Core execution below does not autoflush
@@ -486,6 +466,30 @@ class _Shape(NamedTuple):
     close_start: bool
     close_end: bool
     sort: str | None
+
+    @classmethod
+    def of(cls, owner_id, pipeline_id, stage_id, include_closed, stalled, close, sort):
+        """The shape of a list with these filters, and their values by bound name."""
+        start, end = close if close is not None else (None, None)
+        shape = cls(
+            owner_id is not None,
+            pipeline_id is not None,
+            stage_id is not None,
+            include_closed,
+            stalled,
+            close is not None,
+            start is not None,
+            end is not None,
+            sort if sort in ("amount", "close") else None,
+        )
+        values = {
+            "owner_id": owner_id,
+            "pipeline_id": pipeline_id,
+            "stage_id": stage_id,
+            "close_start": start,
+            "close_end": end,
+        }
+        return shape, values
 
 
 def _list_statements(session: Session, workspace: Workspace, shape: _Shape, extra: tuple = ()):
@@ -567,26 +571,8 @@ def deal_filters(
 ) -> list:
     """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals);
     ``extra``: more conditions (custom-field filters, domain.custom_fields.condition)."""
-    start, end = close if close is not None else (None, None)
-    shape = _Shape(
-        owner_id is not None,
-        pipeline_id is not None,
-        stage_id is not None,
-        include_closed,
-        stalled,
-        close is not None,
-        start is not None,
-        end is not None,
-        None,
-    )
-    values = {
-        "workspace_id": workspace.id,
-        "owner_id": owner_id,
-        "pipeline_id": pipeline_id,
-        "stage_id": stage_id,
-        "close_start": start,
-        "close_end": end,
-    }
+    shape, values = _Shape.of(owner_id, pipeline_id, stage_id, include_closed, stalled, close, None)
+    values["workspace_id"] = workspace.id
     condition = None
     if stalled:
         stages = _open_stages(session, workspace.id, with_threshold=True)
