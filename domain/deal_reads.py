@@ -26,7 +26,13 @@ from sqlmodel import Session
 from domain import custom_fields, money
 from domain.deals import expected_revenue
 from domain.money import MoneyNote
-from domain.stall import StallStatus, stall_status, stalled_condition
+from domain.stall import (
+    StallStatus,
+    stall_status,
+    stall_values,
+    stalled_clause,
+    stalled_condition,
+)
 from storage.config_version import kept
 from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
 from storage.types import from_hundredths
@@ -222,8 +228,13 @@ def _rows(
     if not shown:
         deals = session.connection().execute(query).all()
         return _filled(session, workspace, deals, now=now, shown=False)
-    # A list's owners and companies come in the same statement (two fewer per list).
-    query = (
+    return _shown_rows(session, workspace, session.connection().execute(_shown(query)), now)
+
+
+def _shown(query: sa.Select) -> sa.Select:
+    """A list's query (a :func:`_select`) with its owners and companies in the same statement
+    (two fewer per list); :func:`_shown_rows` reads it."""
+    return (
         query.add_columns(
             _SHOWN_COMPANY.c.name.label("shown_company"),
             _SHOWN_OWNER.c.slack_user_id.label("shown_owner_slack_id"),
@@ -233,7 +244,10 @@ def _rows(
         .outerjoin(_SHOWN_COMPANY, _SHOWN_COMPANY.c.id == Deal.company_id)
         .outerjoin(_SHOWN_OWNER, _SHOWN_OWNER.c.id == Deal.owner_id)
     )
-    deals = session.connection().execute(query).all()
+
+
+def _shown_rows(session: Session, workspace: Workspace, result, now) -> list[DealRow]:
+    deals = result.all()
     owners = {
         d.owner_id: (d.shown_owner_slack_id, d.shown_owner_name, d.shown_owner_locale)
         for d in deals
@@ -405,39 +419,141 @@ def list_deals(
     date range (either end open; see :func:`close_range`); ``sort`` is ``amount`` (largest
     first), ``close`` (soonest first, no date last) or None (stalled first, then longest in
     its stage). The order is total (ties by number), so ``offset`` pages never overlap.
+
+    Its two statements (totals by currency, the page) are built once per filter shape and
+    workspace configuration (:func:`_list_statements`) and run with the values bound, so a
+    request neither builds nor compiles SQL; with custom-field filters (``extra``, values
+    in them) they are built per request.
     """
-    where = deal_filters(
-        session=session,
-        workspace=workspace,
-        now=now,
-        owner_id=owner_id,
-        pipeline_id=pipeline_id,
-        stage_id=stage_id,
-        stalled=stalled,
-        include_closed=include_closed,
-        close=close,
-        extra=extra,
-    )
+    shape, values = _Shape.of(owner_id, pipeline_id, stage_id, include_closed, stalled, close, sort)
+    if extra:  # custom-field filters: their values are in the conditions
+        totals, page, thresholds = _list_statements(session, workspace, shape, extra)
+    else:
+        totals, page, thresholds = kept(
+            session,
+            workspace,
+            f"deal_list:{shape}",
+            lambda: _list_statements(session, workspace, shape),
+        )
+    values.update(workspace_id=workspace.id, offset=offset, limit=limit)
+    if thresholds is not None:
+        values.update(stall_values(thresholds, workspace=workspace, now=now))
+    session.flush()  # Core execution below does not autoflush
+    connection = session.connection()
     tally = money.tally(session=session, workspace_id=workspace.id)
     total, raw_total = 0, 0
-    for currency, n, raw in session.execute(
+    for currency, n, raw in connection.execute(totals, values).all():
+        total += int(n)
+        raw_total += tally.raw(raw, currency, n, "listed")
+    total_amount = from_hundredths(raw_total)
+    rows = []
+    if limit > 0:
+        rows = _shown_rows(session, workspace, connection.execute(page, values), now)
+    return DealPage(
+        rows=rows, total=total, total_amount=total_amount, money=tally.note(), offset=offset
+    )
+
+
+class _Shape(NamedTuple):
+    """Which filters a list has (not their values): one pair of statements each."""
+
+    owner: bool
+    pipeline: bool
+    stage: bool
+    include_closed: bool
+    stalled: bool
+    close: bool
+    close_start: bool
+    close_end: bool
+    sort: str | None
+
+    @classmethod
+    def of(cls, owner_id, pipeline_id, stage_id, include_closed, stalled, close, sort):
+        """The shape of a list with these filters, and their values by bound name."""
+        start, end = close if close is not None else (None, None)
+        shape = cls(
+            owner_id is not None,
+            pipeline_id is not None,
+            stage_id is not None,
+            include_closed,
+            stalled,
+            close is not None,
+            start is not None,
+            end is not None,
+            sort if sort in ("amount", "close") else None,
+        )
+        values = {
+            "owner_id": owner_id,
+            "pipeline_id": pipeline_id,
+            "stage_id": stage_id,
+            "close_start": start,
+            "close_end": end,
+        }
+        return shape, values
+
+
+def _list_statements(session: Session, workspace: Workspace, shape: _Shape, extra: tuple = ()):
+    """The totals (count and sum by currency) and the page of a list of ``shape``, every
+    value a bound parameter (names as :func:`list_deals` binds them), and the stall
+    thresholds they name (None: no stall clause, nothing to bind)."""
+    stages = [
+        (s.id, s.stall_days)
+        for s in workspace_stages(session, workspace).values()
+        if s.outcome == Outcome.open.value
+    ]  # stalled_clause skips stages without a threshold
+    # One owner's deals: their index, not the workspace's stalled deals (SQLite took those).
+    stalled, thresholds = stalled_clause(stages, near=not shape.owner)
+    where = [*_where(shape, sa.bindparam, stalled), *extra]
+    totals = (
         sa.select(
             Deal.currency, sa.func.count(), sa.func.sum(sa.type_coerce(Deal.amount, sa.BigInteger))
         )
         .select_from(Deal)
         .where(*where)
         .group_by(Deal.currency)
-    ).all():
-        total += int(n)
-        raw_total += tally.raw(raw, currency, n, "listed")
-    total_amount = from_hundredths(raw_total)
-    rows = []
-    if limit > 0:
-        query = _select().where(*where).order_by(*_list_order(session, workspace, now, sort))
-        rows = _rows(session, workspace, query.offset(offset).limit(limit), now=now)
-    return DealPage(
-        rows=rows, total=total, total_amount=total_amount, money=tally.note(), offset=offset
     )
+    # The page's deals first (ordered, cut to the page, from the deals' index), then their
+    # companies and owners: joined before the cut, every listed deal's company was read
+    # (all open deals, for a list of everything at 1M deals).
+    keys = _list_order(shape.sort, stalled)
+    listed = (
+        sa.select(Deal.id, *(key.label(f"k{i}") for i, (key, _) in enumerate(keys)))
+        .where(*where)
+        .order_by(*(key.desc() if desc else key for key, desc in keys))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("listed")
+    )
+    order = [listed.c[f"k{i}"] for i in range(len(keys))]
+    page = _shown(_select().join(listed, listed.c.id == Deal.id)).order_by(
+        *(key.desc() if desc else key for key, (_, desc) in zip(order, keys, strict=True))
+    )
+    uses_stall = shape.stalled or shape.sort is None
+    return totals, page, thresholds if uses_stall else None
+
+
+def _where(shape: _Shape, bind, stalled) -> list:
+    """The WHERE of a list of ``shape``; ``bind(name)`` gives each value (named as in
+    :func:`list_deals`), ``stalled`` the stall condition."""
+    where = [Deal.workspace_id == bind("workspace_id")]
+    if shape.owner:
+        where.append(Deal.owner_id == bind("owner_id"))
+    if shape.pipeline:
+        where.append(Deal.pipeline_id == bind("pipeline_id"))
+    if shape.stage:
+        where.append(Deal.stage_id == bind("stage_id"))
+    elif not shape.include_closed:
+        where.append(Deal.closed_at.is_(None))
+    if shape.stalled:
+        where.append(Deal.closed_at.is_(None))
+        where.append(stalled)
+    if shape.close:
+        where.append(Deal.expected_close.is_not(None))
+        if shape.close_start:
+            where.append(Deal.expected_close >= bind("close_start"))
+        if shape.close_end:
+            where.append(Deal.expected_close <= bind("close_end"))
+    return where
 
 
 def deal_filters(
@@ -455,43 +571,37 @@ def deal_filters(
 ) -> list:
     """The WHERE of ``/deal list`` (and ``/deal export``, which includes closed deals);
     ``extra``: more conditions (custom-field filters, domain.custom_fields.condition)."""
-    where = [Deal.workspace_id == workspace.id, *extra]
-    if owner_id is not None:
-        where.append(Deal.owner_id == owner_id)
-    if pipeline_id is not None:
-        where.append(Deal.pipeline_id == pipeline_id)
-    if stage_id is not None:
-        where.append(Deal.stage_id == stage_id)
-    elif not include_closed:
-        where.append(Deal.closed_at.is_(None))
+    shape, values = _Shape.of(owner_id, pipeline_id, stage_id, include_closed, stalled, close, None)
+    values["workspace_id"] = workspace.id
+    condition = None
     if stalled:
-        where.append(Deal.closed_at.is_(None))
         stages = _open_stages(session, workspace.id, with_threshold=True)
-        where.append(stalled_condition(stages, workspace=workspace, now=now))
-    if close is not None:
-        start, end = close
-        where.append(Deal.expected_close.is_not(None))
-        if start is not None:
-            where.append(Deal.expected_close >= start)
-        if end is not None:
-            where.append(Deal.expected_close <= end)
-    return where
+        condition = stalled_condition(stages, workspace=workspace, now=now)
+
+    # Untyped, so each value takes its column's type, as a literal compared with it would.
+    def bind(name: str):
+        return sa.bindparam(name, values[name], sa.types.NULLTYPE, unique=True)
+
+    where = _where(shape, bind, condition)
+    return [where[0], *extra, *where[1:]]
 
 
-def _list_order(session: Session, workspace: Workspace, now: datetime, sort: str | None):
+def _list_order(sort: str | None, stalled) -> tuple[tuple[sa.ColumnElement, bool], ...]:
+    """The list's order: (key, descending) pairs, the last one the deal's number."""
     if sort == "amount":
-        return (Deal.amount.desc(), Deal.number)
+        return ((Deal.amount, True), (Deal.number, False))
     if sort == "close":
-        return (Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
-    stages = [
-        (s.id, s.stall_days)
-        for s in workspace_stages(session, workspace).values()
-        if s.outcome == Outcome.open.value
-    ]  # stalled_condition skips stages without a threshold
-    stalled = sa.and_(
-        Deal.closed_at.is_(None), stalled_condition(stages, workspace=workspace, now=now)
+        return (
+            (Deal.expected_close.is_(None), False),
+            (Deal.expected_close, False),
+            (Deal.number, False),
+        )
+    stalled = sa.and_(Deal.closed_at.is_(None), stalled)
+    return (
+        (sa.case((stalled, 0), else_=1), False),
+        (Deal.stage_entered_at, False),
+        (Deal.number, False),
     )
-    return (sa.case((stalled, 0), else_=1), Deal.stage_entered_at, Deal.number)
 
 
 CLOSE_RANGES = ("this-month", "next-month", "this-quarter", "overdue")
@@ -519,19 +629,29 @@ def find_deals(
 ) -> list[DealRow]:
     """Deals whose title or company contains ``query`` (case-insensitive)."""
     pattern = "%" + query.strip().lower().replace("%", "").replace("_", "") + "%"
-    found = (
+    values = {"workspace_id": workspace.id, "pattern": pattern, "limit": limit}
+    session.flush()  # Core execution below does not autoflush
+    return _shown_rows(session, workspace, session.connection().execute(_FIND, values), now)
+
+
+def _find() -> sa.Select:
+    """:func:`find_deals`'s statement, built once: its values are bound parameters."""
+    pattern = sa.bindparam("pattern", type_=sa.String)
+    return _shown(
         _select()
         .outerjoin(Company, Company.id == Deal.company_id)
         .where(
-            Deal.workspace_id == workspace.id,
+            Deal.workspace_id == sa.bindparam("workspace_id"),
             sa.or_(
                 sa.func.lower(Deal.title).like(pattern), sa.func.lower(Company.name).like(pattern)
             ),
         )
         .order_by(Deal.closed_at.is_not(None), Deal.number.desc())
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    return _rows(session, workspace, found, now=now)
+
+
+_FIND = _find()
 
 
 def today_in(workspace: Workspace, now: datetime) -> date:

@@ -228,33 +228,74 @@ def stalled_condition(
     jobs); the caller adds the open-deal filter. Exact, so no Python re-check is needed; the
     tests hold it against :func:`stall_status` entry time by entry time.
     """
+    by_days = _by_threshold(stages)
+    values = stall_values(by_days, workspace=workspace, now=now)
+    return _stalled(by_days, lambda name, col: sa.bindparam(name, values[name], col.type, True))
+
+
+def stalled_clause(
+    stages: Iterable[tuple[int, int | None]], *, near: bool = True
+) -> tuple[ColumnElement[bool], tuple[int, ...]]:
+    """:func:`stalled_condition` with its instants as bound parameters, and the thresholds it
+    names: a statement built once (per workspace configuration) is executed with
+    ``stall_values(thresholds, workspace=…, now=…)``, so SQLAlchemy neither rebuilds nor
+    recompiles it per request. ``near=False`` leaves out the ``stalled_since`` bound (implied
+    by the rest): for a query narrowed by a better index (one owner's deals), where SQLite
+    would otherwise walk every stalled deal of the workspace."""
+    by_days = _by_threshold(stages)
+    # The stage ids are part of the statement, written out: no IN list expanded per execution.
+    inline = {days: [sa.literal_column(str(int(i))) for i in ids] for days, ids in by_days.items()}
+    return _stalled(inline, lambda name, col: sa.bindparam(name), near=near), tuple(by_days)
+
+
+def stall_values(thresholds, *, workspace: Workspace, now: datetime) -> dict[str, Any]:
+    """The parameters of :func:`stalled_clause` at ``now``: a cutoff per threshold, the
+    workspace's local date (snoozes) and the instant (``stalled_since``)."""
     zone = _zone(workspace.timezone)
-    # One clause per threshold, not per stage: stages with the same stall days share a cutoff,
-    # and a workspace has a few thresholds but dozens of stages (building and keying a
-    # clause per stage was most of the CPU of ``/deal list``).
+    values: dict[str, Any] = {
+        f"stall_cutoff_{days}": stall_cutoff(
+            now,
+            days,
+            tz=zone,
+            business_days=workspace.stall_business_days,
+            country=workspace.holiday_country,
+        )
+        for days in thresholds
+    }
+    values["stall_today"] = now.astimezone(zone).date()
+    values["stall_now"] = now.astimezone(UTC)
+    return values
+
+
+def _by_threshold(stages: Iterable[tuple[int, int | None]]) -> dict[int, list[int]]:
+    """``{stall days: stage ids}``, thresholds in order. One clause per threshold, not per
+    stage: stages with the same stall days share a cutoff, and a workspace has a few
+    thresholds but dozens of stages (building and keying a clause per stage was most of the
+    CPU of ``/deal list``)."""
     by_days: dict[int, list[int]] = {}
     for stage_id, days in stages:
         if days is not None and days >= 0:
             by_days.setdefault(days, []).append(stage_id)
+    return dict(sorted(by_days.items()))
+
+
+def _stalled(by_days: dict[int, list], bind, *, near: bool = True) -> ColumnElement[bool]:
+    """The condition on stage ids (or SQL literals of them) by threshold, its values from
+    ``bind(name, column)`` (see :func:`stall_values`)."""
     over = [
         sa.and_(
             Deal.stage_id.in_(ids) if len(ids) > 1 else Deal.stage_id == ids[0],
-            Deal.stage_entered_at
-            < stall_cutoff(
-                now,
-                days,
-                tz=zone,
-                business_days=workspace.stall_business_days,
-                country=workspace.holiday_country,
-            ),
+            Deal.stage_entered_at < bind(f"stall_cutoff_{days}", Deal.stage_entered_at),
         )
-        for days, ids in sorted(by_days.items())
+        for days, ids in by_days.items()
     ]
     if not over:
         return sa.false()
-    today = now.astimezone(zone).date()
-    not_snoozed = sa.or_(Deal.snoozed_until.is_(None), Deal.snoozed_until <= today)
+    snoozed = Deal.snoozed_until
+    not_snoozed = sa.or_(snoozed.is_(None), snoozed <= bind("stall_today", snoozed))
     # Implied by the rest (stalled_since is a lower bound): the index range that keeps the
     # query to deals near or past their threshold (ix_deal_stalled).
-    near = Deal.stalled_since <= now.astimezone(UTC)
-    return sa.and_(near, sa.or_(*over), not_snoozed)
+    if not near:
+        return sa.and_(sa.or_(*over), not_snoozed)
+    since = Deal.stalled_since <= bind("stall_now", Deal.stalled_since)
+    return sa.and_(since, sa.or_(*over), not_snoozed)
