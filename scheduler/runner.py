@@ -216,9 +216,10 @@ class Ticker:
                 if not claimed:
                     break
                 outcomes = []
-                nothing = self._idle(name, [w for w, s in claimed if due_.get(w) == s], at)
-                busy = [w for w, s in claimed if due_.get(w) == s and w not in nothing]
-                together = self._together(name, busy, at)
+                current = [w for w, s in claimed if due_.get(w) == s]
+                # A batch planned at once needs no idle check: it reads what the check would.
+                together = self._together(name, current, at)
+                nothing = set() if together else self._idle(name, current, at)
                 for workspace_id, slot in claimed:
                     if workspace_id in nothing:
                         outcome = self._nothing_to_do(name, workspace_id, slot, at)
