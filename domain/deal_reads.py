@@ -13,6 +13,7 @@ exact spelling of :func:`domain.stall.stall_status`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -34,7 +35,16 @@ from domain.stall import (
     stalled_condition,
 )
 from storage.config_version import kept
-from storage.models import Company, Deal, Member, Outcome, Pipeline, Stage, Workspace
+from storage.models import (
+    Company,
+    Deal,
+    Member,
+    Outcome,
+    Pipeline,
+    PipelineKind,
+    Stage,
+    Workspace,
+)
 from storage.types import from_hundredths
 
 MEMBER_LOOKUP = 500  # more owners than this in one read: read the workspace's members at once
@@ -718,3 +728,73 @@ def renewal_deals(
         .order_by(Deal.number)
     )
     return _rows(session, workspace, query)
+
+
+def stalled_deals_of(
+    *, session: Session, workspaces: Sequence[Workspace], now: datetime
+) -> dict[int, list[DealRow]]:
+    """:func:`stalled_deals` of several workspaces in one statement (the scheduler's batch of
+    digests): every open deal of a deal pipeline whose ``stalled_since`` bound has passed —
+    the stalled ones and a few within their margin, which :func:`scheduler.due.stalled`
+    (:func:`domain.stall.stall_status`, the rule ``stalled_condition`` spells) sets aside,
+    so each workspace's list is the one :func:`stalled_deals` gives, once judged."""
+    ids = [ws.id for ws in workspaces]
+    if not ids:
+        return {}
+    query = (
+        sa.select(
+            *_COLUMNS,
+            Deal.workspace_id,
+            Pipeline.name.label("pipeline_name"),
+            Stage.name.label("stage_name"),
+            Stage.probability,
+            Stage.stall_days,
+            Member.slack_user_id,
+            Member.name.label("owner_name"),
+            Member.locale.label("owner_locale"),
+        )
+        .select_from(Deal)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .join(Pipeline, Pipeline.id == Stage.pipeline_id)
+        .outerjoin(
+            Member, sa.and_(Member.id == Deal.owner_id, Member.workspace_id == Deal.workspace_id)
+        )
+        .where(
+            Deal.workspace_id.in_(ids),
+            Stage.workspace_id.in_(ids),  # else PostgreSQL hashes every stage
+            Deal.closed_at.is_(None),
+            Deal.stalled_since <= now,
+            Stage.outcome == Outcome.open.value,
+            Stage.stall_days.is_not(None),
+            Stage.stall_days >= 0,
+            Pipeline.kind == PipelineKind.deal,
+        )
+    )
+    out: dict[int, list[DealRow]] = {ws_id: [] for ws_id in ids}
+    for d in session.connection().execute(query):
+        out[d.workspace_id].append(
+            DealRow(
+                d.id,
+                d.number,
+                d.title,
+                d.amount,
+                d.currency,
+                d.pipeline_id,
+                d.pipeline_name,
+                d.stage_id,
+                d.stage_name,
+                d.probability,
+                d.stall_days,
+                d.stage_entered_at,
+                d.snoozed_until,
+                d.owner_id,
+                d.slack_user_id,
+                d.owner_name,
+                d.owner_locale,
+                d.renewal_date,
+                d.mrr,
+                d.thread_channel,
+                d.thread_ts,
+            )
+        )
+    return out

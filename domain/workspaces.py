@@ -212,16 +212,23 @@ def can_manage_any_deal(actor: Member) -> bool:
 
 def managers(*, session: Session, workspace: Workspace) -> list[Member]:
     """Who receives manager digests: managers, and admins (who hold every manager right)."""
-    return list(
-        session.exec(
-            select(Member)
-            .where(
-                Member.workspace_id == workspace.id,
-                Member.role.in_([Role.manager, Role.admin]),
-            )
-            .order_by(Member.id)
+    return managers_of(session=session, workspace_ids=[workspace.id])[workspace.id]
+
+
+def managers_of(*, session: Session, workspace_ids: list[int]) -> dict[int, list[Member]]:
+    """:func:`managers` of several workspaces in one statement (a scheduler batch)."""
+    out: dict[int, list[Member]] = {ws_id: [] for ws_id in workspace_ids}
+    found = session.exec(
+        select(Member)
+        .where(
+            Member.workspace_id.in_(workspace_ids),
+            Member.role.in_([Role.manager, Role.admin]),
         )
+        .order_by(Member.workspace_id, Member.id)
     )
+    for member in found:
+        out[member.workspace_id].append(member)
+    return out
 
 
 def member_locale(member: Member | None, workspace: Workspace) -> str:

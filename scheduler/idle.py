@@ -138,7 +138,7 @@ def _stalled(session: Session, workspaces: Sequence[Workspace], at: datetime):
 ODD_THRESHOLD = 36_500  # stall days past which the planners' date arithmetic may fail
 
 
-def _odd(session: Session, workspaces: Sequence[Workspace]) -> set[int]:
+def odd(session: Session, workspaces: Sequence[Workspace]) -> set[int]:
     """Workspaces with an open stage whose threshold no one could mean (left over from an
     import): the planner's reads may fail there (domain.isolate), so they are planned."""
     return _with(
@@ -164,7 +164,7 @@ def _stall_warnings(session: Session, workspaces: Sequence[Workspace], at: datet
         key = outbox_key(job=STALL_WARNINGS, workspace_id=ws.id, target="thread", period=period)
         keys[key] = ws.id
     taken = _taken_keys(session, list(keys))
-    return busy | {w for key, w in keys.items() if key not in taken} | _odd(session, workspaces)
+    return busy | {w for key, w in keys.items() if key not in taken} | odd(session, workspaces)
 
 
 def _stall_digest(session: Session, workspaces: Sequence[Workspace], at: datetime) -> set[int]:
@@ -172,9 +172,7 @@ def _stall_digest(session: Session, workspaces: Sequence[Workspace], at: datetim
     posts nothing else when nothing is stalled)."""
     clear = {ws.id for ws in workspaces if ws.digest_all_clear}
     return (
-        clear
-        | {ws.id for ws, _, _ in _stalled(session, workspaces, at)}
-        | _odd(session, workspaces)
+        clear | {ws.id for ws, _, _ in _stalled(session, workspaces, at)} | odd(session, workspaces)
     )
 
 

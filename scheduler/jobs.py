@@ -240,19 +240,51 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
         pipelines,
         lambda p: deal_reads.stalled_deals(session=session, workspace=ws, now=at, pipeline_id=p.id),
     )
-    items = due.stalled(
-        [row for _, rows in done for row in rows],
+    items = stalled_items(ws, [row for _, rows in done for row in rows], at)
+    if not items and not failed and not ws.digest_all_clear:
+        return []
+    return stall_digest_threads(
+        ws,
+        at,
+        period,
+        items,
+        failed=failed,
+        conversion=money.conversion(session=session, workspace_id=ws.id),
+        overdue_tasks=tasks.overdue_counts(session=session, workspace=ws, now=at),
+        managers=managers(session=session, workspace=ws),
+    )
+
+
+def stalled_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:
+    """The stalled deals among ``rows`` on the workspace's stall clock, most overdue first."""
+    return due.stalled(
+        rows,
         at=at,
         tz=ws.timezone,
         business_days=ws.stall_business_days,
         country=ws.holiday_country,
     )
+
+
+def stall_digest_threads(
+    ws: Workspace,
+    at: datetime,
+    period: str,
+    items: Sequence[Stalled],
+    *,
+    failed: Sequence[str],
+    conversion: money.Conversion,
+    overdue_tasks: dict[str, int],
+    managers: Sequence,
+) -> list[Thread]:
+    """The digest of ``items`` (:func:`stalled_items`) for the channel and each of
+    ``managers``, whatever read them: one workspace (:func:`plan_stall_digest`) or a batch
+    of them (:mod:`scheduler.batches`). Nothing when nothing is stalled or failed and no
+    all-clear is asked for."""
     if not items and not failed and not ws.digest_all_clear:
         return []
     day = due.local_today(at, ws.timezone)
-    conversion = money.conversion(session=session, workspace_id=ws.id)
     groups = due.group_by_owner(items, conversion)
-    overdue_tasks = tasks.overdue_counts(session=session, workspace=ws, now=at)
     rendered: dict[str, list[Message]] = {}
 
     def render(locale: str) -> list[Message]:
@@ -276,7 +308,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
     channel = _channel(ws)
     if channel:
         out.append(Thread(f"ch:{channel}", period, {"channel": channel}, render(ws.locale)))
-    for manager in managers(session=session, workspace=ws):
+    for manager in managers:
         locale = member_locale(manager, ws)
         uid = manager.slack_user_id
         out.append(Thread(f"dm:{uid}", period, {"dm": uid}, render(locale)))
@@ -549,32 +581,52 @@ def record(
     Single posts and the first message of every split post go in first; the rest of a split
     post (its replies and files) only when its first message was new.
     """
+    return record_across(session, job, [(ws, planned)], now)[ws.id]
+
+
+def record_across(
+    session: Session,
+    job: str,
+    planned: Sequence[tuple[Workspace, Sequence[Planned]]],
+    now: datetime,
+) -> dict[int, tuple[int, int]]:
+    """:func:`record` for several workspaces at once (a scheduler batch): their first
+    messages in one multi-row insert, then the parts of those that were new in another.
+    Returns (recorded now, already recorded before) per workspace id."""
     firsts = [
-        (item.target, item.period, item.payload)
+        (ws.id, item.target, item.period, item.payload)
         if isinstance(item, Post)
-        else (item.target, item.period, message_payload(item.to, item.messages[0]))
-        for item in planned
+        else (ws.id, item.target, item.period, message_payload(item.to, item.messages[0]))
+        for ws, items in planned
+        for item in items
     ]
-    inserted = outbox.enqueue_many(session, workspace_id=ws.id, job=job, rows=firsts, now=now)
+    inserted = outbox.enqueue_across(session, job=job, rows=firsts, now=now)
     parts = []
-    for item in planned:
-        if isinstance(item, Post):
-            continue
-        parent = outbox.outbox_key(
-            job=job, workspace_id=ws.id, target=item.target, period=item.period
-        )
-        if parent not in inserted:
-            continue  # the whole post was recorded by an earlier run
-        for number, message in enumerate(item.messages[1:], start=2):
-            payload = message_payload(item.to, message) | {"thread_of": parent}
-            parts.append((item.target, f"{item.period}#{number}", payload))
-        for upload in item.uploads:
-            body = {k: v for k, v in upload.items() if k != "key"}
-            payload = {"to": item.to, "thread_of": parent, "upload": body}
-            parts.append((item.target, f"{item.period}#{upload['key']}", payload))
-    added = outbox.enqueue_many(session, workspace_id=ws.id, job=job, rows=parts, now=now)
-    unique_firsts = {(target, period) for target, period, _ in firsts}
-    return len(inserted) + len(added), len(unique_firsts) - len(inserted)
+    for ws, items in planned:
+        for item in items:
+            if isinstance(item, Post):
+                continue
+            parent = outbox.outbox_key(
+                job=job, workspace_id=ws.id, target=item.target, period=item.period
+            )
+            if parent not in inserted:
+                continue  # the whole post was recorded by an earlier run
+            for number, message in enumerate(item.messages[1:], start=2):
+                payload = message_payload(item.to, message) | {"thread_of": parent}
+                parts.append((ws.id, item.target, f"{item.period}#{number}", payload))
+            for upload in item.uploads:
+                body = {k: v for k, v in upload.items() if k != "key"}
+                payload = {"to": item.to, "thread_of": parent, "upload": body}
+                parts.append((ws.id, item.target, f"{item.period}#{upload['key']}", payload))
+    added = outbox.enqueue_across(session, job=job, rows=parts, now=now)
+    out = {}
+    for ws, items in planned:
+        prefix = f"{job}:{ws.id}:"
+        unique_firsts = {(item.target, item.period) for item in items}
+        new = sum(1 for key in inserted if key.startswith(prefix))
+        new_parts = sum(1 for key in added if key.startswith(prefix))
+        out[ws.id] = (new + new_parts, len(unique_firsts) - new)
+    return out
 
 
 @dataclass

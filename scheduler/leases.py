@@ -36,22 +36,24 @@ def offer(session: Session, rows: Iterable[tuple[int, str, str]]) -> None:
     values = [{"workspace_id": w, "job": j, "slot": s, "attempts": 0} for w, j, s in rows]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = JobLease.__table__
+    stmt = insert(table)
+    # One statement, the rows as its parameters: compiled once and cached, where
+    # ``.values(rows)`` compiled a new multi-row statement per thousand rows (60 of them for
+    # 10,000 workspaces at 09:00, most of the offer's CPU).
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", "job"],
+        set_={
+            "slot": stmt.excluded.slot,
+            "owner": None,
+            "leased_until": None,
+            "done_at": None,
+            "attempts": 0,
+            "last_error": None,
+        },
+        where=table.c.slot < stmt.excluded.slot,
+    )
     for i in range(0, len(values), 1000):
-        stmt = insert(table).values(values[i : i + 1000])
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["workspace_id", "job"],
-                set_={
-                    "slot": stmt.excluded.slot,
-                    "owner": None,
-                    "leased_until": None,
-                    "done_at": None,
-                    "attempts": 0,
-                    "last_error": None,
-                },
-                where=table.c.slot < stmt.excluded.slot,
-            )
-        )
+        session.execute(stmt, values[i : i + 1000])
 
 
 def claim(

@@ -26,7 +26,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler import due, idle, jobs, leases
+from scheduler import batches, due, idle, jobs, leases
 from scheduler.drain import Drainer, DrainReport, Sender, drain
 from storage import outbox
 from storage.db import session_scope, time_limit
@@ -216,10 +216,17 @@ class Ticker:
                 if not claimed:
                     break
                 outcomes = []
-                nothing = self._idle(name, [w for w, s in claimed if due_.get(w) == s], at)
+                current = [w for w, s in claimed if due_.get(w) == s]
+                # A batch planned at once needs no idle check: it reads what the check would.
+                together = self._together(name, current, at)
+                nothing = set() if together else self._idle(name, current, at)
                 for workspace_id, slot in claimed:
                     if workspace_id in nothing:
                         outcome = self._nothing_to_do(name, workspace_id, slot, at)
+                    elif workspace_id in together:
+                        outcome = self._planned(
+                            name, workspace_id, slot, together[workspace_id], at
+                        )
                     else:
                         outcome = self._plan(name, workspace_id, slot, due_.get(workspace_id), at)
                     error = outcome.errors[0] if outcome and outcome.errors else None
@@ -250,6 +257,20 @@ class Ticker:
             log.exception("idle check of %s failed: planning its batch one by one", name)
             return set()
 
+    def _together(self, name: str, workspace_ids: list[int], at: datetime) -> dict:
+        """The batch planned at once where the job allows it (scheduler.batches): the
+        result of each workspace it planned. If that fails, nothing of it was recorded and
+        every workspace of the batch is planned on its own (each fails or succeeds alone)."""
+        if name not in batches.BATCHED or not workspace_ids:
+            return {}
+        try:
+            return batches.run_digests(
+                self.engine, name, workspace_ids, at=at, now=self.now(), budget=self.budget
+            )
+        except Exception:
+            log.exception("batch of %s failed: planning its workspaces one by one", name)
+            return {}
+
     def _nothing_to_do(self, name: str, workspace_id: int, slot: str, at: datetime) -> RunReport:
         """A slot whose workspace had nothing to plan: done, without a session of its own."""
         self.done[(workspace_id, name)] = slot
@@ -265,6 +286,11 @@ class Ticker:
         result = jobs.run_for_workspace(
             self.engine, name, workspace_id, at=at, now=self.now(), force=False, budget=self.budget
         )
+        return self._planned(name, workspace_id, slot, result, at)
+
+    def _planned(
+        self, name: str, workspace_id: int, slot: str, result: jobs.JobResult, at: datetime
+    ) -> RunReport:
         if result.error is None:
             self.done[(workspace_id, name)] = slot
         report = RunReport(name, at, 1, result.recorded, result.already)

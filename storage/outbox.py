@@ -127,6 +127,21 @@ def enqueue_many(
     workspace's first stall-warning run records tens of thousands of posts. Rows keep their
     order within a deal (ids are assigned in the order given).
     """
+    return enqueue_across(
+        session, job=job, rows=[(workspace_id, *row) for row in rows], now=now, batch=batch
+    )
+
+
+def enqueue_across(
+    session: Session,
+    *,
+    job: str,
+    rows: list[tuple],
+    now: datetime | None = None,
+    batch: int = 500,
+) -> set[str]:
+    """:func:`enqueue_many` for the posts of several workspaces at once, ``(workspace id,
+    target, period, payload[, deal_id])``: a scheduler batch's digests in one statement."""
     now = now or utcnow()
     values = [
         {
@@ -142,7 +157,7 @@ def enqueue_many(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for target, period, payload, deal_id in (_with_deal(row) for row in rows)
+        for workspace_id, target, period, payload, deal_id in (_with_deal(row) for row in rows)
     ]
     # One row per key (the first wins). Rows of deals keep the order given: their ids decide
     # the order they are sent in. Scheduled posts (no deal) go in key order, so concurrent
@@ -166,7 +181,7 @@ def enqueue_many(
 
 
 def _with_deal(row: tuple) -> tuple:
-    return row if len(row) == 4 else (*row, None)
+    return row if len(row) == 5 else (*row, None)
 
 
 @dataclass(frozen=True)

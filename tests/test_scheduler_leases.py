@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from scheduler import jobs, leases
+from scheduler import batches, jobs, leases
 from scheduler.runner import Ticker
 from storage import outbox
 from storage.db import session_scope
@@ -126,6 +126,8 @@ def test_a_process_that_died_holding_claims_leaves_them_to_the_others_after_the_
 
 
 def _failing_for(workspace_id, failure, monkeypatch):
+    """The digest's reads fail for one workspace: planned alone, or in its batch (which
+    then fails whole and is planned one by one)."""
     real = jobs.PLANNERS[jobs.STALL_DIGEST]
 
     def planner(session, ws, at, force):
@@ -133,7 +135,15 @@ def _failing_for(workspace_id, failure, monkeypatch):
             failure(session)
         return real(session, ws, at, force)
 
+    real_batch = batches.plan_digests
+
+    def batch(session, workspaces, at):
+        if any(ws.id == workspace_id for ws in workspaces):
+            failure(session)
+        return real_batch(session, workspaces, at)
+
     monkeypatch.setitem(jobs.PLANNERS, jobs.STALL_DIGEST, planner)
+    monkeypatch.setattr(batches, "plan_digests", batch)
 
 
 def test_a_failing_workspace_fails_alone_and_is_tried_again_after_the_retry_delay(
