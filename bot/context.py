@@ -32,6 +32,7 @@ from slack_bolt.middleware import Middleware
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
+from bot.budget import AckWatch
 from bot.settings import Settings
 from commands.context import Ctx
 from commands.outcome import Outcome, Post, PostKind
@@ -70,8 +71,14 @@ class Deps:
     tokens: object = None
     # The app's one error handler (set by bot.app.create_app; bot.listeners.guarded).
     on_error: object = None
-    # Read-only commands run here so the listener can ack within Slack's 3 seconds
-    # however long a report takes (see bot.listeners.commands).
+    # Read-only commands run in the listener's thread while fewer than 8 do, acked by
+    # ack_watch if still running after ack_budget; the others run in ``readers`` so the
+    # listener can ack within Slack's 3 seconds however long a report takes (see
+    # bot.listeners.commands). Imports plan in ``readers`` too (bot.listeners.imports).
+    inline_reads: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(8)
+    )
+    ack_watch: AckWatch = field(default_factory=AckWatch)
     readers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-read")
     )
