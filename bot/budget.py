@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
+IDLE = 60.0  # seconds without a watch before the thread ends
 
 
 class _Watch:
@@ -70,7 +71,9 @@ class AckWatch:
         while True:
             with self._changed:
                 while not self._due:
-                    self._changed.wait()
+                    if not self._changed.wait(IDLE):  # started again by the next watch
+                        self._thread = None
+                        return
                 deadline, _, watch = self._due[0]
                 wait = deadline - time.monotonic()
                 if wait > 0:
