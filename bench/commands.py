@@ -1,7 +1,7 @@
 """Slash-command latency: Salesbot against a bare Bolt app, in the same run.
 
-    python -m bench.commands --db URL [--requests 2000] [--concurrency 8] [--json FILE]
-        [--workers 1,2] [--commands show,list,pipeline]
+    python -m bench.commands --db URL [--requests 2000] [--concurrency 1,8] [--json FILE]
+        [--workers 1,2] [--commands show,list,pipeline] [--profile]
 
 The database must hold a workspace filled by ``python -m bench.data`` (team TBENCH). Both apps
 run as their own processes on waitress (``bench.server``); a local Slack-compatible server
@@ -19,6 +19,14 @@ requests/s and CPU ms per request, and their ratios to bare Bolt's.
 waitress for 1, gunicorn's threaded workers above; ``salesbot_2w`` and so on in the results);
 bare Bolt always runs as one waitress process, the floor the issue compares against.
 
+``--concurrency 1,8`` runs the whole comparison once per concurrency (the load generator's
+threads, each with its own connection) and prints one table per concurrency.
+
+``--profile`` records the Salesbot server (its workers too) with py-spy while each command
+runs alone and prints a summary of the top frames (bench.spy); the raw stacks are kept in
+``--profile-dir`` (the system's temporary directory by default), one file per app, command
+and concurrency.
+
 ``--oauth-workspaces N`` installs N workspaces by OAuth (``bench.installs``; TBENCH one of
 them) and runs Salesbot a second time in OAuth mode, where every request and every post looks
 its workspace's token up (``oauth`` in the results, beside ``salesbot`` with one bot token).
@@ -34,6 +42,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +50,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bench import spy as bench_spy
 from bench.server import SECRET
 from storage.db import make_engine
 from storage.models import Deal, Member, Role, Stage, Workspace
@@ -147,6 +157,12 @@ def measured(pid: int, port: int, mix, concurrency: int, response_url: str) -> d
     return result
 
 
+def spy_on(pid: int, raw: Path):
+    spy = bench_spy.record(pid, raw)
+    time.sleep(1.0)  # py-spy attaches to the process and its workers
+    return spy
+
+
 def fire(port: int, mix, concurrency: int, response_url: str) -> dict:
     local = threading.local()
     latencies: list[float] = []
@@ -209,6 +225,7 @@ def run(
     oauth_workspaces: int = 0,
     workers: tuple[int, ...] = (1,),
     commands: tuple[str, ...] = ("show", "list", "pipeline"),
+    profile: Path | None = None,
 ) -> dict:
     mix = workload(db_url, 4 * (requests + warmup))
     mixed = mix[: requests + warmup]
@@ -236,9 +253,22 @@ def run(
             for each in commands if kind != "oauth" else ():
                 picked = only(mix, each)[: requests + warmup]
                 fire(port, picked[:warmup], concurrency, response_url)
-                results[name]["per_command"][each] = measured(
-                    proc.pid, port, picked[warmup:], concurrency, response_url
-                )
+                spy = None
+                if profile is not None and kind == "salesbot":
+                    raw = profile / f"{name}-{each}-c{concurrency}.raw"
+                    spy = spy_on(proc.pid, raw)
+                try:
+                    results[name]["per_command"][each] = measured(
+                        proc.pid, port, picked[warmup:], concurrency, response_url
+                    )
+                finally:
+                    if spy is not None:
+                        bench_spy.stop(spy)
+                if spy is not None:
+                    results[name]["per_command"][each]["profile"] = {
+                        "raw": str(raw),
+                        **bench_spy.summary(raw),
+                    }
             results[name]["peak_rss_mb"] = peak_rss_mb(proc.pid)
         finally:
             for p in (proc, slack):
@@ -334,7 +364,15 @@ def per_command_table(result: dict) -> str:
                     f"{ratio['p50']} · {ratio['cpu']} · {ratio['throughput']}" if ratio else "",
                 )
             )
-    return _columns(rows)
+    table = _columns(rows)
+    for app in apps:
+        for each, figures in result[app]["per_command"].items():
+            if "profile" in figures:
+                table += f"\n\n{app} {each}, concurrency {result['concurrency']}: "
+                table += (
+                    bench_spy.text(figures["profile"]) + f"\n  raw: {figures['profile']['raw']}"
+                )
+    return table
 
 
 def _columns(rows) -> str:
@@ -346,27 +384,35 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--db", required=True)
     p.add_argument("--requests", type=int, default=2000)
-    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--concurrency", default="8", help="load generator threads, e.g. 1,8")
     p.add_argument("--json", help="also write the JSON result to this file")
     p.add_argument("--oauth-workspaces", type=int, default=0, help="also run in OAuth mode")
     p.add_argument("--warmup", type=int, default=100, help="requests before each measurement")
     p.add_argument("--workers", default="1", help="Salesbot's worker counts, e.g. 1,2")
     p.add_argument("--commands", default="show,list,pipeline", help="each alone, or none")
+    p.add_argument("--profile", action="store_true", help="py-spy the server per command")
+    p.add_argument("--profile-dir", default=tempfile.gettempdir(), help="where the raw stacks go")
     args = p.parse_args(argv)
-    result = run(
-        args.db,
-        args.requests,
-        args.concurrency,
-        warmup=args.warmup,
-        oauth_workspaces=args.oauth_workspaces,
-        workers=tuple(int(w) for w in args.workers.split(",")),
-        commands=tuple(c for c in args.commands.split(",") if c and c != "none"),
-    )
-    print(f"{result['deals']} deals on {result['database']}, concurrency {args.concurrency}")
-    print(table(result))
-    print(json.dumps(result))
+    results = []
+    for concurrency in (int(c) for c in args.concurrency.split(",")):
+        result = run(
+            args.db,
+            args.requests,
+            concurrency,
+            warmup=args.warmup,
+            oauth_workspaces=args.oauth_workspaces,
+            workers=tuple(int(w) for w in args.workers.split(",")),
+            commands=tuple(c for c in args.commands.split(",") if c and c != "none"),
+            profile=Path(args.profile_dir) if args.profile else None,
+        )
+        print(f"{result['deals']} deals on {result['database']}, concurrency {concurrency}")
+        print(table(result))
+        print(json.dumps(result), flush=True)
+        results.append(result)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        Path(args.json).write_text(
+            json.dumps(results[0] if len(results) == 1 else results, indent=2)
+        )
     return 0
 
 

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
+from slack_bolt.middleware import Middleware
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
+from bot.budget import AckWatch
 from bot.settings import Settings
 from commands.context import Ctx
 from commands.outcome import Outcome, Post, PostKind
@@ -40,12 +41,11 @@ from domain.clock import Clock, SystemClock
 from domain.workspaces import get_or_create_member, get_or_create_workspace, member_locale
 from storage.db import session_scope
 from storage.models import Member, Workspace
+from storage.workspace_version import config_version
 from views.message import Message
 
 log = logging.getLogger(__name__)
 KNOWN_FOR = 3600.0  # seconds a copy is trusted at most, even when its version matches
-_WS = Workspace.__table__
-_VERSION = sa.select(_WS.c.config_version).where(_WS.c.team_id == sa.bindparam("team_id"))
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,6 @@ class Known:
     member: Member | None = None
 
 
-def config_version(engine, team_id: str) -> int | None:
-    """The workspace's ``config_version`` (None when there is no such workspace)."""
-    with engine.connect() as conn:
-        conn.execution_options(salesbot_readonly=True)  # SQLite: no write lock for a read
-        return conn.execute(_VERSION, {"team_id": team_id}).scalar()
-
-
 @dataclass
 class Deps:
     settings: Settings
@@ -78,8 +71,14 @@ class Deps:
     tokens: object = None
     # The app's one error handler (set by bot.app.create_app; bot.listeners.guarded).
     on_error: object = None
-    # Read-only commands run here so the listener can ack within Slack's 3 seconds
-    # however long a report takes (see bot.listeners.commands).
+    # Read-only commands run in the listener's thread while fewer than 8 do, acked by
+    # ack_watch if still running after ack_budget; the others run in ``readers`` so the
+    # listener can ack within Slack's 3 seconds however long a report takes (see
+    # bot.listeners.commands). Imports plan in ``readers`` too (bot.listeners.imports).
+    inline_reads: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(8)
+    )
+    ack_watch: AckWatch = field(default_factory=AckWatch)
     readers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-read")
     )
@@ -252,10 +251,21 @@ def _first_contact(deps: Deps, client, team_id: str, user_id: str | None) -> Kno
     return _lookup(deps, team_id, user_id) or created
 
 
-def resolve_context(deps: Deps):
+def resolve_context(deps: Deps) -> Middleware:
     """Bolt middleware: ensure workspace and member, once per request."""
+    return _ResolveContext(deps)
 
-    def middleware(body, context, client, next):
+
+class _ResolveContext(Middleware):
+    """A middleware object rather than a function: Bolt calls a function middleware with
+    keyword arguments it builds per request by name, which cost more than our work when
+    the copies are fresh (issue 17)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def process(self, *, req, resp, next):
+        deps, body, context = self.deps, req.body, req.context
         team_id = _team_id(body) or context.get("team_id")
         user_id = _user_id(body) or context.get("user_id")
         # Before any query: the language to answer in if the database turns out unreachable.
@@ -269,7 +279,7 @@ def resolve_context(deps: Deps):
             fresh = known is not None and known.until >= time.monotonic()
             if not fresh or known.version != config_version(deps.engine, team_id):
                 known = _lookup(deps, team_id, user_id) or _first_contact(
-                    deps, client, team_id, user_id
+                    deps, context.client, team_id, user_id
                 )
                 with deps.lock:
                     deps.known[key] = known
@@ -279,5 +289,3 @@ def resolve_context(deps: Deps):
             context["salesbot_timezone"] = known.timezone
             context["salesbot_known"] = known
         next()
-
-    return middleware

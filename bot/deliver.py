@@ -18,8 +18,9 @@ Failures take the same route: :func:`fail` renders an error (commands.failures) 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -44,6 +45,8 @@ class Request:
     respond: Callable[..., Any] | None = None
     ack: Callable[..., Any] | None = None  # a slash command's ack, until it is used
     by_dm: bool = False  # modal submissions: the answer goes to the person's DM
+    # The ack may be given by the ack budget's thread (bot.budget) and the listener at once.
+    _acking: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def from_body(cls, body: dict, *, client, respond=None, ack=None) -> Request:
@@ -75,9 +78,10 @@ class Request:
 
     def acknowledge(self, **kwargs: Any) -> bool:
         """Ack if not done yet; True when this call acked."""
-        if self.ack is None:
+        with self._acking:
+            ack, self.ack = self.ack, None
+        if ack is None:
             return False
-        ack, self.ack = self.ack, None
         ack(**kwargs)
         return True
 

@@ -77,8 +77,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):
         # A read-only unit of work (session_scope(readonly=True)) does not queue behind writers.
-        read = conn.get_execution_options().get("salesbot_readonly")
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        # Straight to the driver: SQLAlchemy's statement machinery (events, an execution
+        # context, a result) cost more than the BEGIN itself, twice per request (issue 17).
+        read = conn._execution_options.get("salesbot_readonly")
+        conn.connection.driver_connection.execute("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
@@ -105,6 +107,18 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
             lock.release()
 
 
+def reader(engine: Engine) -> Engine:
+    """``engine`` for read-only units of work (``salesbot_readonly``), made once per engine
+    and kept on it (``execution_options`` builds a new engine object on every call)."""
+    try:
+        return engine.__dict__["_salesbot_reader"]
+    except KeyError:
+        bound = engine.__dict__["_salesbot_reader"] = engine.execution_options(
+            salesbot_readonly=True
+        )
+        return bound
+
+
 @contextmanager
 def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
@@ -112,7 +126,7 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
     ``readonly`` is a promise that the work only reads: on SQLite it begins a deferred
     transaction, so readers never wait for the write lock (WAL lets them read alongside).
     """
-    bind = engine.execution_options(salesbot_readonly=True) if readonly else engine
+    bind = reader(engine) if readonly else engine
     turn = nullcontext() if readonly or engine.dialect.name != "sqlite" else _writer_turn(engine)
     with turn, Session(bind, expire_on_commit=False) as session:
         try:

@@ -134,3 +134,16 @@ def test_commands_benchmark_compares_salesbot_with_bare_bolt(db_url):
         result["salesbot"]["p50_ms"] / result["bare_bolt"]["p50_ms"], 2
     )
     assert "p50 ratio" in commands_bench.table(result)
+
+
+def test_commands_benchmark_prints_one_table_per_concurrency(db_url, capsys):
+    data.fill(db_url, DEALS, out=io.StringIO())
+    argv = ["--db", db_url, "--requests", "20", "--warmup", "4", "--commands", "show"]
+    assert commands_bench.main([*argv, "--concurrency", "1,2"]) == 0
+    out = capsys.readouterr().out
+    assert "concurrency 1\n" in out and "concurrency 2\n" in out
+    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r["concurrency"] for r in printed] == [1, 2]
+    for result in printed:
+        show = result["salesbot"]["per_command"]["show"]
+        assert show["requests"] == 20 and show["cpu_ms"] >= 0

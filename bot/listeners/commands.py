@@ -9,7 +9,20 @@ app's one error handler, which acks with the rendered message.
 
 Reports may take longer than Slack waits for an ack: read-only commands get a budget
 (``Deps.ack_budget``); past it the ack says "crunching" and the answer follows through the
-``response_url`` (delivered the same way, failures rendered the same way).
+``response_url`` (delivered the same way, failures rendered the same way). A read runs in
+the listener's own thread while fewer than ``Deps.inline_reads`` do, its budget kept by
+bot.budget (a failure after the "crunching" ack is rendered by the guard); past that many,
+in the readers' pool while the listener waits on it for the budget, as every read did
+before (two thread hand-offs, about a quarter of ``/deal show``'s CPU at concurrency 8,
+issue 17). So slow reports never hold more than that many of Bolt's listener threads, and
+every other command still gets a listener thread that acks in time.
+
+Why not Bolt's ``process_before_response``: it would save Bolt's request thread its 10 ms
+polls for the ack, but Bolt then answers the HTTP request only when the listener returns,
+for every kind of request at once. A modal's ack would wait for ``views.open`` (a call to
+Slack, with retries) and an event's for its whole listener, so a slow Slack or database
+would cost the 3-second ack. Those polls cost about 0.1 ms of CPU per request; the ack
+guarantee stays.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ import re
 from concurrent.futures import Future, TimeoutError
 from functools import partial
 
-from bot.deliver import Request, deliver, fail, reply
+from bot.deliver import Request, as_response, deliver, fail, reply
 from bot.listeners.guard import guarded
 from commands.dispatch import reads_only, run_command
 from commands.grammar import parse
@@ -44,14 +57,38 @@ def register(app, deps) -> None:
                 deps.forget(context.get("team_id") or "")
             deliver(outcome, request, wake=deps.wake)
             return
-        future = deps.readers.submit(deps.perform, context, request, work, readonly=True)
-        try:
-            outcome = future.result(timeout=deps.ack_budget)
-        except TimeoutError:
-            reply(request, Message(text=t(context["salesbot_locale"], "reports.working")))
-            future.add_done_callback(partial(answer_late, request, deps, context))
-            return
-        deliver(outcome, request, wake=deps.wake)
+        if deps.inline_reads.acquire(blocking=False):
+            try:
+                read_here(deps, context, request, work)
+            finally:
+                deps.inline_reads.release()
+        else:
+            read_in_pool(deps, context, request, work)
+
+
+def read_here(deps, context, request: Request, work) -> None:
+    """In the listener's thread; acked with "crunching" if still running at the budget."""
+    working = partial(crunching, request, context["salesbot_locale"])
+    with deps.ack_watch.watch(deps.ack_budget, working):
+        outcome = deps.perform(context, request, work, readonly=True)
+    deliver(outcome, request, wake=deps.wake)
+
+
+def read_in_pool(deps, context, request: Request, work) -> None:
+    """In the readers' pool, the listener waiting for it at most the budget."""
+    future = deps.readers.submit(deps.perform, context, request, work, readonly=True)
+    try:
+        outcome = future.result(timeout=deps.ack_budget)
+    except TimeoutError:
+        reply(request, Message(text=t(context["salesbot_locale"], "reports.working")))
+        future.add_done_callback(partial(answer_late, request, deps, context))
+        return
+    deliver(outcome, request, wake=deps.wake)
+
+
+def crunching(request: Request, locale: str) -> None:
+    """The ack of a report past its budget: the answer follows by the response_url."""
+    request.acknowledge(**as_response(Message(text=t(locale, "reports.working"))))
 
 
 def answer_late(request: Request, deps, context, done: Future) -> None:

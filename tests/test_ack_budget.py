@@ -1,0 +1,87 @@
+"""A read-only command acks within its budget however long its read takes (Slack waits 3 s).
+
+Reads run in the listener's thread, a watch acking "crunching" for any still running at the
+budget (bot.budget); past ``Deps.inline_reads`` of them at once, in the readers' pool with
+the listener waiting for the budget. Either way the answer follows by the response_url.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from bot.budget import AckWatch
+from i18n import t
+from tests.slackapp import running_app, wait
+
+
+@pytest.fixture
+def app(db_url):
+    with running_app(db_url) as harness:
+        yield harness
+
+
+WORKING = {t("en", "reports.working"), t("ko", "reports.working")}  # "crunching", not the page
+
+
+def answers_by_response_url(app, text: str) -> list:
+    return [c for c in app.slack.calls if c.method == "response_url" and text in str(c.args)]
+
+
+def test_the_watch_acks_work_still_running_at_its_budget_and_no_other():
+    watch, acked = AckWatch(), []
+
+    def ack(name):
+        return lambda: acked.append((name, threading.current_thread().name))
+
+    with watch.watch(0.05, ack("slow")):
+        time.sleep(0.4)
+        assert acked == [("slow", "salesbot-ack-watch")], "acked while the work still ran"
+    with watch.watch(0.2, ack("quick")):
+        pass
+    time.sleep(0.4)
+    assert acked == [("slow", "salesbot-ack-watch")], "work done in time is never acked"
+
+
+@pytest.fixture
+def pg_app(postgres_db):
+    with running_app(postgres_db) as harness:
+        yield harness
+
+
+@pytest.mark.postgres_only  # a read that waits on a table lock: PostgreSQL's LOCK TABLE
+def test_a_deal_page_held_up_by_the_database_acks_at_the_budget_and_follows(pg_app):
+    app = pg_app
+    status, _ = app.command("/deal", 'new "Acme ERP" amount:7590000')
+    assert status == 200
+    app.deps.ack_budget = 0.3
+    with app.engine.connect() as lock:
+        lock.execute(sa.text("LOCK TABLE deal IN ACCESS EXCLUSIVE MODE"))  # reads wait
+        started = time.perf_counter()
+        status, reply = app.command("/deal", "show 1")
+        acked_in = time.perf_counter() - started
+        assert status == 200 and reply["text"] in WORKING
+        assert 0.3 <= acked_in < 2.0, "acked at the budget, not when the read ended"
+        time.sleep(0.3)
+        assert not answers_by_response_url(app, "Acme ERP"), "the read is still waiting"
+        lock.rollback()  # the database lets the read through
+    page = wait(lambda: answers_by_response_url(app, "Acme ERP"))
+    assert page[0].args["response_type"] == "ephemeral" and page[0].args.get("blocks")
+
+
+def test_past_the_reads_run_in_place_a_report_goes_through_the_pool_and_still_acks(app):
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    app.deps.ack_budget = 0.0
+    slots = [app.deps.inline_reads.acquire(blocking=False) for _ in range(8)]
+    assert all(slots), "every in-place slot taken, as by eight slow reports"
+    try:
+        status, reply = app.command("/deal", "show 1")
+    finally:
+        for _ in slots:
+            app.deps.inline_reads.release()
+    assert status == 200 and reply["text"] in WORKING
+    page = wait(lambda: answers_by_response_url(app, "Acme ERP"))
+    assert page[0].args.get("blocks")
