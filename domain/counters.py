@@ -16,8 +16,8 @@ Beside them, per stage and **UTC day of stage entry** (``deal.stage_entered_at``
 deals entered the stage that day (:class:`storage.models.EntryDayCounter`). The board's stalled
 count is "open deals of the stage entered before the stall cut-off, less the snoozed": the whole
 days before the cut-off's day are a sum of these rows (one per stage and day of history,
-however many deals), and only the cut-off's own day and the snoozed deals are read from
-``deal`` (:func:`domain.metrics.boards.stalled_counts`). The same :func:`shift` keeps them:
+however many deals: :func:`entered_before`), and only the cut-off's own day and the
+snoozed deals are read from ``deal`` (:func:`domain.metrics.boards.stalled_counts`). The same :func:`shift` keeps them:
 a :class:`Place` carries the entry day, and every write of ``stage_entered_at`` (create,
 move, import, renewal) already shifts the deal's place.
 
@@ -204,27 +204,14 @@ def stage_totals(
     return [(sid, cur, int(n), int(amount)) for sid, cur, n, amount in rows]
 
 
-def entered_before(
-    session: Session, *, workspace_id: int, pipeline_id: int, days: dict[int, date]
-) -> dict[int, int]:
-    """``{stage id: open deals that entered it before the UTC day days[stage id]}`` from the
-    entry-day counters: a sum over one row per stage and day of history."""
-    if not days:
-        return {}
-    stages = sorted(days)
-    params: dict = {"workspace_id": workspace_id, "pipeline_id": pipeline_id}
-    for i, sid in enumerate(stages):
-        params[f"s{i}"], params[f"d{i}"] = sid, days[sid]
-    rows = session.execute(_entered_before(len(stages)), params)
-    return {sid: int(n) for sid, n in rows if n}
-
-
 _ENTERED: dict[int, sa.Select] = {}
 
 
-def _entered_before(n: int) -> sa.Select:
-    """The statement of :func:`entered_before` for ``n`` stages, kept: the per-stage day is a
-    CASE of bound parameters, so it is built and keyed once per stage count, not per day."""
+def entered_before(n: int) -> sa.Select:
+    """``(stage id, open deals that entered it before the UTC day :d<i>)`` for the stages
+    ``:s0 … :s<n-1>`` of ``:pipeline_id``, from the entry-day counters: a sum over one row per
+    stage and day of history, however many deals. Kept per ``n``: the per-stage day is a CASE
+    of bound parameters, so the statement is built and keyed once per stage count."""
     stmt = _ENTERED.get(n)
     if stmt is None:
         c = EntryDayCounter.__table__.c

@@ -396,7 +396,7 @@ def test_the_boards_stalled_count_reads_counters_and_indexes_not_the_stalled_dea
     params = {"workspace_id": ws.id, "pipeline_id": pipeline.id, "today": now.date()}
     for i, s in enumerate(stages):
         cut = stall_cutoff(now, s.stall_days)
-        params |= {f"s{i}": s.id, f"cut{i}": cut}
+        params |= {f"s{i}": s.id, f"cut{i}": cut, f"d{i}": cut.date()}
         params[f"lo{i}"] = datetime.combine(cut.date(), datetime.min.time(), tzinfo=UTC)
     postgres = engine.dialect.name == "postgresql"
     stmt = _corrections(len(stages))
@@ -406,6 +406,9 @@ def test_the_boards_stalled_count_reads_counters_and_indexes_not_the_stalled_dea
     prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
     with engine.connect() as conn:
         plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql(prefix + str(compiled), args))
+    assert "entry_day_counter" in plan, plan  # by its key: (workspace, pipeline, stage, day)
+    assert "SCAN entry_day_counter" not in plan.replace("SCAN entry_day_counter USING", ""), plan
+    assert "Seq Scan on entry_day_counter" not in plan, plan
     assert "ix_deal_snoozed" in plan, plan
     assert "ix_deal_open_stage" in plan, plan
     assert "Seq Scan on deal" not in plan and "SCAN deal" not in plan.replace(
