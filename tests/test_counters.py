@@ -370,7 +370,7 @@ def test_the_boards_stalled_count_reads_counters_and_indexes_not_the_stalled_dea
     ``ix_deal_snoozed``; never a scan of ``deal``. (bench/README.md has the figures at 1M.)"""
     from datetime import UTC, datetime
 
-    from domain.metrics.boards import _corrections
+    from domain.metrics.boards import _stalled_statement
     from domain.stall import stall_cutoff
     from storage import bulk
 
@@ -399,7 +399,7 @@ def test_the_boards_stalled_count_reads_counters_and_indexes_not_the_stalled_dea
         params |= {f"s{i}": s.id, f"cut{i}": cut, f"d{i}": cut.date()}
         params[f"lo{i}"] = datetime.combine(cut.date(), datetime.min.time(), tzinfo=UTC)
     postgres = engine.dialect.name == "postgresql"
-    stmt = _corrections(len(stages))
+    stmt = _stalled_statement(len(stages))
     compiled = stmt.compile(dialect=engine.dialect)
     bound = _bound(compiled, params)
     args = tuple(bound[k] for k in compiled.positiontup) if compiled.positional else bound
