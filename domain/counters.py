@@ -12,6 +12,15 @@ board converts at read time as before (:mod:`domain.money`). The weighted amount
 stored: it is ``amount × the stage's probability``, taken when the board is read, so a
 probability change is right at once with nothing to rewrite.
 
+Beside them, per stage and **UTC day of stage entry** (``deal.stage_entered_at``), how many open
+deals entered the stage that day (:class:`storage.models.EntryDayCounter`). The board's stalled
+count is "open deals of the stage entered before the stall cut-off, less the snoozed": the whole
+days before the cut-off's day are a sum of these rows (one per stage and day of history,
+however many deals: :func:`entered_before`), and only the cut-off's own day and the
+snoozed deals are read from ``deal`` (:func:`domain.metrics.boards.stalled_counts`). The same :func:`shift` keeps them:
+a :class:`Place` carries the entry day, and every write of ``stage_entered_at`` (create,
+move, import, renewal) already shifts the deal's place.
+
 Concurrent movers never lose an update: each change is one ``INSERT … ON CONFLICT DO UPDATE
 SET count = count + :d`` (PostgreSQL and SQLite alike) in a fixed key order, so the row
 locks two transactions take are taken in the same order.
@@ -22,31 +31,45 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
-from storage.models import BoardCounter, Deal
+from storage.models import BoardCounter, Deal, EntryDayCounter
 
 HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
 class Place:
-    """Where one open deal counts: its stage and currency, and its amount in hundredths."""
+    """Where one open deal counts: its stage and currency, its amount in hundredths, and the
+    UTC day it entered the stage."""
 
     workspace_id: int
     pipeline_id: int
     stage_id: int
     currency: str
     raw: int
+    day: date
 
     @property
     def key(self) -> tuple[int, int, int, str]:
         return (self.workspace_id, self.pipeline_id, self.stage_id, self.currency)
+
+    @property
+    def day_key(self) -> tuple[int, int, int, date]:
+        return (self.workspace_id, self.pipeline_id, self.stage_id, self.day)
+
+
+def entry_day(entered: datetime) -> date:
+    """The UTC day of a stage entry: the entry-day counters' key."""
+    return entered.astimezone(UTC).date()
 
 
 def raw(amount: Decimal | None) -> int:
@@ -59,7 +82,12 @@ def place(deal: Any) -> Place | None:
     if deal.closed_at is not None:
         return None
     return Place(
-        deal.workspace_id, deal.pipeline_id, deal.stage_id, deal.currency, raw(deal.amount)
+        deal.workspace_id,
+        deal.pipeline_id,
+        deal.stage_id,
+        deal.currency,
+        raw(deal.amount),
+        entry_day(deal.stage_entered_at),
     )
 
 
@@ -68,38 +96,62 @@ def shift(
 ) -> None:
     """Take the deals out of the places ``before`` and add them to those ``after``."""
     deltas: dict[tuple[int, int, int, str], list[int]] = {}
+    days: dict[tuple[int, int, int, date], int] = {}
     for sign, places in ((-1, before), (1, after)):
         for p in places:
             if p is not None:
                 entry = deltas.setdefault(p.key, [0, 0])
                 entry[0] += sign
                 entry[1] += sign * p.raw
-    rows = [
-        {
-            "workspace_id": key[0],
-            "pipeline_id": key[1],
-            "stage_id": key[2],
-            "currency": key[3],
-            "count": n,
-            "amount": amount,
-        }
-        for key, (n, amount) in sorted(deltas.items())
-        if n or amount
-    ]
+                days[p.day_key] = days.get(p.day_key, 0) + sign
+    _upsert(
+        session,
+        BoardCounter.__table__,
+        ["workspace_id", "pipeline_id", "stage_id", "currency"],
+        [
+            {
+                "workspace_id": key[0],
+                "pipeline_id": key[1],
+                "stage_id": key[2],
+                "currency": key[3],
+                "count": n,
+                "amount": amount,
+            }
+            for key, (n, amount) in sorted(deltas.items())
+            if n or amount
+        ],
+    )
+    _upsert(
+        session,
+        EntryDayCounter.__table__,
+        ["workspace_id", "pipeline_id", "stage_id", "day"],
+        [
+            {
+                "workspace_id": key[0],
+                "pipeline_id": key[1],
+                "stage_id": key[2],
+                "day": key[3],
+                "count": n,
+            }
+            for key, n in sorted(days.items())
+            if n
+        ],
+    )
+
+
+def _upsert(session: Session, table: sa.Table, keys: list[str], rows: list[dict]) -> None:
+    """Add each row's figures to the stored ones (a new row where there is none)."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = BoardCounter.__table__
+    added = [name for name in rows[0] if name not in keys]
     for i in range(0, len(rows), 500):
         stmt = insert(table).values(rows[i : i + 500])
         session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["workspace_id", "pipeline_id", "stage_id", "currency"],
-                set_={
-                    "count": table.c.count + stmt.excluded.count,
-                    "amount": table.c.amount + stmt.excluded.amount,
-                },
+                index_elements=keys,
+                set_={name: table.c[name] + stmt.excluded[name] for name in added},
             )
         )
 
@@ -117,6 +169,7 @@ def places(session: Session, deal_ids: Iterable[int]) -> list[Place | None]:
                 Deal.currency,
                 Deal.amount,
                 Deal.closed_at,
+                Deal.stage_entered_at,
             ).where(Deal.id.in_(ids[i : i + 1000]))
         ).all()
         out.extend(place(r) for r in rows)
@@ -133,17 +186,53 @@ def following(session: Session, deal_ids: Iterable[int]) -> Iterator[None]:
     shift(session, before, places(session, ids))
 
 
+_TOTALS = sa.select(
+    BoardCounter.stage_id, BoardCounter.currency, BoardCounter.count, BoardCounter.amount
+).where(
+    BoardCounter.workspace_id == sa.bindparam("workspace_id"),
+    BoardCounter.pipeline_id == sa.bindparam("pipeline_id"),
+    BoardCounter.count != 0,
+)
+
+
 def stage_totals(
     session: Session, *, workspace_id: int, pipeline_id: int
 ) -> list[tuple[int, str, int, int]]:
-    """``(stage id, currency, count, raw amount)`` of one pipeline's open deals."""
-    c = BoardCounter
-    rows = session.execute(
-        sa.select(c.stage_id, c.currency, c.count, c.amount).where(
-            c.workspace_id == workspace_id, c.pipeline_id == pipeline_id, c.count != 0
-        )
-    ).all()
+    """``(stage id, currency, count, raw amount)`` of one pipeline's open deals (one prebuilt
+    statement: built and keyed once per process)."""
+    rows = session.execute(_TOTALS, {"workspace_id": workspace_id, "pipeline_id": pipeline_id})
     return [(sid, cur, int(n), int(amount)) for sid, cur, n, amount in rows]
+
+
+_ENTERED: dict[int, sa.Select] = {}
+
+
+def entered_before(n: int) -> sa.Select:
+    """``(stage id, open deals that entered it before the UTC day :d<i>)`` for the stages
+    ``:s0 … :s<n-1>`` of ``:pipeline_id``, from the entry-day counters: a sum over one row per
+    stage and day of history, however many deals. Kept per ``n``: the per-stage day is a CASE
+    of bound parameters, so the statement is built and keyed once per stage count."""
+    stmt = _ENTERED.get(n)
+    if stmt is None:
+        c = EntryDayCounter.__table__.c
+        limit = sa.case(
+            *(
+                (c.stage_id == sa.bindparam(f"s{i}"), sa.bindparam(f"d{i}", type_=sa.Date))
+                for i in range(n)
+            )
+        )
+        stmt = (
+            sa.select(c.stage_id, sa.func.sum(c.count))
+            .where(
+                c.workspace_id == sa.bindparam("workspace_id"),
+                c.pipeline_id == sa.bindparam("pipeline_id"),
+                c.stage_id.in_([sa.bindparam(f"s{i}") for i in range(n)]),
+                c.day < limit,
+            )
+            .group_by(c.stage_id)
+        )
+        _ENTERED[n] = stmt
+    return stmt
 
 
 def recount(workspace_id: int | None = None) -> sa.Select:
@@ -161,13 +250,54 @@ def recount(workspace_id: int | None = None) -> sa.Select:
     return query.group_by(Deal.workspace_id, Deal.pipeline_id, Deal.stage_id, Deal.currency)
 
 
+def recount_days(workspace_id: int | None = None) -> sa.Select:
+    """The entry-day counters computed from scratch: open deals grouped by stage and the UTC
+    day of their stage entry (SQLite keeps naive UTC text, PostgreSQL an aware timestamp)."""
+    query = sa.select(
+        Deal.workspace_id,
+        Deal.pipeline_id,
+        Deal.stage_id,
+        _utc_day(),
+        sa.func.count(),
+    ).where(Deal.closed_at.is_(None))
+    if workspace_id is not None:
+        query = query.where(Deal.workspace_id == workspace_id)
+    return query.group_by(Deal.workspace_id, Deal.pipeline_id, Deal.stage_id, _utc_day())
+
+
+class _UTCDay(FunctionElement):
+    """The UTC date of ``deal.stage_entered_at`` in SQL, per dialect."""
+
+    type = sa.Date()
+    inherit_cache = True
+    name = "utc_day"
+
+
+@compiles(_UTCDay, "postgresql")
+def _utc_day_pg(element, compiler, **kw):
+    return "CAST(timezone('UTC', deal.stage_entered_at) AS DATE)"
+
+
+@compiles(_UTCDay)
+def _utc_day_sqlite(element, compiler, **kw):
+    return "substr(deal.stage_entered_at, 1, 10)"
+
+
+def _utc_day() -> _UTCDay:
+    return _UTCDay()
+
+
 def rebuild(session: Session, workspace_id: int | None = None) -> None:
     """Recompute the counters (of one workspace, or all) from the deals: after deals were
     written without the domain (benchmark fills, repairs)."""
     c = BoardCounter.__table__
-    delete = sa.delete(c)
-    if workspace_id is not None:
-        delete = delete.where(c.c.workspace_id == workspace_id)
-    session.execute(delete)
+    d = EntryDayCounter.__table__
+    for table in (c, d):
+        delete = sa.delete(table)
+        if workspace_id is not None:
+            delete = delete.where(table.c.workspace_id == workspace_id)
+        session.execute(delete)
     columns = ["workspace_id", "pipeline_id", "stage_id", "currency", "count", "amount"]
     session.execute(sa.insert(c).from_select(columns, recount(workspace_id)))
+    columns = ["workspace_id", "pipeline_id", "stage_id", "day", "count"]
+    session.execute(sa.insert(d).from_select(columns, recount_days(workspace_id)))

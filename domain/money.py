@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput
 from domain.workspaces import require_admin
+from storage.config_version import kept
 from storage.models import ExchangeRate, Member, Workspace
 from storage.types import from_hundredths
 
@@ -130,17 +131,31 @@ class Tally:
         )
 
 
+_RATES = sa.select(ExchangeRate.currency, ExchangeRate.rate).where(
+    ExchangeRate.workspace_id == sa.bindparam("workspace_id"),
+    ExchangeRate.base == sa.bindparam("base"),
+)
+
+
 def conversion(*, session: Session, workspace_id: int) -> Conversion:
     """The workspace currency and the rates set against it (rates set against a currency the
-    workspace no longer uses are kept but not used)."""
+    workspace no longer uses are kept but not used).
+
+    Kept per ``workspace.config_version`` (:func:`storage.config_version.kept`): a rate set or
+    removed, like the workspace currency changed, bumps the version, so the next request of
+    any process reads them afresh and every other request reads no rate at all. Every list
+    and report asks for them."""
     ws = session.get(Workspace, workspace_id)
     base = (ws.currency if ws else "KRW").upper()
-    rows = session.execute(
-        sa.select(ExchangeRate.currency, ExchangeRate.rate).where(
-            ExchangeRate.workspace_id == workspace_id, ExchangeRate.base == base
-        )
-    ).all()
-    return Conversion(base, {cur: Decimal(rate) for cur, rate in rows})
+
+    def load() -> Conversion:
+        rows = session.execute(_RATES, {"workspace_id": workspace_id, "base": base}).all()
+        # Frozen and shared between threads: the rates dict is never written after this.
+        return Conversion(base, {cur: Decimal(rate) for cur, rate in rows})
+
+    if ws is None:
+        return load()
+    return kept(session, ws, "conversion", load)
 
 
 def tally(*, session: Session, workspace_id: int) -> Tally:

@@ -2,7 +2,7 @@
 
 Serving processes keep each workspace's settings and its members (bot.context) in memory
 between requests. Every flush that adds, changes or deletes a workspace, member, pipeline,
-stage or custom field adds 1 to the workspace's ``config_version`` in the same transaction, as an SQL
+stage, custom field or exchange rate adds 1 to the workspace's ``config_version`` in the same transaction, as an SQL
 increment (``config_version + 1``), so two processes changing things at once never write the
 same number. A request reads the integer first and trusts its copies only when it matches.
 
@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from storage.models import CustomField, Member, Pipeline, Stage, Workspace
+from storage.models import CustomField, ExchangeRate, Member, Pipeline, Stage, Workspace
 
 T = TypeVar("T")
-WATCHED = (Member, Pipeline, Stage, CustomField)  # fields: domain.custom_fields.shown
+# Fields: domain.custom_fields.shown; rates: domain.money.conversion.
+WATCHED = (Member, Pipeline, Stage, CustomField, ExchangeRate)
 CHANGED = "salesbot_config_changed"  # session.info: this transaction changed the configuration
 _TABLE = Workspace.__table__
 _BUMP = (

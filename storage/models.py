@@ -216,6 +216,17 @@ class Deal(SQLModel, table=True):
         sa.Index("uq_deal_external_id", "workspace_id", "external_id", unique=True),
         # Open deals by the instant they may be stalled from (the stall jobs; migration 0019).
         sa.Index("ix_deal_stalled", "workspace_id", "closed_at", "stalled_since"),
+        # Open deals snoozed, by pipeline (the board's stalled count takes them out; migration
+        # 0020): the snoozes, not the deals, so a few rows at any size; covering for that
+        # count. Led by the pipeline (which names its workspace), so that SQLite's planner
+        # cannot take ix_deal_open_stage's (workspace_id, closed_at) instead.
+        sa.Index(
+            "ix_deal_snoozed",
+            *("pipeline_id", "snoozed_until", "stage_id", "stage_entered_at"),
+            "closed_at",  # always NULL here, but SQLite counts it covering only with it
+            postgresql_where=sa.text("closed_at IS NULL AND snoozed_until IS NOT NULL"),
+            sqlite_where=sa.text("closed_at IS NULL AND snoozed_until IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
@@ -671,6 +682,19 @@ class BoardCounter(SQLModel, table=True):
     currency: str = Field(primary_key=True, max_length=3)
     count: int = Field(default=0, sa_type=sa.BigInteger)
     amount: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class EntryDayCounter(SQLModel, table=True):
+    """Open deals of one stage that entered it on one UTC day (``deal.stage_entered_at``),
+    kept beside :class:`BoardCounter` by domain.counters, so the board's stalled count sums
+    a few rows per day of history instead of reading every stalled deal (migration 0020)."""
+
+    __tablename__ = "entry_day_counter"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    pipeline_id: int = Field(foreign_key="pipeline.id", primary_key=True, ondelete="CASCADE")
+    stage_id: int = Field(foreign_key="stage.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    count: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class JobLease(SQLModel, table=True):

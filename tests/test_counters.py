@@ -1,4 +1,4 @@
-"""Board counters (domain.counters): after any mix of changes, the counters are exactly what
+"""Board and entry-day counters (domain.counters): after any mix of changes, the counters are exactly what
 counting the open deals from scratch gives — through the domain, imports, renewals, the
 migration's backfill, and concurrent movers on PostgreSQL — and the board reads them."""
 
@@ -21,25 +21,32 @@ from domain.installs import erase
 from domain.pipelines import StageSpec, edit_pipeline
 from domain.refs import find_pipeline, stages_of
 from storage.db import alembic_config, session_scope, upgrade
-from storage.models import BoardCounter, Deal, Member, Outcome, Role
+from storage.models import BoardCounter, Deal, EntryDayCounter, Member, Outcome, Role
 from tests import factories as f
 
 MINUTE = timedelta(minutes=1)
 
 
 def stored(session) -> dict[tuple, tuple[int, int]]:
-    """The counters as kept (rows that went back to zero left out)."""
-    c = BoardCounter
+    """The counters as kept (rows that went back to zero left out): the board's per currency,
+    and the entry-day counters per UTC day of stage entry (count only)."""
+    c, d = BoardCounter, EntryDayCounter
     rows = session.execute(
         sa.select(c.workspace_id, c.pipeline_id, c.stage_id, c.currency, c.count, c.amount)
     ).all()
-    return {tuple(r[:4]): (int(r[4]), int(r[5])) for r in rows if r[4] or r[5]}
+    days = session.execute(sa.select(d.workspace_id, d.pipeline_id, d.stage_id, d.day, d.count))
+    return {tuple(r[:4]): (int(r[4]), int(r[5])) for r in rows if r[4] or r[5]} | {
+        tuple(r[:4]): (int(r[4]), 0) for r in days if r[4]
+    }
 
 
 def recounted(session) -> dict[tuple, tuple[int, int]]:
     """The counters counted from the deals."""
     rows = session.execute(counters.recount()).all()
-    return {tuple(r[:4]): (int(r[4]), int(r[5])) for r in rows}
+    days = session.execute(counters.recount_days()).all()
+    return {tuple(r[:4]): (int(r[4]), int(r[5])) for r in rows} | {
+        tuple(r[:4]): (int(r[4]), 0) for r in days
+    }
 
 
 def team(session, n_reps: int = 3, **settings):
@@ -291,5 +298,127 @@ def test_concurrent_movers_lose_no_update(postgres_db):
     assert failures == []
     with Session(engine) as session:
         assert stored(session) == recounted(session)
-        assert sum(n for n, _ in stored(session).values()) == 60
+        assert sum(n for key, (n, _) in stored(session).items() if isinstance(key[3], str)) == 60
     engine.dispose()
+
+
+@pytest.mark.parametrize("business", [False, True])
+def test_the_boards_stalled_count_is_the_lists_at_every_hour_of_seven_weeks(session, business):
+    """Deals entered at odd instants over five weeks (around UTC and Seoul midnights alike),
+    moved on, closed, reopened and snoozed through the domain: at a clock every 7 h 13 min
+    across seven weeks, each stage's stalled count on the board is the number of deals the
+    ``/deal list stalled`` condition finds — the entry-day counters, the cut-off's own day
+    and the snoozes add up to exactly that."""
+    from zoneinfo import ZoneInfo
+
+    from domain.stall import stalled_condition
+
+    rng = random.Random(20)
+    ws, boss, _ = team(session, stall_business_days=business)
+    pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
+    stages = stages_of(session=session, pipeline_id=pipeline.id)
+    start = f.T0 - timedelta(days=35)
+    made = []
+    for k in range(300):
+        at = start + timedelta(
+            minutes=rng.randrange(35 * 24 * 60), microseconds=rng.randrange(10**6)
+        )
+        d = f.deal(session, ws, boss, title=f"D{k}", now=at, stage_text=rng.choice(stages).name)
+        made.append((d, at))
+    for d, at in made:
+        if rng.random() < 0.5:
+            target = rng.choice([s for s in stages if s.id != d.stage_id])
+            later = at + timedelta(hours=rng.randrange(1, 24 * 20))
+            deals.move_deal(session=session, actor=boss, deal=d, stage_id=target.id, now=later)
+        if d.closed_at is None and rng.random() < 0.2:
+            today = d.stage_entered_at.astimezone(ZoneInfo(ws.timezone)).date()
+            if rng.random() < 0.3:  # a date left over from an earlier stage, or the past
+                d.snoozed_until = today - timedelta(days=rng.randrange(0, 5))
+                session.add(d)
+            else:
+                until = today + timedelta(days=rng.randrange(1, 30))
+                deals.snooze(session=session, actor=boss, deal=d, until=until, today=today, now=at)
+    session.flush()
+    open_stages = [(s.id, s.stall_days) for s in stages if s.outcome == Outcome.open]
+    compared = stalled_seen = 0
+    now = start
+    while now < f.T0 + timedelta(days=14):
+        board = metrics.board(session=session, workspace_id=ws.id, pipeline_id=pipeline.id, now=now)
+        listed = dict(
+            session.execute(
+                sa.select(Deal.stage_id, sa.func.count())
+                .where(
+                    Deal.workspace_id == ws.id,
+                    Deal.closed_at.is_(None),
+                    Deal.pipeline_id == pipeline.id,
+                    stalled_condition(open_stages, workspace=ws, now=now),
+                )
+                .group_by(Deal.stage_id)
+            ).all()
+        )
+        assert {s.stage_id: s.stalled for s in board.stages if s.stalled} == listed, now
+        compared += 1
+        stalled_seen += sum(listed.values())
+        now += timedelta(hours=7, minutes=13)
+    assert compared > 150 and stalled_seen > 1000  # many clocks, most with stalled deals
+
+
+def test_the_boards_stalled_count_reads_counters_and_indexes_not_the_stalled_deals(engine, session):
+    """``EXPLAIN`` (PostgreSQL) / ``EXPLAIN QUERY PLAN`` (SQLite) of the board's stalled count
+    with 3,000 open deals, most of them stalled and a few snoozed: the entry-day counters,
+    the cut-off's day through ``ix_deal_open_stage`` and the snoozes through
+    ``ix_deal_snoozed``; never a scan of ``deal``. (bench/README.md has the plan at 1M.)"""
+    from datetime import UTC, datetime
+
+    from domain.metrics.boards import _stalled_statement
+    from domain.stall import stall_cutoff
+    from storage import bulk
+
+    ws, boss, _ = team(session)
+    pipeline = find_pipeline(session=session, workspace_id=ws.id, name=None)
+    stages = [s for s in stages_of(session=session, pipeline_id=pipeline.id) if s.stall_days]
+    rows = []
+    for k in range(3000):
+        entered = f.T0 - timedelta(days=k % 90, minutes=k)
+        rows.append(
+            {"workspace_id": ws.id, "number": 1000 + k, "title": f"D{k}", "amount": 100,
+             "currency": "KRW", "pipeline_id": pipeline.id, "stage_id": stages[k % len(stages)].id,
+             "stage_entered_at": entered, "closed_at": None, "version": 0,
+             "snoozed_until": (f.T0 + timedelta(days=3)).date() if k % 50 == 0 else None,
+             "created_at": entered, "updated_at": entered, "qualification": 0}
+        )  # fmt: skip
+    bulk.insert(session, Deal, rows)
+    counters.rebuild(session, ws.id)
+    session.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    now = f.T0
+    params = {"workspace_id": ws.id, "pipeline_id": pipeline.id, "today": now.date()}
+    for i, s in enumerate(stages):
+        cut = stall_cutoff(now, s.stall_days)
+        params |= {f"s{i}": s.id, f"cut{i}": cut, f"d{i}": cut.date()}
+        params[f"lo{i}"] = datetime.combine(cut.date(), datetime.min.time(), tzinfo=UTC)
+    postgres = engine.dialect.name == "postgresql"
+    stmt = _stalled_statement(len(stages))
+    compiled = stmt.compile(dialect=engine.dialect)
+    bound = _bound(compiled, params)
+    args = tuple(bound[k] for k in compiled.positiontup) if compiled.positional else bound
+    prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+    with engine.connect() as conn:
+        plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql(prefix + str(compiled), args))
+    # The counters are read too (a scan of their few hundred rows is what PostgreSQL prefers
+    # at this size; at 1M it reads them by key, bench/README.md).
+    assert "entry_day_counter" in plan, plan
+    assert "ix_deal_snoozed" in plan, plan
+    assert "ix_deal_open_stage" in plan, plan
+    assert "Seq Scan on deal" not in plan and "SCAN deal" not in plan.replace(
+        "SCAN deal USING", ""
+    ), plan
+    stalled = metrics.board(session=session, workspace_id=ws.id, pipeline_id=pipeline.id, now=now)
+    assert stalled.stalled > 2000  # most of them: the count did not read them one by one
+
+
+def _bound(compiled, params: dict) -> dict:
+    """The parameters as the driver takes them (the column types' processing applied)."""
+    processors = compiled._bind_processors
+    return {k: processors[k](v) if k in processors else v for k, v in params.items()}

@@ -350,6 +350,31 @@ def test_with_a_rate_every_total_is_converted_and_says_at_which_rate(app):
     )
 
 
+def test_a_rate_set_on_another_replica_is_used_by_the_next_board_here(app):
+    """The rates are kept per ``workspace.config_version`` (domain.money.conversion): a rate
+    set, changed or removed through another process's engine bumps the version, and this
+    process's very next board converts at the new rate (or leaves the dollars out)."""
+    from domain import money
+    from storage.db import make_engine
+
+    mixed_pipeline(app)
+    assert report(app, "").endswith(NO_RATE[app.locale])  # kept here: no rate
+    other = make_engine(str(app.engine.url.render_as_string(hide_password=False)))
+    try:
+        for rate, note in (("1380", CONVERTED[app.locale]), (None, NO_RATE[app.locale])):
+            with session_scope(other) as session:
+                ws = session.exec(select(Workspace)).one()
+                admin = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
+                code = [("USD", Decimal(rate) if rate else None)]
+                money.set_rates(
+                    session=session, workspace=ws, actor=admin, rates=code, now=datetime.now(UTC)
+                )
+            assert report(app, "").endswith(note)
+            assert report(app, "").endswith(note)  # and kept at the new version
+    finally:
+        other.dispose()
+
+
 def scheduled(app, job: str, days_later: int) -> str:
     """Run ``job`` as if ``days_later`` days from now; every text it recorded in the outbox."""
     with Session(app.engine) as session:
