@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import counters
+from domain import close_counters, counters
 from domain.pipelines import refresh_stalled_since
 from domain.workspaces import get_or_create_workspace
 from storage.db import make_engine, upgrade
@@ -688,11 +688,12 @@ def _companies(
 
 def derive(engine, ws_id: int) -> None:
     """What the domain keeps beside the deals it writes, for deals written around it: each
-    deal's ``stalled_since`` and the board counters."""
+    deal's ``stalled_since``, the board counters and the close counters."""
     with Session(engine) as session:
         for stage in session.exec(select(Stage).where(Stage.workspace_id == ws_id)):
             refresh_stalled_since(session, stage)
         counters.rebuild(session, ws_id)
+        close_counters.rebuild(session, ws_id)
         session.commit()
 
 

@@ -42,7 +42,7 @@ from sqlmodel import Session
 
 from bench.data import Writer, _analyze
 from bench.reports import ROOT, _create_if_missing, _shown, recreate
-from domain import counters
+from domain import close_counters, counters
 from domain.stall import stalled_since_sql
 from storage.db import make_engine, normalize_url, upgrade
 from storage.models import (
@@ -225,6 +225,7 @@ def fill(url: str, workspaces: int, per: int, *, seed: int = 17, out=sys.stdout)
             )
         )
         counters.rebuild(session)
+        close_counters.rebuild(session)
         session.commit()
     derived = time.perf_counter()
     _analyze(engine)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from domain import counters, custom_fields
+from domain import close_counters, counters, custom_fields
 from domain.errors import InvalidInput, NotAllowed
 from domain.refs import find_pipeline, match_stage, stages_of
 from domain.stall import stalled_since
@@ -200,6 +200,7 @@ def create_deal(
     session.add(deal)
     session.flush()
     counters.shift(session, after=[counters.place(deal)])
+    close_counters.shift(session, after=[close_counters.close(deal, [stage.id])])
     history = StageHistory(
         workspace_id=workspace.id,
         deal_id=deal.id,
@@ -295,6 +296,9 @@ def move_deal(
         custom_fields.require_for_stage(session=session, deal=deal, target=target, stages=stages)
     source = next(s for s in stages if s.id == deal.stage_id)
     was = counters.place(deal)
+    closing = deal.closed_at is not None or target.outcome != Outcome.open
+    been = close_counters.reached(session, deal.id) if closing else frozenset()
+    closed = close_counters.close(deal, been)
     deal.stage_id = target.id
     deal.stage_entered_at = now
     deal.stalled_since = stalled_since(now, target.stall_days)
@@ -310,6 +314,7 @@ def move_deal(
         deal.lost_reason = reason if target.outcome == Outcome.lost else None
     session.add(deal)
     counters.shift(session, [was], [counters.place(deal)])
+    close_counters.shift(session, [closed], [close_counters.close(deal, been | {target.id})])
     _close_stay(session, deal.id, target, stages, now)
     h = StageHistory
     history = StageHistory(

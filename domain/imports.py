@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain import automation, counters, custom_fields, lead_scores
+from domain import automation, close_counters, counters, custom_fields, lead_scores
 from domain import deals as deal_ops
 from domain import names as default_names
 from domain.errors import SalesbotError
@@ -672,6 +672,8 @@ def _write_deals(session, workspace, look, creates, updates, run_id, actor, now)
             )
         ids = bulk.insert(session, Deal, params, ids=True)
         counters.shift(session, after=[counters.place(SimpleNamespace(**p)) for p in params])
+        closes = [close_counters.close(SimpleNamespace(**p), [p["stage_id"]]) for p in params]
+        close_counters.shift(session, after=closes)
         _created_ids(creates, ids)
         bulk.insert(
             session,

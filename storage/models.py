@@ -766,5 +766,20 @@ class CustomValue(SQLModel, table=True):
     value_date: date | None = None
 
 
+class CloseCounter(SQLModel, table=True):
+    """Closed deals by the UTC day they closed, the stage they are in (won or lost) and one
+    stage they had reached: how many. Kept in the transaction of every close and reopen
+    (domain.close_counters), so probability calibration sums days instead of joining every
+    closed deal's history. The stage's outcome is read when the counters are, so a stage
+    turned from won to lost counts as it is now, as the deals would."""
+
+    __tablename__ = "close_counter"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    stage_id: int = Field(primary_key=True)  # where the closed deal is
+    reached_id: int = Field(primary_key=True)  # a stage its history went into
+    count: int = Field(default=0, sa_type=sa.BigInteger)
+
+
 # The OAuth install tables (slack_sdk's installation and state stores), in the same metadata.
 import storage.installations  # noqa: E402, F401

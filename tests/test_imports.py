@@ -397,3 +397,25 @@ def test_imported_leads_come_in_scored_without_a_dm_for_each_good_one(cli, team,
         statuses = session.exec(select(Stage.name).join(Lead, Lead.status_id == Stage.id)).all()
         assert statuses == ["NEW", "NEW"]  # history: not moved to MQL (신규 is NEW here)
         assert session.exec(select(func.count()).select_from(Outbox)).one() == 0
+
+
+def test_imported_closes_and_reopens_keep_the_close_counters(cli, team, tmp_path):
+    """Calibration's close counters (domain.close_counters) follow imports: deals created won
+    or lost count, and a second import that reopens some and closes others moves them."""
+    from tests.test_close_counters import kept, recounted
+
+    data, _ = korean_csv(14)
+    first = tmp_path / "first.csv"
+    first.write_bytes(data)
+    assert cli("import", "deals", str(first), "--team", "T1")[0] == 0
+    with Session(team) as session:
+        before = kept(session)
+        assert before and before == recounted(session)
+    swapped = data.replace(b"Won", b"~").replace(b"Contact", b"Won").replace(b"~", b"Contact")
+    second = tmp_path / "second.csv"
+    second.write_bytes(swapped)
+    code, out, err = cli("import", "deals", str(second), "--team", "T1")
+    assert code == 0, out + err
+    with Session(team) as session:
+        after = kept(session)
+        assert after != before and after == recounted(session)

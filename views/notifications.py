@@ -246,12 +246,26 @@ def stall_digest(
     def money(value: Decimal) -> str:
         return fmt.money(value, conversion.base, locale, summary=True)
 
+    # Each deal's amount and weighted amount in the base currency, converted once (the totals
+    # and its owner's line add the same values, in the same order, as converting each time).
+    based: dict[int, tuple[Decimal | None, Decimal | None]] = {}
+
+    def base(i: Stalled) -> tuple[Decimal | None, Decimal | None]:
+        key = id(i)
+        if key not in based:
+            deal = i.deal
+            based[key] = (
+                conversion.to_base(deal.amount, deal.currency),
+                conversion.to_base(deal.weighted, deal.currency),
+            )
+        return based[key]
+
     def weighted(owned: Sequence[Stalled]) -> Decimal:
-        values = (conversion.to_base(i.deal.weighted, i.deal.currency) for i in owned)
+        values = (base(i)[1] for i in owned)
         return sum((v for v in values if v is not None), Decimal(0))
 
     def amount(owned: Sequence[Stalled]) -> Decimal:
-        values = (conversion.to_base(i.deal.amount, i.deal.currency) for i in owned)
+        values = (base(i)[0] for i in owned)
         return sum((v for v in values if v is not None), Decimal(0))
 
     total = sum(
