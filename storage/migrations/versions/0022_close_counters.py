@@ -1,7 +1,7 @@
 """Close counters for probability calibration (issue 17)
 
 Revision ID: 0022
-Revises: 0013
+Revises: 0020
 Create Date: 2026-12-03 11:00:00
 
 - ``close_counter``: per (workspace, UTC day of ``closed_at``, the closed deal's stage, a stage
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0013"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
