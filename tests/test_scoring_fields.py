@@ -83,8 +83,9 @@ FORM = {"threshold": "50", "window": "30", "half_life": "7"}
 
 
 def _scoring_view(app) -> dict:
-    app.command("/pipeline", "scoring")
-    return app.slack.wait_for("views.open")[-1].args["view"]
+    opened = len(app.slack.calls_to("views.open"))
+    app.command("/pipeline", "scoring")  # the modal opens after the ack: wait for this one
+    return app.slack.wait_for("views.open", count=opened + 1)[-1].args["view"]
 
 
 def test_field_rules_are_saved_listed_and_explain_the_score(app):
