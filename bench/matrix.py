@@ -29,7 +29,9 @@ import tempfile
 from pathlib import Path
 
 
-def measure(db: str, concurrency: int, workers: str, requests: int, commands: str) -> dict:
+def measure(
+    db: str, concurrency: int, workers: str, requests: int, commands: str, warmup: int = 100
+) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(
             [
@@ -46,6 +48,8 @@ def measure(db: str, concurrency: int, workers: str, requests: int, commands: st
                 str(requests),
                 "--commands",
                 commands,
+                "--warmup",
+                str(warmup),
                 "--json",
                 out.name,
             ],
@@ -187,13 +191,14 @@ def main(argv=None) -> int:
     p.add_argument("--workers", default="1,2")
     p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--commands", default="show,list,pipeline")
+    p.add_argument("--warmup", type=int, default=100, help="requests before each measurement")
     p.add_argument("--json", help="also write every figure to this file")
     args = p.parse_args(argv)
     results = []
     for db in args.db:
         for c in (int(x) for x in args.concurrency.split(",")):
             print(f"… {db} at concurrency {c}", file=sys.stderr, flush=True)
-            results.append(measure(db, c, args.workers, args.requests, args.commands))
+            results.append(measure(db, c, args.workers, args.requests, args.commands, args.warmup))
     flat = rows(results)
     print(table(flat))
     print()
