@@ -308,6 +308,7 @@ class Console:
             return True
         if verb == "jobs" and not args:
             self._show_held(locale)
+            return True
         if verb == "click" and args:
             self.click(args[0])
             return True

@@ -19,6 +19,7 @@ from cli.console import Console
 from cli.demo import fill
 from domain.clock import FixedClock, SystemClock
 from domain.workspaces import WorkspaceDefaults
+from i18n import t
 from storage.db import make_engine, upgrade
 from storage.models import Outbox, Workspace
 from tests.factories import T0
@@ -193,16 +194,15 @@ def test_the_console_scheduler_holds_its_backlog_and_says_so_in_one_line(tmp_pat
         console.handle(":jobs")
         shown = out.getvalue()
         assert shown.count("\n#@U") + shown.count("\n#C") >= 43
+        assert t(locale, "console.meta_help").splitlines()[0] not in shown  # the posts, no help
         out.truncate(0)
         out.seek(0)
         console.handle(":jobs")
-        assert (
-            out.getvalue()
-            .splitlines()[0]
-            .startswith(
-                "No scheduled posts are waiting." if locale == "en" else "대기 중인 예약 메시지가"
-            )
+        lines = out.getvalue().splitlines()
+        assert lines[0].startswith(
+            "No scheduled posts are waiting." if locale == "en" else "대기 중인 예약 메시지가"
         )
+        assert lines[1:] == []  # that one line, not the help after it
     finally:
         background.stop_announcing.set()
         background.shutdown(wait=True)  # and its drainer
