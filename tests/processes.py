@@ -87,11 +87,12 @@ def serving(
     healthy=True,
     workers: int = 1,
     scheduler: bool = False,
+    port: int | None = None,
     **env,
 ) -> Iterator[Process]:
-    """``salesbot serve --no-scheduler --workers 1`` on a free port; waits until it answers
-    /healthz (200, or any answer at all with ``healthy=False``)."""
-    port = free_port()
+    """``salesbot serve --no-scheduler --workers 1`` on ``port`` (default: a free one); waits
+    until it answers /healthz (200, or any answer at all with ``healthy=False``)."""
+    port = port or free_port()
     log = tmp_path / f"{name}-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

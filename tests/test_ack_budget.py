@@ -12,9 +12,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from bot.budget import AckWatch
 from i18n import t
+from storage.models import Deal
 from tests.slackapp import running_app, wait
 
 
@@ -85,3 +87,28 @@ def test_past_the_reads_run_in_place_a_report_goes_through_the_pool_and_still_ac
     assert status == 200 and reply["text"] in WORKING
     page = wait(lambda: answers_by_response_url(app, "Acme ERP"))
     assert page[0].args.get("blocks")
+
+
+SAVING = {t("en", "error.saving"), t("ko", "error.saving")}
+
+
+def test_a_change_waiting_on_the_write_lock_acks_at_the_budget_and_is_made_once(app):
+    """Another writer holds the deal (a row lock on PostgreSQL, the file's write lock on
+    SQLite): Slack still gets its ack in time, and the change is told when it is made."""
+    status, _ = app.command("/deal", 'new "Acme ERP" amount:7590000')
+    assert status == 200
+    app.deps.ack_budget = 0.3
+    with app.engine.begin() as other:
+        other.execute(sa.text("UPDATE deal SET title = title WHERE number = 1"))
+        started = time.perf_counter()
+        status, reply = app.command("/deal", "set 1 amount:8000000")
+        acked_in = time.perf_counter() - started
+        assert status == 200 and reply["text"] in SAVING, reply
+        assert 0.3 <= acked_in < 2.0, "acked at the budget, not when the change was made"
+        time.sleep(0.3)
+        assert not answers_by_response_url(app, "D1"), "the change is still waiting"
+    told = wait(lambda: answers_by_response_url(app, "D1"))
+    assert len(told) == 1 and told[0].args["response_type"] == "ephemeral"
+    with Session(app.engine) as session:
+        deal = session.exec(select(Deal).where(Deal.number == 1)).one()
+    assert deal.amount == 8_000_000

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from storage.db import make_engine
 from storage.models import Deal, Outbox
 from tests.fakeslack import FakeSlack
-from tests.processes import harness, serving
+from tests.processes import free_port, harness, serving
 from tests.slackapp import quiet_automation, wait
 
 CHANNEL = "CDEALS"
@@ -81,4 +81,51 @@ def test_two_workers_answer_every_command_and_post_each_card_once(db_url, tmp_pa
         assert numbers == list(range(1, DEALS + 1))  # no number taken twice
         assert slack.problems == []
         assert "Traceback" not in server.output()
+    engine.dispose()
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_kill_9_of_the_master_loses_no_post_and_a_restart_on_its_port_sends_it_once(
+    db_url, tmp_path
+):
+    """The default server (gunicorn) killed like a lost host: its workers notice their
+    master is gone and leave, the port frees, the next server on it sends what was in
+    flight, once."""
+    engine = make_engine(db_url)
+    port = free_port()
+    with FakeSlack(team_id="T1") as slack:
+        with serving(db_url, slack, tmp_path, workers=2, port=port, name="first") as first:
+            wait(lambda: len(children(first.proc.pid)) == 2, what="two workers")
+            workers = children(first.proc.pid)
+            app = harness(first, slack, engine)
+            quiet_automation(app)
+            status, reply = app.command("/deal", 'new "Acme ERP" amount:7590000')
+            assert status == 200 and "D1" in reply["text"], reply
+            wait(lambda: sent(engine) and all(r.status == "sent" for r in sent(engine)))
+            slack.slow_next("chat.postMessage", 30)
+            status, reply = app.command("/deal", "move 1 Qualification")
+            assert status == 200 and "Qualification" in reply["text"], reply
+            wait(lambda: slack.in_flight("chat.postMessage"), what="the thread reply in flight")
+            first.kill()
+            wait(lambda: not any(alive(w) for w in workers), timeout=30, what="orphans to leave")
+        assert [r.status for r in sent(engine)].count("sending") == 1
+        with serving(db_url, slack, tmp_path, workers=2, port=port, name="second") as second:
+            wait(lambda: all(r.status == "sent" for r in sent(engine)), timeout=30)
+            time.sleep(1.0)  # a post sent twice would arrive now
+            assert "Traceback" not in second.output()
+        card = next(m for m in slack.messages(CHANNEL) if m.get("thread_ts") in (None, m["ts"]))
+        replies = [
+            m["text"]
+            for m in slack.messages(CHANNEL)
+            if m.get("thread_ts") == card["ts"] and m["ts"] != card["ts"]
+        ]
+        assert sum("Qualification" in text for text in replies) == 1, replies
+        assert slack.problems == []
     engine.dispose()

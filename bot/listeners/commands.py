@@ -17,6 +17,11 @@ before (two thread hand-offs, about a quarter of ``/deal show``'s CPU at concurr
 issue 17). So slow reports never hold more than that many of Bolt's listener threads, and
 every other command still gets a listener thread that acks in time.
 
+A change waits on the database's write lock, which another process may hold: past the same
+budget its ack says "saving" and its answer follows by the response_url too. Without that
+Slack would show the user a timeout for a change that then happens, and a retry would make
+it twice.
+
 Why not Bolt's ``process_before_response``: it would save Bolt's request thread its 10 ms
 polls for the ack, but Bolt then answers the HTTP request only when the listener returns,
 for every kind of request at once. A modal's ack would wait for ``views.open`` (a call to
@@ -52,7 +57,9 @@ def register(app, deps) -> None:
         cmd = parse(name, text, today=deps.today(context))
         work = partial(run_command, cmd=cmd, command=name, text=text)
         if not reads_only(cmd):
-            outcome = deps.perform(context, request, work)
+            saving = partial(acknowledge, request, context["salesbot_locale"], "error.saving")
+            with deps.ack_watch.watch(deps.ack_budget, saving):
+                outcome = deps.perform(context, request, work)
             if isinstance(cmd, PipelineSettings):  # language, timezone: known afresh at once
                 deps.forget(context.get("team_id") or "")
             deliver(outcome, request, wake=deps.wake)
@@ -68,7 +75,7 @@ def register(app, deps) -> None:
 
 def read_here(deps, context, request: Request, work) -> None:
     """In the listener's thread; acked with "crunching" if still running at the budget."""
-    working = partial(crunching, request, context["salesbot_locale"])
+    working = partial(acknowledge, request, context["salesbot_locale"], "reports.working")
     with deps.ack_watch.watch(deps.ack_budget, working):
         outcome = deps.perform(context, request, work, readonly=True)
     deliver(outcome, request, wake=deps.wake)
@@ -86,9 +93,9 @@ def read_in_pool(deps, context, request: Request, work) -> None:
     deliver(outcome, request, wake=deps.wake)
 
 
-def crunching(request: Request, locale: str) -> None:
-    """The ack of a report past its budget: the answer follows by the response_url."""
-    request.acknowledge(**as_response(Message(text=t(locale, "reports.working"))))
+def acknowledge(request: Request, locale: str, key: str) -> None:
+    """The ack of a command past its budget: the answer follows by the response_url."""
+    request.acknowledge(**as_response(Message(text=t(locale, key))))
 
 
 def answer_late(request: Request, deps, context, done: Future) -> None:
