@@ -189,3 +189,21 @@ def _slack(existing: FakeSlack | None) -> Iterator[FakeSlack]:
         return
     with FakeSlack(team_id=TEAM) as fake:
         yield fake
+
+
+def filled(view: dict, values: dict) -> dict:
+    """The modal as Slack submits it: same view, with the person's answers in state."""
+    state = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        answer = values.get(block["block_id"])
+        kind = block["element"]["type"]
+        if kind == "plain_text_input":
+            state[block["block_id"]] = {"value": {"type": kind, "value": answer}}
+        elif kind == "static_select":
+            chosen = block["element"].get("initial_option")
+            state[block["block_id"]] = {"value": {"type": kind, "selected_option": chosen}}
+        elif kind == "users_select":
+            state[block["block_id"]] = {"value": {"type": kind, "selected_user": answer or "U1"}}
+    return {**view, "id": "V1", "state": {"values": state}}

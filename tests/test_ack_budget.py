@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from bot.budget import AckWatch
 from i18n import t
 from storage.models import Deal
-from tests.slackapp import running_app, wait
+from tests.slackapp import filled, running_app, wait
 
 
 @pytest.fixture
@@ -112,3 +112,52 @@ def test_a_change_waiting_on_the_write_lock_acks_at_the_budget_and_is_made_once(
     with Session(app.engine) as session:
         deal = session.exec(select(Deal).where(Deal.number == 1)).one()
     assert deal.amount == 8_000_000
+
+
+def held_deal_modal(app) -> dict:
+    app.command("/deal", "new")
+    return app.slack.wait_for("views.open")[0].args["view"]
+
+
+def dms(app) -> list[str]:
+    return [
+        c.args["text"]
+        for c in app.slack.calls_to("chat.postMessage")
+        if c.args["channel"] in ("U1", "DU1")
+    ]
+
+
+def test_a_new_deal_form_waiting_on_the_write_lock_closes_at_the_budget_and_is_made_once(app):
+    view = held_deal_modal(app)
+    app.deps.ack_budget = 0.3
+    with app.engine.begin() as other:
+        other.execute(sa.text("UPDATE workspace SET name = name"))  # holds what a create takes
+        started = time.perf_counter()
+        status, answer = app.submit(filled(view, {"title": "Acme ERP", "amount": "759만원"}))
+        closed_in = time.perf_counter() - started
+        assert status == 200 and not answer, "the modal closes: no errors, no timeout"
+        assert 0.3 <= closed_in < 2.0, "closed at the budget, not when the deal was made"
+    card = wait(lambda: [m for m in app.slack.messages("CDEALS") if "Acme ERP" in m["text"]])
+    assert len(card) == 1
+    with Session(app.engine) as session:
+        assert len(session.exec(select(Deal)).all()) == 1
+
+
+def test_a_form_error_found_after_the_modal_closed_comes_by_dm_and_changes_nothing(app):
+    view = held_deal_modal(app)
+    app.deps.ack_budget = 0.0  # as if the database had held the form past the budget
+    status, answer = app.submit(filled(view, {"title": "Acme ERP", "amount": "abc"}))
+    assert status == 200 and not answer, "the modal closed before the error was found"
+    told = wait(lambda: [text for text in dms(app) if "abc" in text])
+    late = {t(locale, "error.form_late", detail="").rstrip() for locale in ("en", "ko")}
+    assert len(told) == 1 and any(told[0].startswith(prefix) for prefix in late), told
+    with Session(app.engine) as session:
+        assert session.exec(select(Deal)).all() == []
+
+
+def test_a_form_answered_in_time_still_shows_its_error_on_the_field(app):
+    view = held_deal_modal(app)
+    status, answer = app.submit(filled(view, {"title": "Acme ERP", "amount": "abc"}))
+    assert status == 200 and answer["response_action"] == "errors"
+    assert "abc" in answer["errors"]["amount"]
+    assert dms(app) == []

@@ -315,7 +315,7 @@ def test_a_note_that_crosses_the_threshold_dms_the_owner_through_the_outbox(app)
 
 
 def test_the_scoring_modal_lists_rules_as_sentences_and_saves_what_the_admin_changed(app):
-    from tests.test_slack_e2e import _filled
+    from tests.slackapp import filled
 
     status, reply = app.command("/pipeline", "scoring")
     assert status == 200
@@ -325,13 +325,13 @@ def test_the_scoring_modal_lists_rules_as_sentences_and_saves_what_the_admin_cha
     assert "2. *+20* when the company has 100 to 999 employees" in listed
     assert "14. *+5* for each note in the last 30 days (halving every 7 days)" in listed
 
-    status, answer = app.submit(_filled(view, {"add": "size big +5", "threshold": "40"}))
+    status, answer = app.submit(filled(view, {"add": "size big +5", "threshold": "40"}))
     assert status == 200 and answer["response_action"] == "errors"
     assert answer["errors"]["add"].startswith("Line 1: `size big +5` is not a rule I can read")
 
     app.command("/lead", 'new "Kim Minsu" source:webinar size:120')  # 30
     answers = {"add": "source webinar +10", "threshold": "40", "window": "30", "half_life": "7"}
-    status, answer = app.submit(_filled(view, answers))
+    status, answer = app.submit(filled(view, answers))
     assert status == 200 and not answer
     wait(
         lambda: any(

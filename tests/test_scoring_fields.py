@@ -18,8 +18,7 @@ from domain.clock import FixedClock
 from domain.scoring import Facts, Rule, Scoring, compute
 from storage.models import Lead
 from tests import factories as f
-from tests.slackapp import quiet_automation, running_app, wait
-from tests.test_slack_e2e import _filled
+from tests.slackapp import filled, quiet_automation, running_app, wait
 
 INDUSTRY = Rule("field", 10, value="제조", key="industry", op="=")
 SEATS = Rule("field", 20, value="100", key="seats", op=">=")
@@ -101,13 +100,13 @@ def test_field_rules_are_saved_listed_and_explain_the_score(app):
         ("field colour red +5", "There is no custom field for leads `colour`."),
         ("note +1\nfield industry >= 5 +5", "*Industry* is not a number"),
     ):
-        status, answer = app.submit(_filled(view, {**FORM, "add": add}))
+        status, answer = app.submit(filled(view, {**FORM, "add": add}))
         assert status == 200 and answer["response_action"] == "errors"
         assert says in answer["errors"]["add"]
     assert _score(app) == 0
 
     answers = {**FORM, "add": "field Industry 제조 +10\nfield seats >= 100 +20"}
-    status, answer = app.submit(_filled(view, answers))
+    status, answer = app.submit(filled(view, answers))
     assert status == 200 and not answer
     wait(lambda: _score(app) == 30, what="the lead scored by its fields")
 

@@ -16,7 +16,7 @@ from storage.models import Activity, Deal, Stage, StageHistory
 from tests import slackreq
 from tests.conftest import SLOWEST_COMMANDS
 from tests.fakeslack.blockkit import validate_message
-from tests.slackapp import SECRET, TEAM, running_app, wait
+from tests.slackapp import SECRET, TEAM, filled, running_app, wait
 
 
 @pytest.fixture
@@ -212,33 +212,15 @@ def test_bare_command_shows_help_with_buttons_and_new_opens_a_modal(app):
     assert opened[0].args["view"]["callback_id"] == "deal_new"
 
 
-def _filled(view: dict, values: dict) -> dict:
-    """The modal as Slack submits it: same view, with the person's answers in state."""
-    state = {}
-    for block in view["blocks"]:
-        if block.get("type") != "input":
-            continue
-        answer = values.get(block["block_id"])
-        kind = block["element"]["type"]
-        if kind == "plain_text_input":
-            state[block["block_id"]] = {"value": {"type": kind, "value": answer}}
-        elif kind == "static_select":
-            chosen = block["element"].get("initial_option")
-            state[block["block_id"]] = {"value": {"type": kind, "selected_option": chosen}}
-        elif kind == "users_select":
-            state[block["block_id"]] = {"value": {"type": kind, "selected_user": answer or "U1"}}
-    return {**view, "id": "V1", "state": {"values": state}}
-
-
 def test_the_new_deal_modal_answers_errors_on_the_field_then_creates_the_card(app):
     app.command("/deal", "new")
     view = app.slack.wait_for("views.open")[0].args["view"]
-    status, answer = app.submit(_filled(view, {"title": "Acme ERP", "amount": "abc"}))
+    status, answer = app.submit(filled(view, {"title": "Acme ERP", "amount": "abc"}))
     assert status == 200 and answer["response_action"] == "errors"
     assert set(answer["errors"]) == {"amount"} and "abc" in answer["errors"]["amount"]
     assert _deal_count(app) == 0
 
-    status, answer = app.submit(_filled(view, {"title": "Acme ERP", "amount": "759만원"}))
+    status, answer = app.submit(filled(view, {"title": "Acme ERP", "amount": "759만원"}))
     assert status == 200 and not answer
     card = app.slack.wait_for("chat.postMessage")[0]
     assert card.args["channel"] == "CDEALS" and "Acme ERP" in card.args["text"]
@@ -325,8 +307,8 @@ def test_a_report_answers_inline_when_quick_with_its_chart_in_the_dm(app):
 
 
 def test_a_report_past_the_ack_budget_acks_at_once_and_follows_by_response_url(app):
-    app.deps.ack_budget = 0.0  # as if the pipeline were huge
     app.command("/deal", 'new "Acme ERP" amount:7590000')
+    app.deps.ack_budget = 0.0  # as if the pipeline were huge
     status, reply = app.command("/pipeline", "forecast")
     assert status == 200 and reply["response_type"] == "ephemeral"
     assert not reply.get("blocks"), "the ack only says the report is coming"

@@ -272,7 +272,8 @@ def test_app_home_lists_my_tasks_and_done_there_takes_it_off(app):
 
 
 def test_add_task_on_the_card_opens_the_modal_for_that_deal_and_a_past_due_stays_on_the_field(app):
-    from tests.test_slack_e2e import _buttons, _filled
+    from tests.slackapp import filled
+    from tests.test_slack_e2e import _buttons
 
     app.command("/deal", 'new "Acme ERP" amount:1000000')
     card = app.slack.wait_for("chat.postMessage")[0]
@@ -285,14 +286,14 @@ def test_add_task_on_the_card_opens_the_modal_for_that_deal_and_a_past_due_stays
     assert deal_field["element"]["initial_value"] == "D1"
 
     answers = {"text": "Send the quote", "due": "2026-11-01 10:00", "deal": "D1"}
-    status, answer = app.submit(_filled(view, answers))
+    status, answer = app.submit(filled(view, answers))
     assert status == 200 and answer["response_action"] == "errors"
     assert answer["errors"] == {
         "due": "That due time has already passed. Pick a time in the future."
     }
     assert tasks_in_db(app) == 0
 
-    status, answer = app.submit(_filled(view, {**answers, "due": "friday 4pm"}))
+    status, answer = app.submit(filled(view, {**answers, "due": "friday 4pm"}))
     assert status == 200 and not answer
     wait(lambda: tasks_in_db(app) == 1, what="the task")
     with Session(app.engine) as session:

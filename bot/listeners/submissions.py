@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import replace
 
 from bot.deliver import Request, deliver
@@ -57,22 +58,59 @@ def _first_block(view: dict) -> str:
     return ""
 
 
-def field_errors(default_field=None):
+class OnceAck:
+    """A view submission's ``ack``, given once: by the listener, or by the ack budget's
+    thread when the change is still waiting (:func:`within_budget`). True when this call
+    acked."""
+
+    def __init__(self, ack) -> None:
+        self._ack, self._lock, self.spent = ack, threading.Lock(), False
+
+    def __call__(self, **kwargs) -> bool:
+        with self._lock:
+            if self.spent:
+                return False
+            self.spent = True
+        self._ack(**kwargs)
+        return True
+
+
+def within_budget(deps, ack, context, request: Request, work) -> Outcome:
+    """Run a form's change; if it still runs at the ack budget (another writer holds the
+    database), close the modal then, so Slack does not call it a timeout and the person does
+    not submit it twice. The answer comes where it always does, the card or a DM; an error
+    found after that comes by DM (:func:`field_errors`)."""
+    with deps.ack_watch.watch(deps.ack_budget, ack):
+        return deps.perform(context, request, work)
+
+
+def field_errors(default_field=None, *, deps=None):
     """Wrap a view-submission listener: FieldErrors and domain errors become field errors
-    (on the field the error belongs to, else ``default_field(exc)``, else the first input)."""
+    (on the field the error belongs to, else ``default_field(exc)``, else the first input).
+    With ``deps``, an error after the modal was closed (:func:`within_budget`) is DMed."""
 
     def wrap(listener):
         @functools.wraps(listener)
         def wrapped(ack, body, view, client, context):
+            once = OnceAck(ack)
+            locale = context.get("salesbot_locale")
             try:
-                return listener(ack, body, view, client, context)
+                return listener(once, body, view, client, context)
             except forms.FieldErrors as err:
-                ack(response_action="errors", errors=err.errors)
+                errors = err.errors
             except SalesbotError as exc:
                 field = forms.field_for(exc) or (default_field(exc) if default_field else None)
                 field = field or _custom_block(view, exc)
-                text = user_message(exc, context.get("salesbot_locale"))[: forms.ERROR_LIMIT]
-                ack(response_action="errors", errors={field or _first_block(view): text})
+                text = user_message(exc, locale)[: forms.ERROR_LIMIT]
+                errors = {field or _first_block(view): text}
+            if once(response_action="errors", errors=errors) or deps is None:
+                return None
+            user = body.get("user") if isinstance(body.get("user"), dict) else {}
+            detail = "\n".join(str(e) for e in errors.values())
+            text = t(locale or "en", "error.form_late", detail=detail)
+            deps.dm(context, str(user.get("id") or ""), Message(text=text))
+            deps.wake()
+            return None
 
         return wrapped
 
@@ -109,7 +147,7 @@ def register(app, deps) -> None:
     @app.view(View.deal_lost)
     @app.view(View.deal_note)
     @guarded(deps)
-    @field_errors()
+    @field_errors(deps=deps)
     def on_command_form(ack, body, view, client, context):
         meta = ModalMeta.parse(view.get("private_metadata"))
         values = _values(view)
@@ -121,13 +159,13 @@ def register(app, deps) -> None:
             # The card and its thread tell the team; the person hears back there too.
             return Outcome(posts=outcome.posts) if outcome.posts else outcome
 
-        outcome = deps.perform(context, request, work)
+        outcome = within_budget(deps, ack, context, request, work)
         ack()
         deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.task_new)
     @guarded(deps)
-    @field_errors(forms.task_field)
+    @field_errors(forms.task_field, deps=deps)
     def on_task_form(ack, body, view, client, context):
         meta = ModalMeta.parse(view.get("private_metadata"))
         values = _values(view)
@@ -141,13 +179,13 @@ def register(app, deps) -> None:
                 exc.params.pop("usage", None)  # under a field, the slash usage line is noise
                 raise
 
-        outcome = deps.perform(context, request, work)
+        outcome = within_budget(deps, ack, context, request, work)
         ack()
         deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.pipeline_edit)
     @guarded(deps)
-    @field_errors(_pipeline_field)
+    @field_errors(_pipeline_field, deps=deps)
     def on_pipeline(ack, body, view, client, context):
         meta = ModalMeta.parse(view.get("private_metadata"))
         values = _values(view)
@@ -176,13 +214,13 @@ def register(app, deps) -> None:
             text = t(ctx.locale, "pipeline.saved", name=name, count=len(specs))
             return Outcome(reply=Message(text=text))
 
-        outcome = deps.perform(context, request, work)
+        outcome = within_budget(deps, ack, context, request, work)
         ack()
         deliver(outcome, request, wake=deps.wake)
 
     @app.view(View.settings)
     @guarded(deps)
-    @field_errors(lambda exc: "timezone")
+    @field_errors(lambda exc: "timezone", deps=deps)
     def on_settings(ack, body, view, client, context):
         values = _values(view)
         request = Request.from_body(body, client=client)
@@ -194,7 +232,7 @@ def register(app, deps) -> None:
             )
             return Outcome(reply=Message(text=t(ctx.locale, "workspace.settings_saved")))
 
-        outcome = deps.perform(context, request, work)
+        outcome = within_budget(deps, ack, context, request, work)
         ack()
         deps.forget(context.get("team_id") or "")
         deliver(outcome, request, wake=deps.wake)
