@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from domain import counters, money, week_reads
 from domain import metrics as m
+from domain.deal_reads import workspace_stages
 from domain.inbound_touch import SpeedToLead, speed_to_lead
 from domain.isolate import each_pipeline
 from domain.metrics import boards
@@ -33,7 +34,7 @@ from domain.metrics.sql import _raw, _utc
 from domain.money import Conversion, MoneyNote, Tally
 from domain.qualify import unqualified_past_qualification
 from domain.refs import deal_pipelines
-from storage.models import Deal, Workspace
+from storage.models import Deal, Outcome, Workspace
 from storage.types import from_hundredths
 
 ZERO = Decimal("0.00")
@@ -126,7 +127,15 @@ def compute(
         open_deals=False,  # read below with the forecast, folded per pipeline
         tally=tally.only("won", "lost"),  # the boards below tell the open deals
     ).groups
-    open_rows = week_reads.open_deals(session, workspace_id=workspace.id)
+    open_rows = week_reads.open_deals(
+        session,
+        workspace_id=workspace.id,
+        stages=[
+            s
+            for s in workspace_stages(session, workspace).values()
+            if s.outcome == Outcome.open.value
+        ],
+    )
     stages_of: dict[int, list[m.StageStat]] = {}
     for stage in m.stage_stats(
         session=session, workspace_id=workspace.id, start=start, end=end, now=now
