@@ -1,13 +1,17 @@
 """The numbers of the weekly summary (docs/scheduled-posts.md): one :class:`PipelineWeek` per pipeline.
 
-Everything comes from :mod:`domain.metrics`: the board and the forecast per pipeline, the §2
-rates of every pipeline from one :func:`~domain.metrics.grouped_rates` call (two grouped
-queries, not a ``metrics()`` call per pipeline: 20 pipelines at a million deals), the stage
-statistics of all of them from one :func:`~domain.metrics.stage_stats` call (each carries its
-pipeline); plus two small reads of our own: deals created in the week, and the biggest stage
-moves of the week. No Slack here; the views (:func:`views.notifications.weekly_summary`) and
-the chart (:func:`views.charts.board_png`) render the result. Which week is the scheduler's
-business (:func:`scheduler.due.week_window`).
+Every figure is read for all pipelines at once, then folded per pipeline (issue 17: 216
+statements for 20 pipelines became 23; only the unqualified count stays one per pipeline
+with the BANT checklist, :mod:`domain.qualify`): the boards from the board
+counters and one stalled-count statement (:mod:`domain.metrics.boards`); the forecast and
+the open half of the §2 rates from one pass over the open deals, the movers and the
+pipeline/currency pairs (:mod:`domain.week_reads`); the closed half of the rates from one
+:func:`~domain.metrics.grouped_rates` call; the lost reasons grouped by pipeline; the stage
+statistics of all of them from one :func:`~domain.metrics.stage_stats` call; plus the deals
+created in the week. The folds group and convert exactly as the per-pipeline functions did
+(tests/test_weekly_sets.py keeps those as the oracle). No Slack here; the views
+(:func:`views.notifications.weekly_summary`) and the chart (:func:`views.charts.board_png`)
+render the result. Which week is the scheduler's business (:func:`scheduler.due.week_window`).
 """
 
 from __future__ import annotations
@@ -112,7 +116,6 @@ def compute(
     pipeline whose figures cannot be made (a stall threshold that overflows the clock) is
     still the only one named as failed.
     """
-    now = _utc(now)
     zone = ZoneInfo(workspace.timezone)
     this_month = now.astimezone(zone).date().replace(day=1)
     tally = money.tally(session=session, workspace_id=workspace.id)
@@ -167,7 +170,9 @@ def compute(
         return read
 
     def week(p) -> PipelineWeek:
-        board = boards.fold(p, open_stages[p.id], totals.get(p.id, []), stalled_of(p), now, tally)
+        board = boards.fold(
+            p, open_stages[p.id], totals.get(p.id, []), stalled_of(p), _utc(now), tally
+        )
         rows = open_rows.get(p.id, [])
         forecast = tuple(
             (r.start_date, r.weighted)
