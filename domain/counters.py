@@ -17,7 +17,7 @@ deals entered the stage that day (:class:`storage.models.EntryDayCounter`). The 
 count is "open deals of the stage entered before the stall cut-off, less the snoozed": the whole
 days before the cut-off's day are a sum of these rows (one per stage and day of history,
 however many deals: :func:`entered_before`), and only the cut-off's own day and the
-snoozed deals are read from ``deal`` (:func:`domain.metrics.boards.stalled_counts`). The same :func:`shift` keeps them:
+snoozed deals are read from ``deal`` (:func:`domain.metrics.boards.stalled_by_pipeline`). The same :func:`shift` keeps them:
 a :class:`Place` carries the entry day, and every write of ``stage_entered_at`` (create,
 move, import, renewal) already shifts the deal's place.
 
@@ -204,15 +204,36 @@ def stage_totals(
     return [(sid, cur, int(n), int(amount)) for sid, cur, n, amount in rows]
 
 
-_ENTERED: dict[int, sa.Select] = {}
+_ALL_TOTALS = sa.select(
+    BoardCounter.pipeline_id,
+    BoardCounter.stage_id,
+    BoardCounter.currency,
+    BoardCounter.count,
+    BoardCounter.amount,
+).where(BoardCounter.workspace_id == sa.bindparam("workspace_id"), BoardCounter.count != 0)
 
 
-def entered_before(n: int) -> sa.Select:
+def pipeline_totals(
+    session: Session, *, workspace_id: int
+) -> dict[int, list[tuple[int, str, int, int]]]:
+    """:func:`stage_totals` of every pipeline of the workspace, in one statement: ``{pipeline
+    id: [(stage id, currency, count, raw amount)]}`` (the weekly summary's boards)."""
+    out: dict[int, list[tuple[int, str, int, int]]] = {}
+    for pid, sid, cur, n, amount in session.execute(_ALL_TOTALS, {"workspace_id": workspace_id}):
+        out.setdefault(pid, []).append((sid, cur, int(n), int(amount)))
+    return out
+
+
+_ENTERED: dict[tuple[int, int], sa.Select] = {}
+
+
+def entered_before(n: int, k: int = 1) -> sa.Select:
     """``(stage id, open deals that entered it before the UTC day :d<i>)`` for the stages
-    ``:s0 … :s<n-1>`` of ``:pipeline_id``, from the entry-day counters: a sum over one row per
-    stage and day of history, however many deals. Kept per ``n``: the per-stage day is a CASE
-    of bound parameters, so the statement is built and keyed once per stage count."""
-    stmt = _ENTERED.get(n)
+    ``:s0 … :s<n-1>`` of the pipelines ``:p0 … :p<k-1>``, from the entry-day counters: a sum
+    over one row per stage and day of history, however many deals. Kept per ``(n, k)``: the
+    per-stage day is a CASE of bound parameters, so the statement is built and keyed once per
+    stage and pipeline count."""
+    stmt = _ENTERED.get((n, k))
     if stmt is None:
         c = EntryDayCounter.__table__.c
         limit = sa.case(
@@ -225,13 +246,13 @@ def entered_before(n: int) -> sa.Select:
             sa.select(c.stage_id, sa.func.sum(c.count))
             .where(
                 c.workspace_id == sa.bindparam("workspace_id"),
-                c.pipeline_id == sa.bindparam("pipeline_id"),
+                c.pipeline_id.in_([sa.bindparam(f"p{j}") for j in range(k)]),
                 c.stage_id.in_([sa.bindparam(f"s{i}") for i in range(n)]),
                 c.day < limit,
             )
             .group_by(c.stage_id)
         )
-        _ENTERED[n] = stmt
+        _ENTERED[(n, k)] = stmt
     return stmt
 
 

@@ -145,7 +145,10 @@ def past_qualification(stages: list[Stage]) -> list[int]:
 
 def unqualified_past_qualification(*, session: Session, pipeline: Pipeline) -> int | None:
     """Open deals of the pipeline past its Qualification stage with a criterion unmet; None
-    for a pipeline without the checklist."""
+    for a pipeline without the checklist.
+
+    Counted index-only: ``ix_deal_open_stage`` carries ``qualification`` (migration
+    0023_weekly)."""
     if not applies(pipeline):
         return None
     stage_ids = past_qualification(stages_of(session=session, pipeline_id=pipeline.id))

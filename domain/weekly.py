@@ -1,36 +1,44 @@
 """The numbers of the weekly summary (docs/scheduled-posts.md): one :class:`PipelineWeek` per pipeline.
 
-Everything comes from :mod:`domain.metrics`: the board and the forecast per pipeline, the §2
-rates of every pipeline from one :func:`~domain.metrics.grouped_rates` call (two grouped
-queries, not a ``metrics()`` call per pipeline: 20 pipelines at a million deals), the stage
-statistics of all of them from one :func:`~domain.metrics.stage_stats` call (each carries its
-pipeline); plus two small reads of our own: deals created in the week, and the biggest stage
-moves of the week. No Slack here; the views (:func:`views.notifications.weekly_summary`) and
-the chart (:func:`views.charts.board_png`) render the result. Which week is the scheduler's
-business (:func:`scheduler.due.week_window`).
+Every figure is read for all pipelines at once, then folded per pipeline (issue 17: 216
+statements for 20 pipelines became 23; only the unqualified count stays one per pipeline
+with the BANT checklist, :mod:`domain.qualify`): the boards from the board
+counters and one stalled-count statement (:mod:`domain.metrics.boards`); the forecast and
+the open half of the §2 rates from one pass over the open deals, the movers and the
+pipeline/currency pairs (:mod:`domain.week_reads`); the closed half of the rates from one
+:func:`~domain.metrics.grouped_rates` call; the lost reasons grouped by pipeline; the stage
+statistics of all of them from one :func:`~domain.metrics.stage_stats` call; plus the deals
+created in the week. The folds group and convert exactly as the per-pipeline functions did
+(tests/test_weekly_sets.py keeps those as the oracle). No Slack here; the views
+(:func:`views.notifications.weekly_summary`) and the chart (:func:`views.charts.board_png`)
+render the result. Which week is the scheduler's business (:func:`scheduler.due.week_window`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from domain import counters, money, week_reads
 from domain import metrics as m
-from domain import money
+from domain.deal_reads import workspace_stages
 from domain.inbound_touch import SpeedToLead, speed_to_lead
 from domain.isolate import each_pipeline
+from domain.metrics import boards
 from domain.metrics.calibration import StageCalibration, calibration, flagged
-from domain.metrics.sql import _raw
+from domain.metrics.forecasts import fold_forecast
+from domain.metrics.rates import fold_open
+from domain.metrics.sql import _raw, _utc
 from domain.money import Conversion, MoneyNote, Tally
 from domain.qualify import unqualified_past_qualification
 from domain.refs import deal_pipelines
-from storage.models import Deal, Stage, StageHistory, Workspace
+from storage.models import Deal, Outcome, Workspace
 from storage.types import from_hundredths
 
 ZERO = Decimal("0.00")
@@ -100,45 +108,83 @@ class WeeklySummary:
 def compute(
     *, session: Session, workspace: Workspace, start: datetime, end: datetime, now: datetime
 ) -> WeeklySummary:
-    """The summary of the week ``[start, end)`` (local midnights), as seen at ``now``."""
+    """The summary of the week ``[start, end)`` (local midnights), as seen at ``now``.
+
+    Every pipeline's figures are read together, one grouped statement each (the boards'
+    counters and stalled counts, the open deals, the closed ones, the movers, the lost
+    reasons), then folded per pipeline in :func:`domain.isolate.each_pipeline`, so a
+    pipeline whose figures cannot be made (a stall threshold that overflows the clock) is
+    still the only one named as failed.
+    """
     zone = ZoneInfo(workspace.timezone)
     this_month = now.astimezone(zone).date().replace(day=1)
     tally = money.tally(session=session, workspace_id=workspace.id)
     new = _created(session, workspace.id, start, end, tally)
+    pipelines = deal_pipelines(session=session, workspace_id=workspace.id)
     rates = m.grouped_rates(
         session=session,
         workspace_id=workspace.id,
         start=start,
         end=end,
         by="pipeline",
+        open_deals=False,  # read below with the forecast, folded per pipeline
         tally=tally.only("won", "lost"),  # the boards below tell the open deals
     ).groups
+    open_rows = week_reads.open_deals(
+        session,
+        workspace_id=workspace.id,
+        stages=[
+            s
+            for s in workspace_stages(session, workspace).values()
+            if s.outcome == Outcome.open.value
+        ],
+    )
     stages_of: dict[int, list[m.StageStat]] = {}
     for stage in m.stage_stats(
         session=session, workspace_id=workspace.id, start=start, end=end, now=now
     ):
         stages_of.setdefault(stage.pipeline_id, []).append(stage)
+    open_stages = {p.id: boards.open_stages(session, workspace, p) for p in pipelines}
+    cutoffs: dict[int, dict[int, datetime]] = {}
+    broken: dict[int, Exception] = {}  # raised again in that pipeline's turn
+    for p in pipelines:
+        try:
+            cutoffs[p.id] = boards.stall_cutoffs(
+                workspace, [(s.id, s.stall_days) for s in open_stages[p.id]], now
+            )
+        except Exception as error:
+            broken[p.id] = error
+    totals = counters.pipeline_totals(session, workspace_id=workspace.id)
+    stalled = boards.stalled_by_pipeline(session, workspace=workspace, cutoffs=cutoffs, now=now)
+    moved = week_reads.movers(session, workspace_id=workspace.id, start=start, end=end, per=MOVERS)
+    lost = m.lost_reasons_by_pipeline(
+        session=session, workspace_id=workspace.id, start=start, end=end
+    )
+
+    def stalled_of(p) -> Callable[[], dict[int, int]]:
+        def read() -> dict[int, int]:
+            if p.id in broken:
+                raise broken[p.id]
+            return {s.id: stalled[s.id] for s in open_stages[p.id] if s.id in stalled}
+
+        return read
 
     def week(p) -> PipelineWeek:
-        board = m.board(
-            session=session, workspace_id=workspace.id, pipeline_id=p.id, now=now, tally=tally
+        board = boards.fold(
+            p, open_stages[p.id], totals.get(p.id, []), stalled_of(p), _utc(now), tally
         )
-        rows = m.forecast(
-            session=session,
-            workspace_id=workspace.id,
-            by="month",
-            now=now,
-            tz=workspace.timezone,
-            pipeline_id=p.id,
-            tally=Tally(tally.conversion),  # the board already lists what it left out
-        )
+        rows = open_rows.get(p.id, [])
         forecast = tuple(
             (r.start_date, r.weighted)
-            for r in rows
+            for r in fold_forecast(
+                [(k, prob, cur, n, raw, 0) for k, prob, cur, n, raw, _ in rows],
+                Tally(tally.conversion),  # the board already lists what it left out
+            )
             if r.start_date is not None and r.start_date >= this_month
         )[:FORECAST_MONTHS]
         conv, slow = m.bottlenecks(stages_of.get(p.id, []))
-        r = rates.get(p.id, m.Rates())
+        r = rates.setdefault(p.id, m.Rates())
+        fold_open(rates, None, _by_probability(p.id, rows), tally.only("won", "lost"))
         new_n, new_amount = new.get(p.id, (0, ZERO))
         return PipelineWeek(
             pipeline_id=p.id,
@@ -163,22 +209,11 @@ def compute(
             velocity=r.velocity_per_day,
             bottleneck_conversion=(conv.name, conv.conversion) if conv else None,
             bottleneck_slow=(slow.name, slow.mean_days_in_stage) if slow else None,
-            movers=tuple(_movers(session, workspace.id, p.id, start, end, tally.conversion)),
+            movers=_movers(moved.get(p.id, {}), tally.conversion),
             unqualified_count=unqualified_past_qualification(session=session, pipeline=p),
-            lost_reasons=tuple(
-                m.lost_reasons(
-                    session=session,
-                    workspace_id=workspace.id,
-                    start=start,
-                    end=end,
-                    pipeline_id=p.id,
-                )
-                if r.lost_count
-                else ()
-            ),
+            lost_reasons=tuple(lost.get(p.id, ()) if r.lost_count else ()),
         )
 
-    pipelines = deal_pipelines(session=session, workspace_id=workspace.id)
     weeks, failed = each_pipeline(session, pipelines, week)
     return WeeklySummary(
         calibration=tuple(
@@ -192,6 +227,18 @@ def compute(
         money=tally.note(),
         speed=speed_to_lead(session=session, workspace_id=workspace.id, start=start, end=end),
     )
+
+
+def _by_probability(pipeline_id: int, rows: list[week_reads.OpenRow]) -> list[tuple]:
+    """The open rows of one pipeline summed over months: the groups of the §2 rates' open
+    half (pipeline, probability, currency); integer sums, so the same figures."""
+    acc: dict[tuple[int, str], list] = {}
+    for _, prob, currency, n, raw, epochs in rows:
+        entry = acc.setdefault((prob, currency), [0, 0, 0.0])
+        entry[0] += n
+        entry[1] += raw
+        entry[2] += epochs
+    return [(pipeline_id, prob, cur, n, raw, e) for (prob, cur), (n, raw, e) in acc.items()]
 
 
 def _created(
@@ -210,75 +257,21 @@ def _created(
     return {pid: (n, from_hundredths(raw)) for pid, (n, raw) in out.items()}
 
 
-def _movers(
-    session, workspace_id: int, pipeline_id: int, start, end, conversion: Conversion
-) -> list[Mover]:
-    """The largest deals of one pipeline that changed stage this week: first stage → last stage.
+def _movers(found: dict[str, list[week_reads.Moved]], conversion: Conversion) -> tuple:
+    """The largest deals of one pipeline that changed stage this week (first stage → last
+    stage), from the biggest of each currency (:func:`domain.week_reads.movers`).
 
-    Walks the pipeline's deals largest first (``ix_deal_amount``, one currency at a time) and
-    keeps those with a move in the week, so it reads a few dozen deals, not the week's whole
-    history. A deal that went there and back (first stage == last stage) is no mover; a few
-    more candidates are read when the first ones were all such round trips. "Largest" compares
-    amounts in the workspace currency at its rates; a currency without a rate comes after.
+    "Largest" compares amounts in the workspace currency at its rates; a currency without a
+    rate comes after; equal sizes keep the order of their currencies' codes.
     """
-    currencies = session.execute(
-        sa.select(Deal.currency)
-        .where(Deal.workspace_id == workspace_id, Deal.pipeline_id == pipeline_id)
-        .distinct()
-    ).scalars()
-    found = [
-        mover
-        for currency in currencies
-        for mover in _movers_in(session, workspace_id, pipeline_id, currency, start, end)
+    movers = [
+        Mover(f"D{d.number} {d.title}", d.from_stage, d.to_stage, d.amount, d.currency)
+        for currency in sorted(found)
+        for d in found[currency]
     ]
 
     def size(mover: Mover) -> tuple[bool, Decimal]:
         converted = conversion.to_base(mover.amount, mover.currency)
         return converted is None, -(converted if converted is not None else mover.amount)
 
-    return sorted(found, key=size)[:MOVERS]
-
-
-def _movers_in(
-    session, workspace_id: int, pipeline_id: int, currency: str, start, end
-) -> list[Mover]:
-    """:func:`_movers` among the pipeline's deals in one currency."""
-    h = StageHistory
-    moved = (
-        sa.exists()
-        .where(h.deal_id == Deal.id, h.at >= start, h.at < end, h.from_stage_id.is_not(None))
-        .correlate(Deal)
-    )
-    src, dst = aliased(Stage), aliased(Stage)
-    limit = MOVERS * 4
-    while True:
-        candidates = session.execute(
-            sa.select(Deal.id, Deal.number, Deal.title, Deal.amount)
-            .where(
-                Deal.workspace_id == workspace_id,
-                Deal.pipeline_id == pipeline_id,
-                Deal.currency == currency,
-                moved,
-            )
-            .order_by(Deal.amount.desc(), Deal.id.desc())
-            .limit(limit)
-        ).all()
-        if not candidates:
-            return []
-        ends: dict[int, list[str]] = {}
-        for deal_id, from_name, to_name in session.execute(
-            sa.select(h.deal_id, src.name, dst.name)
-            .join(src, src.id == h.from_stage_id)
-            .join(dst, dst.id == h.to_stage_id)
-            .where(h.deal_id.in_([c[0] for c in candidates]), h.at >= start, h.at < end)
-            .order_by(h.deal_id, h.at, h.id)
-        ).all():
-            ends.setdefault(deal_id, [from_name, to_name])[1] = to_name  # first from, last to
-        movers = [
-            Mover(f"D{number} {title}", *ends[deal_id], amount, currency)
-            for deal_id, number, title, amount in candidates
-            if deal_id in ends and ends[deal_id][0] != ends[deal_id][1]
-        ][:MOVERS]
-        if len(movers) == MOVERS or len(candidates) < limit:
-            return movers
-        limit *= 4
+    return tuple(sorted(movers, key=size)[:MOVERS])

@@ -189,6 +189,7 @@ class Lead(SQLModel, table=True):
 OPEN_STAGE_COLUMNS = (
     *("workspace_id", "closed_at", "stage_id", "stage_entered_at", "pipeline_id", "amount"),
     *("created_at", "expected_close", "owner_id", "snoozed_until", "currency"),
+    "qualification",  # the weekly summary's unqualified count (migration 0023_weekly)
 )
 PIPELINE_CLOSED_COLUMNS = (
     *("workspace_id", "pipeline_id", "closed_at", "stage_id", "owner_id", "created_at"),
@@ -207,8 +208,11 @@ class Deal(SQLModel, table=True):
         sa.Index("ix_deal_renewal", "workspace_id", "renewal_date"),
         # One pipeline's deals closed in a period (win rate, cycle, per rep; covering).
         sa.Index("ix_deal_pipeline_closed", *PIPELINE_CLOSED_COLUMNS),
-        # The weekly summary's "new this week"; its biggest movers, largest deals first.
-        sa.Index("ix_deal_created", "workspace_id", "created_at"),
+        # The weekly summary's "new this week" (covering: migration 0023_weekly); its biggest
+        # movers, largest deals first.
+        sa.Index(
+            "ix_deal_created", "workspace_id", "created_at", "pipeline_id", "currency", "amount"
+        ),
         sa.Index("ix_deal_amount", "workspace_id", "pipeline_id", "currency", "amount"),
         # A won deal has at most one renewal deal (domain.renewals, migration 0010).
         sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),

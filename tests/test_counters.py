@@ -393,7 +393,7 @@ def test_the_boards_stalled_count_reads_counters_and_indexes_not_the_stalled_dea
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
     now = f.T0
-    params = {"workspace_id": ws.id, "pipeline_id": pipeline.id, "today": now.date()}
+    params = {"workspace_id": ws.id, "p0": pipeline.id, "today": now.date()}
     for i, s in enumerate(stages):
         cut = stall_cutoff(now, s.stall_days)
         params |= {f"s{i}": s.id, f"cut{i}": cut, f"d{i}": cut.date()}

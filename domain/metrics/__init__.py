@@ -31,7 +31,7 @@ Conventions shared by every function:
 
 from domain.metrics.boards import Board, BoardStage, board
 from domain.metrics.forecasts import ForecastRow, forecast, open_pipeline
-from domain.metrics.losses import LostReason, lost_reasons
+from domain.metrics.losses import LostReason, lost_reasons, lost_reasons_by_pipeline
 from domain.metrics.plans import Plan, plan
 from domain.metrics.rates import (
     Metrics,
@@ -65,6 +65,7 @@ __all__ = [
     "forecast",
     "grouped_rates",
     "lost_reasons",
+    "lost_reasons_by_pipeline",
     "metrics",
     "open_pipeline",
     "period_key",

@@ -3,6 +3,7 @@ deal count, amount, weighted amount and stalled count."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -76,7 +77,7 @@ def board(
     and the scheduler's warnings), the deals :func:`domain.stall.stalled_condition` matches:
     calendar days, or business days with the workspace's holidays when the workspace counts
     those; a deal snoozed until a date after today is not stalled. Counted from the entry-day
-    counters without reading the stalled deals (:func:`stalled_counts`). Amounts are summed
+    counters without reading the stalled deals (:func:`stalled_by_pipeline`). Amounts are summed
     per currency and converted through ``tally`` (:mod:`domain.money`; the workspace's rates
     when None).
     """
@@ -85,33 +86,53 @@ def board(
     if pipeline is None or pipeline.workspace_id != workspace_id:
         raise NotFound("reports.pipeline_gone")
     ws = session.get(Workspace, workspace_id)
-    stages = []  # open stages in position order, from the per-version copy (no entities)
-    if pipeline.kind == PipelineKind.deal.value:
-        stages = [
-            s
-            for s in workspace_stages(session, ws).values()
-            if s.pipeline_id == pipeline_id and s.outcome == Outcome.open.value
-        ]
+    stages = open_stages(session, ws, pipeline)
     if not stages:
         return Board(pipeline.id, pipeline.name, now)
     tally = tally or money.tally(session=session, workspace_id=workspace_id)
+    rows = counters.stage_totals(session, workspace_id=workspace_id, pipeline_id=pipeline_id)
+
+    def stalled() -> dict[int, int]:
+        cutoffs = stall_cutoffs(ws, [(s.id, s.stall_days) for s in stages], now)
+        return stalled_by_pipeline(session, workspace=ws, cutoffs={pipeline_id: cutoffs}, now=now)
+
+    return fold(pipeline, stages, rows, stalled, now, tally)
+
+
+def open_stages(session: Session, workspace: Workspace, pipeline: Pipeline) -> list:
+    """The pipeline's open stages in position order, from the per-version copy (no entities);
+    none for a pipeline that is not a deal pipeline."""
+    if pipeline.kind != PipelineKind.deal.value:
+        return []
+    return [
+        s
+        for s in workspace_stages(session, workspace).values()
+        if s.pipeline_id == pipeline.id and s.outcome == Outcome.open.value
+    ]
+
+
+def fold(
+    pipeline: Pipeline,
+    stages: list,
+    rows: list[tuple[int, str, int, int]],
+    stalled: Callable[[], dict[int, int]],
+    now: datetime,
+    tally: Tally,
+) -> Board:
+    """The board of ``pipeline`` from its open ``stages``, its counter rows (``(stage id,
+    currency, count, raw amount)``, :func:`domain.counters.stage_totals`) and its stalled
+    counts (``stalled()``, read after the counters are folded through ``tally``: a pipeline
+    whose stall clock cannot be computed has its open amounts noted all the same)."""
+    if not stages:
+        return Board(pipeline.id, pipeline.name, now)
     open_ids = {s.id for s in stages}
     by_stage: dict[int, list[int]] = {}
-    for sid, currency, n, raw in counters.stage_totals(
-        session, workspace_id=workspace_id, pipeline_id=pipeline_id
-    ):
+    for sid, currency, n, raw in rows:
         if sid in open_ids:
             entry = by_stage.setdefault(sid, [0, 0, 0])
             entry[0] += n
             entry[1] += tally.raw(raw, currency, n)
-    stalled = stalled_counts(
-        session,
-        workspace=ws,
-        pipeline_id=pipeline_id,
-        stages=[(s.id, s.stall_days) for s in stages],
-        now=now,
-    )
-    for sid, stalled_n in stalled.items():
+    for sid, stalled_n in stalled().items():
         by_stage.setdefault(sid, [0, 0, 0])[2] += stalled_n
     out = []
     for s in stages:
@@ -132,36 +153,12 @@ def board(
     return Board(pipeline.id, pipeline.name, now, tuple(out))
 
 
-def stalled_counts(
-    session: Session,
-    *,
-    workspace: Workspace,
-    pipeline_id: int,
-    stages: list[tuple[int, int | None]],
-    now: datetime,
-) -> dict[int, int]:
-    """``{stage id: stalled open deals}`` of one pipeline at ``now``, for ``stages`` (``(stage
-    id, stall days)``): exactly the deals :func:`domain.stall.stalled_condition` matches (the
-    board equals ``/deal list stalled``), at a cost that does not grow with the deals.
-
-    A deal is stalled when it entered its stage before the stage's cut-off
-    (:func:`domain.stall.stall_cutoff`, on the workspace's clock) and is not snoozed past
-    today. Per stage, with ``D`` the UTC day of the cut-off::
-
-        stalled = Σ entry-day counters of the days before D     (one row per day of history)
-                + open deals that entered in [D 00:00 UTC, cut-off)     (part of one day)
-                − open deals entered before the cut-off, snoozed past today   (the snoozes)
-
-    All three in one prebuilt statement (bound days and cut-offs, so built and keyed once per
-    stage count): :func:`domain.counters.entered_before`, an index range of one day per stage
-    (``ix_deal_open_stage``) and the pipeline's snoozes (``ix_deal_snoozed``, partial).
-    Reading every stalled deal instead — even index-only over a covering index of the
-    pipeline's ``stalled_since`` range — took ~25–50 ms for 55k stalled deals at 1M
-    (PostgreSQL ``EXPLAIN ANALYZE``), against ~1 ms here (bench/README.md).
-
-    (Written here, not beside :func:`domain.stall.stalled_condition`: that module's owner was
-    changing it at the same time; the tests hold the two equal.)
-    """
+def stall_cutoffs(
+    workspace: Workspace, stages: list[tuple[int, int | None]], now: datetime
+) -> dict[int, datetime]:
+    """``{stage id: stall cut-off}`` at ``now`` of the ``(stage id, stall days)`` with a
+    threshold (:func:`domain.stall.stall_cutoff`, on the workspace's clock). Raises what
+    ``stall_cutoff`` raises for a threshold nobody could mean (an overflow)."""
     zone = ZoneInfo(workspace.timezone)
     cuts: dict[int, datetime] = {}
     cutoffs: dict[int, datetime] = {}
@@ -177,39 +174,75 @@ def stalled_counts(
                 country=workspace.holiday_country,
             )
         cutoffs[sid] = cuts[days]
-    if not cutoffs:
+    return cutoffs
+
+
+def stalled_by_pipeline(
+    session: Session,
+    *,
+    workspace: Workspace,
+    cutoffs: dict[int, dict[int, datetime]],
+    now: datetime,
+) -> dict[int, int]:
+    """``{stage id: stalled open deals}`` at ``now`` of the stages in ``cutoffs`` (``{pipeline
+    id: {stage id: cut-off}}``, :func:`stall_cutoffs`; stages with no stalled deal left out):
+    exactly the deals :func:`domain.stall.stalled_condition` matches (the board equals
+    ``/deal list stalled``), at a cost that does not grow with the deals. One statement for
+    one pipeline (the board) or for all of them (the weekly summary).
+
+    A deal is stalled when it entered its stage before the stage's cut-off
+    (:func:`domain.stall.stall_cutoff`, on the workspace's clock) and is not snoozed past
+    today. Per stage, with ``D`` the UTC day of the cut-off::
+
+        stalled = Σ entry-day counters of the days before D     (one row per day of history)
+                + open deals that entered in [D 00:00 UTC, cut-off)     (part of one day)
+                − open deals entered before the cut-off, snoozed past today   (the snoozes)
+
+    All three in one prebuilt statement (bound days and cut-offs, so built and keyed once per
+    stage and pipeline count): :func:`domain.counters.entered_before`, an index range of one
+    day per stage (``ix_deal_open_stage``) and the pipelines' snoozes (``ix_deal_snoozed``,
+    partial). Reading every stalled deal instead — even index-only over a covering index of
+    the pipeline's ``stalled_since`` range — took ~25–50 ms for 55k stalled deals at 1M
+    (PostgreSQL ``EXPLAIN ANALYZE``), against ~1 ms here (bench/README.md).
+
+    (Written here, not beside :func:`domain.stall.stalled_condition`: that module's owner was
+    changing it at the same time; the tests hold the two equal.)
+    """
+    pipelines = sorted(pid for pid, cuts in cutoffs.items() if cuts)
+    if not pipelines:
         return {}
-    ids = sorted(cutoffs)
-    day = {sid: counters.entry_day(cutoffs[sid]) for sid in ids}
+    zone = ZoneInfo(workspace.timezone)
+    params: dict = {"workspace_id": workspace.id, "today": now.astimezone(zone).date()}
+    for j, pid in enumerate(pipelines):
+        params[f"p{j}"] = pid
+    i = 0
+    for pid in pipelines:
+        for sid, cut in sorted(cutoffs[pid].items()):
+            day = counters.entry_day(cut)
+            params[f"s{i}"] = sid
+            params[f"lo{i}"] = datetime.combine(day, time(), tzinfo=UTC)
+            params[f"cut{i}"] = cut
+            params[f"d{i}"] = day
+            i += 1
     out: dict[int, int] = {}
-    params: dict = {
-        "workspace_id": workspace.id,
-        "pipeline_id": pipeline_id,
-        "today": now.astimezone(zone).date(),
-    }
-    for i, sid in enumerate(ids):
-        params[f"s{i}"] = sid
-        params[f"lo{i}"] = datetime.combine(day[sid], time(), tzinfo=UTC)
-        params[f"cut{i}"] = cutoffs[sid]
-        params[f"d{i}"] = day[sid]
-    for sid, n in session.execute(_stalled_statement(len(ids)), params):
+    for sid, n in session.execute(_stalled_statement(i, len(pipelines)), params):
         out[sid] = out.get(sid, 0) + int(n)
     return {sid: n for sid, n in out.items() if n}
 
 
-_STALLED: dict[int, sa.CompoundSelect] = {}
+_STALLED: dict[tuple[int, int], sa.CompoundSelect] = {}
 
 
-def _stalled_statement(n: int) -> sa.CompoundSelect:
-    """Per stage (``n`` of them; kept per ``n``): the entry-day counters before the cut-off's
-    day, the cut-off day's deals (one index range per stage) and, negated, the snoozed deals
-    entered before their stage's cut-off."""
-    stmt = _STALLED.get(n)
+def _stalled_statement(n: int, k: int = 1) -> sa.CompoundSelect:
+    """Per stage (``n`` of them, of ``k`` pipelines; kept per ``(n, k)``): the entry-day
+    counters before the cut-off's day, the cut-off day's deals (one index range per stage)
+    and, negated, the snoozed deals entered before their stage's cut-off."""
+    stmt = _STALLED.get((n, k))
     if stmt is not None:
         return stmt
     ws = sa.bindparam("workspace_id")
     entered = Deal.stage_entered_at.type  # every cut-off as the column's (UTC on SQLite too)
-    parts = [counters.entered_before(n)]
+    parts = [counters.entered_before(n, k)]
     parts += [
         sa.select(Deal.stage_id, sa.func.count().label("n"))
         .where(
@@ -231,9 +264,10 @@ def _stalled_statement(n: int) -> sa.CompoundSelect:
     parts.append(
         sa.select(Deal.stage_id, (-sa.func.count()).label("n"))
         .where(
-            # The pipeline alone (it is the workspace's: board() checked), so that SQLite's
-            # planner takes ix_deal_snoozed, never ix_deal_open_stage's (workspace, closed_at).
-            Deal.pipeline_id == sa.bindparam("pipeline_id"),
+            # The pipelines alone (they are the workspace's: the callers checked), so that
+            # SQLite's planner takes ix_deal_snoozed, never ix_deal_open_stage's (workspace,
+            # closed_at).
+            Deal.pipeline_id.in_([sa.bindparam(f"p{j}") for j in range(k)]),
             Deal.closed_at.is_(None),  # ix_deal_snoozed is partial: both spelled as there
             Deal.snoozed_until.is_not(None),
             Deal.snoozed_until > sa.bindparam("today"),
@@ -242,5 +276,5 @@ def _stalled_statement(n: int) -> sa.CompoundSelect:
         .group_by(Deal.stage_id)
     )
     stmt = sa.union_all(*parts)
-    _STALLED[n] = stmt
+    _STALLED[(n, k)] = stmt
     return stmt

@@ -85,6 +85,12 @@ def forecast(
         )
         .group_by(key, Stage.probability, Deal.currency)
     ).all()
+    return fold_forecast(rows, tally)
+
+
+def fold_forecast(rows, tally: Tally) -> list[ForecastRow]:
+    """:func:`forecast`'s rows from its grouped sums ``(period key, probability, currency,
+    count, raw amount, overdue count)``, amounts converted through ``tally`` per group."""
     acc: dict[str | None, list] = {}
     for k, prob, currency, n, raw, late in rows:
         raw = tally.raw(raw, currency, n)

@@ -41,20 +41,55 @@ def lost_reasons(
     owner_id: int | None = None,
     limit: int = TOP_REASONS,
 ) -> list[LostReason]:
-    key = sa.func.lower(sa.func.trim(sa.func.coalesce(Deal.lost_reason, ""))).label("k")
+    key = _key()
     rows = session.execute(
         sa.select(
             key, sa.func.min(Deal.lost_reason), sa.func.count(), sa.func.sum(_raw(Deal.amount))
         )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(
-            *_deal_filters(workspace_id, pipeline_id, owner_id),
-            Stage.outcome == Outcome.lost.value,
-            Deal.closed_at >= _utc(start),
-            Deal.closed_at < _utc(end),
-        )
+        .where(*_deal_filters(workspace_id, pipeline_id, owner_id), *_lost_in(start, end))
         .group_by(key)
     ).all()
+    return fold(rows, limit)
+
+
+def lost_reasons_by_pipeline(
+    *, session: Session, workspace_id: int, start: datetime, end: datetime
+) -> dict[int, list[LostReason]]:
+    """:func:`lost_reasons` of every pipeline in one grouped statement (the weekly summary)."""
+    key = _key()
+    rows = session.execute(
+        sa.select(
+            Deal.pipeline_id,
+            key,
+            sa.func.min(Deal.lost_reason),
+            sa.func.count(),
+            sa.func.sum(_raw(Deal.amount)),
+        )
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(*_deal_filters(workspace_id, None, None), *_lost_in(start, end))
+        .group_by(Deal.pipeline_id, key)
+    ).all()
+    by_pipeline: dict[int, list] = {}
+    for pid, *row in rows:
+        by_pipeline.setdefault(pid, []).append(row)
+    return {pid: fold(found) for pid, found in by_pipeline.items()}
+
+
+def _key():
+    return sa.func.lower(sa.func.trim(sa.func.coalesce(Deal.lost_reason, ""))).label("k")
+
+
+def _lost_in(start: datetime, end: datetime) -> list:
+    return [
+        Stage.outcome == Outcome.lost.value,
+        Deal.closed_at >= _utc(start),
+        Deal.closed_at < _utc(end),
+    ]
+
+
+def fold(rows, limit: int = TOP_REASONS) -> list[LostReason]:
+    """The breakdown from grouped rows ``(key, first spelling, count, raw amount)``."""
     found = [
         LostReason((shown or "").strip() if k else "", int(n), _money(raw))
         for k, shown, n, raw in rows

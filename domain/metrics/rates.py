@@ -156,14 +156,7 @@ def grouped_rates(
             .where(*deal_f, *_open_filters(session, workspace_id, pipeline_id))
             .group_by(key, Stage.probability, Deal.currency)
         ).all()
-        for group, probability, currency, n, raw, epochs in open_rows:
-            raw = tally.raw(raw, currency, n)
-            weighted = _weighted(raw, probability)
-            for r in (groups.setdefault(group, Rates()), total):
-                r.open_count += int(n)
-                r.open_raw += int(raw or 0)
-                r.weighted += weighted
-                r.created_sum += float(epochs or 0)
+        fold_open(groups, total, open_rows, tally)
 
     duration = _epoch(Deal.closed_at, dialect) - _epoch(Deal.created_at, dialect)
     closed_rows = session.execute(
@@ -197,6 +190,19 @@ def grouped_rates(
                 r.lost_count += int(n)
                 r.lost_raw += int(raw or 0)
     return RateGroups(groups, total)
+
+
+def fold_open(groups: dict[int | None, Rates], total: Rates | None, rows, tally: Tally) -> None:
+    """Add open deals' grouped sums ``(group, probability, currency, count, raw amount, Σ
+    creation epochs)`` to ``groups`` (and ``total``), each row converted through ``tally``."""
+    for group, probability, currency, n, raw, epochs in rows:
+        raw = tally.raw(raw, currency, n)
+        weighted = _weighted(raw, probability)
+        for r in (groups.setdefault(group, Rates()), total or Rates()):
+            r.open_count += int(n)
+            r.open_raw += int(raw or 0)
+            r.weighted += weighted
+            r.created_sum += float(epochs or 0)
 
 
 @dataclass(frozen=True)
