@@ -36,6 +36,7 @@ The figures are exact, so the messages are byte-identical either way
 
 from __future__ import annotations
 
+import heapq
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -140,13 +141,15 @@ def read(
     ints = _Ints(session.get_bind().dialect.name)
     raw = ints.of(sa.type_coerce(Deal.amount, sa.BigInteger))
     weighted = ints.half_even(raw * Stage.probability, 100)
-    stalled = stalled_condition(stages, workspace=workspace, now=now)
-    where = (
+    open_deals = (
         Deal.workspace_id == workspace.id,
         Deal.closed_at.is_(None),
         Deal.stage_id.in_([sid for sid, _ in stages]),
-        stalled,
     )
+    where = (*open_deals, stalled_condition(stages, workspace=workspace, now=now))
+    # One owner's deals: without the stalled_since range, so that SQLite walks the owner's
+    # index instead of every stalled deal of the workspace (domain.stall.stalled_clause).
+    owned = (*open_deals, stalled_condition(stages, workspace=workspace, now=now, near=False))
     session.flush()
     sums = session.execute(
         sa.select(
@@ -226,7 +229,7 @@ def read(
             total += a
             total_weighted += w
     order = sorted(per_owner.items(), key=lambda kv: (kv[0] is None, -kv[1][1], kv[0] or ""))
-    shown = _shown(session, workspace, now, stages, where, order, member_ids, limit, count)
+    shown = _shown(session, workspace, now, stages, owned, order, member_ids, limit, count)
     owners = [
         OwnerStalls(
             owner, n, from_hundredths(amount), from_hundredths(weight), shown.get(owner, [])
@@ -305,20 +308,19 @@ def _first(
 ) -> list[Stalled]:
     """The first ``k`` stalled deals of one owner, most overdue first (module docstring)."""
     owned = _owned(owner_ids)
-    by_days: dict[int, list[int]] = {}
-    for sid, days in stages:
-        by_days.setdefault(days, []).append(sid)
+    threshold = dict(stages)
     # Days over of the k earliest entries of each threshold: the k-th largest of them all is
-    # the k-th deal's.
-    overs = []
-    for days, ids in by_days.items():
-        entered = session.execute(
-            sa.select(Deal.stage_entered_at)
-            .where(*where, owned, Deal.stage_id.in_(ids))
-            .order_by(Deal.stage_entered_at)
-            .limit(k)
-        ).scalars()
-        overs += [_days_over(workspace, now, at, days) for at in entered]
+    # the k-th deal's. One statement (a narrow row per stalled deal of the owner): SQLite walks
+    # the open-stage index once, not once per threshold.
+    entered: dict[int, list[datetime]] = {}
+    query = sa.select(Deal.stage_id, Deal.stage_entered_at).where(*where, owned)
+    for stage_id, at in session.execute(query):
+        entered.setdefault(threshold[stage_id], []).append(at)
+    overs = [
+        _days_over(workspace, now, at, days)
+        for days, ats in entered.items()
+        for at in heapq.nsmallest(k, ats)
+    ]
     if not overs:
         return []
     overs.sort(reverse=True)
@@ -326,7 +328,7 @@ def _first(
 
     def over(d: int):  # stalled at threshold + d - 1: at least d days over
         return stalled_condition(
-            [(sid, days + d - 1) for sid, days in stages], workspace=workspace, now=now
+            [(sid, days + d - 1) for sid, days in stages], workspace=workspace, now=now, near=False
         )
 
     query = (
