@@ -222,7 +222,11 @@ def stalled_since_sql(entered: Any, days: Any, dialect: str) -> Any:
 
 
 def stalled_condition(
-    stages: Iterable[tuple[int, int | None]], *, workspace: Workspace, now: datetime
+    stages: Iterable[tuple[int, int | None]],
+    *,
+    workspace: Workspace,
+    now: datetime,
+    near: bool = True,
 ) -> ColumnElement[bool]:
     """``stall_status(...).stalled`` as a SQL condition on ``deal``, for deals in ``stages``
     (``(stage id, stall days)`` pairs; stages without a threshold never match): entered before
@@ -230,11 +234,13 @@ def stalled_condition(
 
     Every query that asks "stalled?" uses it (deal lists, the board, the scheduler's stall
     jobs); the caller adds the open-deal filter. Exact, so no Python re-check is needed; the
-    tests hold it against :func:`stall_status` entry time by entry time.
+    tests hold it against :func:`stall_status` entry time by entry time. ``near=False``: see
+    :func:`stalled_clause`.
     """
     by_days = _by_threshold(stages)
     values = stall_values(by_days, workspace=workspace, now=now)
-    return _stalled(by_days, lambda name, col: sa.bindparam(name, values[name], col.type, True))
+    bind = lambda name, col: sa.bindparam(name, values[name], col.type, True)  # noqa: E731
+    return _stalled(by_days, bind, near=near)
 
 
 def stalled_clause(

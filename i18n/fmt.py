@@ -90,13 +90,27 @@ def money(
         sign = "-" if amount < 0 else ""
         return f"{sign}{korean_units(int(abs(amount)))}원"
     whole = amount == amount.to_integral_value()
-    fmt = "¤#,##0" if whole or currency in _NO_MINOR else "¤#,##0.00"
     if loc == "ko" and currency == "USD":
         # CLDR writes US$ in Korean; Korean teams write $.
         return format_decimal(amount, "#,##0" if whole else "#,##0.00", locale="ko_KR").join(
             ["$", ""]
         )
+    if amount.is_finite() and not amount.is_signed() and amount.as_tuple().exponent >= -2:
+        # What Babel writes for these patterns (its symbol, grouped digits), at a tenth of
+        # the cost: a digest writes two amounts per deal line (tests/test_fmt_fast.py).
+        digits = f"{amount:,.0f}" if whole or currency in _NO_MINOR else f"{amount:,.2f}"
+        return _symbol(currency, loc) + digits
+    return money_by_babel(amount, currency, loc, whole)
+
+
+def money_by_babel(amount: Decimal, currency: str, loc: str, whole: bool) -> str:
+    fmt = "¤#,##0" if whole or currency in _NO_MINOR else "¤#,##0.00"
     return format_currency(amount, currency, fmt, locale=_babel(loc), currency_digits=False)
+
+
+@cache
+def _symbol(currency: str, loc: str) -> str:
+    return get_currency_symbol(currency, locale=_babel(loc))
 
 
 def summary_amount(amount: Decimal, currency: str) -> Decimal:

@@ -27,12 +27,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import deal_reads, tasks
+from domain import deal_reads, stall_digest, tasks
 from domain.money import Conversion
 from domain.workspaces import managers_of
 from scheduler import due, idle, jobs
 from storage.db import session_scope, time_limit
 from storage.models import ExchangeRate, Workspace
+from views import notifications as views
 
 BATCHED = (jobs.STALL_DIGEST,)  # jobs a batch of workspaces is planned for at once
 
@@ -50,6 +51,11 @@ def _conversions(session: Session, workspaces: Sequence[Workspace]) -> dict[int,
         if base == bases[ws_id]:
             rates[ws_id][currency] = Decimal(rate)
     return {ws_id: Conversion(base, rates[ws_id]) for ws_id, base in bases.items()}
+
+
+def _summed(items, conversion: Conversion) -> stall_digest.StallDigest:
+    groups = due.group_by_owner(items, conversion)
+    return stall_digest.summarize(items, groups, conversion, views.DIGEST_DEALS)
 
 
 def plan_digests(
@@ -76,9 +82,8 @@ def plan_digests(
             ws,
             at,
             periods[ws.id],
-            items[ws.id],
+            _summed(items[ws.id], conversions[ws.id]),
             failed=(),
-            conversion=conversions[ws.id],
             overdue_tasks=overdue[ws.id],
             managers=managers[ws.id],
         )

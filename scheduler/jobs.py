@@ -43,13 +43,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import alerts, automation, deal_reads, money, tasks, weekly
+from domain import alerts, automation, deal_reads, money, stall_digest, tasks, weekly
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names
 from domain.stall import is_business_day
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
+from scheduler import digest as figures
 from scheduler import due
 from storage import outbox
 from storage.db import session_scope, time_limit
@@ -230,29 +231,56 @@ def _alert_dm(
 
 
 def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Thread]:
-    """Stalled deals by owner, to the digest channel and each manager by DM."""
+    """Stalled deals by owner, to the digest channel and each manager by DM. The figures
+    are summed in the database and only the deals listed are read (scheduler.digest.read);
+    where that cannot be exact, or fails, every stalled deal is read pipeline by pipeline and
+    folded in Python, each pipeline failing alone (domain.isolate)."""
     period = due.digest_due(at, ws.timezone, ws.digest_time, force=force)
     if period is None:
         return []
-    pipelines = deal_pipelines(session=session, workspace_id=ws.id)
-    done, failed = each_pipeline(
-        session,
-        pipelines,
-        lambda p: deal_reads.stalled_deals(session=session, workspace=ws, now=at, pipeline_id=p.id),
-    )
-    items = stalled_items(ws, [row for _, rows in done for row in rows], at)
-    if not items and not failed and not ws.digest_all_clear:
+    conversion = money.conversion(session=session, workspace_id=ws.id)
+    summed, failed = _digest_summed(session, ws, at, conversion)
+    if summed is None:
+        pipelines = deal_pipelines(session=session, workspace_id=ws.id)
+        done, failed = each_pipeline(
+            session,
+            pipelines,
+            lambda p: deal_reads.stalled_deals(
+                session=session, workspace=ws, now=at, pipeline_id=p.id
+            ),
+        )
+        items = stalled_items(ws, [row for _, rows in done for row in rows], at)
+        groups = due.group_by_owner(items, conversion)
+        summed = stall_digest.summarize(items, groups, conversion, views.DIGEST_DEALS)
+    if not summed.count and not failed and not ws.digest_all_clear:
         return []
     return stall_digest_threads(
         ws,
         at,
         period,
-        items,
+        summed,
         failed=failed,
-        conversion=money.conversion(session=session, workspace_id=ws.id),
         overdue_tasks=tasks.overdue_counts(session=session, workspace=ws, now=at),
         managers=managers(session=session, workspace=ws),
     )
+
+
+def _digest_summed(
+    session: Session, ws: Workspace, at: datetime, conversion: money.Conversion
+) -> tuple[stall_digest.StallDigest | None, list[str]]:
+    """:func:`scheduler.digest.read` in a savepoint; None when it cannot or did not work."""
+    try:
+        with session.begin_nested():
+            return figures.read(
+                session=session,
+                workspace=ws,
+                now=at,
+                conversion=conversion,
+                limit=views.DIGEST_DEALS,
+            ), []
+    except Exception:
+        log.exception("stall digest of workspace %s summed in SQL failed; reading rows", ws.id)
+        return None, []
 
 
 def stalled_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:
@@ -270,35 +298,31 @@ def stall_digest_threads(
     ws: Workspace,
     at: datetime,
     period: str,
-    items: Sequence[Stalled],
+    summed: stall_digest.StallDigest,
     *,
     failed: Sequence[str],
-    conversion: money.Conversion,
     overdue_tasks: dict[str, int],
     managers: Sequence,
 ) -> list[Thread]:
-    """The digest of ``items`` (:func:`stalled_items`) for the channel and each of
-    ``managers``, whatever read them: one workspace (:func:`plan_stall_digest`) or a batch
-    of them (:mod:`scheduler.batches`). Nothing when nothing is stalled or failed and no
+    """The digest of ``summed`` (:mod:`domain.stall_digest`) for the
+    channel and each of ``managers``, whatever read it: one workspace
+    (:func:`plan_stall_digest`) or a batch of them (:mod:`scheduler.batches`). Nothing when nothing is stalled or failed and no
     all-clear is asked for."""
-    if not items and not failed and not ws.digest_all_clear:
+    if not summed.count and not failed and not ws.digest_all_clear:
         return []
     day = due.local_today(at, ws.timezone)
-    groups = due.group_by_owner(items, conversion)
     rendered: dict[str, list[Message]] = {}
 
     def render(locale: str) -> list[Message]:
         if locale not in rendered:
-            if items or failed:
-                rendered[locale] = views.stall_digest(
-                    items=items,
-                    groups=groups,
+            if summed.count or failed:
+                rendered[locale] = views.stall_digest_of(
+                    digest=summed,
                     day=day,
                     locale=locale,
                     currency=ws.currency,
                     failed=failed,
                     overdue_tasks=overdue_tasks,
-                    conversion=conversion,
                 )
             else:
                 rendered[locale] = [views.all_clear(day=day, locale=locale)]

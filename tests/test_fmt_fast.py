@@ -27,3 +27,29 @@ def test_a_kept_day_is_babels_and_none_is_empty(locale):
         expected = format_date(value, style, locale=fmt.normalize_locale(locale))
         assert fmt.day(value, locale) == fmt.day(value, locale) == expected
     assert fmt.day(None, locale) == fmt.EMPTY
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+@pytest.mark.parametrize("currency", ["KRW", "USD", "EUR", "JPY", "GBP", "CAD", "XYZ", "usd"])
+def test_money_written_by_hand_is_babels(locale, currency):
+    """fmt.money's own writing of non-negative amounts (symbol, grouped digits) against
+    Babel's pattern, exact and summary, whole and with cents, small and huge."""
+    import random
+    from decimal import Decimal
+
+    rng = random.Random(f"{locale}{currency}")
+    values = [Decimal(0), Decimal("0.00"), Decimal("0.5"), Decimal("999.99"), Decimal("1E+7")]
+    values += [Decimal(rng.randint(0, 10 ** rng.randint(1, 19))) / 100 for _ in range(400)]
+    values += [Decimal(rng.randint(0, 10**12)) for _ in range(100)]
+    loc = fmt.normalize_locale(locale)
+    cur = currency.upper()
+    for value in values:
+        for summary in (False, True):
+            got = fmt.money(value, currency, locale, summary=summary)
+            amount = fmt.summary_amount(value, cur) if summary else value
+            if cur in fmt._NO_MINOR:
+                amount = amount.quantize(Decimal(1), fmt.ROUND_HALF_UP)
+            if loc == "ko" and cur in ("KRW", "USD"):
+                continue  # written by their own rules (korean_units, $), not Babel's
+            whole = amount == amount.to_integral_value()
+            assert got == fmt.money_by_babel(amount, cur, loc, whole), (value, summary)

@@ -19,7 +19,8 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
 
-from domain.money import Conversion, Tally
+from domain.money import Conversion
+from domain.stall_digest import StallDigest, summarize
 from i18n import fmt, t
 from views import blocks as b
 from views.coach import calibration_blocks
@@ -229,57 +230,54 @@ def stall_digest(
     overdue_tasks: Mapping[str, int] | None = None,
     conversion: Conversion | None = None,
 ) -> list[Message]:
-    """Stalled deals grouped by owner, with totals; several messages when large. ``failed``
-    names the pipelines that could not be computed (domain.isolate): said up front.
+    """Stalled deals grouped by owner (``groups``, in that order), with totals: the
+    :func:`stall_digest_of` their figures (:func:`domain.stall_digest.summarize`)."""
+    conversion = conversion or Conversion(currency.upper())
+    digest = summarize(items, groups, conversion, detail_limit)
+    return stall_digest_of(
+        digest=digest,
+        day=day,
+        locale=locale,
+        currency=currency,
+        failed=failed,
+        overdue_tasks=overdue_tasks,
+    )
+
+
+def stall_digest_of(
+    *,
+    digest: StallDigest,
+    day: date,
+    locale: str,
+    currency: str,
+    failed: Sequence[str] = (),
+    overdue_tasks: Mapping[str, int] | None = None,
+) -> list[Message]:
+    """The stall digest (:class:`domain.stall_digest.StallDigest`): stalled deals grouped by
+    owner, with totals; several messages when large. ``failed`` names the pipelines that
+    could not be computed (domain.isolate): said up front.
 
     Totals and the per-owner lines cover every stalled deal; the deal-by-deal lines stop after
-    ``detail_limit`` deals (the most overdue owners first) with a pointer to
+    ``digest.limit`` deals (the most overdue owners first) with a pointer to
     ``/deal list stalled``: a thread of hundreds of messages helps nobody, and each one costs
     a second of Slack's rate limit per recipient.
     """
     when = fmt.day(day, locale)
     # Totals are in the workspace currency, converted at its rates; an amount without a rate
     # is added to nothing and listed under the totals (domain.money).
-    conversion = conversion or Conversion(currency.upper())
-    tally = Tally(conversion)
+    base = digest.note.base
 
     def money(value: Decimal) -> str:
-        return fmt.money(value, conversion.base, locale, summary=True)
+        return fmt.money(value, base, locale, summary=True)
 
-    # Each deal's amount and weighted amount in the base currency, converted once (the totals
-    # and its owner's line add the same values, in the same order, as converting each time).
-    based: dict[int, tuple[Decimal | None, Decimal | None]] = {}
-
-    def base(i: Stalled) -> tuple[Decimal | None, Decimal | None]:
-        key = id(i)
-        if key not in based:
-            deal = i.deal
-            based[key] = (
-                conversion.to_base(deal.amount, deal.currency),
-                conversion.to_base(deal.weighted, deal.currency),
-            )
-        return based[key]
-
-    def weighted(owned: Sequence[Stalled]) -> Decimal:
-        values = (base(i)[1] for i in owned)
-        return sum((v for v in values if v is not None), Decimal(0))
-
-    def amount(owned: Sequence[Stalled]) -> Decimal:
-        values = (base(i)[0] for i in owned)
-        return sum((v for v in values if v is not None), Decimal(0))
-
-    total = sum(
-        (tally.amount(i.deal.amount, i.deal.currency, 1, "listed") for i in items), Decimal(0)
-    )
-    total_weighted = weighted(items)
-    count = fmt.number(len(items), locale)
+    count = fmt.number(digest.count, locale)
     text = t(
         locale,
         "scheduler.digest.text",
         count=count,
         date=when,
-        amount=money(total),
-        weighted=money(total_weighted),
+        amount=money(digest.total),
+        weighted=money(digest.total_weighted),
     )
     head = [
         b.header(t(locale, "scheduler.digest.header", date=when)),
@@ -288,40 +286,41 @@ def stall_digest(
                 locale,
                 "scheduler.digest.totals",
                 count=count,
-                amount=money(total),
-                weighted=money(total_weighted),
+                amount=money(digest.total),
+                weighted=money(digest.total_weighted),
             )
         ),
         *not_computed(failed, locale),
     ]
-    notes = note_lines(tally.note(), locale)
+    notes = note_lines(digest.note, locale)
     if notes:
         head.append(b.context(*notes))
     owner_lines = []
     details: list[dict] = []
-    room = len(items) if detail_limit is None else detail_limit
-    for owner, owned in groups:
+    room = digest.count if digest.limit is None else digest.limit
+    for group in digest.owners:
+        owner = group.owner
         owner_line = t(
             locale,
             "scheduler.digest.owner",
             owner=mention(owner, locale),
-            count=fmt.number(len(owned), locale),
-            amount=money(amount(owned)),
-            weighted=money(weighted(owned)),
+            count=fmt.number(group.count, locale),
+            amount=money(group.amount),
+            weighted=money(group.weighted),
         )
         owner_line += _overdue_tasks(owner, overdue_tasks, locale)
         owner_lines.append(owner_line)
         if room <= 0:
             continue
-        shown, room = owned[:room], room - len(owned)
+        shown, room = group.shown, room - group.count
         lines = [owner_line] + [_digest_line(i, locale, currency) for i in shown]
-        if len(shown) < len(owned):
-            more = fmt.number(len(owned) - len(shown), locale)
+        if len(shown) < group.count:
+            more = fmt.number(group.count - len(shown), locale)
             lines.append(t(locale, "scheduler.digest.more", count=more))
         details.append(b.divider())
         details.extend(b.section(chunk) for chunk in _chunk_lines(lines))
     # Reps with overdue tasks and no stalled deal are counted too (issue 14).
-    listed = {owner for owner, _ in groups}
+    listed = {group.owner for group in digest.owners}
     for owner in sorted(set(overdue_tasks or {}) - listed):
         line = f"*{mention(owner, locale)}*" + _overdue_tasks(owner, overdue_tasks, locale)
         owner_lines.append(line)
