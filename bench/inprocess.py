@@ -123,8 +123,9 @@ def timed(app: App, prepared, gap: float) -> dict:
     }
 
 
-def profiled(app: App, prepared, top: int) -> str:
-    """cProfile over every thread (Bolt runs the listener in its pool)."""
+def profiled(make_app, prepared, top: int) -> str:
+    """cProfile over every thread (Bolt runs the listener in its pool): a new app, so that
+    its threads start under ``threading.setprofile``."""
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
 
@@ -138,7 +139,7 @@ def profiled(app: App, prepared, top: int) -> str:
     main = cProfile.Profile()
     threading.setprofile(start)
     main.enable()
-    dispatch(app, prepared)
+    dispatch(make_app(), prepared)
     main.disable()
     threading.setprofile(None)
     for prof in profiles:
@@ -214,7 +215,8 @@ def run(db_url: str, api_url: str, kinds, n, warmup, gap, profile: str | None, t
         result[kind] = row
     if profile:
         prepared = signed(work[profile][:n])
-        result["profile"] = profiled(salesbot, prepared, top)
+        dispatch(salesbot, prepared)  # the engine's pool and the process's caches warm
+        result["profile"] = profiled(lambda: salesbot_app(db_url, api_url)[0], prepared, top)
     engine.dispose()
     return result
 
