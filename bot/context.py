@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt.middleware import Middleware
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.budget import AckWatch
 from bot.settings import Settings
@@ -39,7 +39,7 @@ from commands.outcome import Outcome, Post, PostKind
 from commands.record import record
 from domain.clock import Clock, SystemClock
 from domain.workspaces import get_or_create_member, get_or_create_workspace, member_locale
-from storage.db import session_scope
+from storage.db import reader, session_scope
 from storage.models import Member, Workspace
 from storage.workspace_version import config_version
 from views.message import Message
@@ -90,9 +90,24 @@ class Deps:
     known: dict[tuple[str, str | None], Known] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    # Per listener thread: a read-only session kept between requests (see _reading).
+    reading: threading.local = field(default_factory=threading.local)
+
     @contextmanager
     def acting(self, context, *, channel: str | None = None, readonly: bool = False):
         known = context.get("salesbot_known")
+        here = self.reading
+        if readonly and known is not None and known.workspace is not None and not _busy(here):
+            with _reading(self.engine, here, known) as (session, workspace, member):
+                yield Ctx(
+                    session,
+                    workspace,
+                    member,
+                    clock=self.clock,
+                    channel_id=channel,
+                    public_url=self.settings.public_url,
+                )
+            return
         with session_scope(self.engine, readonly=readonly) as session:
             if known is not None and known.workspace is not None:
                 workspace = session.merge(known.workspace, load=False)
@@ -166,6 +181,51 @@ class Deps:
         with self.lock:
             for key in [k for k in self.known if k[0] == team_id]:
                 del self.known[key]
+
+
+def _busy(here: threading.local) -> bool:
+    return getattr(here, "busy", False)
+
+
+@contextmanager
+def _reading(engine, here: threading.local, known: Known):
+    """A read-only unit of work on this thread's kept session (issue 17: a new ``Session``
+    and two ``merge`` per request were a quarter of a bare Bolt app's whole request).
+
+    The session holds the workspace and member copies of ``known`` between requests and
+    nothing else: after each unit of work everything it loaded is expunged (the next
+    request's queries must not meet last request's objects in the identity map), its
+    ``info`` is cleared, and its connection went back to the pool with the commit. The
+    models have no relationships, so the two copies hold columns only. A new ``Known`` (its
+    ``config_version`` moved, or its hour ran out) replaces them; an error drops the session
+    (its rollback expired the copies). Commits like ``session_scope(readonly=True)``.
+    """
+    session = getattr(here, "session", None)
+    if session is None or here.known is not known:
+        if session is not None:
+            session.close()
+        session = here.session = Session(reader(engine), expire_on_commit=False)
+        here.workspace = session.merge(known.workspace, load=False)
+        here.member = known.member and session.merge(known.member, load=False)
+        here.known = known
+    here.busy = True
+    try:
+        yield session, here.workspace, here.member
+        session.commit()
+    except BaseException:
+        here.session = here.known = None
+        try:
+            session.rollback()
+        finally:
+            session.close()
+        raise
+    finally:
+        here.busy = False
+    keep = (here.workspace, here.member)
+    for obj in list(session.identity_map.values()):
+        if obj is not keep[0] and obj is not keep[1]:
+            session.expunge(obj)
+    session.info.clear()
 
 
 def _team_id(body: dict) -> str | None:

@@ -1,0 +1,299 @@
+"""The request's frame, in-process: Salesbot's Bolt app against a bare one, no HTTP.
+
+    python -m bench.inprocess --db URL [--db URL ...] [--requests 500] [--warmup 50]
+        [--commands help,show,list,pipeline] [--gap-ms 0] [--profile show] [--top 40]
+        [--replies FILE] [--json FILE]
+
+Each request is a slash command exactly as Slack signs it (tests.slackreq), handed to the real
+``App.dispatch`` of ``bot.app.create_app`` (its middleware, listeners, Bolt's listener threads
+and ack polls) and of a bare Bolt app with one listener that acks a fixed text (the floor any
+Bolt app pays; the same one ``bench.server bare`` serves). Requests go one after the other.
+No Web API call is made by these commands (their reply rides in the ack); the Web API
+address is a fake Slack in a process of its own (``bench.server fakeslack``: Bolt asks
+``auth.test`` once). Printed per database and command: **CPU ms per request** (the
+whole process, every thread: ``time.process_time``), wall ms per request, and the ratio to
+bare Bolt's CPU in the same run. ``help`` (``/deal help``) reads nothing: it is the frame
+every command pays.
+
+``--gap-ms`` sleeps between requests (caches go cold as on a server that waits for the next
+request). ``--profile CMD`` runs that command once more under cProfile (every thread, via
+``threading.setprofile``) and prints the top functions by cumulative and by own time.
+``--replies FILE`` writes every reply (status and body) of a fixed clock's run, one JSON line
+per request, to compare two versions byte for byte (``diff``).
+
+The database must hold a workspace filled by ``python -m bench.data`` (team TBENCH); only
+reads are made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from sqlmodel import Session, select
+
+from bench.commands import TEAM, start, workload
+from bench.server import SECRET
+from storage.db import make_engine
+from storage.models import Deal, Member, Workspace
+from tests.slackreq import slash
+
+RESPONSE_URL = "http://127.0.0.1:9/respond"  # never used: every reply rides in the ack
+REPLY_CLOCK = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)  # a Wednesday
+
+
+def salesbot_app(db_url: str, api_url: str, clock=None):
+    from bot.app import create_app
+    from bot.settings import Settings
+
+    settings = Settings(
+        bot_token="xoxb-bench", signing_secret=SECRET, api_url=api_url, database_url=db_url
+    )
+    engine = make_engine(db_url)
+    return create_app(settings, engine=engine, clock=clock), engine
+
+
+def bare_app(api_url: str):
+    client = WebClient(token="xoxb-bench", base_url=api_url)
+    app = App(signing_secret=SECRET, token_verification_enabled=False, client=client)
+
+    @app.command("/deal")
+    @app.command("/pipeline")
+    def ack_fixed(ack):
+        ack(text="ok")
+
+    return app
+
+
+def commands(db_url: str, kinds: list[str], n: int) -> dict[str, list[tuple[str, str, str]]]:
+    """(command, text, user) per kind: ``bench.commands.workload``'s, and ``/deal help``."""
+    mix = workload(db_url, max(4 * n, 4))
+    user = mix[0][2]
+    picks = {
+        "show": [m for m in mix if m[1].startswith("show ")],
+        "list": [m for m in mix if m[1].startswith("list ")],
+        "pipeline": [m for m in mix if m[0] == "/pipeline"],
+        "help": [("/deal", "help", user)] * n,
+    }
+    return {k: (picks[k] * n)[:n] for k in kinds}
+
+
+def signed(items) -> list[BoltRequest]:
+    """Prepared before timing: signing is the load generator's work, not the app's."""
+    out = []
+    for command, text, user in items:
+        body, headers = slash(
+            command, text, team_id=TEAM, user_id=user, response_url=RESPONSE_URL, secret=SECRET
+        )
+        out.append((body.decode(), headers))
+    return out
+
+
+def dispatch(app: App, prepared) -> list:
+    responses = []
+    for body, headers in prepared:
+        responses.append(app.dispatch(BoltRequest(body=body, headers=headers)))
+    return responses
+
+
+def timed(app: App, prepared, gap: float) -> dict:
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    statuses: dict[int, int] = {}
+    for body, headers in prepared:
+        resp = app.dispatch(BoltRequest(body=body, headers=headers))
+        statuses[resp.status] = statuses.get(resp.status, 0) + 1
+        if gap:
+            time.sleep(gap)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    n = max(len(prepared), 1)
+    return {
+        "cpu_ms": round(cpu * 1000 / n, 3),
+        "wall_ms": round((wall - gap * len(prepared)) * 1000 / n, 3),
+        "statuses": statuses,
+    }
+
+
+def profiled(make_app, prepared, top: int) -> str:
+    """cProfile over every thread (Bolt runs the listener in its pool): a new app, so that
+    its threads start under ``threading.setprofile``."""
+    profiles: list[cProfile.Profile] = []
+    lock = threading.Lock()
+
+    def start(*_):
+        prof = cProfile.Profile()
+        with lock:
+            profiles.append(prof)
+        prof.enable()
+        threading.setprofile(None)  # one per thread is enough; it stays enabled
+
+    main = cProfile.Profile()
+    threading.setprofile(start)
+    main.enable()
+    dispatch(make_app(), prepared)
+    main.disable()
+    threading.setprofile(None)
+    for prof in profiles:
+        prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(main, stream=out)
+    for prof in profiles:
+        stats.add(prof)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def replies(db_url: str, api_url: str, kinds: list[str], path: str) -> int:
+    """Every reply of a fixed clock's run, for both locales the workspace's members have
+    (the bench workspace is Korean; an English member is looked for too)."""
+    app, engine = salesbot_app(db_url, api_url, clock=_fixed())
+    with Session(engine) as session:
+        ws = session.exec(select(Workspace).where(Workspace.team_id == TEAM)).one()
+        users = [
+            m.slack_user_id
+            for m in session.exec(
+                select(Member).where(Member.workspace_id == ws.id).order_by(Member.id).limit(3)
+            )
+        ]
+        users += [
+            m.slack_user_id
+            for m in session.exec(
+                select(Member).where(Member.workspace_id == ws.id, Member.locale == "en").limit(2)
+            )
+        ]
+        numbers = session.exec(
+            select(Deal.number).where(Deal.workspace_id == ws.id).order_by(Deal.number).limit(40)
+        ).all()
+    texts = {
+        "help": [("/deal", "help")],
+        "show": [("/deal", f"show {n}") for n in numbers] + [("/deal", "show 99999999")],
+        "list": [("/deal", "list mine"), ("/deal", "list"), ("/deal", "list mine stalled")],
+        "pipeline": [("/pipeline", "")],
+    }
+    count = 0
+    with open(path, "w") as out:
+        for kind in kinds:
+            for user in users:
+                for command, text in texts[kind]:
+                    (resp,) = dispatch(app, signed([(command, text, user)]))
+                    line = {"user": user, "command": command, "text": text}
+                    line |= {"status": resp.status, "body": resp.body}
+                    out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+                    count += 1
+    engine.dispose()
+    return count
+
+
+def _fixed():
+    from domain.clock import FixedClock
+
+    return FixedClock(REPLY_CLOCK)
+
+
+def run(db_url: str, api_url: str, kinds, n, warmup, gap, profile: str | None, top: int):
+    salesbot, engine = salesbot_app(db_url, api_url)
+    bare = bare_app(api_url)
+    work = commands(db_url, kinds, n + warmup)
+    result = {}
+    for kind in kinds:
+        prepared = signed(work[kind])
+        row = {}
+        for name, app in (("bare", bare), ("salesbot", salesbot)):
+            dispatch(app, prepared[:warmup])
+            row[name] = timed(app, prepared[warmup:], gap)
+        row["ratio"] = round(row["salesbot"]["cpu_ms"] / max(row["bare"]["cpu_ms"], 1e-9), 2)
+        result[kind] = row
+    if profile:
+        prepared = signed(work[profile][:n])
+        dispatch(salesbot, prepared)  # the engine's pool and the process's caches warm
+        result["profile"] = profiled(lambda: salesbot_app(db_url, api_url)[0], prepared, top)
+    engine.dispose()
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--db", action="append", required=True)
+    p.add_argument("--requests", type=int, default=500)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--commands", default="help,show,list,pipeline")
+    p.add_argument("--gap-ms", type=float, default=0.0)
+    p.add_argument("--profile", help="one command to profile with cProfile afterwards")
+    p.add_argument("--top", type=int, default=40)
+    p.add_argument("--replies", help="write every reply of a fixed clock's run here (JSON lines)")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    kinds = [k.strip() for k in args.commands.split(",") if k.strip()]
+    # Bolt's first request asks auth.test (then keeps the answer); nothing else calls Slack.
+    slack, slack_port = start("fakeslack", None, "")
+    try:
+        return measure(args, kinds, f"http://127.0.0.1:{slack_port}/api/")
+    finally:
+        slack.kill()
+        slack.wait()
+
+
+def measure(args, kinds: list[str], api_url: str) -> int:
+    if args.replies:
+        for i, db in enumerate(args.db):
+            path = args.replies if len(args.db) == 1 else f"{args.replies}.{i}"
+            print(f"{db}: {replies(db, api_url, kinds, path)} replies in {path}")
+        return 0
+    results = {}
+    for db in args.db:
+        res = run(
+            db,
+            api_url,
+            kinds,
+            args.requests,
+            args.warmup,
+            args.gap_ms / 1000,
+            args.profile,
+            args.top,
+        )
+        results[db] = res
+        print(f"\n{db} ({args.requests} requests each, {args.warmup} of warm-up)")
+        print(
+            "| command | Salesbot CPU ms | bare CPU ms | ratio | Salesbot wall ms | bare wall ms |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
+        for kind in kinds:
+            row = res[kind]
+            s, b = row["salesbot"], row["bare"]
+            print(
+                f"| {kind} | {s['cpu_ms']} | {b['cpu_ms']} | {row['ratio']}× "
+                f"| {s['wall_ms']} | {b['wall_ms']} |"
+            )
+            if set(s["statuses"]) != {200}:
+                print(f"  (statuses: {s['statuses']})")
+        if "profile" in res:
+            print(res["profile"])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {db: {k: v for k, v in r.items() if k != "profile"} for db, r in results.items()},
+                f,
+                indent=1,
+            )
+    print(f"\nload average: {' '.join(f'{x:.2f}' for x in _load())}")
+    return 0
+
+
+def _load():
+    import os
+
+    return os.getloadavg()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
