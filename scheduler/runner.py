@@ -203,8 +203,12 @@ class Ticker:
         reports = []
         for name, due_ in pending.items():
             slots = set(due_.values())
+            outcomes: list[tuple[int, str, str | None]] = []
             while True:
+                # The last batch's outcomes and the next claim: one transaction, two statements.
                 with session_scope(self.engine) as session:
+                    if outcomes:
+                        leases.finish(session, job=name, outcomes=outcomes, now=self.now())
                     claimed = leases.claim(
                         session,
                         job=name,
@@ -232,8 +236,6 @@ class Ticker:
                     error = outcome.errors[0] if outcome and outcome.errors else None
                     outcomes.append((workspace_id, slot, error))
                     reports.extend([outcome] if outcome else [])
-                with session_scope(self.engine) as session:
-                    leases.finish(session, job=name, outcomes=outcomes, now=self.now())
             with session_scope(self.engine, readonly=True) as session:
                 for workspace_id, slot in leases.finished(session, job=name, slots=slots):
                     if due_.get(workspace_id) == slot:  # another process planned it
@@ -264,7 +266,7 @@ class Ticker:
         if name not in batches.BATCHED or not workspace_ids:
             return {}
         try:
-            return batches.run_digests(
+            return batches.run_batch(
                 self.engine, name, workspace_ids, at=at, now=self.now(), budget=self.budget
             )
         except Exception:
