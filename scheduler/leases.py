@@ -28,7 +28,7 @@ from storage.models import JobLease
 
 LEASE = timedelta(minutes=10)  # how long a claim is exclusive: far above a workspace's budget
 RETRY = timedelta(minutes=1)  # a failed planning is claimable again after this
-BATCH = 20  # workspaces claimed at once: small, so processes interleave
+BATCH = 50  # workspaces claimed at once: small enough that processes interleave
 
 
 def offer(session: Session, rows: Iterable[tuple[int, str, str]]) -> None:
