@@ -3,13 +3,15 @@
 The row holds the job's current slot for the workspace (:func:`scheduler.due.job_slot`). Each
 process's tick *offers* the slots that came due — an upsert that moves the row on to a later
 slot (slots of one job sort in time order) and leaves it alone otherwise — then *claims* rows
-in small batches: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so two processes claiming
-at once take different rows without waiting for each other; on SQLite the claim's
-transaction holds the database's write lock (``BEGIN IMMEDIATE``, storage.db), which makes
-the same select-then-update safe. A claimed row is leased for :data:`LEASE`; the claimer plans
-the job for that workspace and marks the slot done, or, when planning failed or ran out of
-time, leaves it claimable again after :data:`RETRY` (a process that died mid-plan leaves it
-leased: another claims it when the lease is over). N processes therefore plan each workspace
+in small batches, each with one ``UPDATE … RETURNING`` whose rows are picked on PostgreSQL
+with ``FOR UPDATE SKIP LOCKED``, so two processes claiming at once take different rows
+without waiting for each other; on SQLite the claim's transaction holds the database's write
+lock (``BEGIN IMMEDIATE``, storage.db), which makes the same pick-then-update safe. A
+claimed row is leased for :data:`LEASE`; the claimer plans the job for that workspace and
+marks the slot done, or, when planning failed or ran out of time, leaves it claimable again
+after :data:`RETRY` — the ticker records that in the transaction that claims its next batch
+(a process that died mid-plan leaves it leased: another claims it when the lease is over).
+N processes therefore plan each workspace
 once between them instead of each planning all of them, and the table keeps one row per
 workspace and job. Correctness does not depend on it: the outbox keys make a second planning
 of the same slot record nothing (scheduler.jobs).
