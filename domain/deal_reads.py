@@ -731,13 +731,19 @@ def renewal_deals(
 
 
 def stalled_deals_of(
-    *, session: Session, workspaces: Sequence[Workspace], now: datetime
+    *,
+    session: Session,
+    workspaces: Sequence[Workspace],
+    now: datetime,
+    every_pipeline: bool = False,
 ) -> dict[int, list[DealRow]]:
     """:func:`stalled_deals` of several workspaces in one statement (the scheduler's batch of
     digests): every open deal of a deal pipeline whose ``stalled_since`` bound has passed —
     the stalled ones and a few within their margin, which :func:`scheduler.due.stalled`
     (:func:`domain.stall.stall_status`, the rule ``stalled_condition`` spells) sets aside,
-    so each workspace's list is the one :func:`stalled_deals` gives, once judged."""
+    so each workspace's list is the one :func:`stalled_deals` gives, once judged.
+    ``every_pipeline``: lead pipelines' too, as :func:`stalled_deals` without a pipeline
+    reads them for the stall warnings (the digest reads deal pipelines only)."""
     ids = [ws.id for ws in workspaces]
     if not ids:
         return {}
@@ -767,7 +773,7 @@ def stalled_deals_of(
             Stage.outcome == Outcome.open.value,
             Stage.stall_days.is_not(None),
             Stage.stall_days >= 0,
-            Pipeline.kind == PipelineKind.deal,
+            sa.true() if every_pipeline else Pipeline.kind == PipelineKind.deal,
         )
     )
     out: dict[int, list[DealRow]] = {ws_id: [] for ws_id in ids}

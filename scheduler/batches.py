@@ -1,9 +1,12 @@
 """A claimed batch of workspaces planned together: one transaction, a few set-wise reads.
 
+Two jobs are planned so: the stall digest (:func:`plan_digests`) and the hourly stall
+warnings (:func:`plan_warnings`).
+
 The stall digest is posted by nearly every workspace of a fleet at 09:00, and planned one by
 one it costs each workspace its own session, transaction, ``statement_timeout``, a savepoint
 per pipeline and half a dozen small statements (stages, stalled deals, owners, rates,
-overdue tasks, managers, the outbox insert): ~10 ms of CPU each. :func:`run_digests` plans a
+overdue tasks, managers, the outbox insert): ~10 ms of CPU each. :func:`run_batch` plans a
 whole claimed batch (:mod:`scheduler.leases`) instead: the batch's stalled deals with their
 stages, pipelines and owners in one statement, rates, overdue tasks and managers in one each,
 every workspace's digest rendered by the same :func:`scheduler.jobs.stall_digest_threads` as
@@ -34,8 +37,6 @@ from scheduler import due, idle, jobs
 from storage.db import session_scope, time_limit
 from storage.models import ExchangeRate, Workspace
 from views import notifications as views
-
-BATCHED = (jobs.STALL_DIGEST,)  # jobs a batch of workspaces is planned for at once
 
 
 def _conversions(session: Session, workspaces: Sequence[Workspace]) -> dict[int, Conversion]:
@@ -90,7 +91,29 @@ def plan_digests(
     return out
 
 
-def run_digests(
+def plan_warnings(
+    session: Session, workspaces: Sequence[Workspace], at: datetime
+) -> dict[int, list[jobs.Post]]:
+    """Each workspace's stall warnings at ``at``, read for the whole batch at once: the
+    stalled deals in one statement (lead pipelines included, as one by one), the keys of
+    every episode in one lookup; only a workspace with an episode not warned yet reads its
+    routes, alert choices and stage names (:func:`scheduler.jobs.stall_warning_posts`,
+    as one by one) — in a steady hour, the few whose deals stalled since the last one."""
+    rows = deal_reads.stalled_deals_of(
+        session=session, workspaces=workspaces, now=at, every_pipeline=True
+    )
+    items = {ws.id: jobs.stall_warning_items(ws, rows[ws.id], at) for ws in workspaces}
+    keys = [key for ws in workspaces for key in jobs.stall_warning_keys(ws, items[ws.id])]
+    taken = jobs._taken_keys(session, keys)
+    return {
+        ws.id: jobs.stall_warning_posts(session, ws, at, items[ws.id], taken) for ws in workspaces
+    }
+
+
+BATCHED = (jobs.STALL_DIGEST, jobs.STALL_WARNINGS)  # jobs a batch is planned for at once
+
+
+def run_batch(
     engine: Engine,
     job: str,
     workspace_ids: Sequence[int],
@@ -114,6 +137,11 @@ def run_digests(
         )
         odd = idle.odd(session, found)
         found = [ws for ws in found if ws.id not in odd]
-        planned = plan_digests(session, found, at)
+        planned = _planner(job)(session, found, at)
         counts = jobs.record_across(session, job, [(ws, planned[ws.id]) for ws in found], now)
         return {ws.id: jobs.JobResult(ws.id, ws.team_id, *counts[ws.id]) for ws in found}
+
+
+def _planner(job: str):
+    # Looked up at each call, so a test may put a failing planner in the module's place.
+    return {jobs.STALL_DIGEST: plan_digests, jobs.STALL_WARNINGS: plan_warnings}[job]

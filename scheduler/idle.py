@@ -9,7 +9,9 @@ workspaces have any candidate at all; the others are marked done without being p
 Each check is a *superset* of its planner's reads (a workspace it calls busy may still turn
 out to have nothing), never a subset: a workspace called idle is one whose planner would
 record nothing and change nothing. The digest is planned wherever a deal is stalled or the
-workspace asked for an all-clear; jobs without a check (the weekly ones) are always planned. ``tests/test_scheduler_idle.py`` holds
+workspace asked for an all-clear; jobs without a check (the weekly ones) are always planned;
+the jobs a batch is planned for at once (:mod:`scheduler.batches`: the digest, the stall
+warnings) need none, their batch reads what the check would. ``tests/test_scheduler_idle.py`` holds
 each check against its planner.
 """
 

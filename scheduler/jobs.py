@@ -127,7 +127,16 @@ def _deal_place(deal: DealRow, ws: Workspace) -> tuple[dict[str, str], str | Non
 def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bool) -> list[Post]:
     """One warning per stall episode: into the deal's thread and to its owner by DM."""
     rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
-    items = due.stall_warnings_due(
+    items = stall_warning_items(ws, rows, at)
+    # Most hours every stalled deal was warned about already: look the keys up (unique index)
+    # instead of rendering thousands of messages for ON CONFLICT to throw away.
+    taken = _taken_keys(session, stall_warning_keys(ws, items))
+    return stall_warning_posts(session, ws, at, items, taken)
+
+
+def stall_warning_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:
+    """The stalled deals among ``rows`` whose warnings may be due (one per episode)."""
+    return due.stall_warnings_due(
         rows,
         at=at,
         tz=ws.timezone,
@@ -135,22 +144,37 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
         country=ws.holiday_country,
     )
 
-    def targets(item: Stalled) -> list[str]:
-        deal = item.deal
-        out = ["thread"] if _deal_place(deal, ws) is not None else []
-        return out + ([f"dm:{deal.owner_slack_id}"] if deal.owner_slack_id else [])
 
-    def key(item: Stalled, target: str) -> str:
-        period = due.stall_warning_period(item)
-        return outbox.outbox_key(
-            job=STALL_WARNINGS, workspace_id=ws.id, target=target, period=period
-        )
+def _warning_targets(ws: Workspace, item: Stalled) -> list[str]:
+    deal = item.deal
+    out = ["thread"] if _deal_place(deal, ws) is not None else []
+    return out + ([f"dm:{deal.owner_slack_id}"] if deal.owner_slack_id else [])
 
-    # Most hours every stalled deal was warned about already: look the keys up (unique index)
-    # instead of rendering thousands of messages for ON CONFLICT to throw away.
-    taken = _taken_keys(session, [key(i, t) for i in items for t in targets(i)])
+
+def _warning_key(ws: Workspace, item: Stalled, target: str) -> str:
+    period = due.stall_warning_period(item)
+    return outbox.outbox_key(job=STALL_WARNINGS, workspace_id=ws.id, target=target, period=period)
+
+
+def stall_warning_keys(ws: Workspace, items: Sequence[Stalled]) -> list[str]:
+    """The outbox keys that tell whether each of ``items`` was warned about already."""
+    return [_warning_key(ws, i, t) for i in items for t in _warning_targets(ws, i)]
+
+
+def stall_warning_posts(
+    session: Session, ws: Workspace, at: datetime, items: Sequence[Stalled], taken: set[str]
+) -> list[Post]:
+    """The warnings of ``items`` (:func:`stall_warning_items`) whose episode none of whose
+    keys is in ``taken`` (:func:`stall_warning_keys`), whatever read them: one workspace
+    (:func:`plan_stall_warnings`) or a batch of them (:mod:`scheduler.batches`)."""
     # A new episode is one none of whose targets was warned (a new owner does not make it new).
-    fresh = [i for i in items if not any(key(i, t) in taken for t in targets(i))]
+    fresh = [
+        i
+        for i in items
+        if not any(_warning_key(ws, i, t) in taken for t in _warning_targets(ws, i))
+    ]
+    if not fresh:
+        return []  # what follows would only read (routes, alert prefs) and post nothing
     # The newest stalls first: they are the news. A backlog (a first run over years of data)
     # goes out MAX_WARNINGS_PER_RUN episodes an hour, which is faster than Slack lets one
     # workspace post anyway, and keeps each run's memory and time bounded.

@@ -3,13 +3,15 @@
 The row holds the job's current slot for the workspace (:func:`scheduler.due.job_slot`). Each
 process's tick *offers* the slots that came due — an upsert that moves the row on to a later
 slot (slots of one job sort in time order) and leaves it alone otherwise — then *claims* rows
-in small batches: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so two processes claiming
-at once take different rows without waiting for each other; on SQLite the claim's
-transaction holds the database's write lock (``BEGIN IMMEDIATE``, storage.db), which makes
-the same select-then-update safe. A claimed row is leased for :data:`LEASE`; the claimer plans
-the job for that workspace and marks the slot done, or, when planning failed or ran out of
-time, leaves it claimable again after :data:`RETRY` (a process that died mid-plan leaves it
-leased: another claims it when the lease is over). N processes therefore plan each workspace
+in small batches, each with one ``UPDATE … RETURNING`` whose rows are picked on PostgreSQL
+with ``FOR UPDATE SKIP LOCKED``, so two processes claiming at once take different rows
+without waiting for each other; on SQLite the claim's transaction holds the database's write
+lock (``BEGIN IMMEDIATE``, storage.db), which makes the same pick-then-update safe. A
+claimed row is leased for :data:`LEASE`; the claimer plans the job for that workspace and
+marks the slot done, or, when planning failed or ran out of time, leaves it claimable again
+after :data:`RETRY` — the ticker records that in the transaction that claims its next batch
+(a process that died mid-plan leaves it leased: another claims it when the lease is over).
+N processes therefore plan each workspace
 once between them instead of each planning all of them, and the table keeps one row per
 workspace and job. Correctness does not depend on it: the outbox keys make a second planning
 of the same slot record nothing (scheduler.jobs).
@@ -28,7 +30,7 @@ from storage.models import JobLease
 
 LEASE = timedelta(minutes=10)  # how long a claim is exclusive: far above a workspace's budget
 RETRY = timedelta(minutes=1)  # a failed planning is claimable again after this
-BATCH = 20  # workspaces claimed at once: small, so processes interleave
+BATCH = 50  # workspaces claimed at once: small enough that processes interleave
 
 
 def offer(session: Session, rows: Iterable[tuple[int, str, str]]) -> None:
@@ -66,10 +68,12 @@ def claim(
     limit: int = BATCH,
     lease: timedelta = LEASE,
 ) -> list[tuple[int, str]]:
-    """Claim up to ``limit`` open, unleased rows of ``job`` in ``slots``: ``(workspace, slot)``."""
-    L = JobLease
-    query = (
-        sa.select(L.workspace_id, L.slot)
+    """Claim up to ``limit`` open, unleased rows of ``job`` in ``slots``: ``(workspace, slot)``,
+    in workspace order. One statement: the rows are picked (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL) and leased by the same ``UPDATE … RETURNING``."""
+    L = JobLease.__table__.c  # Core: no ORM session synchronising for a bulk update
+    pick = (
+        sa.select(L.workspace_id)
         .where(
             L.job == job,
             L.slot.in_(sorted(set(slots))),
@@ -80,15 +84,17 @@ def claim(
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = [(w, s) for w, s in session.execute(query).all()]
-    if claimed:
-        session.execute(
-            sa.update(L)
-            .where(L.job == job, L.workspace_id.in_([w for w, _ in claimed]))
-            .values(owner=owner, leased_until=now + lease, attempts=L.attempts + 1)
-        )
-    return claimed
+        pick = pick.with_for_update(skip_locked=True)
+    # Picked once: inside ``IN (…)`` PostgreSQL may run a ``LIMIT`` subquery again for each
+    # row it updates and so lease more than ``limit`` rows.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED")
+    claimed = session.execute(
+        sa.update(JobLease.__table__)
+        .where(L.job == job, L.workspace_id.in_(sa.select(picked.c.workspace_id)))
+        .values(owner=owner, leased_until=now + lease, attempts=L.attempts + 1)
+        .returning(L.workspace_id, L.slot)
+    ).all()
+    return sorted((w, s) for w, s in claimed)
 
 
 def finish(
@@ -100,19 +106,19 @@ def finish(
 ) -> None:
     """The claimer is through with ``(workspace, slot, error)``: done, or (an error)
     claimable again after :data:`RETRY`. One statement for all that are done."""
-    L = JobLease
+    L = JobLease.__table__.c  # Core, as in claim
     outcomes = list(outcomes)
     done = [(w, s) for w, s, error in outcomes if error is None]
     for i in range(0, len(done), 500):
         session.execute(
-            sa.update(L)
+            sa.update(JobLease.__table__)
             .where(L.job == job, sa.tuple_(L.workspace_id, L.slot).in_(done[i : i + 500]))
             .values(done_at=now, last_error=None)
         )
     for workspace_id, slot, error in outcomes:
         if error is not None:
             session.execute(
-                sa.update(L)
+                sa.update(JobLease.__table__)
                 .where(L.workspace_id == workspace_id, L.job == job, L.slot == slot)
                 .values(leased_until=now + RETRY, last_error=error[:500])
             )

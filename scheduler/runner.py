@@ -154,6 +154,7 @@ class Ticker:
         self.batch = batch  # workspaces claimed at once
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.done: dict[tuple[int, str], str] = {}
+        self._read: dict[int, Workspace] = {}  # the workspaces as this tick read them
         self._lock = threading.Lock()
 
     def tick(self, at: datetime | None = None, *, send: bool = True) -> list[RunReport]:
@@ -169,7 +170,8 @@ class Ticker:
         try:
             at = at or self.now()
             pending: dict[str, dict[int, str]] = {}  # job -> workspace -> its due slot
-            for ws in workspaces(self.engine, self.team_id):
+            self._read = {ws.id: ws for ws in workspaces(self.engine, self.team_id)}
+            for ws in self._read.values():
                 for name in jobs.NAMES:
                     slot = due.job_slot(name, at, ws.timezone, ws.digest_time)
                     if slot is not None and self.done.get((ws.id, name)) != slot:
@@ -203,8 +205,12 @@ class Ticker:
         reports = []
         for name, due_ in pending.items():
             slots = set(due_.values())
+            outcomes: list[tuple[int, str, str | None]] = []
             while True:
+                # The last batch's outcomes and the next claim: one transaction, two statements.
                 with session_scope(self.engine) as session:
+                    if outcomes:
+                        leases.finish(session, job=name, outcomes=outcomes, now=self.now())
                     claimed = leases.claim(
                         session,
                         job=name,
@@ -232,8 +238,6 @@ class Ticker:
                     error = outcome.errors[0] if outcome and outcome.errors else None
                     outcomes.append((workspace_id, slot, error))
                     reports.extend([outcome] if outcome else [])
-                with session_scope(self.engine) as session:
-                    leases.finish(session, job=name, outcomes=outcomes, now=self.now())
             with session_scope(self.engine, readonly=True) as session:
                 for workspace_id, slot in leases.finished(session, job=name, slots=slots):
                     if due_.get(workspace_id) == slot:  # another process planned it
@@ -246,13 +250,15 @@ class Ticker:
         fails or succeeds alone)."""
         if name not in idle.CHECKS or not workspace_ids:
             return set()
+        # The workspaces as the tick read them a moment ago (their settings: timezone, digest
+        # time, renewal offsets), not read again per batch.
+        found = [self._read[w] for w in workspace_ids if w in self._read]
         try:
             with (
                 session_scope(self.engine, readonly=True) as session,
                 time_limit(session, self.budget),
             ):
-                found = session.exec(select(Workspace).where(Workspace.id.in_(workspace_ids)))
-                return idle.idle(session, name, list(found), at)
+                return idle.idle(session, name, found, at)
         except Exception:
             log.exception("idle check of %s failed: planning its batch one by one", name)
             return set()
@@ -264,7 +270,7 @@ class Ticker:
         if name not in batches.BATCHED or not workspace_ids:
             return {}
         try:
-            return batches.run_digests(
+            return batches.run_batch(
                 self.engine, name, workspace_ids, at=at, now=self.now(), budget=self.budget
             )
         except Exception:

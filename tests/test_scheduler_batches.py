@@ -1,11 +1,11 @@
-"""The stall digest planned for a claimed batch of workspaces at once (scheduler.batches)
-posts exactly what planning each workspace on its own posts — the same outbox keys and
-payloads, thread parts included — fails as a whole into one-by-one planning where one
-workspace fails alone, and shares the batches between processes so nothing posts twice."""
+"""The stall digest and the stall warnings planned for a claimed batch of workspaces at once
+(scheduler.batches) post exactly what planning each workspace on its own posts — the same
+outbox keys and payloads, thread parts included — fail as a whole into one-by-one planning
+where one workspace fails alone, and share the batches between processes so nothing posts
+twice."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from scheduler.runner import Ticker
 from storage.db import session_scope
 from storage.models import Outbox, Role, Stage, Task, Workspace
 from tests import factories as f
+from tests.schedulers import tick_at_once
 from tests.test_scheduler_idle import MONDAY
 from tests.test_scheduler_idle import fleet as idle_fleet
 from tests.test_scheduler_jobs import NoSend
@@ -35,6 +36,7 @@ def fleet(engine) -> dict[str, int]:
         manager = f.member(s, ws, "UMBIG", Role.manager)
         manager.locale = "en"  # the workspace speaks Korean
         reps = [f.member(s, ws, f"URBIG{i}", name=f"Rep {i}") for i in range(3)]
+        reps[0].locale = "en"  # their warnings' DMs in English, the threads in Korean
         for i in range(200):  # past one message: the rest goes into its thread
             f.deal(
                 s,
@@ -58,6 +60,7 @@ def fleet(engine) -> dict[str, int]:
         rep = f.member(s, ws, "URBIZ")
         for i in range(5):
             f.deal(s, ws, rep, title=f"Biz {i}", now=MONDAY - timedelta(days=6 + i))
+        f.deal(s, ws, rep, title="Biz stalled", now=f.T0)  # stalled on either clock
         ids["TBIZ"] = ws.id
 
         ws = f.workspace(s, "TDEALS", deals_channel="CDDEALS")  # no digest channel
@@ -141,16 +144,7 @@ def test_a_batch_that_fails_is_planned_one_by_one_and_only_the_broken_workspace_
 def test_processes_sharing_the_batches_record_each_digest_once(engine):
     fleet(engine)
     tickers = [Ticker(engine, NoSend(), now=lambda: MONDAY, batch=2) for _ in range(3)]
-    results: list = [None] * 3
-
-    def run(i):
-        results[i] = tickers[i].tick(MONDAY, send=False)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = tick_at_once(tickers, MONDAY)
     reports = [r for rs in results for r in rs if r.job == jobs.STALL_DIGEST]
     assert not [e for r in reports for e in r.errors]
     with session_scope(engine) as s:
@@ -159,3 +153,105 @@ def test_processes_sharing_the_batches_record_each_digest_once(engine):
     together = digests(engine)
     assert sum(r.recorded for r in reports) == len(together)  # none recorded twice
     assert one_by_one(engine) == together
+
+
+# --- the hourly stall warnings ----------------------------------------------------------------
+
+
+def warnings(engine) -> list[tuple[str, str]]:
+    return [(k, p) for k, p in posts(engine) if k.startswith(jobs.STALL_WARNINGS + ":")]
+
+
+def warned_some(engine) -> list[str]:
+    """Earlier hours' warnings: of what one-by-one planning records, every third row is
+    kept as recorded already (for some deals the thread's, for others only the DM's); the
+    rest is new. The keys of what is then in the outbox."""
+    with session_scope(engine) as s:
+        s.execute(sa.delete(Outbox))
+        ids = list(s.exec(select(Workspace.id).order_by(Workspace.id)))
+    for workspace_id in ids:
+        result = jobs.run_for_workspace(
+            engine, jobs.STALL_WARNINGS, workspace_id, at=MONDAY, now=MONDAY, force=False
+        )
+        assert result.error is None
+    with session_scope(engine) as s:
+        rows = list(s.exec(select(Outbox.id).order_by(Outbox.key)))
+        s.execute(sa.delete(Outbox).where(Outbox.id.in_(rows[1::3] + rows[2::3])))
+        kept = sorted(s.exec(select(Outbox.key)))
+    assert kept and len(kept) < len(rows)
+    return kept
+
+
+def warnings_one_by_one(engine, before: list[str]) -> list[tuple[str, str]]:
+    """The warnings each workspace's planner records on its own from the outbox ``before``."""
+    with session_scope(engine) as s:
+        s.execute(sa.delete(Outbox).where(Outbox.key.not_in(before)))
+        ids = list(s.exec(select(Workspace.id).order_by(Workspace.id)))
+    for workspace_id in ids:
+        result = jobs.run_for_workspace(
+            engine, jobs.STALL_WARNINGS, workspace_id, at=MONDAY, now=MONDAY, force=False
+        )
+        assert result.error is None
+    return warnings(engine)
+
+
+@pytest.mark.parametrize("batch", [20, 3])
+def test_a_batch_of_warnings_records_the_same_posts_as_planning_one_by_one(engine, batch):
+    ids = fleet(engine)
+    before = warned_some(engine)
+    ticker = Ticker(engine, NoSend(), now=lambda: MONDAY, batch=batch)
+    reports = [r for r in ticker.tick(MONDAY, send=False) if r.job == jobs.STALL_WARNINGS]
+    assert not [e for r in reports for e in r.errors]
+    together = warnings(engine)
+    keys = [k for k, _ in together]
+    new = [k for k in keys if k not in before]
+    assert sum(r.recorded for r in reports) == len(new) > 100
+    assert any(k.startswith(f"stall-warnings:{ids['TSTALL']}:thread:") for k in keys)  # a card
+    assert any(k.startswith(f"stall-warnings:{ids['TBIG']}:thread:") for k in new)  # channel
+    assert any(k.startswith(f"stall-warnings:{ids['TBIG']}:dm:URBIG0:") for k in new)  # en
+    assert any(k.startswith(f"stall-warnings:{ids['TBIZ']}:") for k in keys)  # business days
+    assert not any(k.startswith(f"stall-warnings:{ids['TSNOOZE']}:") for k in keys)
+    # An episode some target of which was warned already is not warned again.
+    episodes = {k.rsplit(":", 1)[1] for k in before}
+    assert not [k for k in new if k.rsplit(":", 1)[1] in episodes]
+    assert warnings_one_by_one(engine, before) == together
+
+
+def test_a_batch_of_warnings_that_fails_is_planned_one_by_one(engine, monkeypatch):
+    ids = fleet(engine)
+    before = warned_some(engine)
+    real = batches.plan_warnings
+    calls = []
+
+    def spy(session, workspaces, at):
+        calls.append({ws.team_id for ws in workspaces})
+        result = real(session, workspaces, at)  # it wrote, then failed: all rolled back
+        if any(ws.id == ids["TBIG"] for ws in workspaces):
+            raise RuntimeError("the batch's reads failed")
+        return result
+
+    monkeypatch.setattr(batches, "plan_warnings", spy)
+    ticker = Ticker(engine, NoSend(), now=lambda: MONDAY, batch=3)
+    reports = [r for r in ticker.tick(MONDAY, send=False) if r.job == jobs.STALL_WARNINGS]
+    assert not [e for r in reports for e in r.errors]
+    assert all((w, jobs.STALL_WARNINGS) in ticker.done for w in ids.values())
+    assert any("TBIG" in teams for teams in calls)  # its batch failed, then one by one
+    recorded = warnings(engine)
+    assert sum(r.recorded for r in reports) == len(recorded) - len(before)  # none twice
+    monkeypatch.undo()
+    assert warnings_one_by_one(engine, before) == recorded
+
+
+def test_processes_sharing_the_batches_record_each_warning_once(engine):
+    fleet(engine)
+    before = warned_some(engine)
+    tickers = [Ticker(engine, NoSend(), now=lambda: MONDAY, batch=2) for _ in range(3)]
+    results = tick_at_once(tickers, MONDAY)
+    reports = [r for rs in results for r in rs if r.job == jobs.STALL_WARNINGS]
+    assert not [e for r in reports for e in r.errors]
+    with session_scope(engine) as s:
+        workspaces = len(s.exec(select(Workspace.id)).all())
+    assert sum(r.workspaces for r in reports) == workspaces  # each planned by one process
+    together = warnings(engine)
+    assert sum(r.recorded for r in reports) == len(together) - len(before)  # none twice
+    assert warnings_one_by_one(engine, before) == together

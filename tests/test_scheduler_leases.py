@@ -4,7 +4,6 @@ the lease, and a failing or slow workspace fails alone and is tried again."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -18,6 +17,7 @@ from storage import outbox
 from storage.db import session_scope
 from storage.models import JobLease, Workspace
 from tests import factories as f
+from tests.schedulers import tick_at_once
 from tests.test_scheduler_jobs import LATER, NoSend
 
 WORKSPACES = 8
@@ -91,16 +91,7 @@ def test_concurrent_processes_plan_each_workspace_exactly_once(engine):
     fleet(engine, 12)
     clock = Clock()
     tickers = [Ticker(engine, NoSend(), now=clock, batch=2) for _ in range(3)]
-    results: list = [None] * 3
-
-    def run(i):
-        results[i] = tickers[i].tick(LATER, send=False)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = tick_at_once(tickers, LATER)
     total = planned(r for rs in results for r in rs)
     assert total[jobs.STALL_DIGEST] == 12 and total[jobs.STALL_WARNINGS] == 12
     # a process that ran out of rows while others were still planning learns it next tick
