@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from domain import counters, money
 from domain.deal_reads import workspace_stages
 from domain.errors import NotFound
-from domain.metrics.sql import ZERO, _money, _utc, _weighted
+from domain.metrics.sql import ZERO, _money, _utc, _weighted, likely
 from domain.money import Tally
 from domain.stall import stall_cutoff
 from storage.models import Deal, Outcome, Pipeline, PipelineKind, Workspace
@@ -268,7 +268,9 @@ def _stalled_statement(n: int, k: int = 1) -> sa.CompoundSelect:
             # SQLite's planner takes ix_deal_snoozed, never ix_deal_open_stage's (workspace,
             # closed_at).
             Deal.pipeline_id.in_([sa.bindparam(f"p{j}") for j in range(k)]),
-            Deal.closed_at.is_(None),  # ix_deal_snoozed is partial: both spelled as there
+            # ix_deal_snoozed is partial: both spelled as there; "likely" or SQLite's
+            # statistics make it skip-scan ix_deal_open_stage's open deals instead (60 ms at 1M)
+            likely(Deal.closed_at.is_(None)),
             Deal.snoozed_until.is_not(None),
             Deal.snoozed_until > sa.bindparam("today"),
             Deal.stage_entered_at < cut,

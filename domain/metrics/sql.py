@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from storage.models import Deal, Outcome, Pipeline, PipelineKind, Stage
 from storage.types import CENT, from_hundredths
@@ -115,3 +117,30 @@ def _deal_stages(
     if pipeline_id is not None:
         q = q.where(Stage.pipeline_id == pipeline_id)
     return [(s, p) for s, p in session.execute(q).all()]
+
+
+class _Likely(FunctionElement):
+    """A condition most rows meet, said so to SQLite's planner (``likelihood(c, 0.99)``);
+    the condition itself elsewhere."""
+
+    type = sa.types.NullType()  # not Boolean: SQLite would get "likelihood(…) = 1"
+    inherit_cache = True
+    name = "likely_true"
+
+
+@compiles(_Likely, "sqlite")
+def _likely_sqlite(element, compiler, **kw):
+    return f"likelihood({compiler.process(element.clauses.clauses[0], **kw)}, 0.99)"
+
+
+@compiles(_Likely)
+def _likely_other(element, compiler, **kw):
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+def likely(condition: Any) -> Any:
+    """``condition``, which most rows meet. For SQLite's planner, whose statistics count
+    ``closed_at IS NULL`` as one row in a few (each closed deal its own ``closed_at``) although
+    a third of the deals are open: with it, a partial index over open deals is not passed
+    over for a skip-scan of all the open deals of every workspace (~60 ms at 1M)."""
+    return _Likely(condition)
