@@ -185,13 +185,7 @@ def ensure_tasks(url: str, count: int, out) -> int:
 
 def stalled_count(session: Session, ws: Workspace, at: datetime) -> dict:
     rows = deal_reads.stalled_deals(session=session, workspace=ws, now=at)
-    items = due.stalled(
-        rows,
-        at=at,
-        tz=ws.timezone,
-        business_days=ws.stall_business_days,
-        country=ws.holiday_country,
-    )
+    items = due.stalled_on(ws, rows, at)
     return {"candidates": len(rows), "stalled": len(items)}
 
 

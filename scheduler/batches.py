@@ -70,7 +70,7 @@ def plan_digests(
     if not wanted:
         return out
     rows = deal_reads.stalled_deals_of(session=session, workspaces=wanted, now=at)
-    items = {ws.id: jobs.stalled_items(ws, rows[ws.id], at) for ws in wanted}
+    items = {ws.id: due.stalled_on(ws, rows[ws.id], at) for ws in wanted}
     posting = [ws for ws in wanted if items[ws.id] or ws.digest_all_clear]
     if not posting:
         return out

@@ -287,14 +287,7 @@ def _shown(
 
 def _judged(session: Session, workspace: Workspace, now: datetime, query) -> list[Stalled]:
     """The rows of ``query`` judged on the workspace's stall clock, most overdue first."""
-    rows = _rows(session, workspace, query)
-    return due.stalled(
-        rows,
-        at=now,
-        tz=workspace.timezone,
-        business_days=workspace.stall_business_days,
-        country=workspace.holiday_country,
-    )
+    return due.stalled_on(workspace, _rows(session, workspace, query), now)
 
 
 def _first(

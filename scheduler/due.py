@@ -22,6 +22,7 @@ from domain.deal_reads import DealRow, RenewalDue, Stalled
 from domain.money import Conversion
 from domain.stall import stall_status
 from domain.tasks import TaskRow
+from storage.models import Workspace
 
 DEFAULT_DIGEST_TIME = time(9, 0)
 DEFAULT_RENEWAL_OFFSETS = (90, 60, 30, 7)
@@ -205,6 +206,17 @@ def stalled(
             out.append(Stalled(deal, status))
     out.sort(key=lambda s: (-s.status.days_over, -s.deal.amount, s.deal.number))
     return out
+
+
+def stalled_on(workspace: Workspace, deals: Iterable[DealRow], at: datetime) -> list[Stalled]:
+    """:func:`stalled` on ``workspace``'s stall clock (its timezone, business days, holidays)."""
+    return stalled(
+        deals,
+        at=at,
+        tz=workspace.timezone,
+        business_days=workspace.stall_business_days,
+        country=workspace.holiday_country,
+    )
 
 
 def stall_warnings_due(

@@ -273,7 +273,7 @@ def plan_stall_digest(session: Session, ws: Workspace, at: datetime, force: bool
                 session=session, workspace=ws, now=at, pipeline_id=p.id
             ),
         )
-        items = stalled_items(ws, [row for _, rows in done for row in rows], at)
+        items = due.stalled_on(ws, [row for _, rows in done for row in rows], at)
         groups = due.group_by_owner(items, conversion)
         summed = stall_digest.summarize(items, groups, conversion, views.DIGEST_DEALS)
     if not summed.count and not failed and not ws.digest_all_clear:
@@ -305,17 +305,6 @@ def _digest_summed(
     except Exception:
         log.exception("stall digest of workspace %s summed in SQL failed; reading rows", ws.id)
         return None, []
-
-
-def stalled_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:
-    """The stalled deals among ``rows`` on the workspace's stall clock, most overdue first."""
-    return due.stalled(
-        rows,
-        at=at,
-        tz=ws.timezone,
-        business_days=ws.stall_business_days,
-        country=ws.holiday_country,
-    )
 
 
 def stall_digest_threads(

@@ -199,7 +199,7 @@ def old_messages(session, ws, at, *, limit=DIGEST_DEALS) -> dict[str, list]:
         pipelines,
         lambda p: deal_reads.stalled_deals(session=session, workspace=ws, now=at, pipeline_id=p.id),
     )
-    items = jobs.stalled_items(ws, [row for _, rows in done for row in rows], at)
+    items = due.stalled_on(ws, [row for _, rows in done for row in rows], at)
     conversion = money.conversion(session=session, workspace_id=ws.id)
     groups = due.group_by_owner(items, conversion)
     overdue = tasks.overdue_counts(session=session, workspace=ws, now=at)
@@ -250,7 +250,7 @@ def new_messages(session, ws, at, *, limit=DIGEST_DEALS, summed=None) -> dict[st
 def summed_messages(session, ws, at, *, limit=DIGEST_DEALS) -> dict[str, list]:
     """The batch's way (scheduler.batches): every row read, folded in Python."""
     rows = deal_reads.stalled_deals_of(session=session, workspaces=[ws], now=at)[ws.id]
-    items = jobs.stalled_items(ws, rows, at)
+    items = due.stalled_on(ws, rows, at)
     conversion = money.conversion(session=session, workspace_id=ws.id)
     groups = due.group_by_owner(items, conversion)
     summed = stall_digest.summarize(items, groups, conversion, limit)
@@ -360,7 +360,7 @@ def read_figures(session, ws, at, limit):
 
 def folded(session, ws, at, limit):
     rows = deal_reads.stalled_deals_of(session=session, workspaces=[ws], now=at)[ws.id]
-    items = jobs.stalled_items(ws, rows, at)
+    items = due.stalled_on(ws, rows, at)
     conversion = money.conversion(session=session, workspace_id=ws.id)
     groups = due.group_by_owner(items, conversion)
     return stall_digest.summarize(items, groups, conversion, limit)
@@ -388,7 +388,7 @@ def assert_planned_as_before(s, ws) -> None:
     threads = jobs.plan_stall_digest(s, ws, AT, True)
     if not threads:  # nothing stalled, no all-clear asked for: nothing posted, as before
         rows = deal_reads.stalled_deals_of(session=s, workspaces=[ws], now=AT)[ws.id]
-        assert not jobs.stalled_items(ws, rows, AT) and not ws.digest_all_clear
+        assert not due.stalled_on(ws, rows, AT) and not ws.digest_all_clear
         return
     targets = {th.target: th for th in threads}
     assert set(targets) == {f"ch:{ws.digest_channel}"} | {
