@@ -17,11 +17,14 @@ from datetime import timedelta
 from bot.server import serve_in_thread
 from bot.settings import Settings
 from domain.workspaces import WorkspaceDefaults
+from i18n import t
 from storage.db import make_engine
 from tests import slackreq
 from tests.fakeslack import FakeSlack
 
 SECRET = "test-signing-secret"
+# The acks of a command past its budget: the answer follows by the response_url.
+HELD = {t(locale, key) for locale in ("en", "ko") for key in ("error.saving", "reports.working")}
 TEAM = "T1"
 
 
@@ -41,21 +44,35 @@ class Harness:
         user: str = "U1",
         channel: str = "C1",
         response_url: str | None = None,
+        follow: bool = True,
     ):
-        """A signed slash command; returns (status, parsed JSON or text)."""
+        """A signed slash command; returns (status, parsed JSON or text).
+
+        A command past the ack budget (a loaded machine, a held lock) acks "saving" or
+        "crunching" and answers by its response_url; with ``follow`` that answer is returned,
+        as the user sees it, once it arrives (or the ack, when the answer was a modal).
+        ``follow=False`` returns the ack itself.
+        """
+        target = f"cmd-{time.monotonic_ns()}"
+        trigger = slackreq.new_trigger_id()
         body, headers = slackreq.slash(
             command,
             text,
             team_id=self.team,
             user_id=user,
             channel_id=channel,
-            response_url=response_url or self.slack.response_url(f"cmd-{time.monotonic_ns()}"),
+            response_url=response_url or self.slack.response_url(target),
+            trigger_id=trigger,
             secret=SECRET,
         )
         started = time.perf_counter()
         status, text_out = slackreq.post(self.url + "/slack/events", body, headers)
         self.latencies.append(time.perf_counter() - started)
-        return status, _json(text_out)
+        reply = _json(text_out)
+        if follow and response_url is None and isinstance(reply, dict) and _held(reply):
+            answer = self.slack.wait_for_answer(target, trigger, timeout=60)
+            return status, reply if answer.method == "views.open" else answer.args
+        return status, reply
 
     def action(
         self,
@@ -207,3 +224,7 @@ def filled(view: dict, values: dict) -> dict:
         elif kind == "users_select":
             state[block["block_id"]] = {"value": {"type": kind, "selected_user": answer or "U1"}}
     return {**view, "id": "V1", "state": {"values": state}}
+
+
+def _held(reply: dict) -> bool:
+    return reply.get("text") in HELD and not reply.get("blocks")

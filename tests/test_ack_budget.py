@@ -63,7 +63,7 @@ def test_a_deal_page_held_up_by_the_database_acks_at_the_budget_and_follows(pg_a
     with app.engine.connect() as lock:
         lock.execute(sa.text("LOCK TABLE deal IN ACCESS EXCLUSIVE MODE"))  # reads wait
         started = time.perf_counter()
-        status, reply = app.command("/deal", "show 1")
+        status, reply = app.command("/deal", "show 1", follow=False)
         acked_in = time.perf_counter() - started
         assert status == 200 and reply["text"] in WORKING
         assert 0.3 <= acked_in < 2.0, "acked at the budget, not when the read ended"
@@ -80,7 +80,7 @@ def test_past_the_reads_run_in_place_a_report_goes_through_the_pool_and_still_ac
     slots = [app.deps.inline_reads.acquire(blocking=False) for _ in range(8)]
     assert all(slots), "every in-place slot taken, as by eight slow reports"
     try:
-        status, reply = app.command("/deal", "show 1")
+        status, reply = app.command("/deal", "show 1", follow=False)
     finally:
         for _ in slots:
             app.deps.inline_reads.release()
@@ -101,7 +101,7 @@ def test_a_change_waiting_on_the_write_lock_acks_at_the_budget_and_is_made_once(
     with app.engine.begin() as other:
         other.execute(sa.text("UPDATE deal SET title = title WHERE number = 1"))
         started = time.perf_counter()
-        status, reply = app.command("/deal", "set 1 amount:8000000")
+        status, reply = app.command("/deal", "set 1 amount:8000000", follow=False)
         acked_in = time.perf_counter() - started
         assert status == 200 and reply["text"] in SAVING, reply
         assert 0.3 <= acked_in < 2.0, "acked at the budget, not when the change was made"
@@ -161,3 +161,18 @@ def test_a_form_answered_in_time_still_shows_its_error_on_the_field(app):
     assert status == 200 and answer["response_action"] == "errors"
     assert "abc" in answer["errors"]["amount"]
     assert dms(app) == []
+
+
+def test_past_the_budget_every_answer_follows_once_what_it_tells_is_made(app):
+    """Each command acks at once ("saving", "crunching") and answers by its response_url;
+    the answer comes after the change is committed, so the next command already sees it."""
+    app.deps.ack_budget = 0.0
+    status, ack = app.command("/deal", 'new "Acme ERP" amount:7590000', follow=False)
+    assert status == 200 and ack["text"] in SAVING
+    told = wait(lambda: answers_by_response_url(app, "D1"))
+    assert len(told) == 1
+    status, forecast = app.command("/pipeline", "forecast")  # the harness follows the answer
+    assert status == 200 and forecast.get("blocks") and "759" in str(forecast)
+    status, ack = app.command("/deal", "new")  # a modal: the ack, then the form opens
+    assert status == 200 and ack["text"] in WORKING
+    assert app.slack.wait_for("views.open")

@@ -309,7 +309,7 @@ def test_a_report_answers_inline_when_quick_with_its_chart_in_the_dm(app):
 def test_a_report_past_the_ack_budget_acks_at_once_and_follows_by_response_url(app):
     app.command("/deal", 'new "Acme ERP" amount:7590000')
     app.deps.ack_budget = 0.0  # as if the pipeline were huge
-    status, reply = app.command("/pipeline", "forecast")
+    status, reply = app.command("/pipeline", "forecast", follow=False)
     assert status == 200 and reply["response_type"] == "ephemeral"
     assert not reply.get("blocks"), "the ack only says the report is coming"
     report = wait(

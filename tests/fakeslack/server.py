@@ -200,6 +200,23 @@ class FakeSlack:
             return self.calls_to(method)
 
     # -- knobs ----------------------------------------------------------------------------------
+    def wait_for_answer(self, target: str, trigger_id: str, timeout: float = 5) -> Call:
+        """Blocks until a command's late answer arrived: the first post to its response_url
+        ``target``, or the modal opened with its ``trigger_id``."""
+
+        def answers() -> list[Call]:
+            return [
+                c
+                for c in self._state.calls
+                if (c.method == "response_url" and c.target == target)
+                or (c.method == "views.open" and c.args.get("trigger_id") == trigger_id)
+            ]
+
+        with self._cond:
+            if not self._cond.wait_for(answers, timeout):
+                raise AssertionError(f"waited {timeout}s for the answer to {target}")
+            return answers()[0]
+
     def fail_next(
         self,
         method: str,
