@@ -22,16 +22,26 @@ CHANNEL = "CDEALS"
 DEALS = 24
 
 
+def stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, …); None once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    fields = stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
 def children(pid: int) -> list[int]:
     """The live processes whose parent is ``pid``."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = stat(int(entry.name))
+        if fields is not None and int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
     return found
 
 
@@ -82,14 +92,6 @@ def test_two_workers_answer_every_command_and_post_each_card_once(db_url, tmp_pa
         assert slack.problems == []
         assert "Traceback" not in server.output()
     engine.dispose()
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_a_kill_9_of_the_master_loses_no_post_and_a_restart_on_its_port_sends_it_once(

@@ -105,10 +105,10 @@ def field_errors(default_field=None, *, deps=None):
                 errors = {field or _first_block(view): text}
             if once(response_action="errors", errors=errors) or deps is None:
                 return None
-            user = body.get("user") if isinstance(body.get("user"), dict) else {}
+            user_id = Request.from_body(body, client=client).user_id
             detail = "\n".join(str(e) for e in errors.values())
             text = t(locale or "en", "error.form_late", detail=detail)
-            deps.dm(context, str(user.get("id") or ""), Message(text=text))
+            deps.dm(context, user_id, Message(text=text))
             deps.wake()
             return None
 
