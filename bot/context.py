@@ -60,6 +60,9 @@ class Known:
     member: Member | None = None
 
 
+ARRIVED = "salesbot_arrived"  # context key: time.monotonic() when the request arrived
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -82,7 +85,9 @@ class Deps:
     readers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="salesbot-read")
     )
-    ack_budget: float = 2.0  # seconds a command may take before the ack says "crunching"
+    # Seconds from a request's arrival (bot.server stamps it) to the ack that says "crunching"
+    # or "saving" if the answer is not ready: Slack waits 3 s in all, the HTTP way included.
+    ack_budget: float = 2.0
     # /pipeline import runs here, after the ack (bot.importer); recorded in the database first.
     importer: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="salesbot-import")
@@ -92,6 +97,14 @@ class Deps:
 
     # Per listener thread: a read-only session kept between requests (see _reading).
     reading: threading.local = field(default_factory=threading.local)
+
+    def budget_left(self, context) -> float:
+        """What is left of ``ack_budget`` for this request: counted from its arrival at the
+        server, so a slow start (a loaded machine, the first request's imports) is in it."""
+        arrived = context.get(ARRIVED)
+        if arrived is None:  # Socket Mode: counted from here
+            return self.ack_budget
+        return self.ack_budget - (time.monotonic() - arrived)
 
     @contextmanager
     def acting(self, context, *, channel: str | None = None, readonly: bool = False):

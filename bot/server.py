@@ -44,6 +44,7 @@ import json
 import logging
 import re
 import threading
+import time
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
@@ -55,6 +56,7 @@ from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
+from bot.context import ARRIVED
 from bot.payloads import slack_id
 from bot.settings import Settings
 
@@ -93,10 +95,12 @@ def wsgi_app(settings: Settings, *, engine, clock=None):
         if path.startswith(INBOUND_PATHS):  # leads that arrive by themselves (docs/inbound.md)
             return inbound_http.handle(environ, start_response, deps=bolt_app.salesbot_deps)
         if path == EVENTS_PATH and method == "POST":
+            arrived = time.monotonic()  # the ack budget counts from here (Deps.budget_left)
             try:
                 request = gate.admit(environ)
             except Refused as refused:
                 return refused.answer(start_response)
+            request.context[ARRIVED] = arrived
             response = bolt_app.dispatch(request)
             answer = WsgiHttpResponse(response.status, response.headers, response.body)
             start_response(answer.status, answer.get_headers())

@@ -176,3 +176,23 @@ def test_past_the_budget_every_answer_follows_once_what_it_tells_is_made(app):
     status, ack = app.command("/deal", "new")  # a modal: the ack, then the form opens
     assert status == 200 and ack["text"] in WORKING
     assert app.slack.wait_for("views.open")
+
+
+def test_the_budget_counts_from_the_requests_arrival_not_from_the_listener(app):
+    """Slack's 3 s run from when it sent the request: time spent before the command's own
+    code (a loaded machine, a slow first request) comes out of the budget."""
+    app.command("/deal", 'new "Acme ERP" amount:7590000')
+    app.deps.ack_budget = 0.5
+
+    def slow_start(next):  # the app's own middleware has run; the listener has not
+        time.sleep(0.7)
+        next()
+
+    app.bolt.use(slow_start)
+    started = time.perf_counter()
+    status, reply = app.command("/deal", "show 1", follow=False)
+    acked_in = time.perf_counter() - started
+    assert status == 200 and reply["text"] in WORKING, "the budget was spent before the read"
+    assert acked_in < 1.2, "acked as the listener began, not half a second later"
+    page = wait(lambda: answers_by_response_url(app, "Acme ERP"))
+    assert page[0].args.get("blocks")

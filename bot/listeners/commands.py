@@ -58,7 +58,7 @@ def register(app, deps) -> None:
         work = partial(run_command, cmd=cmd, command=name, text=text)
         if not reads_only(cmd):
             saving = partial(acknowledge, request, context["salesbot_locale"], "error.saving")
-            with deps.ack_watch.watch(deps.ack_budget, saving):
+            with deps.ack_watch.watch(deps.budget_left(context), saving):
                 outcome = deps.perform(context, request, work)
             if isinstance(cmd, PipelineSettings):  # language, timezone: known afresh at once
                 deps.forget(context.get("team_id") or "")
@@ -76,7 +76,7 @@ def register(app, deps) -> None:
 def read_here(deps, context, request: Request, work) -> None:
     """In the listener's thread; acked with "crunching" if still running at the budget."""
     working = partial(acknowledge, request, context["salesbot_locale"], "reports.working")
-    with deps.ack_watch.watch(deps.ack_budget, working):
+    with deps.ack_watch.watch(deps.budget_left(context), working):
         outcome = deps.perform(context, request, work, readonly=True)
     deliver(outcome, request, wake=deps.wake)
 
@@ -85,7 +85,7 @@ def read_in_pool(deps, context, request: Request, work) -> None:
     """In the readers' pool, the listener waiting for it at most the budget."""
     future = deps.readers.submit(deps.perform, context, request, work, readonly=True)
     try:
-        outcome = future.result(timeout=deps.ack_budget)
+        outcome = future.result(timeout=max(deps.budget_left(context), 0.0))
     except TimeoutError:
         reply(request, Message(text=t(context["salesbot_locale"], "reports.working")))
         future.add_done_callback(partial(answer_late, request, deps, context))

@@ -123,7 +123,7 @@ def _preview(deps, ack, body, client, context, meta, overrides, skip) -> None:
     locale = context["salesbot_locale"]
     future = deps.readers.submit(_plan, deps, context, client, meta, overrides)
     try:
-        result = future.result(timeout=deps.ack_budget)
+        result = future.result(timeout=max(deps.budget_left(context), 0.0))
     except TimeoutError:
         ack(response_action="update", view=import_modals.reading(meta.name, locale))
         view_id = (body.get("view") or {}).get("id")
