@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -162,6 +163,14 @@ class Deps:
                     session, workspace_id=workspace_id, outcome=outcome, now=now, reply_to=reply_to
                 )
         return outcome
+
+    def perform_in_budget(
+        self, context, request, work, *, late: Callable[[], None], readonly: bool = False
+    ) -> Outcome:
+        """:meth:`perform`, with ``late()`` called (the ack: "saving", "crunching", the
+        modal closed) if it still runs when this request's budget is spent."""
+        with self.ack_watch.watch(self.budget_left(context), late):
+            return self.perform(context, request, work, readonly=readonly)
 
     def dm(self, context, user_id: str, message: Message) -> None:
         """A message to ``user_id``'s DM through the outbox (an answer with nowhere else to

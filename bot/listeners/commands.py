@@ -58,8 +58,7 @@ def register(app, deps) -> None:
         work = partial(run_command, cmd=cmd, command=name, text=text)
         if not reads_only(cmd):
             saving = partial(acknowledge, request, context["salesbot_locale"], "error.saving")
-            with deps.ack_watch.watch(deps.budget_left(context), saving):
-                outcome = deps.perform(context, request, work)
+            outcome = deps.perform_in_budget(context, request, work, late=saving)
             if isinstance(cmd, PipelineSettings):  # language, timezone: known afresh at once
                 deps.forget(context.get("team_id") or "")
             deliver(outcome, request, wake=deps.wake)
@@ -76,8 +75,7 @@ def register(app, deps) -> None:
 def read_here(deps, context, request: Request, work) -> None:
     """In the listener's thread; acked with "crunching" if still running at the budget."""
     working = partial(acknowledge, request, context["salesbot_locale"], "reports.working")
-    with deps.ack_watch.watch(deps.budget_left(context), working):
-        outcome = deps.perform(context, request, work, readonly=True)
+    outcome = deps.perform_in_budget(context, request, work, late=working, readonly=True)
     deliver(outcome, request, wake=deps.wake)
 
 

@@ -80,8 +80,7 @@ def within_budget(deps, ack, context, request: Request, work) -> Outcome:
     database), close the modal then, so Slack does not call it a timeout and the person does
     not submit it twice. The answer comes where it always does, the card or a DM; an error
     found after that comes by DM (:func:`field_errors`)."""
-    with deps.ack_watch.watch(deps.budget_left(context), ack):
-        return deps.perform(context, request, work)
+    return deps.perform_in_budget(context, request, work, late=ack)
 
 
 def field_errors(default_field=None, *, deps=None):
