@@ -2,7 +2,7 @@
 
     python -m bench.inprocess --db URL [--db URL ...] [--requests 500] [--warmup 50]
         [--commands help,show,list,pipeline] [--gap-ms 0] [--profile show] [--top 40]
-        [--replies FILE] [--json FILE]
+        [--replies FILE] [--json FILE] [--concurrency 1]
 
 Each request is a slash command exactly as Slack signs it (tests.slackreq), handed to the real
 ``App.dispatch`` of ``bot.app.create_app`` (its middleware, listeners, Bolt's listener threads
@@ -15,6 +15,9 @@ whole process, every thread: ``time.process_time``), wall ms per request, and th
 bare Bolt's CPU in the same run. ``help`` (``/deal help``) reads nothing: it is the frame
 every command pays.
 
+``--concurrency N`` sends from N threads at once, as N clients would (each its share one
+after the other): the same CPU per request, each request's own wall time (p50, p99), and the
+database connections the engine opened while timed (a pool too small for N churns them).
 ``--gap-ms`` sleeps between requests (caches go cold as on a server that waits for the next
 request). ``--profile CMD`` runs that command once more under cProfile (every thread, via
 ``threading.setprofile``) and prints the top functions by cumulative and by own time.
@@ -40,6 +43,7 @@ from datetime import UTC, datetime
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, select
 
 from bench.commands import TEAM, start, workload
@@ -106,19 +110,41 @@ def dispatch(app: App, prepared) -> list:
     return responses
 
 
-def timed(app: App, prepared, gap: float) -> dict:
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+def timed(app: App, prepared, gap: float, concurrency: int = 1) -> dict:
+    """``prepared`` dispatched by ``concurrency`` threads, each its share one after the other:
+    CPU and wall ms per request, and each request's own wall ms (p50, p99)."""
     statuses: dict[int, int] = {}
-    for body, headers in prepared:
-        resp = app.dispatch(BoltRequest(body=body, headers=headers))
-        statuses[resp.status] = statuses.get(resp.status, 0) + 1
-        if gap:
-            time.sleep(gap)
+    took: list[float] = []
+    lock = threading.Lock()
+
+    def send(share):
+        for body, headers in share:
+            t0 = time.perf_counter()
+            resp = app.dispatch(BoltRequest(body=body, headers=headers))
+            t1 = time.perf_counter()
+            with lock:
+                statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                took.append(t1 - t0)
+            if gap:
+                time.sleep(gap)
+
+    shares = [prepared[i::concurrency] for i in range(concurrency)]
+    threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     n = max(len(prepared), 1)
+    took.sort()
     return {
         "cpu_ms": round(cpu * 1000 / n, 3),
-        "wall_ms": round((wall - gap * len(prepared)) * 1000 / n, 3),
+        "wall_ms": round((wall - gap * len(shares[0])) * 1000 / n, 3),
+        "p50_ms": round(took[len(took) // 2] * 1000, 2) if took else None,
+        "p99_ms": round(took[min(len(took) - 1, len(took) * 99 // 100)] * 1000, 2)
+        if took
+        else None,
         "statuses": statuses,
     }
 
@@ -200,8 +226,12 @@ def _fixed():
     return FixedClock(REPLY_CLOCK)
 
 
-def run(db_url: str, api_url: str, kinds, n, warmup, gap, profile: str | None, top: int):
+def run(
+    db_url: str, api_url: str, kinds, n, warmup, gap, profile: str | None, top: int, concurrency=1
+):
     salesbot, engine = salesbot_app(db_url, api_url)
+    connects = [0]  # new database connections while timed: a pool that churns shows here
+    sa_event.listen(engine, "connect", lambda *_: connects.__setitem__(0, connects[0] + 1))
     bare = bare_app(api_url)
     work = commands(db_url, kinds, n + warmup)
     result = {}
@@ -209,8 +239,10 @@ def run(db_url: str, api_url: str, kinds, n, warmup, gap, profile: str | None, t
         prepared = signed(work[kind])
         row = {}
         for name, app in (("bare", bare), ("salesbot", salesbot)):
-            dispatch(app, prepared[:warmup])
-            row[name] = timed(app, prepared[warmup:], gap)
+            timed(app, prepared[:warmup], 0.0, concurrency)
+            before = connects[0]
+            row[name] = timed(app, prepared[warmup:], gap, concurrency)
+            row[name]["connects"] = connects[0] - before
         row["ratio"] = round(row["salesbot"]["cpu_ms"] / max(row["bare"]["cpu_ms"], 1e-9), 2)
         result[kind] = row
     if profile:
@@ -228,6 +260,7 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--commands", default="help,show,list,pipeline")
     p.add_argument("--gap-ms", type=float, default=0.0)
+    p.add_argument("--concurrency", type=int, default=1, help="threads dispatching at once")
     p.add_argument("--profile", help="one command to profile with cProfile afterwards")
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--replies", help="write every reply of a fixed clock's run here (JSON lines)")
@@ -260,19 +293,25 @@ def measure(args, kinds: list[str], api_url: str) -> int:
             args.gap_ms / 1000,
             args.profile,
             args.top,
+            args.concurrency,
         )
         results[db] = res
-        print(f"\n{db} ({args.requests} requests each, {args.warmup} of warm-up)")
         print(
-            "| command | Salesbot CPU ms | bare CPU ms | ratio | Salesbot wall ms | bare wall ms |"
+            f"\n{db} ({args.requests} requests each, {args.warmup} of warm-up, "
+            f"concurrency {args.concurrency})"
         )
-        print("|---|---:|---:|---:|---:|---:|")
+        print(
+            "| command | Salesbot CPU ms | bare CPU ms | ratio | Salesbot wall ms | bare wall ms "
+            "| Salesbot p50 / p99 ms | new connections |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for kind in kinds:
             row = res[kind]
             s, b = row["salesbot"], row["bare"]
             print(
                 f"| {kind} | {s['cpu_ms']} | {b['cpu_ms']} | {row['ratio']}× "
-                f"| {s['wall_ms']} | {b['wall_ms']} |"
+                f"| {s['wall_ms']} | {b['wall_ms']} | {s['p50_ms']} / {s['p99_ms']} "
+                f"| {s['connects']} |"
             )
             if set(s["statuses"]) != {200}:
                 print(f"  (statuses: {s['statuses']})")

@@ -17,6 +17,14 @@ import storage.config_version  # noqa: F401  (every flush bumps what caches must
 
 DEFAULT_URL = "sqlite:///salesbot.db"
 CONNECT_TIMEOUT = 2  # seconds (PostgreSQL)
+# SQLite connections the pool keeps: as many as threads that may read at once (8 serving
+# threads, Bolt's listeners, the scheduler). With SQLAlchemy's default of 5, under eight
+# concurrent commands every connection handed back past the fifth was closed, and its
+# successor read the schema and, through its own empty page cache, every page of the next
+# request again (issue 17, 1M deals, 300 `/deal list` eight at a time: 12 new connections,
+# ~19 read calls a request; with 16: 2-3 and 3-5). A kept connection costs a file handle
+# and its page cache (up to 2 MB). PostgreSQL keeps 10 (below).
+SQLITE_POOL = 16
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -32,6 +40,8 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str = DEFAULT_URL, **kwargs) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        if sa.make_url(url).database not in (None, "", ":memory:"):  # :memory: has no pool size
+            kwargs.setdefault("pool_size", SQLITE_POOL)
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
