@@ -67,8 +67,11 @@ def board(
     pipeline_id: int,
     now: datetime,
     tally: Tally | None = None,
+    pipeline=None,
 ) -> Board:
     """Per open stage, in position order: deal count, amount, weighted amount, stalled count.
+    ``pipeline``: the pipeline numbered ``pipeline_id`` when the caller has it (its id, name
+    and kind are read: an entity or :class:`domain.refs.PipelineName`); else it is loaded.
 
     Count and amount come from the board counters (:mod:`domain.counters`, kept on every
     change of a deal), the weighted amount is their amount × the stage's probability now.
@@ -82,9 +85,10 @@ def board(
     when None).
     """
     now = _utc(now)
-    pipeline = session.get(Pipeline, pipeline_id)
-    if pipeline is None or pipeline.workspace_id != workspace_id:
-        raise NotFound("reports.pipeline_gone")
+    if pipeline is None or pipeline.id != pipeline_id:
+        pipeline = session.get(Pipeline, pipeline_id)
+        if pipeline is None or pipeline.workspace_id != workspace_id:
+            raise NotFound("reports.pipeline_gone")
     ws = session.get(Workspace, workspace_id)
     stages = open_stages(session, ws, pipeline)
     if not stages:
