@@ -139,3 +139,37 @@ def test_info_is_cleared_and_a_nested_unit_gets_its_own_session(world):
             assert inner.session is not outer.session
     with deps.acting(context, readonly=True) as ctx:
         assert ctx.session is outer.session and CHANGED not in ctx.session.info
+
+
+def test_the_board_reads_its_pipeline_from_the_kept_names_and_follows_a_rename(world):
+    """``/pipeline [name]`` takes the pipeline from the workspace's kept names (no entity):
+    the board is the one the loaded entity gives, and another process's rename is seen."""
+    from domain import metrics as m
+    from domain.errors import NotFound
+    from domain.refs import PipelineName, find_pipeline, kept_pipeline
+    from storage.models import Pipeline
+
+    deps, theirs = world
+    with deps.acting(_context(deps), readonly=True) as ctx:
+        row = kept_pipeline(session=ctx.session, workspace=ctx.workspace, name=None)
+        entity = find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=None)
+        assert isinstance(row, PipelineName) and (row.id, row.name) == (entity.id, entity.name)
+        boards = [
+            m.board(
+                session=ctx.session,
+                workspace_id=ctx.workspace.id,
+                pipeline_id=row.id,
+                now=ctx.now(),
+                pipeline=pipeline,
+            )
+            for pipeline in (row, None)
+        ]
+        assert boards[0] == boards[1] and boards[0].count == 6
+        with pytest.raises(NotFound):
+            kept_pipeline(session=ctx.session, workspace=ctx.workspace, name="Nowhere")
+    with session_scope(theirs) as session:
+        pipeline = session.get(Pipeline, row.id)
+        pipeline.name = "Renamed board"
+    context = _context(deps)  # the middleware's next request: the version moved
+    reply = _reply(deps, context, "/pipeline", "")
+    assert "Renamed board" in reply and reply == _reply(deps, context, "/pipeline", "Renamed")
