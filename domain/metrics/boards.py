@@ -18,6 +18,7 @@ from domain.errors import NotFound
 from domain.metrics.sql import ZERO, _money, _utc, _weighted, likely
 from domain.money import Tally
 from domain.stall import stall_cutoff
+from storage.db import core_rows
 from storage.models import Deal, Outcome, Pipeline, PipelineKind, Workspace
 
 
@@ -229,7 +230,7 @@ def stalled_by_pipeline(
             params[f"d{i}"] = day
             i += 1
     out: dict[int, int] = {}
-    for sid, n in session.execute(_stalled_statement(i, len(pipelines)), params):
+    for sid, n in core_rows(session, _stalled_statement(i, len(pipelines)), params):
         out[sid] = out.get(sid, 0) + int(n)
     return {sid: n for sid, n in out.items() if n}
 
