@@ -1,7 +1,7 @@
 """``create_app(settings)``: the Bolt app, its Web API clients, the drainer and the listeners.
 
 Two clients talk to ``SLACK_API_URL`` (Slack's by default; a local Slack-compatible server in
-tests): Bolt's, for what answers a request (modals, ephemeral replies, ``users.info``), which
+tests): Bolt's (one kept per workspace, bot.clients), for what answers a request (modals, ephemeral replies, ``users.info``), which
 retries connection errors, 429s (honouring ``Retry-After``) and transient 5xx; and the
 :class:`bot.sender.SlackSender` of the outbox drainer, which retries nothing itself (the
 outbox does, durably). Request signature verification stays on. One error handler renders
@@ -14,7 +14,7 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.clients import App
 from bot.context import Deps, resolve_context
 from bot.deliver import Request, fail
 from bot.listeners import installs, register
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, engine, clock: Clock | None = None) -> App
         listener_executor=ThreadPoolExecutor(16, thread_name_prefix="salesbot-listener"),
         **per_workspace,
     )
+    deps.clients = app.clients  # forgotten with the workspace (Deps.forget)
     app.use(resolve_context(deps))
     register(app, deps)
     installs.register(app, deps)

@@ -93,6 +93,8 @@ class Deps:
     importer: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="salesbot-import")
     )
+    # The app's Web API clients, one per workspace (bot.clients.Clients; set by create_app).
+    clients: object = None
     known: dict[tuple[str, str | None], Known] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -203,6 +205,8 @@ class Deps:
         with self.lock:
             for key in [k for k in self.known if k[0] == team_id]:
                 del self.known[key]
+        if self.clients is not None:
+            self.clients.forget(team_id)
 
 
 def _busy(here: threading.local) -> bool:

@@ -41,6 +41,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from storage.db import core_rows
 from storage.models import BoardCounter, Deal, EntryDayCounter
 
 HUNDRED = Decimal(100)
@@ -200,7 +201,7 @@ def stage_totals(
 ) -> list[tuple[int, str, int, int]]:
     """``(stage id, currency, count, raw amount)`` of one pipeline's open deals (one prebuilt
     statement: built and keyed once per process)."""
-    rows = session.execute(_TOTALS, {"workspace_id": workspace_id, "pipeline_id": pipeline_id})
+    rows = core_rows(session, _TOTALS, {"workspace_id": workspace_id, "pipeline_id": pipeline_id})
     return [(sid, cur, int(n), int(amount)) for sid, cur, n, amount in rows]
 
 
@@ -219,7 +220,7 @@ def pipeline_totals(
     """:func:`stage_totals` of every pipeline of the workspace, in one statement: ``{pipeline
     id: [(stage id, currency, count, raw amount)]}`` (the weekly summary's boards)."""
     out: dict[int, list[tuple[int, str, int, int]]] = {}
-    for pid, sid, cur, n, amount in session.execute(_ALL_TOTALS, {"workspace_id": workspace_id}):
+    for pid, sid, cur, n, amount in core_rows(session, _ALL_TOTALS, {"workspace_id": workspace_id}):
         out.setdefault(pid, []).append((sid, cur, int(n), int(amount)))
     return out
 

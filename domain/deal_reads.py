@@ -35,6 +35,7 @@ from domain.stall import (
     stalled_condition,
 )
 from storage.config_version import kept
+from storage.db import core_rows
 from storage.models import (
     Company,
     Deal,
@@ -287,8 +288,8 @@ def _filled(
     names = names or {}
     if company_ids:
         names = dict(
-            session.execute(
-                sa.select(Company.id, Company.name).where(Company.id.in_(company_ids))
+            core_rows(
+                session, sa.select(Company.id, Company.name).where(Company.id.in_(company_ids))
             ).all()
         )
     nobody = (None, None, None)
@@ -348,7 +349,9 @@ def _owners(session: Session, workspace_id: int, ids: set[int]) -> dict[int, tup
     )
     if len(ids) <= MEMBER_LOOKUP:
         query = query.where(Member.id.in_(ids))
-    return {mid: (slack_id, name, locale) for mid, slack_id, name, locale in session.execute(query)}
+    return {
+        mid: (slack_id, name, locale) for mid, slack_id, name, locale in core_rows(session, query)
+    }
 
 
 def _open_stages(

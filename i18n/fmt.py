@@ -139,8 +139,10 @@ def currency_symbol(currency: str, locale: str | None = None) -> str:
 def number(value: int | float | Decimal | None, locale: str | None = None, digits: int = 0) -> str:
     if value is None:
         return EMPTY
-    if type(value) is int and -1000 < value < 1000 and not digits:
-        return str(value)  # what CLDR writes in both languages, without Babel's millisecond
+    if type(value) is int and not digits:
+        # What CLDR writes for whole numbers in both languages (grouped by three with ",",
+        # "-" before), without Babel's tenth of a millisecond (tests/test_fmt_fast.py).
+        return f"{value:,}"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, pattern, locale=_babel(locale))
 

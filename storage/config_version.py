@@ -62,20 +62,28 @@ def kept(session: Session, workspace: Workspace, name: str, load: Callable[[], T
         return load()
     pool = session.get_bind().pool
     key = (workspace.id, name)
-    with _KEPT_LOCK:
-        held = _KEPT.setdefault(pool, {}).get(key)
+    held = _KEPT.get(pool, _NONE).get(key)  # a read needs no lock (one dict read each)
     if held is not None and held[0] == version:
         return held[1]
     value = load()
     with _KEPT_LOCK:
-        _KEPT[pool][key] = (version, value)
+        _KEPT.setdefault(pool, {})[key] = (version, value)
     return value
+
+
+_NONE: dict = {}
+_CONFIG = (*WATCHED, Workspace)
 
 
 def _pending(session: Session) -> bool:
     """Unflushed changes to what :func:`kept` derives from (a query would autoflush them)."""
-    return any(isinstance(o, (*WATCHED, Workspace)) for o in (*session.new, *session.deleted)) or (
-        any(isinstance(o, (*WATCHED, Workspace)) for o in session.dirty)
+    # A read's session holds none: answered from the session's own three collections
+    # (``session.new``/``deleted``/``dirty`` build a set each; issue 17, a request asks
+    # :func:`kept` five times).
+    if not (session._new or session._deleted or session.identity_map._modified):
+        return False
+    return any(isinstance(o, _CONFIG) for o in (*session.new, *session.deleted)) or (
+        any(isinstance(o, _CONFIG) for o in session.dirty)
     )
 
 

@@ -129,6 +129,15 @@ def reader(engine: Engine) -> Engine:
         return bound
 
 
+def core_rows(session: Session, statement, params: dict | None = None):
+    """``session.execute(statement, params)`` for a Core statement (columns, no entities),
+    on the session's connection: the same rows without the ORM's execution layer, about a
+    third of a small statement's Python (issue 17). Autoflushes as ``session.execute``."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 @contextmanager
 def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.

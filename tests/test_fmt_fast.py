@@ -53,3 +53,18 @@ def test_money_written_by_hand_is_babels(locale, currency):
                 continue  # written by their own rules (korean_units, $), not Babel's
             whole = amount == amount.to_integral_value()
             assert got == fmt.money_by_babel(amount, cur, loc, whole), (value, summary)
+
+
+@pytest.mark.parametrize("locale", ["en", "ko", "ko-KR", None])
+def test_a_whole_number_written_by_hand_is_babels(locale):
+    """fmt.number's own writing of ints (a board's counts, list totals) against Babel's."""
+    import random
+
+    from babel.numbers import format_decimal
+
+    rng = random.Random(f"number{locale}")
+    values = [0, 1, -1, 999, 1000, -1000, 9999, 10**6, -(10**6) + 1, 10**18 + 7]
+    values += [rng.randrange(-(10**12), 10**12) for _ in range(500)]
+    babel = {"en": "en_US", "ko": "ko_KR"}[fmt.normalize_locale(locale)]
+    for value in values:
+        assert fmt.number(value, locale) == format_decimal(value, "#,##0", locale=babel)

@@ -139,3 +139,69 @@ def test_info_is_cleared_and_a_nested_unit_gets_its_own_session(world):
             assert inner.session is not outer.session
     with deps.acting(context, readonly=True) as ctx:
         assert ctx.session is outer.session and CHANGED not in ctx.session.info
+
+
+def test_the_board_reads_its_pipeline_from_the_kept_names_and_follows_a_rename(world):
+    """``/pipeline [name]`` takes the pipeline from the workspace's kept names (no entity):
+    the board is the one the loaded entity gives, and another process's rename is seen."""
+    from domain import metrics as m
+    from domain.errors import NotFound
+    from domain.refs import PipelineName, find_pipeline, kept_pipeline
+    from storage.models import Pipeline
+
+    deps, theirs = world
+    with deps.acting(_context(deps), readonly=True) as ctx:
+        row = kept_pipeline(session=ctx.session, workspace=ctx.workspace, name=None)
+        entity = find_pipeline(session=ctx.session, workspace_id=ctx.workspace.id, name=None)
+        assert isinstance(row, PipelineName) and (row.id, row.name) == (entity.id, entity.name)
+        boards = [
+            m.board(
+                session=ctx.session,
+                workspace_id=ctx.workspace.id,
+                pipeline_id=row.id,
+                now=ctx.now(),
+                pipeline=pipeline,
+            )
+            for pipeline in (row, None)
+        ]
+        assert boards[0] == boards[1] and boards[0].count == 6
+        with pytest.raises(NotFound):
+            kept_pipeline(session=ctx.session, workspace=ctx.workspace, name="Nowhere")
+    with session_scope(theirs) as session:
+        pipeline = session.get(Pipeline, row.id)
+        pipeline.name = "Renamed board"
+    context = _context(deps)  # the middleware's next request: the version moved
+    reply = _reply(deps, context, "/pipeline", "")
+    assert "Renamed board" in reply and reply == _reply(deps, context, "/pipeline", "Renamed")
+
+
+def test_a_session_holding_an_unflushed_change_reads_kept_values_afresh(world):
+    """storage.config_version.kept answers from its copy only for a session with no
+    unflushed change to what it derives from: a changed, new or deleted stage is seen."""
+    from domain.deal_reads import pipeline_names, workspace_stages
+    from storage.models import Pipeline
+
+    deps, _ = world
+    with session_scope(deps.engine) as session:
+        ws = session.exec(sa.select(Workspace)).scalar_one()
+        stages = workspace_stages(session, ws)
+        assert workspace_stages(session, ws) is stages  # kept: the same copy
+        stage = session.get(Stage, next(iter(stages)))
+        stage.name = "Unflushed"
+        assert workspace_stages(session, ws)[stage.id].name == "Unflushed"
+        session.rollback()
+    with session_scope(deps.engine) as session:
+        ws = session.exec(sa.select(Workspace)).scalar_one()
+        names = pipeline_names(session, ws)
+        session.add(Pipeline(workspace_id=ws.id, name="Brand new", position=99))
+        assert "Brand new" in pipeline_names(session, ws).values()
+        session.rollback()
+        assert pipeline_names(session, ws) == names
+        session.add(Pipeline(workspace_id=ws.id, name="Empty", position=98))
+    with session_scope(deps.engine) as session:
+        ws = session.exec(sa.select(Workspace)).scalar_one()
+        assert "Empty" in pipeline_names(session, ws).values()
+        gone = session.exec(sa.select(Pipeline).where(Pipeline.name == "Empty")).scalar_one()
+        session.delete(gone)
+        assert "Empty" not in pipeline_names(session, ws).values()
+        session.rollback()

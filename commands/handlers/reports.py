@@ -34,7 +34,7 @@ from domain import inbound_touch, money
 from domain import metrics as m
 from domain.errors import InvalidInput, NotFound
 from domain.metrics import calibration
-from domain.refs import find_pipeline
+from domain.refs import find_pipeline, kept_pipeline
 from i18n import fmt, t
 from storage.models import Pipeline
 from views import blocks as b
@@ -106,9 +106,7 @@ def _same_currency(amount: c.Amount | None, ctx: Ctx) -> None:
 
 @handles(c.PipelineBoard)
 def board(cmd: c.PipelineBoard, ctx: Ctx) -> Outcome:
-    pipeline = find_pipeline(
-        session=ctx.session, workspace_id=ctx.workspace.id, name=cmd.name, workspace=ctx.workspace
-    )
+    pipeline = kept_pipeline(session=ctx.session, workspace=ctx.workspace, name=cmd.name)
     tally = _tally(ctx)
     data = m.board(
         session=ctx.session,
@@ -116,6 +114,7 @@ def board(cmd: c.PipelineBoard, ctx: Ctx) -> Outcome:
         pipeline_id=pipeline.id,
         now=ctx.now(),
         tally=tally,
+        pipeline=pipeline,
     )
     message = rv.board(data, currency=ctx.workspace.currency, locale=ctx.locale, today=ctx.today())
     return Outcome(reply=with_note(message, tally.note(), ctx.locale))

@@ -18,6 +18,7 @@ from domain.errors import NotFound
 from domain.metrics.sql import ZERO, _money, _utc, _weighted, likely
 from domain.money import Tally
 from domain.stall import stall_cutoff
+from storage.db import core_rows
 from storage.models import Deal, Outcome, Pipeline, PipelineKind, Workspace
 
 
@@ -67,8 +68,11 @@ def board(
     pipeline_id: int,
     now: datetime,
     tally: Tally | None = None,
+    pipeline=None,
 ) -> Board:
     """Per open stage, in position order: deal count, amount, weighted amount, stalled count.
+    ``pipeline``: the pipeline numbered ``pipeline_id`` when the caller has it (its id, name
+    and kind are read: an entity or :class:`domain.refs.PipelineName`); else it is loaded.
 
     Count and amount come from the board counters (:mod:`domain.counters`, kept on every
     change of a deal), the weighted amount is their amount × the stage's probability now.
@@ -82,9 +86,10 @@ def board(
     when None).
     """
     now = _utc(now)
-    pipeline = session.get(Pipeline, pipeline_id)
-    if pipeline is None or pipeline.workspace_id != workspace_id:
-        raise NotFound("reports.pipeline_gone")
+    if pipeline is None or pipeline.id != pipeline_id:
+        pipeline = session.get(Pipeline, pipeline_id)
+        if pipeline is None or pipeline.workspace_id != workspace_id:
+            raise NotFound("reports.pipeline_gone")
     ws = session.get(Workspace, workspace_id)
     stages = open_stages(session, ws, pipeline)
     if not stages:
@@ -225,7 +230,7 @@ def stalled_by_pipeline(
             params[f"d{i}"] = day
             i += 1
     out: dict[int, int] = {}
-    for sid, n in session.execute(_stalled_statement(i, len(pipelines)), params):
+    for sid, n in core_rows(session, _stalled_statement(i, len(pipelines)), params):
         out[sid] = out.get(sid, 0) + int(n)
     return {sid: n for sid, n in out.items() if n}
 
