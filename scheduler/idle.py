@@ -4,7 +4,9 @@ A scheduler process claims workspaces in batches (:mod:`scheduler.leases`). Most
 fleet's workspaces have nothing to plan in most slots — no task came due, no alert is held,
 no deal stalled since the last hour's warnings — yet planning one costs a session, a
 transaction and half a dozen statements. :func:`idle` asks once for the whole batch which
-workspaces have any candidate at all; the others are marked done without being planned.
+workspaces have any candidate at all, in the transaction that claimed them
+(:class:`scheduler.runner.Ticker`); the others are marked done in that same transaction
+without being planned, and a batch with nothing to do makes the next claim twice as large.
 
 Each check is a *superset* of its planner's reads (a workspace it calls busy may still turn
 out to have nothing), never a subset: a workspace called idle is one whose planner would

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -600,10 +602,26 @@ NAMES = tuple(PLANNERS)
 # ---------------------------------------------------------------- recording
 
 
+# On PostgreSQL the keys go as one array parameter (``key = ANY(…)``): one small statement,
+# compiled once, where ``IN (…)`` rendered a placeholder per key and a statement per 500 keys
+# (a scheduler batch's stall warnings look up a few thousand keys every hour).
+_KEYS_IN_ARRAY = sa.select(Outbox.key).where(
+    Outbox.key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
+)
+
+
 def _taken_keys(session: Session, keys: Sequence[str]) -> set[str]:
     """Which of ``keys`` already have an outbox row."""
     taken: set[str] = set()
     unique = sorted(set(keys))
+    if not unique:
+        return taken
+    if session.get_bind().dialect.name == "postgresql":
+        for i in range(0, len(unique), 10_000):
+            taken.update(
+                session.execute(_KEYS_IN_ARRAY, {"keys": unique[i : i + 10_000]}).scalars()
+            )
+        return taken
     for i in range(0, len(unique), 500):
         chunk = unique[i : i + 500]
         taken.update(session.exec(select(Outbox.key).where(Outbox.key.in_(chunk))))

@@ -108,13 +108,19 @@ def finish(
     claimable again after :data:`RETRY`. One statement for all that are done."""
     L = JobLease.__table__.c  # Core, as in claim
     outcomes = list(outcomes)
-    done = [(w, s) for w, s, error in outcomes if error is None]
-    for i in range(0, len(done), 500):
-        session.execute(
-            sa.update(JobLease.__table__)
-            .where(L.job == job, sa.tuple_(L.workspace_id, L.slot).in_(done[i : i + 500]))
-            .values(done_at=now, last_error=None)
-        )
+    done: dict[str, list[int]] = {}  # slot -> workspaces: a batch's rows share one or two
+    for w, s, error in outcomes:
+        if error is None:
+            done.setdefault(s, []).append(w)
+    # By slot, the workspaces as a plain list: a ``(workspace, slot) IN (…)`` of 500 pairs
+    # cost PostgreSQL ~100 ms, the same rows by ``slot = … AND workspace_id IN (…)`` a few.
+    for slot, ids in sorted(done.items()):
+        for i in range(0, len(ids), 500):
+            session.execute(
+                sa.update(JobLease.__table__)
+                .where(L.job == job, L.slot == slot, L.workspace_id.in_(ids[i : i + 500]))
+                .values(done_at=now, last_error=None)
+            )
     for workspace_id, slot, error in outcomes:
         if error is not None:
             session.execute(

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
 WORKSPACE_BUDGET = 120.0  # seconds of queries one workspace's job may take per slot
+MAX_IDLE_BATCH = 800  # workspaces claimed at once after batches with nothing to do
 
 
 @dataclass
@@ -206,8 +207,11 @@ class Ticker:
         for name, due_ in pending.items():
             slots = set(due_.values())
             outcomes: list[tuple[int, str, str | None]] = []
+            limit = self.batch
             while True:
-                # The last batch's outcomes and the next claim: one transaction, two statements.
+                # One transaction: the last batch's outcomes, the next claim and, for a job
+                # with an idle check, which of the claimed have nothing to do — those are done
+                # in the same transaction, without a session of their own.
                 with session_scope(self.engine) as session:
                     if outcomes:
                         leases.finish(session, job=name, outcomes=outcomes, now=self.now())
@@ -217,19 +221,23 @@ class Ticker:
                         slots=slots,
                         owner=self.owner,
                         now=self.now(),
-                        limit=self.batch,
+                        limit=limit,
                     )
+                    current = [w for w, s in claimed if due_.get(w) == s]
+                    nothing = self._idle(session, name, current, at)
+                    if nothing:
+                        idle_done = [(w, s, None) for w, s in claimed if w in nothing]
+                        leases.finish(session, job=name, outcomes=idle_done, now=self.now())
                 if not claimed:
                     break
                 outcomes = []
-                current = [w for w, s in claimed if due_.get(w) == s]
                 # A batch planned at once needs no idle check: it reads what the check would.
                 together = self._together(name, current, at)
-                nothing = set() if together else self._idle(name, current, at)
                 for workspace_id, slot in claimed:
                     if workspace_id in nothing:
-                        outcome = self._nothing_to_do(name, workspace_id, slot, at)
-                    elif workspace_id in together:
+                        reports.append(self._nothing_to_do(name, workspace_id, slot, at))
+                        continue
+                    if workspace_id in together:
                         outcome = self._planned(
                             name, workspace_id, slot, together[workspace_id], at
                         )
@@ -238,26 +246,31 @@ class Ticker:
                     error = outcome.errors[0] if outcome and outcome.errors else None
                     outcomes.append((workspace_id, slot, error))
                     reports.extend([outcome] if outcome else [])
+                # A batch where every workspace had nothing to do: claim twice as many next
+                # (up to MAX_IDLE_BATCH); one with work to plan goes back to ``batch``, so
+                # processes still share the planning in small batches.
+                if len(nothing) == len(claimed):
+                    limit = min(limit * 2, max(self.batch, MAX_IDLE_BATCH))
+                else:
+                    limit = self.batch
             with session_scope(self.engine, readonly=True) as session:
                 for workspace_id, slot in leases.finished(session, job=name, slots=slots):
                     if due_.get(workspace_id) == slot:  # another process planned it
                         self.done[(workspace_id, name)] = slot
         return reports
 
-    def _idle(self, name: str, workspace_ids: list[int], at: datetime) -> set[int]:
-        """Which of a claimed batch have nothing to do (scheduler.idle), in one session. If
-        the check fails, every workspace of the batch is planned on its own as before (each
-        fails or succeeds alone)."""
-        if name not in idle.CHECKS or not workspace_ids:
+    def _idle(self, session, name: str, workspace_ids: list[int], at: datetime) -> set[int]:
+        """Which of a claimed batch have nothing to do (scheduler.idle), read in the claim's
+        transaction, in a savepoint: if the check fails, the claim stands and every workspace
+        of the batch is planned on its own as before (each fails or succeeds alone). Jobs a
+        batch is planned for at once (scheduler.batches) need no check."""
+        if name not in idle.CHECKS or name in batches.BATCHED or not workspace_ids:
             return set()
         # The workspaces as the tick read them a moment ago (their settings: timezone, digest
         # time, renewal offsets), not read again per batch.
         found = [self._read[w] for w in workspace_ids if w in self._read]
         try:
-            with (
-                session_scope(self.engine, readonly=True) as session,
-                time_limit(session, self.budget),
-            ):
+            with session.begin_nested(), time_limit(session, self.budget):
                 return idle.idle(session, name, found, at)
         except Exception:
             log.exception("idle check of %s failed: planning its batch one by one", name)

@@ -5,6 +5,7 @@ before — also when the check fails and the batch is planned one by one."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,11 +14,12 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from domain import deals
-from scheduler import idle, jobs
+from scheduler import idle, jobs, leases
 from scheduler.runner import Ticker
 from storage.db import session_scope
 from storage.models import AlertItem, JobLease, Lead, Outbox, Role, Stage, Task, Workspace
 from tests import factories as f
+from tests.schedulers import tick_at_once
 from tests.test_scheduler_jobs import LATER, NoSend
 
 MONDAY = LATER + timedelta(days=1)  # Monday 2026-11-23 09:30 in Seoul: every daily job due
@@ -162,14 +164,18 @@ def _tick(engine) -> tuple[list[tuple[str, str]], list]:
     return keys(engine), sorted(leases), reports, ticker
 
 
-@pytest.mark.parametrize("check", ["works", "fails"])
+@pytest.mark.parametrize("check", ["works", "fails", "fails in the database"])
 def test_the_ticker_records_the_same_posts_with_the_check_or_when_it_fails(
     engine, check, monkeypatch
 ):
     fleet(engine)
-    if check == "fails":  # every check raises: each batch is planned workspace by workspace
+    if check != "works":  # every check raises: each batch is planned workspace by workspace
+        # "in the database": a statement fails inside the claim's transaction (on
+        # PostgreSQL that aborts it); the claim must stand all the same.
 
         def broken(session, workspaces, at):
+            if check == "fails in the database":
+                session.execute(sa.text("SELECT no_such_column FROM workspace"))
             raise RuntimeError("the batch query failed")
 
         for job in list(idle.CHECKS):
@@ -191,3 +197,59 @@ def test_the_ticker_records_the_same_posts_with_the_check_or_when_it_fails(
                 )
     assert keys(engine) == recorded
     assert recorded  # the fleet has posts to make
+
+
+def quiet_fleet(engine, n: int) -> None:
+    """``n`` more workspaces with nothing to do at ``MONDAY`` (no deal, task, lead, alert)."""
+    with session_scope(engine) as s:
+        for i in range(n):
+            f.workspace(s, f"TIDLE{i}", digest_channel=f"CI{i}")
+
+
+def test_workspaces_with_nothing_to_do_are_claimed_in_growing_batches(engine, monkeypatch):
+    quiet_fleet(engine, 32)
+    claims: list[int] = []
+    claim = leases.claim
+
+    def counted(session, *, job, **kw):
+        claimed = claim(session, job=job, **kw)
+        if job == jobs.LEAD_SCORES:  # no workspace has a lead: every batch is idle
+            claims.append(len(claimed))
+        return claimed
+
+    monkeypatch.setattr(leases, "claim", counted)
+    ticker = Ticker(engine, NoSend(), now=lambda: MONDAY, batch=2)
+    ticker.tick(MONDAY, send=False)
+    assert claims == [2, 4, 8, 16, 2, 0]  # 17 claims of 2 before
+    assert all(done for *_, done in _leases(engine))
+
+
+def test_processes_share_idle_and_busy_workspaces_and_plan_each_once(engine):
+    fleet(engine)
+    quiet_fleet(engine, 40)
+    alone, _, reports, _ = _tick(engine)  # one process, the default batch
+    one = Counter()
+    for r in reports:
+        one[r.job] += r.workspaces
+    with session_scope(engine) as s:
+        s.execute(sa.delete(Outbox))
+        s.execute(sa.delete(JobLease))
+        s.execute(sa.update(Task).values(reminded_due_at=None))
+    tickers = [Ticker(engine, NoSend(), now=lambda: MONDAY, batch=2) for _ in range(3)]
+    results = tick_at_once(tickers, MONDAY)
+    shared = Counter()
+    for r in (r for rs in results for r in rs):
+        assert not r.errors
+        shared[r.job] += r.workspaces
+    assert shared == one  # each workspace's job planned once between the three
+    assert set(shared.values()) == {47}
+    assert keys(engine) == alone  # the same posts, each once
+    assert all(done for *_, done in _leases(engine))
+    assert [t.tick(MONDAY, send=False) for t in tickers] == [[], [], []]
+
+
+def _leases(engine) -> list[tuple]:
+    with session_scope(engine) as s:
+        return [
+            (r.workspace_id, r.job, r.slot, r.done_at is not None) for r in s.exec(select(JobLease))
+        ]
