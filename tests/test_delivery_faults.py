@@ -239,9 +239,9 @@ def test_a_kill_9_during_jobs_run_leaves_one_post_in_flight_and_the_rest_for_the
         slack.slow_next("chat.postMessage", 30)  # the first post lands; the answer never does
         # A lease long enough that a loaded machine starting the second run cannot outlive it.
         lease = {"SALESBOT_OUTBOX_LEASE": "10"}
-        claimed_before = time.monotonic()
         first = start_cli(db_url, slack, tmp_path, "jobs", "run", "stall-digest", *at, **lease)
         wait(lambda: slack.in_flight("chat.postMessage"), what="the first post in flight")
+        leased_by = time.monotonic()  # the post is in Slack's hands: its lease was taken before
         first.kill()
         statuses = sorted(r.status for r in rows(engine))
         assert statuses == ["pending", "pending", "pending", "sending"], statuses
@@ -249,8 +249,9 @@ def test_a_kill_9_during_jobs_run_leaves_one_post_in_flight_and_the_rest_for_the
         assert again.returncode == 0, again.stdout + again.stderr
         assert "4 already recorded" in again.stdout and "sent 3" in again.stdout, again.stdout
         assert "1 in flight" in again.stdout
-        # the killed run's lease runs out (it was taken after claimed_before)
-        time.sleep(max(0.0, claimed_before + 10.5 - time.monotonic()))
+        # the killed run's lease runs out (it was taken before leased_by; the child's start-up
+        # before its claim may take seconds on a loaded machine, so not from its start)
+        time.sleep(max(0.0, leased_by + 10.5 - time.monotonic()))
         last = run_cli(db_url, slack, "jobs", "run", "stall-digest", *at, **lease)
         assert "1 found already in Slack" in last.stdout, last.stdout
         assert all_sent(engine)
