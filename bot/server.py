@@ -433,15 +433,24 @@ class Running:
         if drainer is not None:
             drainer.stop(timeout=60.0)
 
-        # Close from waitress's own loop thread: closing from here races its select().
-        def close_everything() -> None:
-            for channel in list(self.server._map.values()):
-                channel.close()
+        stop_waitress(self.server, self.thread)
 
-        with contextlib.suppress(OSError):  # the loop closed its trigger already: nothing left
-            self.server.trigger.pull_trigger(close_everything)
-        self.thread.join(timeout=5)
-        self.server.task_dispatcher.shutdown()
+
+def stop_waitress(server, thread: threading.Thread) -> None:
+    """Stops a waitress server run in ``thread``, from its own loop thread.
+
+    Closing its channels from here would race the loop's select(). The trigger's pipe can be
+    gone already (a CI run saw EBADF on it), and then there is nothing left to wake.
+    """
+
+    def close_everything() -> None:
+        for channel in list(server._map.values()):
+            channel.close()
+
+    with contextlib.suppress(OSError):
+        server.trigger.pull_trigger(close_everything)
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
 
 
 def serve_in_thread(settings: Settings, *, engine, clock=None, host: str = "127.0.0.1") -> Running:

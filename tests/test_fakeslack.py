@@ -25,6 +25,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 from waitress.server import create_server
 
+from bot.server import stop_waitress
 from tests import slackreq
 from tests.fakeslack import FakeSlack
 from tests.fakeslack.blockkit import validate_message, validate_view
@@ -456,18 +457,6 @@ def bolt_over_http(slack: FakeSlack) -> Iterator[tuple[str, list]]:
         yield f"http://127.0.0.1:{server.effective_port}/slack/events", seen
     finally:
         stop_waitress(server, thread)
-
-
-def stop_waitress(server, thread: threading.Thread) -> None:
-    """Closes waitress from its own loop thread; closing from here races its select()."""
-
-    def close_everything() -> None:
-        for channel in list(server._map.values()):
-            channel.close()
-
-    server.trigger.pull_trigger(close_everything)
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
 
 
 def test_signed_slash_command_is_acked_and_forgeries_get_401(slack):
