@@ -529,20 +529,51 @@ def _list_statements(session: Session, workspace: Workspace, shape: _Shape, extr
     # companies and owners: joined before the cut, every listed deal's company was read
     # (all open deals, for a list of everything at 1M deals).
     keys = _list_order(shape.sort, stalled)
-    listed = (
-        sa.select(Deal.id, *(key.label(f"k{i}") for i, (key, _) in enumerate(keys)))
-        .where(*where)
-        .order_by(*(key.desc() if desc else key for key, desc in keys))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .subquery("listed")
-    )
+    if shape.owner and shape.sort is None and not shape.stage and not shape.include_closed:
+        listed = _owner_listed(where, keys, stalled_only=shape.stalled)
+    else:
+        listed = (
+            sa.select(Deal.id, *(key.label(f"k{i}") for i, (key, _) in enumerate(keys)))
+            .where(*where)
+            .order_by(*(key.desc() if desc else key for key, desc in keys))
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .subquery("listed")
+        )
     order = [listed.c[f"k{i}"] for i in range(len(keys))]
     page = _shown(_select().join(listed, listed.c.id == Deal.id)).order_by(
         *(key.desc() if desc else key for key, (_, desc) in zip(order, keys, strict=True))
     )
     uses_stall = shape.stalled or shape.sort is None
     return totals, page, thresholds if uses_stall else None
+
+
+def _owner_listed(where: list, keys, *, stalled_only: bool) -> sa.Subquery:
+    """One member's open deals in the default order (stalled first, then by stage entry and
+    number), cut to the page: the stalled ones and the others each read in the order of
+    ``ix_deal_owner_entered`` and stopped at the page's end, instead of reading every open
+    deal of the member (~300 at 1M deals) and sorting them by the stall expression."""
+    (flag, _), (entered, _), (number, _) = keys
+    end = sa.bindparam("offset", type_=sa.Integer) + sa.bindparam("limit", type_=sa.Integer)
+
+    def part(k0: int) -> sa.Select:
+        return (
+            sa.select(Deal.id, sa.literal(k0).label("k0"), entered.label("k1"), number.label("k2"))
+            .where(*where, flag == k0)
+            .order_by(entered, number)
+            .limit(end)
+        )
+
+    parts = [part(0)] if stalled_only else [part(0), part(1)]
+    both = sa.union_all(*(sa.select(p.subquery(f"listed{i}")) for i, p in enumerate(parts)))
+    listed = both.subquery("both")
+    return (
+        sa.select(listed)
+        .order_by(listed.c.k0, listed.c.k1, listed.c.k2)
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("listed")
+    )
 
 
 def _where(shape: _Shape, bind, stalled) -> list:

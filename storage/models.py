@@ -197,6 +197,16 @@ PIPELINE_CLOSED_COLUMNS = (
 )
 
 
+STALLED_COLUMNS = (
+    *("workspace_id", "closed_at", "stalled_since", "stage_id", "stage_entered_at"),
+    *("snoozed_until", "owner_id", "currency", "amount"),
+)
+OWNER_ENTERED_COLUMNS = (
+    *("workspace_id", "owner_id", "closed_at", "stage_entered_at", "number", "stage_id"),
+    "snoozed_until",
+)
+
+
 class Deal(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("workspace_id", "number"),
@@ -218,8 +228,12 @@ class Deal(SQLModel, table=True):
         sa.Index("uq_deal_renewal_of", "renewal_of_id", unique=True),
         # An imported deal's id in the system it came from: re-importing updates it.
         sa.Index("uq_deal_external_id", "workspace_id", "external_id", unique=True),
-        # Open deals by the instant they may be stalled from (the stall jobs; migration 0019).
-        sa.Index("ix_deal_stalled", "workspace_id", "closed_at", "stalled_since"),
+        # Open deals by the instant they may be stalled from (the stall jobs; migration 0019),
+        # covering what the stall digest sums over them (migration 0024_stall_order).
+        sa.Index("ix_deal_stalled", *STALLED_COLUMNS),
+        # One member's open deals in /deal list mine's order, covering the stall rule
+        # (domain.deal_reads: stalled first, then by stage entry; migration 0024_stall_order).
+        sa.Index("ix_deal_owner_entered", *OWNER_ENTERED_COLUMNS),
         # Open deals snoozed, by pipeline (the board's stalled count takes them out; migration
         # 0020): the snoozes, not the deals, so a few rows at any size; covering for that
         # count. Led by the pipeline (which names its workspace), so that SQLite's planner

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain import deal_reads, money
@@ -125,6 +126,68 @@ def test_pages_of_a_list_follow_each_other_without_overlap(engine, filled):
                 for o in range(0, len(whole), 5)
             ]
             assert [r.number for p in pages for r in p] == [r.number for r in whole]
+
+
+@pytest.mark.parametrize("stalled", [False, True])
+def test_one_members_pages_follow_each_other_in_the_stall_order(engine, filled, stalled):
+    """``/deal list mine`` reads the stalled deals and the others as two ranges of the member's
+    index, each cut at the page's end: every page, at every instant, is the slice of the
+    member's whole list in the default order (stalled first, then longest in its stage)."""
+    ws_id, me_id = filled
+    with Session(engine, expire_on_commit=False) as session:
+        ws = session.get(Workspace, ws_id)
+        seen = set()
+        for now in INSTANTS:
+            args = dict(session=session, workspace=ws, now=now, owner_id=me_id, stalled=stalled)
+            whole = deal_reads.list_deals(**args, limit=100).rows
+            keys = [(not r.stall.stalled, r.stage_entered_at, r.number) for r in whole]
+            assert keys == sorted(keys)
+            seen |= {r.stall.stalled for r in whole}
+            for size in (1, 3, 5):
+                pages = [
+                    deal_reads.list_deals(**args, limit=size, offset=o).rows
+                    for o in range(0, len(whole) + size, size)
+                ]
+                assert [r.number for p in pages for r in p] == [r.number for r in whole]
+    assert seen == ({True} if stalled else {True, False})  # both kinds were listed
+
+
+def test_one_members_list_is_read_in_index_order_from_the_index_alone(engine, filled):
+    """At 1M deals a member has ~300 open deals: the page reads the first of them in the
+    order of ``ix_deal_owner_entered`` (which holds what the stall rule needs) instead of
+    reading all of them from the table and sorting them by the stall expression."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    ws_id, me_id = filled
+    with Session(engine, expire_on_commit=False) as session:
+        ws = session.get(Workspace, ws_id)
+        statements = []
+
+        def keep(conn, cursor, statement, parameters, context, executemany):
+            statements.append((statement, parameters))
+
+        sa.event.listen(engine, "before_cursor_execute", keep)
+        try:
+            deal_reads.list_deals(session=session, workspace=ws, now=T0, owner_id=me_id)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", keep)
+        page = next((s, p) for s, p in statements if "listed" in s)
+        plan = [
+            row[-1]
+            for row in session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + page[0], page[1]
+            )
+        ]
+    # The page's deals by id once cut (the primary key); before that, only the index.
+    reads = [
+        line
+        for line in plan
+        if line.startswith(("SEARCH deal", "SCAN deal")) and "PRIMARY KEY" not in line
+    ]
+    covering = (
+        "COVERING INDEX ix_deal_owner_entered (workspace_id=? AND owner_id=? AND closed_at=?)"
+    )
+    assert len(reads) == 2 and all(covering in line for line in reads), plan
 
 
 def test_a_new_stall_threshold_a_renamed_owner_and_a_new_rate_show_at_once(engine, filled):
