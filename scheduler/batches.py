@@ -104,9 +104,9 @@ def plan_warnings(
         session=session, workspaces=workspaces, now=at, every_pipeline=True
     )
     items = {ws.id: jobs.stall_warning_items(ws, rows[ws.id], at) for ws in workspaces}
-    keys = [key for ws in workspaces for key in jobs.stall_warning_keys(ws, items[ws.id])]
-    taken = jobs._taken_keys(session, keys)
-    return jobs.stall_warnings_of(session, workspaces, at, items, taken)
+    keys = {ws.id: jobs.stall_warning_keys(ws, items[ws.id]) for ws in workspaces}
+    new = jobs._new_keys(session, [k for each in keys.values() for ks in each for k in ks])
+    return jobs.stall_warnings_of(session, workspaces, at, items, keys, new)
 
 
 BATCHED = (jobs.STALL_DIGEST, jobs.STALL_WARNINGS)  # jobs a batch is planned for at once

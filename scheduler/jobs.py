@@ -132,8 +132,9 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     items = stall_warning_items(ws, rows, at)
     # Most hours every stalled deal was warned about already: look the keys up (unique index)
     # instead of rendering thousands of messages for ON CONFLICT to throw away.
-    taken = _taken_keys(session, stall_warning_keys(ws, items))
-    return stall_warnings_of(session, [ws], at, {ws.id: items}, taken)[ws.id]
+    keys = {ws.id: stall_warning_keys(ws, items)}
+    new = _new_keys(session, [k for ks in keys[ws.id] for k in ks])
+    return stall_warnings_of(session, [ws], at, {ws.id: items}, keys, new)[ws.id]
 
 
 def stall_warning_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:
@@ -147,31 +148,28 @@ def stall_warning_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) ->
     )
 
 
-def _warning_targets(ws: Workspace, item: Stalled) -> list[str]:
-    deal = item.deal
-    out = ["thread"] if _deal_place(deal, ws) is not None else []
-    return out + ([f"dm:{deal.owner_slack_id}"] if deal.owner_slack_id else [])
+def stall_warning_keys(ws: Workspace, items: Sequence[Stalled]) -> list[tuple[str, ...]]:
+    """The outbox keys of each of ``items`` (its thread's, its owner's DM's), which tell
+    whether it was warned about already."""
+    prefix = f"{STALL_WARNINGS}:{ws.id}:"
+    out = []
+    for item in items:
+        deal = item.deal
+        period = due.stall_warning_period(item)
+        targets = ["thread"] if deal.has_thread or ws.deals_channel else []  # _deal_place
+        if deal.owner_slack_id:
+            targets.append(f"dm:{deal.owner_slack_id}")
+        out.append(tuple(outbox.checked_key(f"{prefix}{t}:{period}") for t in targets))
+    return out
 
 
-def _warning_key(ws: Workspace, item: Stalled, target: str) -> str:
-    period = due.stall_warning_period(item)
-    return outbox.outbox_key(job=STALL_WARNINGS, workspace_id=ws.id, target=target, period=period)
-
-
-def stall_warning_keys(ws: Workspace, items: Sequence[Stalled]) -> list[str]:
-    """The outbox keys that tell whether each of ``items`` was warned about already."""
-    return [_warning_key(ws, i, t) for i in items for t in _warning_targets(ws, i)]
-
-
-def _new_episodes(ws: Workspace, items: Sequence[Stalled], taken: set[str]) -> list[Stalled]:
-    """The episodes among ``items`` none of whose keys is in ``taken``, newest stalls first,
-    at most :data:`MAX_WARNINGS_PER_RUN`."""
+def _new_episodes(
+    items: Sequence[Stalled], keys: Sequence[tuple[str, ...]], new: set[str]
+) -> list[Stalled]:
+    """The episodes among ``items`` none of whose ``keys`` was recorded (all in ``new``),
+    newest stalls first, at most :data:`MAX_WARNINGS_PER_RUN`."""
     # A new episode is one none of whose targets was warned (a new owner does not make it new).
-    fresh = [
-        i
-        for i in items
-        if not any(_warning_key(ws, i, t) in taken for t in _warning_targets(ws, i))
-    ]
+    fresh = [i for i, ks in zip(items, keys, strict=True) if all(k in new for k in ks)]
     # The newest stalls first: they are the news. A backlog (a first run over years of data)
     # goes out MAX_WARNINGS_PER_RUN episodes an hour, which is faster than Slack lets one
     # workspace post anyway, and keeps each run's memory and time bounded.
@@ -210,14 +208,16 @@ def stall_warnings_of(
     workspaces: Sequence[Workspace],
     at: datetime,
     items: dict[int, list[Stalled]],
-    taken: set[str],
+    keys: dict[int, list[tuple[str, ...]]],
+    new: set[str],
 ) -> dict[int, list[Post]]:
     """The warnings of each workspace's ``items`` (:func:`stall_warning_items`) whose
-    episode none of whose keys is in ``taken`` (:func:`stall_warning_keys`), whatever read
-    them: one workspace (:func:`plan_stall_warnings`) or a batch of them
-    (:mod:`scheduler.batches`). Only the workspaces with a new episode read their workflows,
-    routes, alert choices and stage names: together, one statement per kind."""
-    fresh = {ws.id: _new_episodes(ws, items[ws.id], taken) for ws in workspaces}
+    episode has no recorded key (its ``keys``, :func:`stall_warning_keys`, all in ``new``,
+    :func:`_new_keys`), whatever read them: one workspace (:func:`plan_stall_warnings`) or
+    a batch of them (:mod:`scheduler.batches`). Only the workspaces with a new episode read
+    their workflows, routes, alert choices and stage names: together, one statement per
+    kind."""
+    fresh = {ws.id: _new_episodes(items[ws.id], keys[ws.id], new) for ws in workspaces}
     out: dict[int, list[Post]] = {ws.id: [] for ws in workspaces}
     posting = [ws for ws in workspaces if fresh[ws.id]]
     if not posting:
@@ -657,6 +657,25 @@ NAMES = tuple(PLANNERS)
 _KEYS_IN_ARRAY = sa.select(Outbox.key).where(
     Outbox.key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
 )
+
+
+# The keys not in the outbox, the keys sent as one text (a few thousand a batch: one string
+# is far cheaper to send than an array of them) and only the new ones read back.
+_NEW_KEYS = sa.text(
+    "SELECT k FROM unnest(string_to_array(:keys, E'\\n')) AS k"
+    " WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.key = k)"
+).columns(k=sa.String)
+
+
+def _new_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` have no outbox row yet (in a steady hour, few of them)."""
+    unique = set(keys)
+    if not unique:
+        return unique
+    joined = "\n".join(unique)
+    if session.get_bind().dialect.name == "postgresql" and joined.count("\n") == len(unique) - 1:
+        return set(session.execute(_NEW_KEYS, {"keys": joined}).scalars())
+    return unique - _taken_keys(session, list(unique))
 
 
 def _taken_keys(session: Session, keys: Sequence[str]) -> set[str]:
