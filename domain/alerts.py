@@ -170,11 +170,16 @@ def holds(route: AlertRoute, event: AlertEvent, rates: Conversion) -> bool:
 
 
 class Router:
-    """The workspace's routes and rates, read once for a run of many events."""
+    """The workspace's routes and rates, read once for a run of many events (``routes``:
+    read already, by :func:`routers_of`)."""
 
-    def __init__(self, session: Session, workspace: Workspace):
+    def __init__(
+        self, session: Session, workspace: Workspace, routes: list[AlertRoute] | None = None
+    ):
         self.workspace = workspace
-        self.routes = workspace_routes(session=session, workspace_id=workspace.id)
+        if routes is None:
+            routes = workspace_routes(session=session, workspace_id=workspace.id)
+        self.routes = routes
         self.kinds = {r.event for r in self.routes}
         self.rates = conversion(session=session, workspace_id=workspace.id) if self.routes else None
 
@@ -183,6 +188,19 @@ class Router:
             return []
         found = [r.channel for r in self.routes if holds(r, event, self.rates)]
         return list(dict.fromkeys(found))
+
+
+def routers_of(session: Session, workspaces: list[Workspace]) -> dict[int, Router]:
+    """The :class:`Router` of each of ``workspaces``, their routes read in one statement."""
+    found: dict[int, list[AlertRoute]] = {ws.id: [] for ws in workspaces}
+    if found:
+        for r in session.exec(
+            select(AlertRoute)
+            .where(AlertRoute.workspace_id.in_(list(found)))
+            .order_by(AlertRoute.workspace_id, AlertRoute.number)
+        ):
+            found[r.workspace_id].append(r)
+    return {ws.id: Router(session, ws, found[ws.id]) for ws in workspaces}
 
 
 def route(*, session: Session, workspace: Workspace, event: AlertEvent) -> list[str]:
@@ -503,24 +521,14 @@ class Audience:
     """The workspace's members who chose anything (mutes, batching, quiet hours), read once
     per job run. Everyone else gets alert DMs at once, as before."""
 
-    def __init__(self, session: Session, workspace: Workspace):
+    def __init__(self, session: Session, workspace: Workspace, *, read: bool = True):
         self.session = session
         self.workspace = workspace
-        ws = workspace.id
-        self.prefs = {
-            p.member_id: p
-            for p in session.exec(select(AlertPrefs).where(AlertPrefs.workspace_id == ws))
-        }
+        self.prefs: dict[int, AlertPrefs] = {}
         self.mutes: dict[int, set[str]] = {}
-        for member_id, subject in session.execute(
-            sa.select(AlertMute.member_id, AlertMute.subject).where(AlertMute.workspace_id == ws)
-        ):
-            self.mutes.setdefault(member_id, set()).add(subject)
-        ids = set(self.prefs) | set(self.mutes)
-        self.zones = {
-            m.id: m.timezone or workspace.timezone
-            for m in (session.exec(select(Member).where(Member.id.in_(ids))) if ids else [])
-        }
+        self.zones: dict[int, str] = {}
+        if read:  # else audiences_of fills them
+            _read_audiences(session, {workspace.id: self})
 
     def fate(
         self, member_id: int | None, *, deal_id: int | None, pipeline_id: int | None, at: datetime
@@ -561,6 +569,38 @@ class Audience:
         if isinstance(fate, datetime):
             hold(self.session, self.workspace.id, member_id, key, fate, payload, now)
         return False
+
+
+def audiences_of(session: Session, workspaces: list[Workspace]) -> dict[int, Audience]:
+    """The :class:`Audience` of each of ``workspaces``: three statements for them all."""
+    out = {ws.id: Audience(session, ws, read=False) for ws in workspaces}
+    _read_audiences(session, out)
+    return out
+
+
+def _read_audiences(session: Session, audiences: dict[int, Audience]) -> None:
+    if not audiences:
+        return
+    ids = list(audiences)
+    for p in session.exec(select(AlertPrefs).where(AlertPrefs.workspace_id.in_(ids))):
+        audiences[p.workspace_id].prefs[p.member_id] = p
+    for ws_id, member_id, subject in session.execute(
+        sa.select(AlertMute.workspace_id, AlertMute.member_id, AlertMute.subject).where(
+            AlertMute.workspace_id.in_(ids)
+        )
+    ):
+        audiences[ws_id].mutes.setdefault(member_id, set()).add(subject)
+    chose: dict[int, list[Audience]] = {}  # member id: the audiences they chose in
+    for a in audiences.values():
+        for member_id in {*a.prefs, *a.mutes}:
+            chose.setdefault(member_id, []).append(a)
+    if not chose:
+        return
+    for member_id, zone in session.execute(
+        sa.select(Member.id, Member.timezone).where(Member.id.in_(list(chose)))
+    ):
+        for a in chose[member_id]:
+            a.zones[member_id] = zone or a.workspace.timezone
 
 
 def hold(

@@ -102,11 +102,21 @@ def lead_status_changed(
     )
 
 
+STALLED = "deal_stalled"  # the trigger the stall-warnings job fires
+
+
 def deals_stalled(
-    *, session: Session, workspace: Workspace, stalls: list[tuple[int, str]], now: datetime
+    *,
+    session: Session,
+    workspace: Workspace,
+    stalls: list[tuple[int, str]],
+    now: datetime,
+    active: bool | None = None,
 ) -> None:
-    """From the stall-warnings job: ``(deal id, episode)`` pairs, each fired once."""
-    _from_job(session, workspace, "deal_stalled", stalls, now)
+    """From the stall-warnings job: ``(deal id, episode)`` pairs, each fired once.
+    ``active``: whether the workspace has an active "deal stalled" workflow, when the
+    caller read that already (:func:`domain.workflows.active_in`)."""
+    _from_job(session, workspace, STALLED, stalls, now, active)
 
 
 def renewals_approaching(
@@ -116,12 +126,14 @@ def renewals_approaching(
     _from_job(session, workspace, "renewal_due", renewals, now)
 
 
-def _from_job(session, workspace, trigger: str, items: list[tuple[int, str]], now) -> None:
-    if (
-        session.info.get(_PAUSED)
-        or not items
-        or not workflows.any_active(session=session, workspace_id=workspace.id, trigger=trigger)
-    ):
+def _from_job(
+    session, workspace, trigger: str, items: list[tuple[int, str]], now, active=None
+) -> None:
+    if session.info.get(_PAUSED) or not items:
+        return
+    if active is None:
+        active = workflows.any_active(session=session, workspace_id=workspace.id, trigger=trigger)
+    if not active:
         return
     for deal_id, period in items:
         deal = session.get(Deal, deal_id)

@@ -110,16 +110,21 @@ def stages_of(*, session: Session, pipeline_id: int) -> list[Stage]:
     )
 
 
-def stage_names(*, session: Session, pipeline_id: int) -> list[tuple[int, str]]:
-    """``(id, name)`` of a pipeline's stages in order (a select's options), as plain values."""
-    return [
-        (sid, name)
-        for sid, name in session.execute(
-            sa.select(Stage.id, Stage.name)
-            .where(Stage.pipeline_id == pipeline_id)
-            .order_by(Stage.position, Stage.id)
-        )
-    ]
+def stage_names_of(
+    *, session: Session, pipeline_ids: list[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """``(id, name)`` of each pipeline's stages in order (a select's options), as plain
+    values, for several pipelines in one statement."""
+    out: dict[int, list[tuple[int, str]]] = {pid: [] for pid in pipeline_ids}
+    if not out:
+        return out
+    for pid, sid, name in session.execute(
+        sa.select(Stage.pipeline_id, Stage.id, Stage.name)
+        .where(Stage.pipeline_id.in_(list(out)))
+        .order_by(Stage.pipeline_id, Stage.position, Stage.id)
+    ):
+        out[pid].append((sid, name))
+    return out
 
 
 def match_stage(stages: list[Stage], text: str, *, errors: str = "pipeline.stage") -> Stage:

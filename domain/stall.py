@@ -113,32 +113,64 @@ def stall_status(
     country: str = DEFAULT_COUNTRY,
 ) -> StallStatus:
     """Where a deal stands on the stall clock at ``now`` (see the module docstring)."""
-    if stage_entered_at.tzinfo is None or now.tzinfo is None:
+    if stage_entered_at.tzinfo is None:
         raise ValueError("stall_status needs aware datetimes")
-    zone = _zone(tz)
-    entered_day = stage_entered_at.astimezone(zone).date()
-    today = now.astimezone(zone).date()
-    if business_days:
-        days = business_days_between(entered_day, today, country)
-    else:
-        elapsed = now.astimezone(UTC) - stage_entered_at.astimezone(UTC)  # real time, not wall
-        days = max(elapsed // timedelta(days=1), 0)
-    snooze = snoozed_until if snoozed_until and snoozed_until > entered_day else None
-    episode = episode_key(stage_entered_at, snooze)
-    if stall_days is None:
-        return StallStatus(days, None, False, 0, episode, business_days=business_days)
-    over_threshold = days > stall_days
-    snoozed = over_threshold and snooze is not None and today < snooze
-    stalled = over_threshold and not snoozed
-    return StallStatus(
-        days_in_stage=days,
-        threshold=stall_days,
-        stalled=stalled,
-        days_over=days - stall_days if stalled else 0,
-        episode=episode,
-        snoozed=snoozed,
-        business_days=business_days,
-    )
+    clock = StallClock(now, tz, business_days=business_days, country=country)
+    return clock.status(stage_entered_at, stall_days, snoozed_until)
+
+
+class StallClock:
+    """:func:`stall_status` of many deals at one ``now`` on one workspace's clock: the zone,
+    today and ``now`` in UTC worked out once (the hourly warnings judge every stalled deal
+    of every workspace)."""
+
+    def __init__(
+        self,
+        now: datetime,
+        tz: str | ZoneInfo,
+        *,
+        business_days: bool = False,
+        country: str = DEFAULT_COUNTRY,
+    ):
+        if now.tzinfo is None:
+            raise ValueError("stall_status needs aware datetimes")
+        self.zone = _zone(tz)
+        self.today = now.astimezone(self.zone).date()
+        self.now_utc = now.astimezone(UTC)
+        self.business_days = business_days
+        self.country = country
+
+    def status(
+        self, stage_entered_at: datetime, stall_days: int | None, snoozed_until: date | None
+    ) -> StallStatus:
+        if stage_entered_at.tzinfo is None:
+            raise ValueError("stall_status needs aware datetimes")
+        business_days, today = self.business_days, self.today
+        entered_day = stage_entered_at.astimezone(self.zone).date()
+        entered = stage_entered_at.astimezone(UTC)  # itself when read from a UTC column
+        if business_days:
+            days = business_days_between(entered_day, today, self.country)
+        else:
+            days = max((self.now_utc - entered) // _DAY, 0)  # real time, not wall
+        snooze = snoozed_until if snoozed_until and snoozed_until > entered_day else None
+        episode = episode_key(entered, snooze)
+        if stall_days is None:
+            return StallStatus(days, None, False, 0, episode, business_days=business_days)
+        over_threshold = days > stall_days
+        snoozed = over_threshold and snooze is not None and today < snooze
+        stalled = over_threshold and not snoozed
+        return StallStatus(
+            days_in_stage=days,
+            threshold=stall_days,
+            stalled=stalled,
+            days_over=days - stall_days if stalled else 0,
+            episode=episode,
+            snoozed=snoozed,
+            business_days=business_days,
+        )
+
+
+_DAY = timedelta(days=1)
 
 
 @cache

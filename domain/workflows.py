@@ -141,6 +141,24 @@ def any_active(*, session: Session, workspace_id: int, trigger: str) -> bool:
     )
 
 
+def active_in(*, session: Session, workspace_ids: list[int], trigger: str) -> set[int]:
+    """Which of ``workspace_ids`` have a workflow that would look at ``trigger`` (the
+    scheduler's batches ask for all their workspaces at once)."""
+    if not workspace_ids:
+        return set()
+    return set(
+        session.execute(
+            sa.select(Workflow.workspace_id)
+            .where(
+                Workflow.workspace_id.in_(workspace_ids),
+                Workflow.trigger == trigger,
+                Workflow.active.is_(True),
+            )
+            .distinct()
+        ).scalars()
+    )
+
+
 def _claim(session: Session, rule: Workflow, change: str, now: datetime) -> bool:
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     stmt = (

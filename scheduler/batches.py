@@ -96,18 +96,17 @@ def plan_warnings(
 ) -> dict[int, list[jobs.Post]]:
     """Each workspace's stall warnings at ``at``, read for the whole batch at once: the
     stalled deals in one statement (lead pipelines included, as one by one), the keys of
-    every episode in one lookup; only a workspace with an episode not warned yet reads its
-    routes, alert choices and stage names (:func:`scheduler.jobs.stall_warning_posts`,
-    as one by one) — in a steady hour, the few whose deals stalled since the last one."""
+    every episode in one lookup; only the workspaces with an episode not warned yet read
+    their workflows, routes, alert choices and stage names, one statement per kind for them
+    all (:func:`scheduler.jobs.stall_warnings_of`, as one by one) — in a steady hour, the few
+    whose deals stalled since the last one."""
     rows = deal_reads.stalled_deals_of(
         session=session, workspaces=workspaces, now=at, every_pipeline=True
     )
     items = {ws.id: jobs.stall_warning_items(ws, rows[ws.id], at) for ws in workspaces}
-    keys = [key for ws in workspaces for key in jobs.stall_warning_keys(ws, items[ws.id])]
-    taken = jobs._taken_keys(session, keys)
-    return {
-        ws.id: jobs.stall_warning_posts(session, ws, at, items[ws.id], taken) for ws in workspaces
-    }
+    keys = {ws.id: jobs.stall_warning_keys(ws, items[ws.id]) for ws in workspaces}
+    new = jobs._new_keys(session, [k for each in keys.values() for ks in each for k in ks])
+    return jobs.stall_warnings_of(session, workspaces, at, items, keys, new)
 
 
 BATCHED = (jobs.STALL_DIGEST, jobs.STALL_WARNINGS)  # jobs a batch is planned for at once

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from domain.deal_reads import DealRow, RenewalDue, Stalled
 from domain.money import Conversion
-from domain.stall import stall_status
+from domain.stall import StallClock
 from domain.tasks import TaskRow
 from storage.models import Workspace
 
@@ -192,16 +192,9 @@ def stalled(
 ) -> list[Stalled]:
     """Stalled deals at ``at``, most overdue first (each with its episode)."""
     out = []
+    status_of = StallClock(at, tz, business_days=business_days, country=country).status
     for deal in deals:
-        status = stall_status(
-            stage_entered_at=deal.stage_entered_at,
-            stall_days=deal.stall_days,
-            snoozed_until=deal.snoozed_until,
-            now=at,
-            tz=tz,
-            business_days=business_days,
-            country=country,
-        )
+        status = status_of(deal.stage_entered_at, deal.stall_days, deal.snoozed_until)
         if status.stalled:
             out.append(Stalled(deal, status))
     out.sort(key=lambda s: (-s.status.days_over, -s.deal.amount, s.deal.number))

@@ -45,10 +45,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain import alerts, automation, deal_reads, money, stall_digest, tasks, weekly
+from domain import alerts, automation, deal_reads, money, stall_digest, tasks, weekly, workflows
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
-from domain.refs import deal_pipelines, stage_names
+from domain.refs import deal_pipelines, stage_names_of
 from domain.stall import is_business_day
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
@@ -132,8 +132,9 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     items = stall_warning_items(ws, rows, at)
     # Most hours every stalled deal was warned about already: look the keys up (unique index)
     # instead of rendering thousands of messages for ON CONFLICT to throw away.
-    taken = _taken_keys(session, stall_warning_keys(ws, items))
-    return stall_warning_posts(session, ws, at, items, taken)
+    keys = {ws.id: stall_warning_keys(ws, items)}
+    new = _new_keys(session, [k for ks in keys[ws.id] for k in ks])
+    return stall_warnings_of(session, [ws], at, {ws.id: items}, keys, new)[ws.id]
 
 
 def stall_warning_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:
@@ -147,55 +148,103 @@ def stall_warning_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) ->
     )
 
 
-def _warning_targets(ws: Workspace, item: Stalled) -> list[str]:
-    deal = item.deal
-    out = ["thread"] if _deal_place(deal, ws) is not None else []
-    return out + ([f"dm:{deal.owner_slack_id}"] if deal.owner_slack_id else [])
+def stall_warning_keys(ws: Workspace, items: Sequence[Stalled]) -> list[tuple[str, ...]]:
+    """The outbox keys of each of ``items`` (its thread's, its owner's DM's), which tell
+    whether it was warned about already."""
+    prefix = f"{STALL_WARNINGS}:{ws.id}:"
+    out = []
+    for item in items:
+        deal = item.deal
+        period = due.stall_warning_period(item)
+        targets = ["thread"] if deal.has_thread or ws.deals_channel else []  # _deal_place
+        if deal.owner_slack_id:
+            targets.append(f"dm:{deal.owner_slack_id}")
+        out.append(tuple(outbox.checked_key(f"{prefix}{t}:{period}") for t in targets))
+    return out
 
 
-def _warning_key(ws: Workspace, item: Stalled, target: str) -> str:
-    period = due.stall_warning_period(item)
-    return outbox.outbox_key(job=STALL_WARNINGS, workspace_id=ws.id, target=target, period=period)
-
-
-def stall_warning_keys(ws: Workspace, items: Sequence[Stalled]) -> list[str]:
-    """The outbox keys that tell whether each of ``items`` was warned about already."""
-    return [_warning_key(ws, i, t) for i in items for t in _warning_targets(ws, i)]
-
-
-def stall_warning_posts(
-    session: Session, ws: Workspace, at: datetime, items: Sequence[Stalled], taken: set[str]
-) -> list[Post]:
-    """The warnings of ``items`` (:func:`stall_warning_items`) whose episode none of whose
-    keys is in ``taken`` (:func:`stall_warning_keys`), whatever read them: one workspace
-    (:func:`plan_stall_warnings`) or a batch of them (:mod:`scheduler.batches`)."""
+def _new_episodes(
+    items: Sequence[Stalled], keys: Sequence[tuple[str, ...]], new: set[str]
+) -> list[Stalled]:
+    """The episodes among ``items`` none of whose ``keys`` was recorded (all in ``new``),
+    newest stalls first, at most :data:`MAX_WARNINGS_PER_RUN`."""
     # A new episode is one none of whose targets was warned (a new owner does not make it new).
-    fresh = [
-        i
-        for i in items
-        if not any(_warning_key(ws, i, t) in taken for t in _warning_targets(ws, i))
-    ]
-    if not fresh:
-        return []  # what follows would only read (routes, alert prefs) and post nothing
+    fresh = [i for i, ks in zip(items, keys, strict=True) if all(k in new for k in ks)]
     # The newest stalls first: they are the news. A backlog (a first run over years of data)
     # goes out MAX_WARNINGS_PER_RUN episodes an hour, which is faster than Slack lets one
     # workspace post anyway, and keeps each run's memory and time bounded.
     fresh.sort(key=lambda i: (i.status.days_over, i.deal.id))
+    return fresh[:MAX_WARNINGS_PER_RUN]
+
+
+@dataclass
+class WarningReads:
+    """What the warnings of workspaces with a new episode read besides their deals, each
+    kind in one statement for all of them (:func:`warning_reads`)."""
+
+    workflows: set[int]  # workspaces with an active "deal stalled" workflow
+    routers: dict[int, alerts.Router]  # by workspace
+    audiences: dict[int, alerts.Audience]  # by workspace
+    stages: dict[int, list[tuple[int, str]]]  # by pipeline: (id, name) in order
+
+
+def warning_reads(
+    session: Session, workspaces: Sequence[Workspace], fresh: dict[int, list[Stalled]]
+) -> WarningReads:
+    ids = [ws.id for ws in workspaces]
+    pipelines = sorted({i.deal.pipeline_id for ws in workspaces for i in fresh[ws.id]})
+    return WarningReads(
+        workflows=workflows.active_in(
+            session=session, workspace_ids=ids, trigger=automation.STALLED
+        ),
+        routers=alerts.routers_of(session, list(workspaces)),
+        audiences=alerts.audiences_of(session, list(workspaces)),
+        stages=stage_names_of(session=session, pipeline_ids=pipelines),
+    )
+
+
+def stall_warnings_of(
+    session: Session,
+    workspaces: Sequence[Workspace],
+    at: datetime,
+    items: dict[int, list[Stalled]],
+    keys: dict[int, list[tuple[str, ...]]],
+    new: set[str],
+) -> dict[int, list[Post]]:
+    """The warnings of each workspace's ``items`` (:func:`stall_warning_items`) whose
+    episode has no recorded key (its ``keys``, :func:`stall_warning_keys`, all in ``new``,
+    :func:`_new_keys`), whatever read them: one workspace (:func:`plan_stall_warnings`) or
+    a batch of them (:mod:`scheduler.batches`). Only the workspaces with a new episode read
+    their workflows, routes, alert choices and stage names: together, one statement per
+    kind."""
+    fresh = {ws.id: _new_episodes(items[ws.id], keys[ws.id], new) for ws in workspaces}
+    out: dict[int, list[Post]] = {ws.id: [] for ws in workspaces}
+    posting = [ws for ws in workspaces if fresh[ws.id]]
+    if not posting:
+        return out  # what follows would only read (routes, alert prefs) and post nothing
+    reads = warning_reads(session, posting, fresh)
+    for ws in posting:
+        out[ws.id] = _stall_warning_posts(session, ws, at, fresh[ws.id], reads)
+    return out
+
+
+def _stall_warning_posts(
+    session: Session, ws: Workspace, at: datetime, fresh: list[Stalled], reads: WarningReads
+) -> list[Post]:
     # Issue 14: "deal stalled" workflows, once per episode, in this run's transaction.
     automation.deals_stalled(
         session=session,
         workspace=ws,
-        stalls=[(i.deal.id, due.stall_warning_period(i)) for i in fresh[:MAX_WARNINGS_PER_RUN]],
+        stalls=[(i.deal.id, due.stall_warning_period(i)) for i in fresh],
         now=at,
+        active=ws.id in reads.workflows,
     )
-    stages: dict[int, list[tuple[int, str]]] = {}
+    stages = reads.stages
     posts = []
-    router, audience = alerts.Router(session, ws), alerts.Audience(session, ws)
-    for item in fresh[:MAX_WARNINGS_PER_RUN]:
+    router, audience = reads.routers[ws.id], reads.audiences[ws.id]
+    for item in fresh:
         period = due.stall_warning_period(item)
         deal = item.deal
-        if deal.pipeline_id not in stages:
-            stages[deal.pipeline_id] = stage_names(session=session, pipeline_id=deal.pipeline_id)
         rendered: dict[str, Message] = {}
 
         def render(locale: str, deal=deal, item=item, rendered=rendered) -> Message:
@@ -608,6 +657,25 @@ NAMES = tuple(PLANNERS)
 _KEYS_IN_ARRAY = sa.select(Outbox.key).where(
     Outbox.key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
 )
+
+
+# The keys not in the outbox, the keys sent as one text (a few thousand a batch: one string
+# is far cheaper to send than an array of them) and only the new ones read back.
+_NEW_KEYS = sa.text(
+    "SELECT k FROM unnest(string_to_array(:keys, E'\\n')) AS k"
+    " WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.key = k)"
+).columns(k=sa.String)
+
+
+def _new_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` have no outbox row yet (in a steady hour, few of them)."""
+    unique = set(keys)
+    if not unique:
+        return unique
+    joined = "\n".join(unique)
+    if session.get_bind().dialect.name == "postgresql" and joined.count("\n") == len(unique) - 1:
+        return set(session.execute(_NEW_KEYS, {"keys": joined}).scalars())
+    return unique - _taken_keys(session, list(unique))
 
 
 def _taken_keys(session: Session, keys: Sequence[str]) -> set[str]:

@@ -60,7 +60,11 @@ ERROR_MAX = 500
 
 
 def outbox_key(*, job: str, workspace_id: int, target: str, period: str) -> str:
-    key = f"{job}:{workspace_id}:{target}:{period}"
+    return checked_key(f"{job}:{workspace_id}:{target}:{period}")
+
+
+def checked_key(key: str) -> str:
+    """``key`` (``job:workspace:target:period``, put together by the caller) if it fits."""
     if len(key) > KEY_MAX:
         raise ValueError(f"outbox key too long ({len(key)} > {KEY_MAX}): {key[:80]}…")
     return key

@@ -17,7 +17,7 @@ from domain import deals, money
 from scheduler import batches, jobs
 from scheduler.runner import Ticker
 from storage.db import session_scope
-from storage.models import Outbox, Role, Stage, Task, Workspace
+from storage.models import AlertItem, Outbox, Role, Stage, Task, WorkflowRun, Workspace
 from tests import factories as f
 from tests.schedulers import tick_at_once
 from tests.test_scheduler_idle import MONDAY
@@ -255,3 +255,91 @@ def test_processes_sharing_the_batches_record_each_warning_once(engine):
     together = warnings(engine)
     assert sum(r.recorded for r in reports) == len(together) - len(before)  # none twice
     assert warnings_one_by_one(engine, before) == together
+
+
+def choosy_fleet(engine) -> dict[str, int]:
+    """Workspaces whose stall warnings go different ways, side by side: alert routes (one
+    with a minimum amount, one for one owner), a muted deal and a muted pipeline, hourly
+    batching and quiet hours in a member's own timezone, a "deal stalled" workflow — and
+    one that chose nothing. Every workspace has the same members and deals, so a batch that
+    gave one workspace another's routes, choices or workflows would post differently."""
+    from domain import alerts, workflows
+    from domain.workflows import WorkflowSpec
+
+    ids = {}
+    with session_scope(engine) as s:
+        for team in ("TROUTES", "TMUTES", "TBATCH", "TFLOW", "TPLAIN"):
+            ws = f.workspace(s, team, deals_channel=f"CD{team}")
+            admin = f.member(s, ws, "UADMIN", Role.admin)
+            reps = [f.member(s, ws, f"UREP{i}", name=f"Rep {i}") for i in range(2)]
+            stale = [
+                f.deal(s, ws, reps[i % 2], title=f"Stale {i}", amount=str(1_000_000 * (i + 1)))
+                for i in range(4)
+            ]
+            if team == "TROUTES":
+                for spec in (
+                    alerts.RouteSpec("stalled", "CBIG", min_amount=Decimal(3_000_000)),
+                    alerts.RouteSpec("stalled", "CREP0", owners=(reps[0],)),
+                    alerts.RouteSpec("won", "CWON"),
+                ):
+                    alerts.add_route(session=s, actor=admin, workspace=ws, spec=spec, now=f.T0)
+            if team == "TMUTES":
+                alerts.mute_deal(session=s, member=reps[0], deal=stale[0])
+                alerts.set_muted(session=s, member=reps[1], kind="p", ids={stale[1].pipeline_id})
+            if team == "TBATCH":
+                alerts.set_batch(session=s, member=reps[0], batch="hourly")
+                reps[1].timezone = "America/New_York"  # 19:30 there: quiet until 08:00
+                alerts.set_quiet(session=s, member=reps[1], quiet="18:00-08:00")
+            if team == "TFLOW":
+                workflows.add_workflow(
+                    session=s,
+                    actor=admin,
+                    workspace=ws,
+                    spec=WorkflowSpec(
+                        "deal_stalled", [{"do": "task", "text": "Revive", "days": 0}], {}
+                    ),
+                )
+            ids[team] = ws.id
+    return ids
+
+
+def choices(engine) -> list[tuple]:
+    """Everything the warnings leave: outbox rows, held alert DMs, workflows' tasks."""
+    with session_scope(engine) as s:
+        held = s.exec(select(AlertItem.key, AlertItem.payload, AlertItem.release_at)).all()
+        made = s.exec(select(Task.workspace_id, Task.deal_id, Task.text, Task.origin)).all()
+    return warnings(engine) + sorted(map(tuple, held)) + sorted(map(tuple, made))
+
+
+def test_a_batch_of_workspaces_that_chose_differently_posts_what_each_alone_posts(engine):
+    ids = choosy_fleet(engine)
+    ticker = Ticker(engine, NoSend(), now=lambda: MONDAY, batch=len(ids))
+    reports = [r for r in ticker.tick(MONDAY, send=False) if r.job == jobs.STALL_WARNINGS]
+    assert not [e for r in reports for e in r.errors]
+    together = choices(engine)
+    keys = [k for k, _ in warnings(engine)]
+    # Each workspace's own choices took effect, and no other workspace's.
+    routed = [k for k in keys if ":ch:" in k]
+    assert {k.split(":")[1] for k in routed} == {str(ids["TROUTES"])}
+    assert {k.split(":")[3] for k in routed} == {"CBIG", "CREP0"}
+    dms = {(int(k.split(":")[1]), k.split(":")[3]) for k in keys if ":dm:" in k}
+    assert (ids["TPLAIN"], "UREP0") in dms and (ids["TPLAIN"], "UREP1") in dms
+    assert not {(ids["TBATCH"], "UREP0"), (ids["TBATCH"], "UREP1")} & dms  # held
+    with session_scope(engine) as s:
+        held = {w for (w,) in s.execute(sa.select(AlertItem.workspace_id))}
+        flows = {w for (w,) in s.execute(sa.select(Task.workspace_id))}
+    assert held == {ids["TBATCH"]}
+    assert flows == {ids["TFLOW"]}
+    muted = len([k for k in keys if k.startswith(f"stall-warnings:{ids['TMUTES']}:dm:")])
+    plain = len([k for k in keys if k.startswith(f"stall-warnings:{ids['TPLAIN']}:dm:")])
+    assert muted == plain - 3  # UREP0's muted deal; UREP1's muted pipeline (both deals)
+    # And each workspace planned alone posts exactly the same.
+    with session_scope(engine) as s:
+        for model in (Outbox, AlertItem, Task, WorkflowRun):
+            s.execute(sa.delete(model))
+    for workspace_id in ids.values():
+        result = jobs.run_for_workspace(
+            engine, jobs.STALL_WARNINGS, workspace_id, at=MONDAY, now=MONDAY, force=False
+        )
+        assert result.error is None
+    assert choices(engine) == together
