@@ -22,6 +22,8 @@ from slack_bolt import App as BoltApp
 from slack_bolt.logger import get_bolt_app_logger
 from slack_sdk import WebClient
 
+from bot.listening import DirectListener, direct
+
 MAX_CLIENTS = 10_000  # workspaces whose client is kept; past it the cache starts afresh
 
 
@@ -71,7 +73,8 @@ class Clients:
 
 
 class App(BoltApp):
-    """Bolt's ``App`` with :class:`Clients` in each request's context."""
+    """Bolt's ``App`` with :class:`Clients` in each request's context, and its listeners
+    called without keyword arguments built per call (bot.listening)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,3 +88,8 @@ class App(BoltApp):
         context["token"] = self._token
         context["client"] = self.clients.client(context.enterprise_id, context.team_id)
         context["listener_runner"] = self.listener_runner
+
+    def _register_listener(self, functions, primary_matcher, *args, **kwargs):
+        value = super()._register_listener(functions, direct(primary_matcher), *args, **kwargs)
+        self._listeners[-1] = DirectListener.of(self._listeners[-1])
+        return value

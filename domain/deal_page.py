@@ -5,7 +5,9 @@ per statement (building the statement, its cache key, setting up the result), no
 database. So the page reads the deal with its company, owner, contact and open-task count in
 one statement, and its timeline with the authors' Slack ids in another; both are built once,
 here, with bound parameters (their compiled form and cache key are made once per process) and
-run as Core on the session's connection (no ORM compile step, no entities).
+run as Core on the session's connection (no ORM compile step, no entities). On PostgreSQL the
+two are one statement (the timeline a ``LATERAL`` subquery): a round trip and a third of the
+page's Python fewer; SQLite keeps two (see ``_PAGE_AND_TIMELINE``).
 
 The card itself is :func:`domain.deal_reads.card`, given the row and what was joined to it,
 so cards, ``/deal show`` and lists keep one spelling of a deal.
@@ -73,7 +75,43 @@ _TIMELINE = (
     .order_by(_activity.c.at.desc(), _activity.c.id.desc())
     .limit(TIMELINE)
 )
+# PostgreSQL: the page and its timeline in one statement, the timeline a LATERAL subquery
+# (a row per activity, the deal's columns on each; one row with no activity when there is
+# none). SQLite has no LATERAL; its spellings without (a correlated IN in the join) cost as
+# much Python as the second statement saves, which on SQLite is no round trip.
+_RECENT = (
+    sa.select(_activity.c.id, _activity.c.at, _activity.c.kind, _activity.c.text)
+    .add_columns(_activity.c.author_id)
+    .where(_activity.c.deal_id == _deal.c.id)
+    .order_by(_activity.c.at.desc(), _activity.c.id.desc())
+    .limit(TIMELINE)
+    .lateral("recent")
+)
+_PAGE_AND_TIMELINE = (
+    _PAGE.add_columns(
+        _RECENT.c.id.label("activity_id"),
+        _RECENT.c.at.label("activity_at"),
+        _RECENT.c.kind.label("activity_kind"),
+        _RECENT.c.text.label("activity_text"),
+        _RECENT.c.author_id.label("activity_author_id"),
+        _author.c.slack_user_id.label("author_slack_id"),
+    )
+    .outerjoin(_RECENT, sa.true())
+    .outerjoin(_author, _author.c.id == _RECENT.c.author_id)
+    .order_by(_RECENT.c.at.desc(), _RECENT.c.id.desc())
+)
 TASKS = 10  # open tasks listed on the page
+
+
+class Entry(NamedTuple):
+    """A timeline entry as the page shows it (views.deals.activity_line)."""
+
+    id: int
+    at: datetime
+    kind: str
+    text: str
+    author_id: int | None
+    author_slack_id: str | None
 
 
 class Author(NamedTuple):
@@ -84,7 +122,7 @@ class Author(NamedTuple):
 
 class DealPage(NamedTuple):
     card: deal_reads.DealCard
-    activities: list  # newest first, Core rows of Activity
+    activities: list  # newest first: Core rows of Activity, or Entry (PostgreSQL)
     authors: dict[int, Author]  # by member id
     permalink: str | None  # the card's thread, stored when it was posted
     tasks: tasks.TaskPage
@@ -95,7 +133,25 @@ def deal_page(*, session: Session, workspace: Workspace, number: int, now: datet
     """The deal numbered ``number`` and everything its page shows."""
     session.flush()  # Core execution below does not autoflush
     conn = session.connection()
-    row = conn.execute(_PAGE, {"workspace_id": workspace.id, "number": number}).first()
+    params = {"workspace_id": workspace.id, "number": number}
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_PAGE_AND_TIMELINE, params).all()
+        row = rows[0] if rows else None
+        activities = [
+            Entry(
+                r.activity_id,
+                r.activity_at,
+                r.activity_kind,
+                r.activity_text,
+                r.activity_author_id,
+                r.author_slack_id,
+            )
+            for r in rows
+            if r.activity_id is not None
+        ]
+    else:
+        row = conn.execute(_PAGE, params).first()
+        activities = None
     if row is None:
         raise NotFound("deal.not_found_number", number=number)
     owners = {}
@@ -107,7 +163,8 @@ def deal_page(*, session: Session, workspace: Workspace, number: int, now: datet
     card = deal_reads.card(
         session=session, workspace=workspace, deal=row, now=now, owners=owners, names=names
     )
-    activities = conn.execute(_TIMELINE, {"deal_id": row.id}).all()
+    if activities is None:
+        activities = conn.execute(_TIMELINE, {"deal_id": row.id}).all()
     authors = {
         a.author_id: Author(a.author_slack_id) for a in activities if a.author_slack_id is not None
     }

@@ -205,3 +205,26 @@ def test_a_session_holding_an_unflushed_change_reads_kept_values_afresh(world):
         session.delete(gone)
         assert "Empty" not in pipeline_names(session, ws).values()
         session.rollback()
+
+
+def test_a_unit_that_read_nothing_leaves_no_transaction_and_the_next_read_is_fresh(world):
+    deps, theirs = world
+    context = _context(deps)
+    assert "Deal 0" in _reply(deps, context, "/deal", "show 1")
+    assert not deps.reading.session.in_transaction()
+    with session_scope(theirs) as session:
+        session.exec(sa.update(Deal).where(Deal.number == 1).values(title="Renamed"))
+    help_first = _reply(deps, context, "/deal", "help")  # reads nothing: nothing to commit
+    assert not deps.reading.session.in_transaction()
+    assert "Renamed" in _reply(deps, context, "/deal", "show 1")
+    assert not deps.reading.session.in_transaction()
+    with deps.acting(context, readonly=True) as ctx:  # a unit that adds has it committed
+        ctx.session.add(Deal(**{**_deal_columns(theirs, 2), "id": None, "number": 99}))
+    assert _reply(deps, context, "/deal", "help") == help_first
+    assert "Deal 1" in _reply(deps, context, "/deal", "show 99")
+
+
+def _deal_columns(engine, number: int) -> dict:
+    with session_scope(engine) as session:
+        deal = session.exec(sa.select(Deal).where(Deal.number == number)).scalar_one()
+        return deal.model_dump()

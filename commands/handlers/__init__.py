@@ -27,8 +27,11 @@ def handles(*types: type) -> Callable[[F], F]:
 
 
 def run(cmd: object, ctx: Ctx) -> Outcome:
-    _load()
-    return _HANDLERS[type(cmd)](cmd, ctx)
+    handler = _HANDLERS.get(type(cmd))
+    if handler is None:
+        _load()
+        handler = _HANDLERS[type(cmd)]
+    return handler(cmd, ctx)
 
 
 def _load() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from commands import types as c
 from commands.context import Ctx
 from commands.handlers import handles
@@ -86,18 +88,26 @@ BUTTONS = {
 
 @handles(c.Help)
 def show_help(cmd: c.Help, ctx: Ctx) -> Outcome:
-    loc = ctx.locale
-    names = TOPICS[cmd.command]
-    if cmd.topic:
-        wanted = f"{cmd.command}_{cmd.topic.lower()}"
+    intro, blocks = _help(ctx.locale, cmd.command, cmd.topic.lower() if cmd.topic else None)
+    return Outcome(reply=Message(text=intro, blocks=list(blocks)))
+
+
+@lru_cache(maxsize=256)
+def _help(loc: str, command: str, topic: str | None) -> tuple[str, tuple[dict, ...]]:
+    """The help of ``command`` in ``loc``: the same for everyone, so made once (issue 17).
+    The blocks are shared by every reply: a reply's blocks are only read (encoded for
+    Slack); code that changes a reply copies it first (commands.readback)."""
+    names = TOPICS[command]
+    if topic:
+        wanted = f"{command}_{topic}"
         names = [n for n in names if n == wanted] or names
     lines = [t(loc, f"grammar.usage.{name}") for name in names]
-    intro = t(loc, f"help.{cmd.command}")
+    intro = t(loc, f"help.{command}")
     buttons = [
-        b.button(t(loc, f"help.button.{key}"), f"{Action.help_run}:{i}", command)
-        for i, (key, command) in enumerate(BUTTONS[cmd.command])
+        b.button(t(loc, f"help.button.{key}"), f"{Action.help_run}:{i}", typed)
+        for i, (key, typed) in enumerate(BUTTONS[command])
     ]
     blocks = [b.section(intro), b.section("\n".join(lines))]
     if buttons:
         blocks.append(b.actions(buttons))
-    return Outcome(reply=Message(text=intro, blocks=blocks))
+    return intro, tuple(blocks)
