@@ -34,6 +34,7 @@ class Harness:
     slack: FakeSlack
     engine: object
     latencies: list[float] = field(default_factory=list)
+    timed: list[tuple[float, str]] = field(default_factory=list)  # (seconds, "/cmd text")
     team: str = TEAM  # the workspace the requests come from (tests/oauthapp.py: several)
 
     def command(
@@ -68,6 +69,7 @@ class Harness:
         started = time.perf_counter()
         status, text_out = slackreq.post(self.url + "/slack/events", body, headers)
         self.latencies.append(time.perf_counter() - started)
+        self.timed.append((self.latencies[-1], f"{command} {text}".strip()))
         reply = _json(text_out)
         if follow and response_url is None and isinstance(reply, dict) and _held(reply):
             answer = self.slack.wait_for_answer(target, trigger, timeout=60)
