@@ -195,13 +195,19 @@ def _send_one(
     except _Wait:
         with session_scope(engine) as session:
             outbox.postpone(
-                session, row.id, until=now() + PARENT_WAIT, reason="waiting for parent post"
+                session,
+                row.id,
+                until=now() + PARENT_WAIT,
+                reason="waiting for parent post",
+                lease_until=row.lease_until,
             )
         report.waiting += 1
         return report
     except _Undeliverable as exc:
         with session_scope(engine) as session:
-            outbox.mark_failed(session, row.id, error=str(exc), now=now())
+            outbox.mark_failed(
+                session, row.id, error=str(exc), now=now(), lease_until=row.lease_until
+            )
         report.failed += 1
         report.errors.append(f"{row.key}: {exc}")
         return report
@@ -217,11 +223,14 @@ def _send_one(
                     now=now(),
                     retry_after=exc.retry_after,
                     base=backoff_base,
+                    lease_until=row.lease_until,
                 )
                 log.warning("outbox %s: %s, will retry", row.key, exc.error)
                 report.retried += 1
             else:
-                outbox.mark_failed(session, row.id, error=exc.error, now=now())
+                outbox.mark_failed(
+                    session, row.id, error=exc.error, now=now(), lease_until=row.lease_until
+                )
                 report.failed += 1
         report.errors.append(f"{row.key}: {exc.error}")
         return report
@@ -234,6 +243,7 @@ def _send_one(
                 error=f"{type(exc).__name__}: {exc}",
                 now=now(),
                 base=backoff_base,
+                lease_until=row.lease_until,
             )
         report.retried += 1
         report.errors.append(f"{row.key}: {type(exc).__name__}")
@@ -243,7 +253,14 @@ def _send_one(
             from domain.deals import record_card
 
             record_card(session=session, deal_id=sent.card[0], home=sent.card[1:])
-        outbox.mark_sent(session, row.id, ts=sent.ts, channel=sent.channel, now=now())
+        outbox.mark_sent(
+            session,
+            row.id,
+            ts=sent.ts,
+            channel=sent.channel,
+            now=now(),
+            lease_until=row.lease_until,
+        )
     report.sent += 1
     report.recovered += int(sent.recovered)
     return report
@@ -257,7 +274,14 @@ def _gone(engine: Engine, row: outbox.Claimed, exc: SendError, now) -> DrainRepo
         dropped = gone(session=session, workspace_id=row.workspace_id, now=now(), token=exc.token)
         if dropped is None:  # installed again since that token was refused: send with the new
             with contextlib.suppress(LookupError):  # unless a peer dropped it meanwhile
-                outbox.mark_retry(session, row.id, error=exc.error, now=now(), retry_after=0)
+                outbox.mark_retry(
+                    session,
+                    row.id,
+                    error=exc.error,
+                    now=now(),
+                    retry_after=0,
+                    lease_until=row.lease_until,
+                )
             return DrainReport(retried=1, errors=[f"{row.key}: {exc.error}"])
     log.warning(
         "workspace %s is gone (%s): dropped its %s unsent posts",

@@ -203,6 +203,7 @@ class Claimed:
     deal_id: int | None = None
     created_at: datetime | None = None
     recovering: bool = False  # it was being sent when its lease ran out: maybe it went out
+    lease_until: datetime | None = None  # this claim's lease: the fence of the mark_* calls
 
 
 UNSENT = (PENDING, SENDING)
@@ -298,6 +299,7 @@ def claim_pending(
                 deal_id=row.deal_id,
                 created_at=row.created_at,
                 recovering=recovering,
+                lease_until=row.next_attempt_at,
             )
         )
     session.flush()
@@ -311,10 +313,49 @@ def _row(session: Session, outbox_id: int) -> Outbox:
     return row
 
 
+def _held(session: Session, outbox_id: int, lease_until: datetime | None) -> Outbox | None:
+    """The row, if the claim that leased it until ``lease_until`` still holds it; ``None``
+    if its lease ran out and another sender claimed it again (or already finished it).
+    Without ``lease_until`` (a caller that claimed nothing), the row as it is.
+
+    A sender stalled past its lease (a long GC pause, a database that was unreachable when
+    the result was to be written) must not overwrite the outcome of the peer that took the
+    row over: a late "retry" would put a row that peer already sent back to pending, and it
+    would go out twice. On PostgreSQL the row is locked until the caller commits, so a peer's
+    claim (``SKIP LOCKED``) cannot slip in between the check and the write; on SQLite the
+    write transaction (``BEGIN IMMEDIATE``) serialises them."""
+    if lease_until is None:
+        return _row(session, outbox_id)
+    locked = session.get_bind().dialect.name == "postgresql"
+    row = session.get(Outbox, outbox_id, with_for_update=locked, populate_existing=True)
+    if row is None:
+        raise LookupError(f"outbox row {outbox_id} is gone")
+    if row.status == SENDING and row.next_attempt_at == lease_until:
+        return row
+    log.warning(
+        "outbox %s: its lease ran out before the result was recorded and another sender took "
+        "it over (now %s); leaving the row to it",
+        row.key,
+        row.status,
+    )
+    return None
+
+
 def mark_sent(
-    session: Session, outbox_id: int, *, ts: str | None, channel: str | None, now: datetime
+    session: Session,
+    outbox_id: int,
+    *,
+    ts: str | None,
+    channel: str | None,
+    now: datetime,
+    lease_until: datetime | None = None,
 ) -> None:
-    row = _row(session, outbox_id)
+    """The post is out. With a lost lease it is recorded anyway unless a peer already
+    recorded its own send (that one's ``ts`` stays): the message exists either way, and a
+    peer still sending finds it in the channel (its claim came back ``recovering``)."""
+    row = _held(session, outbox_id, lease_until) or _row(session, outbox_id)
+    if row.status == SENT and lease_until is not None:
+        return  # a peer that took the row over recorded its own send first
     row.status = SENT
     row.attempts += 1
     row.ts = ts
@@ -344,9 +385,13 @@ def mark_retry(
     now: datetime,
     retry_after: float | None = None,
     base: float | None = None,
-) -> datetime:
-    """A transient failure: back to pending, tried again later. Returns the next attempt."""
-    row = _row(session, outbox_id)
+    lease_until: datetime | None = None,
+) -> datetime | None:
+    """A transient failure: back to pending, tried again later. Returns the next attempt,
+    or ``None`` when the claim's lease was lost (the row is another sender's now)."""
+    row = _held(session, outbox_id, lease_until)
+    if row is None:
+        return None
     row.attempts += 1
     row.status = PENDING
     row.last_error = error[:ERROR_MAX]
@@ -356,9 +401,18 @@ def mark_retry(
     return row.next_attempt_at
 
 
-def postpone(session: Session, outbox_id: int, *, until: datetime, reason: str) -> None:
+def postpone(
+    session: Session,
+    outbox_id: int,
+    *,
+    until: datetime,
+    reason: str,
+    lease_until: datetime | None = None,
+) -> None:
     """Back to pending without counting an attempt (waiting on another row, or paced)."""
-    row = _row(session, outbox_id)
+    row = _held(session, outbox_id, lease_until)
+    if row is None:
+        return
     row.status = PENDING
     row.next_attempt_at = until
     row.last_error = reason[:ERROR_MAX]
@@ -366,9 +420,18 @@ def postpone(session: Session, outbox_id: int, *, until: datetime, reason: str) 
     session.flush()
 
 
-def mark_failed(session: Session, outbox_id: int, *, error: str, now: datetime) -> None:
+def mark_failed(
+    session: Session,
+    outbox_id: int,
+    *,
+    error: str,
+    now: datetime,
+    lease_until: datetime | None = None,
+) -> None:
     """A permanent failure: recorded, logged once here, never tried again."""
-    row = _row(session, outbox_id)
+    row = _held(session, outbox_id, lease_until)
+    if row is None:
+        return
     row.attempts += 1
     row.status = FAILED
     row.last_error = error[:ERROR_MAX]
