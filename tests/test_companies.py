@@ -95,7 +95,7 @@ def test_deal_export_sends_the_filtered_deals_as_a_csv_to_the_dm(db_url):
     engine = make_engine(db_url)
     run(engine, SETUP)
     text = run(engine, "/deal export stage:Won\n/deal export\n")
-    assert "Exporting 1 rows: `deals-" in text
+    assert "Exporting 1 row: `deals-" in text
     paths = re.findall(r"(/\S+salesbot-deals-\S+\.csv)", text)
     assert len(paths) == 2
     won = read_table(Path(paths[0]).read_bytes())
@@ -104,7 +104,25 @@ def test_deal_export_sends_the_filtered_deals_as_a_csv_to_the_dm(db_url):
     titles = ["Acme — Kim Minsu", "Acme ERP", "Acme CRM", "Acme pilot", "Beta ERP"]
     assert [r[2] for r in everything.rows] == titles
     leads = run(engine, "/lead export\n")
-    assert "Exporting 1 rows: `leads-" in leads
+    assert "Exporting 1 row: `leads-" in leads
     assert "0행을 내보냅니다." in run(engine, "/lead export\n", locale="ko")
     with Session(engine) as session:
         assert session.exec(select(Person)).first() is not None
+
+
+def test_an_export_past_the_row_limit_says_how_to_narrow_it_and_sends_nothing(db_url, monkeypatch):
+    from commands.handlers import companies
+
+    engine = make_engine(db_url)
+    run(engine, SETUP)
+    monkeypatch.setattr(companies, "EXPORT_MAX_ROWS", 4)  # SETUP has 5 deals
+    text = run(engine, "/deal export\n")
+    assert "More than 4 deals match" in text and "stage:Proposal" in text
+    assert "salesbot export deals --team" in text
+    assert not re.findall(r"salesbot-deals-\S+\.csv", text), "no file"
+    ko = run(engine, SETUP + "/deal export\n", locale="ko")
+    assert "조건에 맞는 딜이 4건을 넘어" in ko and "필터" in ko
+    narrowed = run(engine, "/deal export stage:Won\n")
+    assert "Exporting 1 row: `deals-" in narrowed
+    monkeypatch.setattr(companies, "EXPORT_MAX_ROWS", 5)
+    assert "Exporting 5 rows: `deals-" in run(engine, "/deal export\n")

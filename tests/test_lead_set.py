@@ -142,7 +142,7 @@ def test_lead_export_has_the_score_and_the_custom_fields_after_lead_set(app):
     app.command("/lead", 'new "Park" size:20')
     app.command("/lead", "set L1 source:webinar size:120 title:CTO industry:IT")
     status, reply = app.command("/lead", "export")
-    assert status == 200 and reply["text"].startswith("Exporting 1 rows: `leads-")
+    assert status == 200 and reply["text"].startswith("Exporting 1 row: `leads-")
     upload = wait(lambda: app.slack.state.files)[0]
     table = read_table(upload["content"])
     assert table.headers[-3:] == ["created", "score", "industry"]
