@@ -233,7 +233,8 @@ class Deal(SQLModel, table=True):
         sa.Index("ix_deal_stalled", *STALLED_COLUMNS),
         # One member's open deals in /deal list mine's order, covering the stall rule
         # (domain.deal_reads: stalled first, then by stage entry; migration 0024_stall_order).
-        sa.Index("ix_deal_owner_entered", *OWNER_ENTERED_COLUMNS),
+        # PostgreSQL's btree does not carry the id as SQLite's does: included (0025).
+        sa.Index("ix_deal_owner_entered", *OWNER_ENTERED_COLUMNS, postgresql_include=["id"]),
         # Open deals snoozed, by pipeline (the board's stalled count takes them out; migration
         # 0020): the snoozes, not the deals, so a few rows at any size; covering for that
         # count. Led by the pipeline (which names its workspace), so that SQLite's planner

@@ -115,3 +115,24 @@ def test_a_rebuilt_index_gets_planner_statistics_where_the_database_has_them(eng
         else:
             names = {r[0] for r in conn.exec_driver_sql("SELECT stxname FROM pg_statistic_ext")}
             assert "st_deal_pipeline_stage" in names
+
+
+def _owner_index(engine) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT sql FROM sqlite_master WHERE name = 'ix_deal_owner_entered'"
+        else:
+            sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_deal_owner_entered'"
+        return conn.exec_driver_sql(sql).scalar_one()
+
+
+def test_one_owners_list_index_carries_the_deal_id_on_postgresql(engine):
+    """/deal list mine reads its page's ids from ix_deal_owner_entered: SQLite's index holds
+    the row id; PostgreSQL's includes it (0025), or every listed deal is read from the table."""
+    command.downgrade(alembic_config(engine), "0024_stall_order")
+    assert "INCLUDE" not in _owner_index(engine)
+    upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        assert _owner_index(engine).endswith("INCLUDE (id)")
+    else:
+        assert "INCLUDE" not in _owner_index(engine)
