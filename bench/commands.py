@@ -12,7 +12,8 @@ acks the same commands with a fixed text: the floor any Bolt app pays. Reports p
 throughput, the ratio Salesbot / bare Bolt, the serving process's peak RSS and its CPU time
 per request (user + system from ``/proc``, over the process and its children: gunicorn's
 workers). Then each of ``--commands`` alone (``show``: ``/deal show N``, ``list``: ``/deal
-list mine``, ``pipeline``: ``/pipeline``), ``--requests`` of each, for every app: p50/p99,
+list mine``, ``pipeline``: ``/pipeline``, ``help``: ``/deal help``, which reads nothing: the
+frame every command pays), ``--requests`` of each, for every app: p50/p99,
 requests/s and CPU ms per request, and their ratios to bare Bolt's.
 
 ``--workers 1,2`` runs Salesbot once per worker count (``salesbot serve --workers N``:
@@ -141,11 +142,18 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-KINDS = {"show": ("/deal", "show"), "list": ("/deal", "list"), "pipeline": ("/pipeline", "")}
+KINDS = {
+    "help": ("/deal", "help"),
+    "show": ("/deal", "show"),
+    "list": ("/deal", "list"),
+    "pipeline": ("/pipeline", ""),
+}
 
 
 def only(mix, kind: str) -> list:
     command, verb = KINDS[kind]
+    if kind == "help":  # the frame every command pays: it reads nothing
+        return [(command, verb, user) for _, _, user in mix]
     return [m for m in mix if m[0] == command and m[1].split(" ", 1)[0] == verb]
 
 
