@@ -214,9 +214,9 @@ class Gate:
 def _bolt_reads_alike(text: str, content_type: str | None) -> bool:
     """Whether Bolt's own parse of ``text`` takes the way :func:`read_payload` took: JSON for
     a JSON body (Bolt: the exact type, or text that starts with ``{``), form fields
-    otherwise. Its result is then our dict, or one we give Bolt ours instead of anyway (Bolt
-    reads any form body containing the letters "payload" as an interaction, so "/deal note 1
-    payload shipped" would reach it as {})."""
+    otherwise. Bolt's result is then our dict, or one we would replace with ours anyway
+    (Bolt reads any form body containing the letters "payload" as an interaction, so
+    "/deal note 1 payload shipped" would reach it as {})."""
     bolt_json = (content_type or "").split(";")[0] == JSON or text.startswith("{")
     if (content_type or "").split(";")[0].strip().lower() == JSON:
         return bolt_json
