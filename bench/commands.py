@@ -11,8 +11,9 @@ slash commands, a fixed mix of ``/deal show``, ``/deal move``, ``/pipeline`` and
 acks the same commands with a fixed text: the floor any Bolt app pays. Reports p50/p95/p99,
 throughput, the ratio Salesbot / bare Bolt, the serving process's peak RSS and its CPU time
 per request (user + system from ``/proc``, over the process and its children: gunicorn's
-workers). Then each of ``--commands`` alone (``show``: ``/deal show N``, ``list``: ``/deal
-list mine``, ``pipeline``: ``/pipeline``), ``--requests`` of each, for every app: p50/p99,
+workers; the system share in brackets: the kernel's part, mostly threads handing the GIL on). Then each of ``--commands`` alone (``show``: ``/deal show N``, ``list``: ``/deal
+list mine``, ``pipeline``: ``/pipeline``, ``help``: ``/deal help``, which reads nothing: the
+frame every command pays), ``--requests`` of each, for every app: p50/p99,
 requests/s and CPU ms per request, and their ratios to bare Bolt's.
 
 ``--workers 1,2`` runs Salesbot once per worker count (``salesbot serve --workers N``:
@@ -127,8 +128,9 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its live children (gunicorn's workers), in seconds."""
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """User + system CPU of ``pid`` and its live children (gunicorn's workers), in seconds;
+    with ``system_only`` the kernel's share alone (thread switches: futex waits and wakes)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -137,23 +139,33 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            utime, stime = int(fields[11]), int(fields[12])
+            total += (stime if system_only else utime + stime) / tick
     return total
 
 
-KINDS = {"show": ("/deal", "show"), "list": ("/deal", "list"), "pipeline": ("/pipeline", "")}
+KINDS = {
+    "help": ("/deal", "help"),
+    "show": ("/deal", "show"),
+    "list": ("/deal", "list"),
+    "pipeline": ("/pipeline", ""),
+}
 
 
 def only(mix, kind: str) -> list:
     command, verb = KINDS[kind]
+    if kind == "help":  # the frame every command pays: it reads nothing
+        return [(command, verb, user) for _, _, user in mix]
     return [m for m in mix if m[0] == command and m[1].split(" ", 1)[0] == verb]
 
 
 def measured(pid: int, port: int, mix, concurrency: int, response_url: str) -> dict:
     """:func:`fire`, with the server's CPU milliseconds per request."""
-    before = cpu_seconds(pid)
+    before, kernel = cpu_seconds(pid), cpu_seconds(pid, system_only=True)
     result = fire(port, mix, concurrency, response_url)
-    result["cpu_ms"] = round((cpu_seconds(pid) - before) * 1000 / max(len(mix), 1), 2)
+    n = max(len(mix), 1)
+    result["cpu_ms"] = round((cpu_seconds(pid) - before) * 1000 / n, 2)
+    result["cpu_sys_ms"] = round((cpu_seconds(pid, system_only=True) - kernel) * 1000 / n, 2)
     return result
 
 
@@ -346,7 +358,9 @@ def table(result: dict) -> str:
 def per_command_table(result: dict) -> str:
     """Each command alone: every app's p50/p99, requests/s, CPU ms per request, and the
     ratios to bare Bolt (p50, CPU; throughput as a share of bare Bolt's)."""
-    rows = [("command", "app", "p50 / p99 ms", "req/s", "CPU ms/req", "÷ bare: p50 · CPU · req/s")]
+    rows = [
+        ("command", "app", "p50 / p99 ms", "req/s", "CPU ms/req (sys)", "÷ bare: p50 · CPU · req/s")
+    ]
     apps = ["bare_bolt"] + [k for k in result if k.startswith("salesbot")]
     for each in result["bare_bolt"].get("per_command", {}):
         for app in apps:
@@ -360,7 +374,7 @@ def per_command_table(result: dict) -> str:
                     f"{app} ({result[app].get('workers', 1)}w)",
                     f"{figures['p50_ms']} / {figures['p99_ms']}",
                     str(figures["throughput_rps"]),
-                    str(figures["cpu_ms"]),
+                    f"{figures['cpu_ms']} ({figures.get('cpu_sys_ms')})",
                     f"{ratio['p50']} · {ratio['cpu']} · {ratio['throughput']}" if ratio else "",
                 )
             )

@@ -6,8 +6,9 @@
 
 Each request is a slash command exactly as Slack signs it (tests.slackreq), handed to the real
 ``App.dispatch`` of ``bot.app.create_app`` (its middleware, listeners, Bolt's listener threads
-and ack polls) and of a bare Bolt app with one listener that acks a fixed text (the floor any
-Bolt app pays; the same one ``bench.server bare`` serves). Requests go one after the other.
+and the wait for the ack, bot.listening) and of a bare Bolt app with one listener that acks a
+fixed text (the floor any Bolt app pays, its request thread polling for the ack every 10 ms;
+the same one ``bench.server bare`` serves). Requests go one after the other.
 No Web API call is made by these commands (their reply rides in the ack); the Web API
 address is a fake Slack in a process of its own (``bench.server fakeslack``: Bolt asks
 ``auth.test`` once). Printed per database and command: **CPU ms per request** (the

@@ -22,7 +22,7 @@ from slack_bolt import App as BoltApp
 from slack_bolt.logger import get_bolt_app_logger
 from slack_sdk import WebClient
 
-from bot.listening import DirectListener, direct
+from bot.listening import DirectListener, PromptAck, PromptRunner, direct
 
 MAX_CLIENTS = 10_000  # workspaces whose client is kept; past it the cache starts afresh
 
@@ -73,12 +73,14 @@ class Clients:
 
 
 class App(BoltApp):
-    """Bolt's ``App`` with :class:`Clients` in each request's context, and its listeners
-    called without keyword arguments built per call (bot.listening)."""
+    """Bolt's ``App`` with :class:`Clients` in each request's context, its listeners called
+    without keyword arguments built per call, and its request thread woken by the ack
+    instead of polling for it (bot.listening)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.clients = Clients(self._client, self._token)
+        self._listener_runner = PromptRunner.of(self._listener_runner)
 
     def _init_context(self, req) -> None:
         # What Bolt's _init_context puts in the context (tests/test_clients.py holds the two
@@ -88,6 +90,7 @@ class App(BoltApp):
         context["token"] = self._token
         context["client"] = self.clients.client(context.enterprise_id, context.team_id)
         context["listener_runner"] = self.listener_runner
+        context["ack"] = PromptAck()  # what Bolt's context.ack would make, and a wake-up
 
     def _register_listener(self, functions, primary_matcher, *args, **kwargs):
         value = super()._register_listener(functions, direct(primary_matcher), *args, **kwargs)

@@ -12,18 +12,31 @@ the body; :class:`DirectListener` hands a listener exactly the values Bolt would
 names it takes (the same objects: ``context.ack``, ``to_action(body)``, …), and for a name
 it does not know falls back to Bolt's builder. bot.clients.App registers every listener
 this way.
+
+:class:`PromptRunner` is Bolt's listener runner with one difference: Bolt's request thread
+polls for the listener's ack every 10 ms (``time.sleep(0.01)``), so every answer waits for
+the next poll, ~10 ms at the median even when the listener acked in one; ours waits on the
+ack (:class:`PromptAck`, an event set with the response) and answers as soon as it is given.
+The ack still comes from whichever thread gives it (the listener, or bot.budget's watch past
+the budget), and a listener that never acks still gets Bolt's warning after ``ack_timeout``.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from slack_bolt.context.ack import Ack
 from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.listener.custom_listener import CustomListener
+from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.listener_matcher import ListenerMatcher
 from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
+from slack_bolt.logger.messages import warning_did_not_call_ack
 from slack_bolt.request.payload_utils import to_action, to_command, to_event, to_view
+from slack_bolt.response import BoltResponse
 
 # What build_required_kwargs would pass for each name (listeners: no ``next``).
 _ARGS: dict[str, Callable[[Any, Any], Any]] = {
@@ -96,3 +109,85 @@ def bolts_kwargs(listener: CustomListener, request, response) -> dict:
         response=response,
         this_func=listener.ack_function,
     )
+
+
+class PromptAck(Ack):
+    """Bolt's ``ack``; giving it a response also wakes the thread waiting for one."""
+
+    def __init__(self) -> None:
+        self._given = threading.Event()
+        super().__init__()  # sets response = None
+
+    @property
+    def response(self):
+        return self._response
+
+    @response.setter
+    def response(self, value) -> None:
+        self._response = value
+        if value is not None:
+            self._given.set()
+
+    def wait(self, timeout: float) -> None:
+        self._given.wait(timeout)
+
+
+class PromptRunner(ThreadListenerRunner):
+    """Bolt's ``ThreadListenerRunner`` whose request thread waits on a :class:`PromptAck`
+    instead of polling for it. Anything else (``process_before_response``, lazy listeners,
+    a request whose ack is Bolt's own) runs as Bolt runs it."""
+
+    @classmethod
+    def of(cls, runner: ThreadListenerRunner) -> PromptRunner:
+        return cls(
+            logger=runner.logger,
+            process_before_response=runner.process_before_response,
+            listener_error_handler=runner.listener_error_handler,
+            listener_start_handler=runner.listener_start_handler,
+            listener_completion_handler=runner.listener_completion_handler,
+            listener_executor=runner.listener_executor,
+            lazy_listener_runner=runner.lazy_listener_runner,
+        )
+
+    def run(self, request, response, listener_name, listener, starting_time=None):
+        ack = request.context.ack
+        if (
+            self.process_before_response
+            or request.lazy_only
+            or listener.lazy_functions
+            or not isinstance(ack, PromptAck)
+        ):
+            return super().run(request, response, listener_name, listener, starting_time)
+        starting_time = starting_time if starting_time is not None else time.time()
+        if listener.auto_acknowledgement:
+            ack()  # events are acked at once
+
+        # From here to the wait, Bolt's own code (slack_bolt 1.30, thread_runner.py).
+        def run_ack_function_asynchronously():
+            nonlocal response
+            try:
+                self.listener_start_handler.handle(request=request, response=response)
+                listener.run_ack_function(request=request, response=response)
+            except Exception as e:
+                if listener.auto_acknowledgement:
+                    self.listener_error_handler.handle(error=e, request=request, response=response)
+                else:
+                    if response is None:
+                        response = BoltResponse(status=500)
+                    response.status = 500
+                    if ack.response is not None:  # already acknowledged
+                        response = None
+                    self.listener_error_handler.handle(error=e, request=request, response=response)
+                    ack.response = response
+            finally:
+                self.listener_completion_handler.handle(request=request, response=response)
+
+        self.listener_executor.submit(run_ack_function_asynchronously)
+        ack.wait(max(listener.ack_timeout - (time.time() - starting_time), 0.0))
+        if response is None and ack.response is None:
+            self.logger.warning(warning_did_not_call_ack(listener_name))
+            return None
+        if response is None and ack.response is not None:
+            self._debug_log_completion(starting_time, ack.response)
+            return ack.response
+        return response

@@ -48,6 +48,28 @@ def test_the_watch_acks_work_still_running_at_its_budget_and_no_other():
     assert acked == [("slow", "salesbot-ack-watch")], "work done in time is never acked"
 
 
+class _CountedCondition(threading.Condition):
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        self.waits = 0
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        return super().wait(timeout)
+
+
+def test_work_done_in_time_costs_the_watch_no_wake_of_its_own():
+    watch, acked = AckWatch(), []
+    watch._changed = woken = _CountedCondition()
+    for _ in range(60):  # commands answered well within their budget, 5 ms apart
+        with watch.watch(0.2, lambda: acked.append("quick")):
+            time.sleep(0.005)
+    with watch.watch(0.05, lambda: acked.append("slow")):
+        time.sleep(0.3)
+        assert acked == ["slow"], "the slow one is acked, behind 60 done ones"
+    assert woken.waits < 10, f"the watch woke {woken.waits} times for 61 commands"
+
+
 @pytest.fixture
 def pg_app(postgres_db):
     with running_app(postgres_db) as harness:

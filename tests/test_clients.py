@@ -32,10 +32,13 @@ def test_the_context_is_bolts_but_for_the_kept_client():
     ours, bolts = request("T1"), request("T1")
     app._init_context(ours)
     BoltApp._init_context(app, bolts)
+    assert bolts.context.ack is not None  # Bolt makes it when first asked; ours, at once
     assert set(ours.context) == set(bolts.context)
     for key in ours.context:
-        if key != "client":
+        if key not in ("client", "ack"):
             assert ours.context[key] == bolts.context[key], key
+    assert isinstance(ours.context.ack, type(bolts.context.ack))
+    assert ours.context.ack.response is bolts.context.ack.response is None
     mine, theirs = ours.context.client, bolts.context.client
     attrs = ("token", "base_url", "timeout", "ssl", "proxy", "headers", "default_params", "logger")
     for attr in attrs:

@@ -17,9 +17,10 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from slack_bolt import BoltRequest
 from sqlmodel import Session, func, select
 
-from bot.server import MAX_BODY, wsgi_app
+from bot.server import MAX_BODY, Gate, wsgi_app
 from commands.grammar import MAX_COMMAND_TEXT, parse
 from domain import deals
 from domain.errors import InvalidInput
@@ -159,6 +160,7 @@ def test_a_content_length_over_the_cap_is_refused_before_reading_anything(wsgi):
         (b'"a string"', slackreq.JSON),
         (b"42", slackreq.JSON),
         (b"{oops", slackreq.FORM),
+        (b"{=1&command=%2Fdeal&team_id=T1&user_id=U1", slackreq.FORM),  # Bolt reads it as JSON
         (b"hello world", "text/plain"),
         (b"[" * 100_000, slackreq.JSON),
         (json.dumps({"type": "event_callback", "event": "message"}).encode(), slackreq.JSON),
@@ -183,6 +185,42 @@ def test_a_body_that_is_not_utf8_is_401_even_with_a_matching_hmac(app):
     """Slack signs UTF-8 text; bytes that are not text cannot be a request it signed."""
     body = b"\xff\xfe\x00junk"
     assert post(app, body, slackreq.sign(body, SECRET)) == 401
+
+
+def _signed_environ(body: bytes, headers: dict) -> dict:
+    environ = {"CONTENT_LENGTH": str(len(body)), "QUERY_STRING": "", "wsgi.input": io.BytesIO(body)}
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    return environ
+
+
+def test_the_gate_hands_bolt_the_request_bolt_would_make_itself():
+    """The gate reads the body once; Bolt gets what it would have read (and checks the
+    signature against the same text)."""
+    action = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U1", "team_id": "T1"},
+        "actions": [{"action_id": "deal_won", "value": "7"}],
+    }
+    mention = {"type": "app_mention", "user": "U1", "channel": "C1", "text": "hi"}
+    requests = [
+        slackreq.slash(
+            "/deal", "show 7", team_id="T1", user_id="U1", response_url="http://x/r", secret=SECRET
+        ),
+        slackreq.event(mention, team_id="T1", event_id="Ev1", secret=SECRET),
+    ]
+    body = urlencode({"payload": json.dumps(action)}).encode()
+    requests.append((body, slackreq.sign(body, SECRET)))
+    for body, headers in requests:
+        ours = Gate(SECRET).admit(_signed_environ(body, headers))
+        bolts = BoltRequest(body=body.decode(), headers=ours.headers)
+        assert ours.mode == bolts.mode == "http"
+        assert ours.raw_body == bolts.raw_body == body.decode()
+        assert (ours.body, ours.query, ours.headers) == (bolts.body, bolts.query, bolts.headers)
+        assert (ours.content_type, ours.lazy_only) == (bolts.content_type, bolts.lazy_only)
+        assert dict(ours.context) == dict(bolts.context)
 
 
 def test_a_slash_command_mentioning_payload_still_reaches_the_command(app):

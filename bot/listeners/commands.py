@@ -22,12 +22,12 @@ budget its ack says "saving" and its answer follows by the response_url too. Wit
 Slack would show the user a timeout for a change that then happens, and a retry would make
 it twice.
 
-Why not Bolt's ``process_before_response``: it would save Bolt's request thread its 10 ms
-polls for the ack, but Bolt then answers the HTTP request only when the listener returns,
-for every kind of request at once. A modal's ack would wait for ``views.open`` (a call to
-Slack, with retries) and an event's for its whole listener, so a slow Slack or database
-would cost the 3-second ack. Those polls cost about 0.1 ms of CPU per request; the ack
-guarantee stays.
+Why not Bolt's ``process_before_response``: Bolt then answers the HTTP request only when
+the listener returns, for every kind of request at once. A modal's ack would wait for
+``views.open`` (a call to Slack, with retries) and an event's for its whole listener, so a
+slow Slack or database would cost the 3-second ack. Bolt's request thread polled for the
+ack every 10 ms instead; it now waits on it (bot.listening.PromptRunner) and answers when
+the listener acks.
 """
 
 from __future__ import annotations
