@@ -122,6 +122,17 @@ def episode_key_sql(stage_entered_at: Any, dialect: str) -> Any:
     )
 
 
+def calendar_stalled_sql(entered: Any, stall_days: Any, now: datetime, dialect: str) -> Any:
+    """On the calendar-day clock, ``stall_status(...)`` over the threshold at ``now`` (snooze
+    aside), in SQL over columns: entered at least ``stall_days + 1`` whole days (24 hours
+    each, real time) before ``now`` — :func:`stall_cutoff`'s rule with the threshold a
+    column. PostgreSQL only (None elsewhere: SQLite's date functions keep milliseconds)."""
+    if dialect != "postgresql":
+        return None
+    hours = sa.func.make_interval(0, 0, 0, 0, (stall_days + 1) * 24)
+    return entered <= sa.literal(now.astimezone(UTC), Deal.stage_entered_at.type) - hours
+
+
 def stall_status(
     *,
     stage_entered_at: datetime,

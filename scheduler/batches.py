@@ -106,7 +106,7 @@ def plan_warnings(
         workspaces=workspaces,
         now=at,
         every_pipeline=True,
-        where=jobs.not_warned(workspaces, dialect),
+        where=jobs.not_warned(workspaces, dialect, at),
     )
     items = {ws.id: jobs.stall_warning_items(ws, rows[ws.id], at) for ws in workspaces}
     keys = {ws.id: jobs.stall_warning_keys(ws, items[ws.id]) for ws in workspaces}

@@ -49,14 +49,14 @@ from domain import alerts, automation, deal_reads, money, stall_digest, tasks, w
 from domain.deal_reads import DealRow, Stalled
 from domain.isolate import each_pipeline
 from domain.refs import deal_pipelines, stage_names_of
-from domain.stall import episode_key_sql, is_business_day
+from domain.stall import calendar_stalled_sql, episode_key_sql, is_business_day
 from domain.workspaces import managers, member_locale
 from i18n import fmt, t
 from scheduler import digest as figures
 from scheduler import due
 from storage import outbox
 from storage.db import session_scope, time_limit
-from storage.models import Deal, Member, Outbox, Workspace
+from storage.models import Deal, Member, Outbox, Stage, Workspace
 from views import alerts as alert_views
 from views import notifications as views
 from views import tasks as task_views
@@ -137,7 +137,9 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     return stall_warnings_of(session, [ws], at, {ws.id: items}, keys, new)[ws.id]
 
 
-def not_warned(workspaces: Sequence[Workspace], dialect: str) -> sa.ColumnElement[bool]:
+def not_warned(
+    workspaces: Sequence[Workspace], dialect: str, at: datetime
+) -> sa.ColumnElement[bool]:
     """For :func:`deal_reads.stalled_deals_of`: leave out the deals whose current stall
     episode was warned about already — an outbox row under one of the keys
     :func:`stall_warning_keys` would put together (its thread's when it has a place, its
@@ -150,7 +152,9 @@ def not_warned(workspaces: Sequence[Workspace], dialect: str) -> sa.ColumnElemen
     changed threshold or a snooze that ran out: nothing here remembers when it last ran.
     Only episodes without a snooze are tested (a snoozed episode's key carries the snooze
     date, read and judged as before); a key spelled wrong here matches no row and leaves
-    the deal in, never out."""
+    the deal in, never out. On PostgreSQL the deals of calendar-day workspaces not yet over
+    their threshold at ``at`` (within ``stalled_since``'s margin) are left out too
+    (:func:`domain.stall.calendar_stalled_sql`): judged, they would be set aside."""
     period = sa.literal("d").op("||")(sa.cast(Deal.id, sa.String)).op("||")("/")
     period = period.op("||")(episode_key_sql(Deal.stage_entered_at, dialect))
     prefix = sa.literal(f"{STALL_WARNINGS}:").op("||")(sa.cast(Deal.workspace_id, sa.String))
@@ -172,7 +176,12 @@ def not_warned(workspaces: Sequence[Workspace], dialect: str) -> sa.ColumnElemen
     thread_warned = sa.and_(has_place, recorded(prefix.op("||")(":thread:").op("||")(period)))
     dm_key = prefix.op("||")(":dm:").op("||")(owner).op("||")(":").op("||")(period)
     dm_warned = sa.and_(owner.is_not(None), owner != "", recorded(dm_key))
-    return sa.or_(Deal.snoozed_until.is_not(None), sa.not_(sa.or_(thread_warned, dm_warned)))
+    new = sa.or_(Deal.snoozed_until.is_not(None), sa.not_(sa.or_(thread_warned, dm_warned)))
+    calendar = [ws.id for ws in workspaces if not ws.stall_business_days]
+    over = calendar_stalled_sql(Deal.stage_entered_at, Stage.stall_days, at, dialect)
+    if over is None or not calendar:
+        return new
+    return sa.and_(new, sa.or_(Deal.workspace_id.not_in(calendar), over))
 
 
 def stall_warning_items(ws: Workspace, rows: Sequence[DealRow], at: datetime) -> list[Stalled]:

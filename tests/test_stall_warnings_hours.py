@@ -171,7 +171,7 @@ def test_the_warnings_read_only_the_deals_whose_episode_was_not_warned(engine):
             workspaces=workspaces,
             now=later,
             every_pipeline=True,
-            where=jobs.not_warned(workspaces, dialect),
+            where=jobs.not_warned(workspaces, dialect, later),
         )
     assert [d.id for rows in read.values() for d in rows] == [second]
     assert tick(engine, later) == 2
@@ -196,3 +196,51 @@ def test_the_episode_spelled_in_sql_is_the_episode_key(engine, entered):
             sa.select(episode_key_sql(Deal.stage_entered_at, dialect)).where(Deal.id == deal_id)
         ).scalar_one()
         assert spelled == episode_key(s.get(Deal, deal_id).stage_entered_at)
+
+
+@pytest.mark.parametrize("business_days", [False, True])
+def test_the_read_leaves_out_no_deal_the_stall_clock_calls_stalled(engine, business_days):
+    """Deals entered around their threshold, a microsecond apart: every one stall_status
+    calls stalled is read (PostgreSQL leaves the calendar clock's others in the database)."""
+    from domain.stall import stall_status
+
+    _, days = a_deal(engine, "First", T0)
+    # The calendar clock's edge; the business-day clock's falls on a local midnight, and
+    # its deals are read within stalled_since's margin either way.
+    at = T0 + timedelta(days=days + (1 if not business_days else 4))
+    ids = {}
+    for step in (-2, -1, 0, 1, 2):
+        for hours in (0, 12, 30):
+            entered = T0 + timedelta(hours=hours, microseconds=step)
+            ids[a_deal(engine, f"Edge {step} {hours}", entered)[0]] = entered
+    with session_scope(engine) as s:
+        ws = s.exec(select(Workspace)).one()
+        ws.stall_business_days = business_days
+        s.add(ws)
+        s.execute(sa.delete(Outbox))
+    with session_scope(engine) as s:
+        ws = s.exec(select(Workspace)).one()
+        dialect = s.get_bind().dialect.name
+        read = deal_reads.stalled_deals_of(
+            session=s,
+            workspaces=[ws],
+            now=at,
+            every_pipeline=True,
+            where=jobs.not_warned([ws], dialect, at),
+        )[ws.id]
+        stalled = {
+            deal_id
+            for deal_id, entered in ids.items()
+            if stall_status(
+                stage_entered_at=entered,
+                stall_days=days,
+                snoozed_until=None,
+                now=at,
+                tz=ws.timezone,
+                business_days=business_days,
+            ).stalled
+        }
+    assert stalled and (business_days or stalled < set(ids))  # both sides of the edge
+    assert stalled <= {d.id for d in read}
+    if dialect == "postgresql" and not business_days:
+        assert stalled == {d.id for d in read} - {min(d.id for d in read)}  # "First" too
