@@ -764,8 +764,39 @@ def renewal_deals(
     return _rows(session, workspace, query)
 
 
-_STALLED_TAIL = DealRow._field_defaults["outcome"], None, None, None, None
-assert DealRow._fields[-5:] == ("outcome", "company_name", "expected_close", "lost_reason", "stall")
+# What :func:`stalled_deals_of` selects for each of DealRow's fields up to ``thread_ts``, in
+# DealRow's order (the statement's columns are made from this, so the two cannot drift); the
+# rest of a row is DealRow's defaults (``_STALLED_TAIL``).
+_STALLED_SOURCES = {
+    "id": Deal.id,
+    "number": Deal.number,
+    "title": Deal.title,
+    "amount": Deal.amount,
+    "currency": Deal.currency,
+    "pipeline_id": Deal.pipeline_id,
+    "pipeline_name": Pipeline.name,
+    "stage_id": Deal.stage_id,
+    "stage_name": Stage.name,
+    "probability": Stage.probability,
+    "stall_days": Stage.stall_days,
+    "stage_entered_at": Deal.stage_entered_at,
+    "snoozed_until": Deal.snoozed_until,
+    "owner_id": Deal.owner_id,
+    "owner_slack_id": Member.slack_user_id,
+    "owner_name": Member.name,
+    "owner_locale": Member.locale,
+    "renewal_date": Deal.renewal_date,
+    "mrr": Deal.mrr,
+    "thread_channel": Deal.thread_channel,
+    "thread_ts": Deal.thread_ts,
+}
+_STALLED_COLUMNS = tuple(
+    _STALLED_SOURCES[name].label(name) for name in DealRow._fields[: len(_STALLED_SOURCES)]
+)
+_STALLED_TAIL = tuple(
+    DealRow._field_defaults[name] for name in DealRow._fields[len(_STALLED_SOURCES) :]
+)
+assert set(DealRow._fields[: len(_STALLED_SOURCES)]) == set(_STALLED_SOURCES)
 
 
 def stalled_deals_of(
@@ -774,6 +805,7 @@ def stalled_deals_of(
     workspaces: Sequence[Workspace],
     now: datetime,
     every_pipeline: bool = False,
+    where: sa.ColumnElement[bool] | None = None,
 ) -> dict[int, list[DealRow]]:
     """:func:`stalled_deals` of several workspaces in one statement (the scheduler's batch of
     digests): every open deal of a deal pipeline whose ``stalled_since`` bound has passed —
@@ -781,35 +813,14 @@ def stalled_deals_of(
     (:func:`domain.stall.stall_status`, the rule ``stalled_condition`` spells) sets aside,
     so each workspace's list is the one :func:`stalled_deals` gives, once judged.
     ``every_pipeline``: lead pipelines' too, as :func:`stalled_deals` without a pipeline
-    reads them for the stall warnings (the digest reads deal pipelines only)."""
+    reads them for the stall warnings (the digest reads deal pipelines only). ``where``: a
+    further condition on the deal, its stage and its owner (``member``, outer-joined), which
+    the caller answers for (the stall warnings leave out the episodes warned already)."""
     ids = [ws.id for ws in workspaces]
     if not ids:
         return {}
     query = (
-        sa.select(  # DealRow's fields in order, then the workspace
-            Deal.id,
-            Deal.number,
-            Deal.title,
-            Deal.amount,
-            Deal.currency,
-            Deal.pipeline_id,
-            Pipeline.name.label("pipeline_name"),
-            Deal.stage_id,
-            Stage.name.label("stage_name"),
-            Stage.probability,
-            Stage.stall_days,
-            Deal.stage_entered_at,
-            Deal.snoozed_until,
-            Deal.owner_id,
-            Member.slack_user_id,
-            Member.name.label("owner_name"),
-            Member.locale.label("owner_locale"),
-            Deal.renewal_date,
-            Deal.mrr,
-            Deal.thread_channel,
-            Deal.thread_ts,
-            Deal.workspace_id,
-        )
+        sa.select(*_STALLED_COLUMNS, Deal.workspace_id)  # DealRow's fields in order
         .select_from(Deal)
         .join(Stage, Stage.id == Deal.stage_id)
         .join(Pipeline, Pipeline.id == Stage.pipeline_id)
@@ -827,6 +838,8 @@ def stalled_deals_of(
             sa.true() if every_pipeline else Pipeline.kind == PipelineKind.deal,
         )
     )
+    if where is not None:
+        query = query.where(where)
     out: dict[int, list[DealRow]] = {ws_id: [] for ws_id in ids}
     # Hundreds of thousands of rows at a fleet's hour: each made from its row's values as
     # they come (every field up to thread_ts, the rest as DealRow's defaults).

@@ -102,6 +102,37 @@ def episode_key(stage_entered_at: datetime, snooze_date: date | None = None) -> 
     return f"{key}~{snooze_date.isoformat()}" if snooze_date else key
 
 
+def episode_key_sql(stage_entered_at: Any, dialect: str) -> Any:
+    """:func:`episode_key` of an episode without a snooze, in SQL over the column: the
+    entry instant as ``YYYYMMDDTHHMMSS.ffffffZ`` in UTC. PostgreSQL formats the instant;
+    SQLite keeps naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's format), whose
+    pieces are cut out — a value stored in another shape spells a key no episode has,
+    which asks again, never less (the stall warnings use it only to leave out episodes
+    warned already)."""
+    if dialect == "postgresql":
+        utc = sa.func.timezone("UTC", stage_entered_at)
+        return sa.func.to_char(utc, 'YYYYMMDD"T"HH24MISS.US"Z"')
+    text = sa.cast(stage_entered_at, sa.String)
+    piece = lambda start, length: sa.func.substr(text, start, length)  # noqa: E731
+    return sa.func.printf(
+        "%sT%s.%sZ",
+        piece(1, 4).op("||")(piece(6, 2)).op("||")(piece(9, 2)),
+        piece(12, 2).op("||")(piece(15, 2)).op("||")(piece(18, 2)),
+        sa.case((sa.func.length(text) == 26, piece(21, 6)), else_=sa.literal("?")),
+    )
+
+
+def calendar_stalled_sql(entered: Any, stall_days: Any, now: datetime, dialect: str) -> Any:
+    """On the calendar-day clock, ``stall_status(...)`` over the threshold at ``now`` (snooze
+    aside), in SQL over columns: entered at least ``stall_days + 1`` whole days (24 hours
+    each, real time) before ``now`` — :func:`stall_cutoff`'s rule with the threshold a
+    column. PostgreSQL only (None elsewhere: SQLite's date functions keep milliseconds)."""
+    if dialect != "postgresql":
+        return None
+    hours = sa.func.make_interval(0, 0, 0, 0, (stall_days + 1) * 24)
+    return entered <= sa.literal(now.astimezone(UTC), Deal.stage_entered_at.type) - hours
+
+
 def stall_status(
     *,
     stage_entered_at: datetime,

@@ -100,8 +100,13 @@ def plan_warnings(
     their workflows, routes, alert choices and stage names, one statement per kind for them
     all (:func:`scheduler.jobs.stall_warnings_of`, as one by one) — in a steady hour, the few
     whose deals stalled since the last one."""
+    dialect = session.get_bind().dialect.name
     rows = deal_reads.stalled_deals_of(
-        session=session, workspaces=workspaces, now=at, every_pipeline=True
+        session=session,
+        workspaces=workspaces,
+        now=at,
+        every_pipeline=True,
+        where=jobs.not_warned(workspaces, dialect, at),
     )
     items = {ws.id: jobs.stall_warning_items(ws, rows[ws.id], at) for ws in workspaces}
     keys = {ws.id: jobs.stall_warning_keys(ws, items[ws.id]) for ws in workspaces}
