@@ -26,6 +26,8 @@ _QUOTES = {
 _KEY = re.compile(r"([A-Za-z가-힣][A-Za-z0-9가-힣_-]*):")
 _ESCAPE = re.compile(r"<(?:[@#!][^<>]*|[A-Za-z][A-Za-z0-9+.-]*:[^<>]*)>")
 _MAX_SHOWN = 60
+# A run of characters that are read one by one alike: no space, no opening quote, no ``<``.
+_PLAIN = re.compile("[^\\s" + "".join(_QUOTES) + "<]+")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ def next_token(text: str, pos: int) -> Token | None:
     parts: list[str] = []
     quoted = False
     while pos < len(text) and not text[pos].isspace():
+        if run := _PLAIN.match(text, pos):  # many characters at once (issue 17)
+            parts.append(run.group())
+            pos = run.end()
+            continue
         part, pos, was_quoted = _read_part(text, pos)
         parts.append(part)
         quoted = quoted or was_quoted

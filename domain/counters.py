@@ -196,6 +196,12 @@ _TOTALS = sa.select(
 )
 
 
+def stage_totals_statement() -> sa.Select:
+    """:func:`stage_totals`'s statement (bound ``workspace_id`` and ``pipeline_id``), for a
+    reader that adds to it (:func:`domain.metrics.boards.board`)."""
+    return _TOTALS
+
+
 def stage_totals(
     session: Session, *, workspace_id: int, pipeline_id: int
 ) -> list[tuple[int, str, int, int]]:

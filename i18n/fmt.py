@@ -79,6 +79,20 @@ def money(
     """``amount`` in ``currency`` for ``locale``; ``summary`` rounds it (module docstring)."""
     if amount is None:
         return EMPTY
+    if summary and type(amount) is Decimal and amount and amount.is_finite():
+        return _summary(amount, currency, locale)
+    return _money(amount, currency, locale, summary)
+
+
+@lru_cache(maxsize=4096)
+def _summary(amount: Decimal, currency: str, locale: str | None) -> str:
+    """A summary figure, kept: a board writes ~14 and the next request the same ones
+    (issue 17). Equal Decimals that differ in exponent round to the same summary; zero
+    (whose sign Babel writes) and NaN are never kept."""
+    return _money(amount, currency, locale, True)
+
+
+def _money(amount: Decimal | int | float, currency: str, locale: str | None, summary: bool) -> str:
     amount = Decimal(amount)
     loc = normalize_locale(locale)
     currency = (currency or "KRW").upper()

@@ -132,3 +132,41 @@ def test_a_renamed_stage_is_on_the_next_card_of_every_replica(db_url):
         for app in (a, b):
             shown = str(app.command("/deal", "show 1", user="U1")[1])
             assert "First call" in shown and "Contact (" not in shown
+
+
+def test_the_move_menu_of_the_next_card_shows_a_changed_probability(db_url):
+    """The card's "move to" options are kept between cards (issue 17); what they say follows
+    the stages."""
+    with running_app(db_url) as app:
+        _text(app.command("/deal", "new Alpha", user="U1"))
+        assert "Contact (10%)" in str(app.command("/deal", "show 1", user="U1")[1])
+        engine = make_engine(db_url)
+        try:
+            with session_scope(engine) as session:
+                stage = session.exec(select(Stage).where(Stage.name == "Contact")).first()
+                stage.probability = 15
+        finally:
+            engine.dispose()
+        shown = str(app.command("/deal", "show 1", user="U1")[1])
+        assert "Contact (15%)" in shown and "Contact (10%)" not in shown
+
+
+def test_the_board_follows_a_currency_and_a_language_change(db_url):
+    """The board's summary figures are kept between boards (issue 17); a new currency or
+    language writes them anew."""
+    with running_app(db_url) as app:
+        _text(app.command("/deal", "new Alpha amount:7590000", user="U1"))
+        assert "759만원" in _text(app.command("/pipeline", "", user="U1"))  # U1 reads Korean
+        _text(app.command("/pipeline", "settings currency:USD", user="U1"))
+        assert "예상 매출 $0" in _text(app.command("/pipeline", "", user="U1"))  # no KRW rate
+        _text(app.command("/pipeline", "settings currency:KRW", user="U1"))
+        assert "759만원, 예상 매출 76만원" in _text(app.command("/pipeline", "", user="U1"))
+        engine = make_engine(db_url)
+        try:
+            with session_scope(engine) as session:
+                member = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
+                member.locale = "en"
+        finally:
+            engine.dispose()
+        shown = _text(app.command("/pipeline", "", user="U1"))
+        assert "₩7,590,000" in shown and "₩760,000" in shown and "만원" not in shown

@@ -139,3 +139,43 @@ def test_an_inbound_lead_while_the_database_is_down_gets_503_and_its_retry_one_l
         proxy.restore()
         status, _, body = post(f"{app.url}/leads/{key}", secret)  # the sender's retry
         assert (status, body) == (201, {"ok": True, "lead": "L1", "replayed": False})
+
+
+def test_a_connection_the_server_ended_while_pooled_is_replaced_without_an_error(pg_url):
+    """Connections rest in the pool unpinged for a few seconds (issue 17: the ping was a
+    round trip per command); one the server ended meanwhile (a restart, an administrator's
+    ``pg_terminate_backend``) is noticed on its socket and replaced, never handed out."""
+    engine = make_engine(pg_url)
+    pings = []
+    ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda conn: pings.append(1) or ping(conn)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() == pid
+        assert pings == [], "a connection that rested a moment is trusted"
+        with make_engine(pg_url).connect() as admin:
+            admin.execute(sa.text(f"SELECT pg_terminate_backend({pid})"))
+        time.sleep(0.2)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_that_rested_long_is_pinged_first(pg_url, monkeypatch):
+    from storage import db
+
+    monkeypatch.setattr(db, "PING_AFTER", 0.0)
+    engine = make_engine(pg_url)
+    pings = []
+    ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda conn: pings.append(1) or ping(conn)
+    try:
+        for _ in range(2):
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        assert pings == [1]  # the new connection is not pinged, the rested one is
+    finally:
+        engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from domain import names
@@ -107,9 +108,26 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
 
 
 def stage_options(stages: list[Stage], locale: str) -> list[dict[str, Any]]:
+    """The "move to" select's options: built from what each label shows (a renamed stage, a
+    new probability or another locale is another key), kept for the next card of the same
+    pipeline (issue 17: every card built them again). Fresh dicts each time: a message's
+    blocks are its own."""
+    key = tuple((s.id, s.name, s.probability, s.outcome) for s in stages)
     return [
-        b.option(_stage_label(s.name, s.probability, s.outcome, locale), str(s.id)) for s in stages
+        {"text": {"type": "plain_text", "text": text, "emoji": True}, "value": value}
+        for text, value in _option_texts(key, locale)
     ]
+
+
+@lru_cache(maxsize=1024)
+def _option_texts(
+    stages: tuple[tuple[int, str, int, str], ...], locale: str
+) -> tuple[tuple[str, str], ...]:
+    out = []
+    for sid, name, probability, outcome in stages:
+        option = b.option(_stage_label(name, probability, outcome, locale), str(sid))
+        out.append((option["text"]["text"], option["value"]))
+    return tuple(out)
 
 
 def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:

@@ -81,7 +81,8 @@ def board(
     and the scheduler's warnings), the deals :func:`domain.stall.stalled_condition` matches:
     calendar days, or business days with the workspace's holidays when the workspace counts
     those; a deal snoozed until a date after today is not stalled. Counted from the entry-day
-    counters without reading the stalled deals (:func:`stalled_by_pipeline`). Amounts are summed
+    counters without reading the stalled deals (:func:`stalled_by_pipeline`), in the same
+    statement as the counter rows (:func:`_board_statement`). Amounts are summed
     per currency and converted through ``tally`` (:mod:`domain.money`; the workspace's rates
     when None).
     """
@@ -95,13 +96,24 @@ def board(
     if not stages:
         return Board(pipeline.id, pipeline.name, now)
     tally = tally or money.tally(session=session, workspace_id=workspace_id)
-    rows = counters.stage_totals(session, workspace_id=workspace_id, pipeline_id=pipeline_id)
-
-    def stalled() -> dict[int, int]:
+    try:
         cutoffs = stall_cutoffs(ws, [(s.id, s.stall_days) for s in stages], now)
-        return stalled_by_pipeline(session, workspace=ws, cutoffs={pipeline_id: cutoffs}, now=now)
-
-    return fold(pipeline, stages, rows, stalled, now, tally)
+    except Exception:
+        # The open amounts are noted all the same (fold's promise), then the error goes on.
+        rows = counters.stage_totals(session, workspace_id=workspace_id, pipeline_id=pipeline_id)
+        fold(pipeline, stages, rows, dict, now, tally)
+        raise
+    params, n = _stalled_params(ws, {pipeline_id: cutoffs}, now)
+    params["pipeline_id"] = pipeline_id
+    rows: list[tuple[int, str, int, int]] = []
+    stalled: dict[int, int] = {}
+    for sid, currency, count, amount in core_rows(session, _board_statement(n), params):
+        if currency is None:  # a stalled count (counters have a currency)
+            stalled[sid] = stalled.get(sid, 0) + int(count)
+        else:
+            rows.append((sid, currency, int(count), int(amount)))
+    stalled = {sid: k for sid, k in stalled.items() if k}
+    return fold(pipeline, stages, rows, lambda: stalled, now, tally)
 
 
 def open_stages(session: Session, workspace: Workspace, pipeline: Pipeline) -> list:
@@ -213,9 +225,22 @@ def stalled_by_pipeline(
     (Written here, not beside :func:`domain.stall.stalled_condition`: that module's owner was
     changing it at the same time; the tests hold the two equal.)
     """
-    pipelines = sorted(pid for pid, cuts in cutoffs.items() if cuts)
-    if not pipelines:
+    params, n = _stalled_params(workspace, cutoffs, now)
+    if not n:
         return {}
+    k = sum(1 for cuts in cutoffs.values() if cuts)
+    out: dict[int, int] = {}
+    for sid, count in core_rows(session, _stalled_statement(n, k), params):
+        out[sid] = out.get(sid, 0) + int(count)
+    return {sid: count for sid, count in out.items() if count}
+
+
+def _stalled_params(
+    workspace: Workspace, cutoffs: dict[int, dict[int, datetime]], now: datetime
+) -> tuple[dict, int]:
+    """The parameters of :func:`_stalled_statement` for ``cutoffs`` (as
+    :func:`stalled_by_pipeline` takes them), and its stage count (0: nothing to count)."""
+    pipelines = sorted(pid for pid, cuts in cutoffs.items() if cuts)
     zone = ZoneInfo(workspace.timezone)
     params: dict = {"workspace_id": workspace.id, "today": now.astimezone(zone).date()}
     for j, pid in enumerate(pipelines):
@@ -229,10 +254,32 @@ def stalled_by_pipeline(
             params[f"cut{i}"] = cut
             params[f"d{i}"] = day
             i += 1
-    out: dict[int, int] = {}
-    for sid, n in core_rows(session, _stalled_statement(i, len(pipelines)), params):
-        out[sid] = out.get(sid, 0) + int(n)
-    return {sid: n for sid, n in out.items() if n}
+    return params, i
+
+
+_BOARD: dict[int, sa.Select | sa.CompoundSelect] = {}
+
+
+def _board_statement(n: int) -> sa.Select | sa.CompoundSelect:
+    """One pipeline's board in one statement (issue 17: one round trip, one snapshot): its
+    counter rows, ``(stage id, currency, count, raw amount)`` as
+    :func:`domain.counters.stage_totals` reads them, then the parts of
+    :func:`_stalled_statement` for its ``n`` stages with a threshold, each as ``(stage id,
+    NULL, count, NULL)``. Kept per ``n``."""
+    stmt = _BOARD.get(n)
+    if stmt is not None:
+        return stmt
+    totals = counters.stage_totals_statement()
+    if not n:
+        stmt = totals
+    else:
+        parts = []
+        for part in _stalled_statement(n).selects:
+            sid, count = part.selected_columns
+            parts.append(part.with_only_columns(sid, sa.null(), count, sa.null()))
+        stmt = sa.union_all(totals, *parts)
+    _BOARD[n] = stmt
+    return stmt
 
 
 _STALLED: dict[tuple[int, int], sa.CompoundSelect] = {}
