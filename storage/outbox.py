@@ -313,32 +313,42 @@ def _row(session: Session, outbox_id: int) -> Outbox:
     return row
 
 
-def _held(session: Session, outbox_id: int, lease_until: datetime | None) -> Outbox | None:
-    """The row, if the claim that leased it until ``lease_until`` still holds it; ``None``
-    if its lease ran out and another sender claimed it again (or already finished it).
-    Without ``lease_until`` (a caller that claimed nothing), the row as it is.
-
-    A sender stalled past its lease (a long GC pause, a database that was unreachable when
-    the result was to be written) must not overwrite the outcome of the peer that took the
-    row over: a late "retry" would put a row that peer already sent back to pending, and it
-    would go out twice. On PostgreSQL the row is locked until the caller commits, so a peer's
-    claim (``SKIP LOCKED``) cannot slip in between the check and the write; on SQLite the
-    write transaction (``BEGIN IMMEDIATE``) serialises them."""
+def _fenced(session: Session, outbox_id: int, lease_until: datetime | None) -> Outbox:
+    """The row, read afresh and, on PostgreSQL, locked until the caller commits when a claim's
+    lease is to be checked: a peer's claim (``SKIP LOCKED``) cannot slip in between the check
+    and the write. On SQLite the write transaction (``BEGIN IMMEDIATE``) serialises them."""
     if lease_until is None:
         return _row(session, outbox_id)
     locked = session.get_bind().dialect.name == "postgresql"
     row = session.get(Outbox, outbox_id, with_for_update=locked, populate_existing=True)
     if row is None:
         raise LookupError(f"outbox row {outbox_id} is gone")
-    if row.status == SENDING and row.next_attempt_at == lease_until:
-        return row
+    return row
+
+
+def _taken_over(row: Outbox, lease_until: datetime | None) -> bool:
+    """Whether the claim that leased ``row`` until ``lease_until`` lost it: the lease ran out
+    and another sender claimed the row again (or already finished it). A sender stalled past
+    its lease (a long GC pause, a database that was unreachable when the result was to be
+    written) must not overwrite that peer's outcome: a late "retry" would put a row the peer
+    already sent back to pending, and it would go out twice. Without ``lease_until`` (a
+    caller that claimed nothing) nothing is checked."""
+    if lease_until is None or (row.status == SENDING and row.next_attempt_at == lease_until):
+        return False
     log.warning(
         "outbox %s: its lease ran out before the result was recorded and another sender took "
-        "it over (now %s); leaving the row to it",
+        "it over (now %s)",
         row.key,
         row.status,
     )
-    return None
+    return True
+
+
+def _held(session: Session, outbox_id: int, lease_until: datetime | None) -> Outbox | None:
+    """The row if the claim that leased it until ``lease_until`` still holds it, else None:
+    the row is left to the sender that took it over."""
+    row = _fenced(session, outbox_id, lease_until)
+    return None if _taken_over(row, lease_until) else row
 
 
 def mark_sent(
@@ -353,9 +363,9 @@ def mark_sent(
     """The post is out. With a lost lease it is recorded anyway unless a peer already
     recorded its own send (that one's ``ts`` stays): the message exists either way, and a
     peer still sending finds it in the channel (its claim came back ``recovering``)."""
-    row = _held(session, outbox_id, lease_until) or _row(session, outbox_id)
-    if row.status == SENT and lease_until is not None:
-        return  # a peer that took the row over recorded its own send first
+    row = _fenced(session, outbox_id, lease_until)
+    if _taken_over(row, lease_until) and row.status == SENT:
+        return  # the peer that took the row over recorded its own send first
     row.status = SENT
     row.attempts += 1
     row.ts = ts
