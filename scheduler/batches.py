@@ -100,14 +100,7 @@ def plan_warnings(
     their workflows, routes, alert choices and stage names, one statement per kind for them
     all (:func:`scheduler.jobs.stall_warnings_of`, as one by one) — in a steady hour, the few
     whose deals stalled since the last one."""
-    dialect = session.get_bind().dialect.name
-    rows = deal_reads.stalled_deals_of(
-        session=session,
-        workspaces=workspaces,
-        now=at,
-        every_pipeline=True,
-        where=jobs.not_warned(workspaces, dialect, at),
-    )
+    rows = jobs.unwarned_stalled(session, workspaces, at)
     items = {ws.id: jobs.stall_warning_items(ws, rows[ws.id], at) for ws in workspaces}
     keys = {ws.id: jobs.stall_warning_keys(ws, items[ws.id]) for ws in workspaces}
     new = jobs._new_keys(session, [k for each in keys.values() for ks in each for k in ks])

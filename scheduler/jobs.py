@@ -137,6 +137,20 @@ def plan_stall_warnings(session: Session, ws: Workspace, at: datetime, force: bo
     return stall_warnings_of(session, [ws], at, {ws.id: items}, keys, new)[ws.id]
 
 
+def unwarned_stalled(
+    session: Session, workspaces: Sequence[Workspace], at: datetime
+) -> dict[int, list[DealRow]]:
+    """The stalled deals of ``workspaces`` at ``at`` (every pipeline, lead pipelines too) whose
+    current episode has no warning recorded yet (:func:`not_warned`), by workspace id."""
+    return deal_reads.stalled_deals_of(
+        session=session,
+        workspaces=workspaces,
+        now=at,
+        every_pipeline=True,
+        where=not_warned(workspaces, session.get_bind().dialect.name, at),
+    )
+
+
 def not_warned(
     workspaces: Sequence[Workspace], dialect: str, at: datetime
 ) -> sa.ColumnElement[bool]:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from domain import deal_reads, deals
+from domain import deals
 from domain.pipelines import refresh_stalled_since
 from domain.stall import episode_key, episode_key_sql
 from scheduler import jobs
@@ -165,14 +165,7 @@ def test_the_warnings_read_only_the_deals_whose_episode_was_not_warned(engine):
         )
     with session_scope(engine) as s:
         workspaces = list(s.exec(select(Workspace)))
-        dialect = s.get_bind().dialect.name
-        read = deal_reads.stalled_deals_of(
-            session=s,
-            workspaces=workspaces,
-            now=later,
-            every_pipeline=True,
-            where=jobs.not_warned(workspaces, dialect, later),
-        )
+        read = jobs.unwarned_stalled(s, workspaces, later)
     assert [d.id for rows in read.values() for d in rows] == [second]
     assert tick(engine, later) == 2
     assert of(third, warned(engine)) == [f"dm:UT1:{period}"]
@@ -221,13 +214,7 @@ def test_the_read_leaves_out_no_deal_the_stall_clock_calls_stalled(engine, busin
     with session_scope(engine) as s:
         ws = s.exec(select(Workspace)).one()
         dialect = s.get_bind().dialect.name
-        read = deal_reads.stalled_deals_of(
-            session=s,
-            workspaces=[ws],
-            now=at,
-            every_pipeline=True,
-            where=jobs.not_warned([ws], dialect, at),
-        )[ws.id]
+        read = jobs.unwarned_stalled(s, [ws], at)[ws.id]
         stalled = {
             deal_id
             for deal_id, entered in ids.items()
