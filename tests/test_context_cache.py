@@ -6,6 +6,7 @@ the console, is seen by the very next request everywhere."""
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -118,17 +119,24 @@ def test_changes_to_what_requests_cache_bump_the_version_once_per_flush(engine):
     assert bumped(lambda s: s.delete(s.get(Member, member.id))) == 1
 
 
+@contextmanager
+def another_process(db_url):
+    """A session on an engine of its own, as another replica or an admin's script writes."""
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def test_a_renamed_stage_is_on_the_next_card_of_every_replica(db_url):
     with running_app(db_url) as a, running_app(db_url, slack=a.slack) as b:
         assert "Contact" in _text(a.command("/deal", "new Alpha", user="U1"))
         assert "Contact" in str(b.command("/deal", "show 1", user="U1")[1])  # B keeps stages
-        engine = make_engine(db_url)  # a third process renames the stage
-        try:
-            with session_scope(engine) as session:
-                stage = session.exec(select(Stage).where(Stage.name == "Contact")).first()
-                stage.name = "First call"
-        finally:
-            engine.dispose()
+        with another_process(db_url) as session:  # a third process renames the stage
+            stage = session.exec(select(Stage).where(Stage.name == "Contact")).first()
+            stage.name = "First call"
         for app in (a, b):
             shown = str(app.command("/deal", "show 1", user="U1")[1])
             assert "First call" in shown and "Contact (" not in shown
@@ -140,13 +148,9 @@ def test_the_move_menu_of_the_next_card_shows_a_changed_probability(db_url):
     with running_app(db_url) as app:
         _text(app.command("/deal", "new Alpha", user="U1"))
         assert "Contact (10%)" in str(app.command("/deal", "show 1", user="U1")[1])
-        engine = make_engine(db_url)
-        try:
-            with session_scope(engine) as session:
-                stage = session.exec(select(Stage).where(Stage.name == "Contact")).first()
-                stage.probability = 15
-        finally:
-            engine.dispose()
+        with another_process(db_url) as session:
+            stage = session.exec(select(Stage).where(Stage.name == "Contact")).first()
+            stage.probability = 15
         shown = str(app.command("/deal", "show 1", user="U1")[1])
         assert "Contact (15%)" in shown and "Contact (10%)" not in shown
 
@@ -161,12 +165,8 @@ def test_the_board_follows_a_currency_and_a_language_change(db_url):
         assert "예상 매출 $0" in _text(app.command("/pipeline", "", user="U1"))  # no KRW rate
         _text(app.command("/pipeline", "settings currency:KRW", user="U1"))
         assert "759만원, 예상 매출 76만원" in _text(app.command("/pipeline", "", user="U1"))
-        engine = make_engine(db_url)
-        try:
-            with session_scope(engine) as session:
-                member = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
-                member.locale = "en"
-        finally:
-            engine.dispose()
+        with another_process(db_url) as session:
+            member = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
+            member.locale = "en"
         shown = _text(app.command("/pipeline", "", user="U1"))
         assert "₩7,590,000" in shown and "₩760,000" in shown and "만원" not in shown
