@@ -113,21 +113,18 @@ def stage_options(stages: list[Stage], locale: str) -> list[dict[str, Any]]:
     pipeline (issue 17: every card built them again). Fresh dicts each time: a message's
     blocks are its own."""
     key = tuple((s.id, s.name, s.probability, s.outcome) for s in stages)
-    return [
-        {"text": {"type": "plain_text", "text": text, "emoji": True}, "value": value}
-        for text, value in _option_texts(key, locale)
-    ]
+    return [{**o, "text": {**o["text"]}} for o in _options(key, locale)]
 
 
 @lru_cache(maxsize=1024)
-def _option_texts(
+def _options(
     stages: tuple[tuple[int, str, int, str], ...], locale: str
-) -> tuple[tuple[str, str], ...]:
-    out = []
-    for sid, name, probability, outcome in stages:
-        option = b.option(_stage_label(name, probability, outcome, locale), str(sid))
-        out.append((option["text"]["text"], option["value"]))
-    return tuple(out)
+) -> tuple[dict[str, Any], ...]:
+    """Only read: :func:`stage_options` hands out copies."""
+    return tuple(
+        b.option(_stage_label(name, probability, outcome, locale), str(sid))
+        for sid, name, probability, outcome in stages
+    )
 
 
 def card_actions(data: DealCard, locale: str) -> list[dict[str, Any]]:
