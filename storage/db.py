@@ -67,8 +67,8 @@ def _ping_when_in_doubt(engine: Engine) -> None:
     """SQLAlchemy's ``pool_pre_ping``, only for a connection in doubt (issue 17).
 
     The pre-ping (``SELECT 1``, a round trip on every checkout) cost ~27 µs of this
-    process's CPU per unit of work, more than a command's parse or its view. A connection handed back less than :data:`PING_AFTER` seconds ago whose
-    socket has nothing to read is used as it is: when the server ends a connection (a
+    process's CPU per unit of work, more than a command's parse or its view. A connection
+    handed back less than :data:`PING_AFTER` seconds ago whose socket has nothing to read is used as it is: when the server ends a connection (a
     restart, ``pg_terminate_backend``, a proxy or firewall closing it) it sends its last
     words or end-of-file, and the socket becomes readable; an idle connection otherwise has
     nothing to read (we LISTEN to nothing). Any other connection is pinged as before, and one
