@@ -217,10 +217,10 @@ def _bolt_reads_alike(text: str, content_type: str | None) -> bool:
     otherwise. Bolt's result is then our dict, or one we would replace with ours anyway
     (Bolt reads any form body containing the letters "payload" as an interaction, so
     "/deal note 1 payload shipped" would reach it as {})."""
-    bolt_json = (content_type or "").split(";")[0] == JSON or text.startswith("{")
-    if (content_type or "").split(";")[0].strip().lower() == JSON:
-        return bolt_json
-    return not bolt_json
+    kind = (content_type or "").split(";")[0]
+    ours_json = kind.strip().lower() == JSON  # read_payload's test
+    bolts_json = kind == JSON or text.startswith("{")  # Bolt's: exact type, or a brace
+    return ours_json == bolts_json
 
 
 def _read_request(text: str, data: dict, query: str, headers: dict) -> BoltRequest:
