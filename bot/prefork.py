@@ -93,12 +93,15 @@ class Prefork(BaseApplication):
             log.info("worker %s runs the scheduler", worker.pid)
 
     def worker_exit(self, arbiter, worker) -> None:
-        from bot.server import stop_drainer
+        from bot.server import finish_listeners, stop_drainer
 
         background = getattr(worker, "salesbot_background", None)
         if background is not None:
             background.shutdown(wait=False)
-        deps = getattr(getattr(worker, "wsgi", None), "deps", None)
+        application = getattr(worker, "wsgi", None)
+        if getattr(application, "bolt", None) is not None:
+            finish_listeners(application.bolt)
+        deps = getattr(application, "deps", None)
         if deps is not None:
             stop_drainer(deps)
 

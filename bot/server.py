@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 INBOUND_PATHS = ("/leads/", "/forms/")
 MAX_BODY = 1024 * 1024  # bytes; see the module docstring
+LISTENERS_GRACE = 10.0  # seconds a stopping server gives the answers of acked requests
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # int() would also take " 1", "+1", "1_0" and "١"
@@ -144,6 +145,18 @@ def start_drainer(deps) -> None:
 def stop_drainer(deps) -> None:
     if deps.drainer is not None:
         deps.drainer.stop()
+
+
+def finish_listeners(bolt, timeout: float = LISTENERS_GRACE) -> None:
+    """Lets the listeners answering requests already acked end (for at most ``timeout``
+    seconds) once the server takes no more requests: their replies go out, and what they
+    record in the outbox is there before the drainer stops. A listener still running after
+    that keeps its thread; its rows wait in the outbox for the next start."""
+    executor = bolt.listener_runner.listener_executor
+    executor.shutdown(wait=False)
+    deadline = time.monotonic() + timeout
+    for thread in list(getattr(executor, "_threads", ())):
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class Refused(Exception):
@@ -443,6 +456,7 @@ def serve(
     finally:
         if background is not None:
             background.shutdown(wait=False)
+        finish_listeners(server.salesbot_bolt)
         stop_drainer(deps)
 
 
@@ -459,14 +473,16 @@ class Running:
         self.server, self.thread, self.url = server, thread, url
 
     def close(self) -> None:
-        # Wait for a send in flight to end (a connection-error retry against an unreachable
-        # URL can outlast a short join): a worker left running would mark rows of whatever
-        # runs next on the same database.
+        # No more requests; then the answers of those acked already (a test's last click,
+        # answered after its test ended, would reach a fake Slack that is gone and be logged
+        # in whichever test runs next); then the drainer, waiting for a send in flight to end
+        # (a connection-error retry against an unreachable URL can outlast a short join): a
+        # worker left running would mark rows of whatever runs next on the same database.
+        stop_waitress(self.server, self.thread)
+        finish_listeners(self.server.salesbot_bolt, timeout=60.0)
         drainer = self.server.salesbot_deps.drainer
         if drainer is not None:
             drainer.stop(timeout=60.0)
-
-        stop_waitress(self.server, self.thread)
 
 
 def stop_waitress(server, thread: threading.Thread) -> None:

@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from bot.budget import AckWatch
 from i18n import t
 from storage.models import Deal
-from tests.slackapp import filled, running_app, wait
+from tests.fakeslack.server import FakeSlack
+from tests.slackapp import TEAM, filled, running_app, wait
 
 
 @pytest.fixture
@@ -218,3 +219,31 @@ def test_the_budget_counts_from_the_requests_arrival_not_from_the_listener(app):
     assert acked_in < 1.2, "acked as the listener began, not half a second later"
     page = wait(lambda: answers_by_response_url(app, "Acme ERP"))
     assert page[0].args.get("blocks")
+
+
+def test_an_app_stopping_still_sends_the_answer_of_a_change_it_acked(db_url):
+    """A change acked "saving" (another writer holds the deal) when the process is told to
+    stop: the stop waits for the change to be made and told (a replica restarting
+    mid-conversation loses no reply)."""
+    held, holder = threading.Event(), None
+    with FakeSlack(team_id=TEAM) as fake:
+        with running_app(db_url, slack=fake) as app:
+            app.command("/deal", 'new "Acme ERP" amount:7590000')
+            app.settle()  # the card is posted: the drainer has nothing to wait for
+            app.deps.ack_budget = 0.3
+
+            def hold_the_deal() -> None:
+                with app.engine.begin() as other:
+                    other.execute(sa.text("UPDATE deal SET title = title WHERE number = 1"))
+                    held.set()
+                    time.sleep(1.5)
+
+            holder = threading.Thread(target=hold_the_deal)
+            holder.start()
+            held.wait()
+            status, reply = app.command("/deal", "set 1 amount:8000000", follow=False)
+            assert status == 200 and reply["text"] in SAVING, reply
+            assert answers_by_response_url(app, "D1") == []
+        told = answers_by_response_url(app, "D1")  # recorded before the app was closed
+        holder.join()
+    assert len(told) == 1 and told[0].args["response_type"] == "ephemeral"
