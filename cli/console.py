@@ -16,9 +16,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+
+from sqlmodel import select
 
 from commands.context import Ctx
 from commands.dispatch import execute
@@ -29,8 +32,9 @@ from domain.clock import Clock, SystemClock
 from domain.workspaces import WorkspaceDefaults, get_or_create_member, get_or_create_workspace
 from i18n import t
 from storage.db import session_scope
+from storage.models import Member, Workspace
 from views.message import Message
-from views.text import render
+from views.text import NO_NAMES, Names, render
 
 COMMANDS = ("lead", "deal", "pipeline", "task", "company", "person")
 MODAL_USAGE = {  # a modal's callback_id → the usage line that does the same by text
@@ -88,10 +92,17 @@ class ConsoleSurface:
     printed; what someone typed, and ``:jobs run``, always print.
     """
 
-    def __init__(self, out: TextIO, locale: str, held: Held | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        locale: str,
+        held: Held | None = None,
+        names: Callable[[], Names] = lambda: NO_NAMES,
+    ) -> None:
         self.out = out
         self.locale = locale
         self.held = held
+        self.names = names
         self._ts = itertools.count(1)
 
     def _job(self, key: str) -> str | None:
@@ -101,7 +112,7 @@ class ConsoleSurface:
         return job if self.held is not None and job in NAMES else None
 
     def _say(self, key: str, channel: str, message: Message) -> None:
-        body = render(message).replace("\n", "\n    ")
+        body = render(message, self.names()).replace("\n", "\n    ")
         print(t(self.locale, f"console.{key}", channel=channel, text=body), file=self.out)
 
     # The outbox's Sender protocol (scheduler.drain): every post shows up here.
@@ -185,7 +196,17 @@ class Console:
             print(text, file=self.out, flush=True)
 
     def surface(self, locale: str, *, hold: bool = True) -> ConsoleSurface:
-        return ConsoleSurface(self.out, locale, self.held if hold else None)
+        return ConsoleSurface(self.out, locale, self.held if hold else None, self.names)
+
+    def names(self) -> dict[str, str]:
+        """The workspace's people by Slack id, so ``<@UDEMO1>`` reads ``@김영업`` as in Slack."""
+        with session_scope(self.engine, readonly=True) as session:
+            rows = session.exec(
+                select(Member.slack_user_id, Member.name)
+                .join(Workspace, Workspace.id == Member.workspace_id)
+                .where(Workspace.team_id == self.team_id, Member.name != "")
+            )
+            return dict(rows.all())
 
     def announce_held(self, quiet_for: float = 0.0) -> None:
         """One line for scheduled posts held back since the last one: "3 stall warnings would
@@ -273,7 +294,7 @@ class Console:
 
     def _show(self, outcome: Outcome, locale: str) -> None:
         if outcome.reply is not None:
-            self.say(render(outcome.reply))
+            self.say(render(outcome.reply, self.names()))
             self.buttons = buttons_of(outcome.reply)
             if self.buttons:
                 self.say(buttons_hint(self.buttons, locale))

@@ -62,7 +62,7 @@ def test_company_show_answers_what_we_have_going_on_with_acme(db_url):
     assert "D4 *Acme pilot* · ₩1,000,000 · Lost" in text
     assert "• Kim Minsu · kim@acme.kr" in text
     assert "L1 Kim Minsu · SQL" in text  # converted
-    assert "• D2 · Nov 2, 2026" in text and "@U1: Called the CFO" in text  # recent activity
+    assert "• D2 · Nov 2, 2026" in text and "@you: Called the CFO" in text  # recent activity
     assert "Beta ERP" not in text
 
     run(engine, SETUP, locale="ko")

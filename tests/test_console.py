@@ -208,3 +208,14 @@ def test_scheduled_posts_print_in_the_console_once_however_often_the_job_runs(db
     assert text.count("Quiet deal — Contact") == 1, text  # the admin's DM, once
     assert "0 sent" in text.splitlines()[-1]
     engine.dispose()
+
+
+def test_people_read_as_their_names_as_in_slack_and_an_unknown_id_stays():
+    from views.text import plain
+
+    names = {"UDEMO1": "김영업", "UBLANK": ""}
+    assert (
+        plain("<@UDEMO1>님이 <@U404>에게 넘겼습니다", names) == "@김영업님이 @U404에게 넘겼습니다"
+    )
+    assert plain("<@UBLANK> · <@UDEMO1|kim>") == "@UBLANK · kim"
+    assert plain("<#C1> <!here>") == "#C1 @here"

@@ -59,7 +59,7 @@ def test_the_read_back_line_ends_the_reply_the_console_prints(db_url):
     c.run_script(io.StringIO("/deal new Acme amount:1억 5천\n"))
     lines = c.out.getvalue().splitlines()
     at = lines.index("1억 5천만원으로 기록했습니다.")
-    assert lines[at - 1].startswith("@U1님이 D1") and lines[at + 1].startswith("#console")
+    assert lines[at - 1].startswith("@you님이 D1") and lines[at + 1].startswith("#console")
     engine.dispose()
 
 

@@ -46,11 +46,11 @@ EXPECTED = {
     "en": [
         "Lead L41 created: *Kim Minsu*.",
         "Lead L41 converted into deal D201 *Hanbit Cloud — Kim Minsu*.",
-        "@ULOCAL moved D201 from Contact to Qualification.",
-        "@ULOCAL updated D201: expected close — → Dec 2, 2026; owner @ULOCAL → @UDEMO4.",
-        "@ULOCAL added a note to D201: Called the CFO, they want a pilot first",
-        "🎉 @ULOCAL won D201.",
-        "*@ULOCAL · stalled*: 9 deals, ₩357,160,000",
+        "@you moved D201 from Contact to Qualification.",
+        "@you updated D201: expected close — → Dec 2, 2026; owner @you → @kim.",
+        "@you added a note to D201: Called the CFO, they want a pilot first",
+        "🎉 @you won D201.",
+        "*@you · stalled*: 9 deals, ₩357,160,000",
         "Pipeline: New business",
         "Forecast by quarter: New business",
         "Pipeline metrics: New business",
@@ -60,11 +60,11 @@ EXPECTED = {
     "ko": [
         "리드 L41을 만들었습니다: *Kim Minsu*",
         "리드 L41을 딜 D201로 전환했습니다: *Hanbit Cloud — Kim Minsu*",
-        "@ULOCAL님이 D201을 컨택 단계에서 니즈 파악 단계로 옮겼습니다.",
-        "@ULOCAL님이 D201을 수정했습니다: 예상 마감일 — → 2026년 12월 2일; 담당자 @ULOCAL → @UDEMO4.",
-        "@ULOCAL님이 D201에 메모를 남겼습니다: Called the CFO, they want a pilot first",
-        "🎉 @ULOCAL님이 D201 딜을 성사시켰습니다.",
-        "*@ULOCAL · 정체된 딜*: 딜 9건, 3억 5,716만원",
+        "@you님이 D201을 컨택 단계에서 니즈 파악 단계로 옮겼습니다.",
+        "@you님이 D201을 수정했습니다: 예상 마감일 — → 2026년 12월 2일; 담당자 @you → @kim.",
+        "@you님이 D201에 메모를 남겼습니다: Called the CFO, they want a pilot first",
+        "🎉 @you님이 D201 딜을 성사시켰습니다.",
+        "*@you · 정체된 딜*: 딜 9건, 3억 5,716만원",
         "파이프라인: 신규 영업",
         "분기별 매출 예측: 신규 영업",
         "파이프라인 지표: 신규 영업",
@@ -143,5 +143,5 @@ def test_dev_start_console_demo_script_tour_txt_in_a_fresh_directory(tmp_path):
     said = replies(done.stdout)
     assert said[0] == "Demo data: 200 deals, 40 leads, 30 companies in workspace TLOCAL."
     assert "Lead L41 converted into deal D201 *Hanbit Cloud — Kim Minsu*." in said
-    assert "🎉 @ULOCAL won D201." in said
+    assert "🎉 @you won D201." in said
     assert (tmp_path / "salesbot-demo.db").exists() and not (tmp_path / "salesbot.db").exists()

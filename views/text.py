@@ -2,12 +2,13 @@
 
 Only what a person reads survives: headers, section text and fields, context lines, the labels
 of buttons and selects. Slack markup becomes plain: ``<url|label>`` → ``label``,
-``<@U123>`` → ``@U123``, ``&amp;`` → ``&``.
+``<@U123>`` → ``@U123`` (``@김영업`` given the people's names, as Slack shows it), ``&amp;`` → ``&``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from views.message import Message
@@ -15,12 +16,18 @@ from views.message import Message
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>|<([^<>]+)>")
 
 
-def plain(text: str) -> str:
+Names = Mapping[str, str]  # a Slack user id → the name shown for it
+NO_NAMES: Names = {}
+
+
+def plain(text: str, names: Names = NO_NAMES) -> str:
     def repl(match: re.Match[str]) -> str:
         label, bare = match.group(2), match.group(3)
         if label:
             return label
-        if bare.startswith(("@", "#")):
+        if bare.startswith("@"):
+            return "@" + (names.get(bare[1:]) or bare[1:])
+        if bare.startswith("#"):
             return bare
         if bare.startswith("!"):
             return "@" + bare[1:].split("^")[0]
@@ -29,11 +36,11 @@ def plain(text: str) -> str:
     return _LINK.sub(repl, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _text(obj: dict[str, Any] | None) -> str:
-    return plain(obj.get("text", "")) if obj else ""
+def _text(obj: dict[str, Any] | None, names: Names = NO_NAMES) -> str:
+    return plain(obj.get("text", ""), names) if obj else ""
 
 
-def _element(element: dict[str, Any]) -> str:
+def _element(element: dict[str, Any], names: Names = NO_NAMES) -> str:
     kind = element.get("type")
     if kind == "button":
         return f"[{_text(element.get('text'))}]"
@@ -43,26 +50,26 @@ def _element(element: dict[str, Any]) -> str:
         return f"[{label} ▾]"
     if kind == "image":
         return f"(image: {element.get('alt_text', '')})"
-    return _text(element)
+    return _text(element, names)
 
 
-def block_lines(block: dict[str, Any]) -> list[str]:
+def block_lines(block: dict[str, Any], names: Names = NO_NAMES) -> list[str]:
     kind = block.get("type")
     if kind == "header":
-        title = _text(block.get("text"))
+        title = _text(block.get("text"), names)
         return [title, "=" * min(len(title) * 2, 60)]
     if kind == "section":
-        lines = [_text(block.get("text"))] if block.get("text") else []
-        fields = [_text(f) for f in block.get("fields", [])]
+        lines = [_text(block.get("text"), names)] if block.get("text") else []
+        fields = [_text(f, names) for f in block.get("fields", [])]
         for i in range(0, len(fields), 2):
             lines.append("   ".join(fields[i : i + 2]))
         if block.get("accessory"):
-            lines.append(_element(block["accessory"]))
+            lines.append(_element(block["accessory"], names))
         return lines
     if kind == "context":
-        return ["  " + "  ".join(_element(e) for e in block.get("elements", []))]
+        return ["  " + "  ".join(_element(e, names) for e in block.get("elements", []))]
     if kind == "actions":
-        return [" ".join(_element(e) for e in block.get("elements", []))]
+        return [" ".join(_element(e, names) for e in block.get("elements", []))]
     if kind == "divider":
         return ["-" * 40]
     if kind == "image":
@@ -72,13 +79,14 @@ def block_lines(block: dict[str, Any]) -> list[str]:
     return []
 
 
-def render(message: Message) -> str:
-    """The message as a person would read it; the ``text`` fallback when it has no blocks."""
+def render(message: Message, names: Names = NO_NAMES) -> str:
+    """The message as a person would read it; the ``text`` fallback when it has no blocks.
+    ``names``: how people are shown (``<@U1>`` → ``@김영업``); an id without one stays."""
     if not message.blocks:
-        return plain(message.text)
+        return plain(message.text, names)
     lines: list[str] = []
     for block in message.blocks:
-        lines.extend(block_lines(block))
+        lines.extend(block_lines(block, names))
     return "\n".join(line for line in lines if line is not None)
 
 
