@@ -216,17 +216,13 @@ def _help_topic(command: str, text: str, pos: int) -> str | None:
 
 
 def _asks_help(text: str, pos: int) -> bool:
-    """``/deal move help``: the sub-command followed by nothing but a help word."""
-    try:
-        words = _all_tokens(text, pos)
-    except InvalidInput:  # a note may hold an unbalanced quote; it is not a help request
-        return False
-    return (
-        len(words) == 1
-        and words[0].key is None
-        and not words[0].quoted
-        and words[0].text.lower() in HELP_WORDS
-    )
+    """``/deal move help``: the sub-command followed by nothing but a help word.
+
+    Split on spaces as the lexer splits words, not tokenised: a help word holds no quote,
+    ``<`` or ``key:``, so it is a token exactly when it is the only word, and the
+    sub-command's parser then reads the text once instead of twice (issue 17)."""
+    words = text[pos:].split()
+    return len(words) == 1 and words[0].lower() in HELP_WORDS
 
 
 def _is_board(sub: str | None, text: str, pos: int) -> bool:

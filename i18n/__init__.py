@@ -63,17 +63,25 @@ def normalize_locale(locale: str | None) -> str:
 
 
 def t(locale: str | None, key: str, /, **params: Any) -> str:
-    loc = normalize_locale(locale)
-    template = catalog(loc).get(key)
+    template, specs = _template(locale, key)
+    if not params:
+        return template
+    if specs:
+        return _FORMATTER.vformat(template, (), params)
+    return template.format(**params)
+
+
+@lru_cache(maxsize=8192)
+def _template(locale: str | None, key: str) -> tuple[str, bool]:
+    """The template of ``key`` for ``locale`` (English when the locale lacks it) and whether
+    it has particle or plural specs, looked up once: a deal page asks ~30 times, and the
+    catalogs never change while the process runs. A missing key raises and is not kept."""
+    template = catalog(normalize_locale(locale)).get(key)
     if template is None:
         template = catalog(DEFAULT_LOCALE).get(key)
     if template is None:
         raise KeyError(f"missing translation key {key!r}")
-    if not params:
-        return template
-    if _has_specs(template):
-        return _FORMATTER.vformat(template, (), params)
-    return template.format(**params)
+    return template, _has_specs(template)
 
 
 class _Formatter(string.Formatter):

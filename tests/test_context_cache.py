@@ -170,3 +170,48 @@ def test_the_board_follows_a_currency_and_a_language_change(db_url):
             member.locale = "en"
         shown = _text(app.command("/pipeline", "", user="U1"))
         assert "₩7,590,000" in shown and "₩760,000" in shown and "만원" not in shown
+
+
+def test_the_timeline_follows_a_language_and_a_timezone_change(db_url):
+    """What a history line says is kept between pages (issue 17); the next page writes it
+    in the member's new language, and its time in the workspace's new timezone."""
+    with running_app(db_url, FixedClock(T0)) as app:
+        _text(app.command("/deal", "new Alpha", user="U1"))
+        _text(app.command("/deal", "move 1 Meeting", user="U1"))
+        shown = str(app.command("/deal", "show 1", user="U1")[1])
+        assert "Contact → Meeting 단계 이동" in shown and "오전 9:30" in shown  # Seoul
+        with another_process(db_url) as session:
+            member = session.exec(select(Member).where(Member.slack_user_id == "U1")).one()
+            member.locale = "en"
+        shown = str(app.command("/deal", "show 1", user="U1")[1])
+        assert "moved it from Contact to Meeting" in shown and "단계 이동" not in shown
+        assert "Nov 2, 2026, 9:30 AM" in shown
+        with another_process(db_url) as session:
+            session.exec(select(Workspace)).one().timezone = "America/New_York"
+        shown = str(app.command("/deal", "show 1", user="U1")[1])
+        assert "Nov 1, 2026, 7:30 PM" in shown and "9:30 AM" not in shown
+
+
+def _sections(answer) -> str:
+    """The sections' texts of an answer, one after the other."""
+    status, body = answer
+    assert status == 200
+    return "\n\n".join(b["text"]["text"] for b in body["blocks"] if b["type"] == "section")
+
+
+def test_the_board_follows_a_renamed_stage_and_a_new_count(db_url):
+    """A board's stage lines are kept between boards (issue 17); a renamed stage or one more
+    deal in it is written anew."""
+    with running_app(db_url) as app:
+        _text(app.command("/deal", "new Alpha", user="U1"))
+        assert "*Contact* · 가능성 10%\n딜 1건" in _sections(
+            app.command("/pipeline", "", user="U1")
+        )
+        with another_process(db_url) as session:
+            session.exec(select(Stage).where(Stage.name == "Contact")).first().name = "First call"
+        board = _sections(app.command("/pipeline", "", user="U1"))
+        assert "*First call* · 가능성 10%\n딜 1건" in board
+        assert "Contact" not in board
+        _text(app.command("/deal", "new Beta", user="U1"))
+        board = _sections(app.command("/pipeline", "", user="U1"))
+        assert "*First call* · 가능성 10%\n딜 2건" in board

@@ -20,6 +20,7 @@ from scheduler import jobs
 from storage.db import session_scope
 from storage.models import Deal, Member, Outbox, Workspace
 from tests.slackapp import running_app
+from views import deals as deal_views
 
 
 @pytest.fixture(params=["ko", "en"])
@@ -157,6 +158,19 @@ def test_history_rows_keep_their_currency_after_the_deal_changes_currency(app):
             "changed the amount ₩27,250,000 → $12,000",
         ],
     )
+
+
+def test_a_history_row_without_a_currency_is_drawn_in_the_deals_currency_of_the_page():
+    """A row written before migration 0006 has no currency of its own: it takes the deal's,
+    and its kept text (issue 17) follows a deal that changed currency, and the language."""
+    older = json.dumps({"old": 1000, "new": 2000})
+    assert deal_views.activity_body("amount", older, "en", "KRW") == (
+        "changed the amount ₩1,000 → ₩2,000"
+    )
+    assert deal_views.activity_body("amount", older, "en", "USD") == (
+        "changed the amount $1,000 → $2,000"
+    )
+    assert deal_views.activity_body("amount", older, "ko", "USD") == "금액 변경 $1,000 → $2,000"
 
 
 # --- exchange rates ------------------------------------------------------------------------

@@ -39,8 +39,12 @@ def ref(deal) -> str:
     return f"D{deal.number}"
 
 
+@lru_cache(maxsize=1024)
 def _stage_label(name: str, probability: int, outcome: str, locale: str) -> str:
-    # "Renewed (100%) · Won", but not "Won (100%) · Won": the outcome only when it says more.
+    """A stage as the card and its move menu write it: "Renewed (100%) · Won", but not
+    "Won (100%) · Won" (the outcome only when it says more). Kept per the values it shows (a
+    renamed stage or a new probability is another key): every card writes its stage's, and
+    the outcome's aliases are found by normalising every alias of the name."""
     says_it = outcome == Outcome.open or outcome in names.aliases(name)
     closed = "" if says_it else t(locale, f"deal.outcome.{outcome}")
     return f"{name} ({probability}%)" + (f" · {closed}" if closed else "")
@@ -66,8 +70,9 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
     elif row.outcome == Outcome.lost:
         status = "❌ "
     stage = _stage_label(row.stage_name, row.probability, row.outcome, locale)
+    amount = fmt.money(row.amount, cur, locale)  # in a field and in the text fallback
     items = [
-        t(locale, "deal.field.amount", value=fmt.money(row.amount, cur, locale)),
+        t(locale, "deal.field.amount", value=amount),
         t(locale, "deal.field.stage", value=stage),
         t(locale, "deal.field.weighted", value=fmt.money(row.weighted, cur, locale)),
         t(locale, "deal.field.owner", value=who_id(row.owner_slack_id)),
@@ -101,7 +106,7 @@ def card(data: DealCard, workspace: Workspace, locale: str) -> Message:
         "deal.card_text",
         ref=ref(row),
         title=row.title,
-        amount=fmt.money(row.amount, cur, locale),
+        amount=amount,
         stage=row.stage_name,
     )
     return Message(text=text, blocks=blocks)
@@ -310,19 +315,27 @@ def activity_line(
     author = who(members.get(activity.author_id)) if activity.author_id else "Salesbot"
     if activity.kind in ("note", "message"):
         body = activity.text
-    elif activity.kind == qualify_views.ACTIVITY:
-        body = qualify_views.activity_text(activity.text, locale)
     else:
-        try:
-            params = json.loads(activity.text or "{}")
-        except ValueError:
-            params = {}
-        body = t(
-            locale,
-            f"deal.activity.{_closed_key(activity.kind, params.get('to'))}",
-            **_activity_params(activity.kind, params, currency, locale),
-        ).strip()
+        body = activity_body(activity.kind, activity.text, locale, currency)
     return f"• {when} · {author}: {body}"
+
+
+@lru_cache(maxsize=4096)
+def activity_body(kind: str, text: str | None, locale: str, currency: str) -> str:
+    """What a recorded change says ("moved from Meeting to Proposal"), kept per the values it
+    is made of: a page shows four or five, each a JSON parse and a few catalog lookups, and
+    most history rows say one of a few moves. The time and the author stay outside."""
+    if kind == qualify_views.ACTIVITY:
+        return qualify_views.activity_text(text, locale)
+    try:
+        params = json.loads(text or "{}")
+    except ValueError:
+        params = {}
+    return t(
+        locale,
+        f"deal.activity.{_closed_key(kind, params.get('to'))}",
+        **_activity_params(kind, params, currency, locale),
+    ).strip()
 
 
 MONEY_KEYS = {"amount": ("old", "new"), "renewal": ("mrr",)}

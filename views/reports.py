@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from domain.metrics import Board, ForecastRow, Metrics, Plan, RepRow
 from i18n import fmt, t
@@ -67,19 +68,9 @@ def board(data: Board, *, currency: str, locale: str, today: date) -> Message:
     if not data.stages:
         blocks.append(b.section(t(locale, "reports.board.no_stages")))
     for s in data.stages[:MAX_STAGES]:
-        lines = [
-            t(locale, "reports.board.stage", name=esc(s.name), probability=f"{s.probability}%"),
-            t(
-                locale,
-                "reports.board.stats",
-                count=num(s.count),
-                amount=money(s.amount),
-                weighted=money(s.weighted),
-            ),
-        ]
-        if s.stalled:
-            lines.append(t(locale, "reports.board.stalled", count=num(s.stalled)))
-        blocks.append(b.section("\n".join(lines)))
+        stalled = num(s.stalled) if s.stalled else None
+        shown = (esc(s.name), f"{s.probability}%", num(s.count), money(s.amount), money(s.weighted))
+        blocks.append(b.section(_board_stage(*shown, stalled, locale)))
     rest = data.stages[MAX_STAGES:]
     if rest:
         more = t(
@@ -114,6 +105,28 @@ def board(data: Board, *, currency: str, locale: str, today: date) -> Message:
         stalled=num(data.stalled),
     )
     return Message(text=text, blocks=blocks)
+
+
+@lru_cache(maxsize=2048)
+def _board_stage(
+    name: str,
+    probability: str,
+    count: str,
+    amount: str,
+    weighted: str,
+    stalled: str | None,
+    locale: str,
+) -> str:
+    """One stage of the board from the texts it shows, kept per those texts (a renamed stage,
+    a new count, another currency or language is another key): a board shows the same stages
+    request after request, each three catalog lookups and formats."""
+    lines = [
+        t(locale, "reports.board.stage", name=name, probability=probability),
+        t(locale, "reports.board.stats", count=count, amount=amount, weighted=weighted),
+    ]
+    if stalled is not None:
+        lines.append(t(locale, "reports.board.stalled", count=stalled))
+    return "\n".join(lines)
 
 
 # --- metrics -----------------------------------------------------------------------------------
