@@ -19,6 +19,7 @@ from domain.metrics.sql import ZERO, _money, _utc, _weighted, likely
 from domain.money import Tally
 from domain.stall import stall_cutoff
 from storage.db import core_rows
+from storage.fast import Read
 from storage.models import Deal, Outcome, Pipeline, PipelineKind, Workspace
 
 
@@ -82,7 +83,7 @@ def board(
     calendar days, or business days with the workspace's holidays when the workspace counts
     those; a deal snoozed until a date after today is not stalled. Counted from the entry-day
     counters without reading the stalled deals (:func:`stalled_by_pipeline`), in the same
-    statement as the counter rows (:func:`_board_statement`). Amounts are summed
+    statement as the counter rows (:func:`_board_read`). Amounts are summed
     per currency and converted through ``tally`` (:mod:`domain.money`; the workspace's rates
     when None).
     """
@@ -107,7 +108,9 @@ def board(
     params["pipeline_id"] = pipeline_id
     rows: list[tuple[int, str, int, int]] = []
     stalled: dict[int, int] = {}
-    for sid, currency, count, amount in core_rows(session, _board_statement(n), params):
+    if session.autoflush:
+        session.flush()  # as core_rows: the read runs on the connection, past the ORM
+    for sid, currency, count, amount in _board_read(n).all(session.connection(), params):
         if currency is None:  # a stalled count (counters have a currency)
             stalled[sid] = stalled.get(sid, 0) + int(count)
         else:
@@ -257,18 +260,18 @@ def _stalled_params(
     return params, i
 
 
-_BOARD: dict[int, sa.Select | sa.CompoundSelect] = {}
+_BOARD: dict[int, Read] = {}
 
 
-def _board_statement(n: int) -> sa.Select | sa.CompoundSelect:
+def _board_read(n: int) -> Read:
     """One pipeline's board in one statement (issue 17: one round trip, one snapshot): its
     counter rows, ``(stage id, currency, count, raw amount)`` as
     :func:`domain.counters.stage_totals` reads them, then the parts of
     :func:`_stalled_statement` for its ``n`` stages with a threshold, each as ``(stage id,
-    NULL, count, NULL)``. Kept per ``n``."""
-    stmt = _BOARD.get(n)
-    if stmt is not None:
-        return stmt
+    NULL, count, NULL)``. Kept per ``n``, run on the driver's cursor (:mod:`storage.fast`)."""
+    read = _BOARD.get(n)
+    if read is not None:
+        return read
     totals = counters.stage_totals_statement()
     if not n:
         stmt = totals
@@ -278,8 +281,8 @@ def _board_statement(n: int) -> sa.Select | sa.CompoundSelect:
             sid, count = part.selected_columns
             parts.append(part.with_only_columns(sid, sa.null(), count, sa.null()))
         stmt = sa.union_all(totals, *parts)
-    _BOARD[n] = stmt
-    return stmt
+    read = _BOARD[n] = Read(stmt)
+    return read
 
 
 _STALLED: dict[tuple[int, int], sa.CompoundSelect] = {}
