@@ -72,7 +72,8 @@ def handle(environ, start_response, *, deps):
         return _respond(start_response, answer)
     except Exception as exc:  # answered, never a traceback to the sender
         if unreachable(exc):
-            cause = type(getattr(exc, "orig", None) or exc).__name__  # not its text: the lead's data
+            # The error's class, not its text: that can hold the lead's data.
+            cause = type(getattr(exc, "orig", None) or exc).__name__
             log.warning("inbound %s: the database is unreachable (%s)", kind, cause)
             down = {"ok": False, "error": "unavailable"}
             return _respond(start_response, Answer(503, down, {"Retry-After": RETRY_DOWN}))
