@@ -18,7 +18,7 @@ from domain.errors import NotFound
 from domain.metrics.sql import ZERO, _money, _utc, _weighted, likely
 from domain.money import Tally
 from domain.stall import stall_cutoff
-from storage.db import core_rows
+from storage.db import core_rows, flushed_connection
 from storage.fast import Read
 from storage.models import Deal, Outcome, Pipeline, PipelineKind, Workspace
 
@@ -108,9 +108,8 @@ def board(
     params["pipeline_id"] = pipeline_id
     rows: list[tuple[int, str, int, int]] = []
     stalled: dict[int, int] = {}
-    if session.autoflush:
-        session.flush()  # as core_rows: the read runs on the connection, past the ORM
-    for sid, currency, count, amount in _board_read(n).all(session.connection(), params):
+    board_rows = _board_read(n).all(flushed_connection(session), params)
+    for sid, currency, count, amount in board_rows:
         if currency is None:  # a stalled count (counters have a currency)
             stalled[sid] = stalled.get(sid, 0) + int(count)
         else:
